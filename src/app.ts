@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import { Role } from './auth/role.js';
+import { TokenKind } from './auth/auth-token.entity.js';
+import type { Config } from './config.js';
+import { initOrm, migrate, type Orm } from './db/orm.js';
+import { handoverSchema } from './schema.js';
+import { startServer, type RunningServer } from './server.js';
+import { createServices, type Services } from './services.js';
+import { systemClock, type Clock } from './shared/clock.js';
+
+export interface AppOptions {
+  readonly config: Config;
+  /** Overrides `config.databaseUrl` (the embedded server's URL). */
+  readonly databaseUrl?: string;
+  readonly clock?: Clock;
+  /** Sees every SQL statement (tests and benchmarks count them). */
+  readonly onQuery?: (sql: string) => void;
+  /** Port override (0 = any free port). */
+  readonly port?: number;
+}
+
+export interface App {
+  readonly orm: Orm;
+  readonly services: Services;
+  readonly server: RunningServer;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** ORM → migrations → schema → server. `stop()` undoes it in reverse order, once. */
+export async function startApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const databaseUrl = options.databaseUrl ?? config.databaseUrl;
+  if (!databaseUrl) throw new Error('no database URL');
+  const clock = options.clock ?? systemClock;
+
+  const orm = await initOrm({ databaseUrl, poolSize: config.dbPoolSize, onQuery: options.onQuery });
+  try {
+    await migrate(orm);
+    const services = createServices(config, clock);
+    const schema = await handoverSchema();
+    const server = await startServer({
+      schema,
+      rootEm: orm.em,
+      services,
+      port: options.port ?? config.port,
+      host: config.host,
+      ready: async () => {
+        await orm.em.fork().execute('select 1');
+        return (await orm.getMigrator().getPendingMigrations()).length === 0;
+      },
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      orm,
+      services,
+      server,
+      url: server.url,
+      stop: () => {
+        stopping ??= (async () => {
+          await server.stop();
+          await orm.close(true);
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
+}
+
+/**
+ * When no ADMIN_TOKEN is configured, the first start on a database issues an ADMIN API token
+ * (stored hashed like any other) and returns it so it can be shown once.
+ */
+export async function bootstrapAdminToken(app: App): Promise<string | null> {
+  if (app.services.config.adminToken) return null;
+  const em = app.orm.em.fork();
+  const existing = await em.execute<unknown[]>(
+    `select 1 from auth_tokens where kind = ? and role = ? and name = ? limit 1`,
+    [TokenKind.API, Role.ADMIN, BOOTSTRAP_TOKEN_NAME],
+  );
+  if (existing.length) return null;
+  const issued = await app.services.auth.createApiToken(em, BOOTSTRAP_TOKEN_NAME, Role.ADMIN);
+  return issued.token;
+}
+
+export const BOOTSTRAP_TOKEN_NAME = 'initial admin';

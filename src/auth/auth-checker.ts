@@ -1,0 +1,25 @@
+import type { AuthChecker } from 'type-graphql';
+import type { Context } from '../context.js';
+import { ForbiddenError, UnauthenticatedError } from '../shared/errors.js';
+import { Role } from './role.js';
+
+/**
+ * `@Authorized()` = any valid token; `@Authorized(Role.X, …)` = those roles. ADMIN may do
+ * everything. Throws the contract's error codes rather than returning false.
+ */
+export const authChecker: AuthChecker<Context, Role> = ({ context }, roles) => {
+  const { viewer } = context;
+  if (!viewer) throw new UnauthenticatedError();
+  if (roles.length === 0 || viewer.role === Role.ADMIN || roles.includes(viewer.role)) return true;
+  throw new ForbiddenError(`Requires role ${roles.join(' or ')}`);
+};
+
+/** Who may read what; one place to check against the role matrix in the README. */
+export const READERS = {
+  /** groups and scenarios: every role, bot runtimes need the targets */
+  catalog: [Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION],
+  /** operators */
+  staffAndOperators: [Role.SUPERVISOR, Role.OPERATOR],
+  /** users */
+  staff: [Role.SUPERVISOR],
+} as const;

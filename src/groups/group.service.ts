@@ -1,0 +1,139 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Clock } from '../shared/clock.js';
+import { ConflictError, NotFoundError } from '../shared/errors.js';
+import { isUniqueViolation } from '../shared/db-errors.js';
+import { intInRange, isId, requiredName } from '../shared/validate.js';
+import { Group } from './group.entity.js';
+import type { CreateGroupInput, UpdateGroupInput } from './group.inputs.js';
+import { addMemberships, removeMemberships, requireOperators } from './membership.js';
+import { Scenario } from '../scenarios/scenario.entity.js';
+import { inTransaction } from '../shared/transaction.js';
+
+export const SL_MIN_SEC = 1;
+export const SL_MAX_SEC = 86400;
+
+/** Hooks other features attach to group changes (routing drains queues on new capacity). */
+export interface GroupHooks {
+  /** Inside the transaction, after operators joined a group. */
+  membersAdded?(em: EntityManager, groupId: string, operatorIds: readonly string[]): Promise<void>;
+  /** Inside the transaction, after a group was deleted. */
+  groupDeleted?(em: EntityManager, groupId: string): Promise<void>;
+}
+
+/** Operator groups: CRUD and membership from the group side. One transaction per change. */
+export class GroupService {
+  constructor(
+    private readonly clock: Clock,
+    private readonly hooks: GroupHooks = {},
+  ) {}
+
+  list(em: EntityManager): Promise<Group[]> {
+    return em.find(Group, { deletedAt: null }, { orderBy: { name: 'asc', id: 'asc' } });
+  }
+
+  async find(em: EntityManager, id: string): Promise<Group | null> {
+    if (!isId(id)) return null;
+    return em.findOne(Group, { id, deletedAt: null });
+  }
+
+  async require(em: EntityManager, id: string, field = 'id'): Promise<Group> {
+    const group = await this.find(em, id);
+    if (!group) throw new NotFoundError('Group', id, field);
+    return group;
+  }
+
+  async create(em: EntityManager, input: CreateGroupInput): Promise<Group> {
+    const name = requiredName('name', input.name);
+    const slFirstResponseSec = intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    const slNextResponseSec = intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    return this.withNameConflict(() =>
+      inTransaction(em, async (tx) => {
+        await this.assertNameFree(tx, name);
+        const operators = await requireOperators(tx, input.operatorIds ?? [], 'operatorIds');
+        const now = this.clock.now();
+        const group = tx.create(Group, { name, slFirstResponseSec, slNextResponseSec, createdAt: now });
+        await tx.flush();
+        await addMemberships(tx, operators.map((o) => ({ groupId: group.id, operatorId: o.id })), now);
+        if (operators.length) await this.hooks.membersAdded?.(tx, group.id, operators.map((o) => o.id));
+        return group;
+      }),
+    );
+  }
+
+  async update(em: EntityManager, id: string, input: UpdateGroupInput): Promise<Group> {
+    const name = input.name == null ? undefined : requiredName('name', input.name);
+    const first =
+      input.slFirstResponseSec == null
+        ? undefined
+        : intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    const next =
+      input.slNextResponseSec == null
+        ? undefined
+        : intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    return this.withNameConflict(() =>
+      inTransaction(em, async (tx) => {
+        const group = await this.require(tx, id);
+        if (name !== undefined && name.toLowerCase() !== group.name.toLowerCase()) {
+          await this.assertNameFree(tx, name);
+        }
+        if (name !== undefined) group.name = name;
+        if (first !== undefined) group.slFirstResponseSec = first;
+        if (next !== undefined) group.slNextResponseSec = next;
+        return group;
+      }),
+    );
+  }
+
+  /** Soft-deletes the group: operators are unlinked (and kept), scenarios lose it as fallback. */
+  async delete(em: EntityManager, id: string): Promise<string> {
+    return inTransaction(em, async (tx) => {
+      const group = await this.require(tx, id);
+      group.deletedAt = this.clock.now();
+      await tx.flush();
+      await removeMemberships(tx, { groupId: id });
+      await tx.nativeUpdate(Scenario, { fallbackGroup: id }, { fallbackGroup: null });
+      await this.hooks.groupDeleted?.(tx, id);
+      return id;
+    });
+  }
+
+  async addOperators(em: EntityManager, groupId: string, operatorIds: readonly string[]): Promise<Group> {
+    return inTransaction(em, async (tx) => {
+      const group = await this.require(tx, groupId, 'groupId');
+      const operators = await requireOperators(tx, operatorIds, 'operatorIds');
+      await addMemberships(tx, operators.map((o) => ({ groupId, operatorId: o.id })), this.clock.now());
+      if (operators.length) await this.hooks.membersAdded?.(tx, groupId, operators.map((o) => o.id));
+      return group;
+    });
+  }
+
+  async removeOperators(em: EntityManager, groupId: string, operatorIds: readonly string[]): Promise<Group> {
+    return inTransaction(em, async (tx) => {
+      const group = await this.require(tx, groupId, 'groupId');
+      const operators = await requireOperators(tx, operatorIds, 'operatorIds');
+      await removeMemberships(tx, { groupId, operatorIds: operators.map((o) => o.id) });
+      return group;
+    });
+  }
+
+  private async assertNameFree(em: EntityManager, name: string): Promise<void> {
+    const taken = await em.execute<unknown[]>(
+      'select 1 from groups where lower(name) = lower(?) and deleted_at is null',
+      [name],
+    );
+    if (taken.length) throw new ConflictError('name', `A group named "${name}" already exists`);
+  }
+
+  /** A concurrent create can still win the race; the unique index turns it into CONFLICT. */
+  private async withNameConflict<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isUniqueViolation(error, 'groups_name_live_unique')) {
+        throw new ConflictError('name', 'A group with this name already exists');
+      }
+      throw error;
+    }
+  }
+}
+

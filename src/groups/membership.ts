@@ -1,0 +1,69 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { NotFoundError } from '../shared/errors.js';
+import { isId } from '../shared/validate.js';
+import { Group } from './group.entity.js';
+import { Operator } from '../operators/operator.entity.js';
+
+/** Loads live groups by id, in the given order; NOT_FOUND (naming `field`) for any unknown id. */
+export async function requireGroups(em: EntityManager, ids: readonly string[], field: string): Promise<Group[]> {
+  const unique = [...new Set(ids)];
+  const bad = unique.find((id) => !isId(id));
+  if (bad !== undefined) throw new NotFoundError('Group', bad, field);
+  const found = unique.length ? await em.find(Group, { id: { $in: unique }, deletedAt: null }) : [];
+  const missing = unique.find((id) => !found.some((g) => g.id === id));
+  if (missing !== undefined) throw new NotFoundError('Group', missing, field);
+  return found;
+}
+
+/** Loads live operators by id; NOT_FOUND (naming `field`) for any unknown id. */
+export async function requireOperators(
+  em: EntityManager,
+  ids: readonly string[],
+  field: string,
+): Promise<Operator[]> {
+  const unique = [...new Set(ids)];
+  const bad = unique.find((id) => !isId(id));
+  if (bad !== undefined) throw new NotFoundError('Operator', bad, field);
+  const found = unique.length ? await em.find(Operator, { id: { $in: unique }, deletedAt: null }) : [];
+  const missing = unique.find((id) => !found.some((o) => o.id === id));
+  if (missing !== undefined) throw new NotFoundError('Operator', missing, field);
+  return found;
+}
+
+/** Adds memberships; existing ones are left as they are. */
+export async function addMemberships(
+  em: EntityManager,
+  pairs: ReadonlyArray<{ groupId: string; operatorId: string }>,
+  at: Date,
+): Promise<void> {
+  if (pairs.length === 0) return;
+  const values = pairs.map(() => '(?, ?, ?)').join(', ');
+  await em.execute(
+    `insert into group_members (group_id, operator_id, created_at) values ${values}
+     on conflict do nothing`,
+    pairs.flatMap((p) => [p.groupId, p.operatorId, at]),
+  );
+}
+
+export async function removeMemberships(
+  em: EntityManager,
+  where: { groupId?: string; operatorId?: string; operatorIds?: readonly string[] },
+): Promise<void> {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (where.groupId !== undefined) {
+    clauses.push('group_id = ?');
+    params.push(where.groupId);
+  }
+  if (where.operatorId !== undefined) {
+    clauses.push('operator_id = ?');
+    params.push(where.operatorId);
+  }
+  if (where.operatorIds !== undefined) {
+    if (where.operatorIds.length === 0) return;
+    clauses.push(`operator_id in (${where.operatorIds.map(() => '?').join(', ')})`);
+    params.push(...where.operatorIds);
+  }
+  if (clauses.length === 0) throw new Error('removeMemberships needs a condition');
+  await em.execute(`delete from group_members where ${clauses.join(' and ')}`, params);
+}

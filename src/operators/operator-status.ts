@@ -1,0 +1,8 @@
+import { registerEnumType } from 'type-graphql';
+
+export enum OperatorStatus {
+  ONLINE = 'ONLINE',
+  OFFLINE = 'OFFLINE',
+}
+
+registerEnumType(OperatorStatus, { name: 'OperatorStatus' });

@@ -1,0 +1,65 @@
+import { Entity, Enum, OneToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { User } from '../users/user.entity.js';
+import { OperatorStatus } from './operator-status.js';
+
+export const DEFAULT_MAX_DIALOGS = 300;
+export const DEFAULT_AUTO_LOGOUT_SEC = 0;
+
+/**
+ * The chat-operator profile of a user: capacity, status and load. Names and email live on
+ * the user (one email = one account). Deleting an operator soft-deletes it, so dialogs keep
+ * pointing at who handled them.
+ */
+@ObjectType()
+@Entity({ tableName: 'operators' })
+export class Operator {
+  [OptionalProps]?:
+    | 'maxDialogs'
+    | 'autoLogoutSec'
+    | 'status'
+    | 'activeDialogCount'
+    | 'lastActivityAt'
+    | 'lastAssignedAt'
+    | 'createdAt'
+    | 'deletedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @OneToOne(() => User, { owner: true, unique: true })
+  user!: Rel<User>;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  maxDialogs: number = DEFAULT_MAX_DIALOGS;
+
+  @Field(() => Int, { description: '0 = never' })
+  @Property({ type: 'integer' })
+  autoLogoutSec: number = DEFAULT_AUTO_LOGOUT_SEC;
+
+  @Field(() => OperatorStatus)
+  @Enum({ items: () => OperatorStatus, type: 'text' })
+  status: OperatorStatus = OperatorStatus.OFFLINE;
+
+  /** Kept equal to the number of ASSIGNED dialogs by the routing transactions. */
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  activeDialogCount: number = 0;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  lastActivityAt: Date | null = null;
+
+  /** Tie-break for routing: who has waited longest since their last assignment. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  lastAssignedAt: Date | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  deletedAt: Date | null = null;
+}

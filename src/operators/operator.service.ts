@@ -1,0 +1,222 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Role } from '../auth/role.js';
+import { isStaff, type Viewer } from '../auth/viewer.js';
+import { addMemberships, removeMemberships, requireGroups } from '../groups/membership.js';
+import type { Clock } from '../shared/clock.js';
+import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { inTransaction } from '../shared/transaction.js';
+import { intInRange, isId } from '../shared/validate.js';
+import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from '../users/accounts.js';
+import { User } from '../users/user.entity.js';
+import { Operator } from './operator.entity.js';
+import type { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs.js';
+import { OperatorStatus } from './operator-status.js';
+import * as validate from '../shared/validate.js';
+
+export const MAX_DIALOGS_RANGE = [1, 10000] as const;
+export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
+
+/**
+ * What other features do when an operator changes, inside the same transaction.
+ * Routing drains the Help queue on new capacity and re-routes the dialogs of whoever leaves.
+ */
+export interface OperatorHooks {
+  /** The operator may take more dialogs: came online, capacity raised, joined groups. */
+  capacityAvailable?(em: EntityManager, operatorId: string): Promise<void>;
+  /** The operator went offline (by hand, auto-logout or deletion); row is locked. */
+  wentOffline?(em: EntityManager, operatorId: string): Promise<void>;
+  /** The operator's status changed (after the row update). */
+  statusChanged?(em: EntityManager, operator: Operator): Promise<void>;
+}
+
+export interface OperatorFilter {
+  readonly groupId?: string | null;
+  readonly status?: OperatorStatus | null;
+}
+
+async function memberIds(em: EntityManager, groupId: string): Promise<string[]> {
+  const rows = await em.execute<Array<{ operator_id: string }>>(
+    'select operator_id from group_members where group_id = ?',
+    [groupId],
+  );
+  return rows.map((r) => r.operator_id);
+}
+
+/** Operators: profiles, group membership from the operator side, and status. */
+export class OperatorService {
+  constructor(
+    private readonly clock: Clock,
+    private readonly hooks: OperatorHooks = {},
+  ) {}
+
+  async list(em: EntityManager, filter: OperatorFilter = {}): Promise<Operator[]> {
+    const { groupId, status } = filter;
+    if (groupId != null && !isId(groupId)) return [];
+    return em.find(
+      Operator,
+      {
+        deletedAt: null,
+        ...(status ? { status } : {}),
+        ...(groupId != null ? { id: { $in: await memberIds(em, groupId) } } : {}),
+      },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
+  }
+
+  async find(em: EntityManager, id: string): Promise<Operator | null> {
+    if (!isId(id)) return null;
+    return em.findOne(Operator, { id, deletedAt: null });
+  }
+
+  async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<Operator> {
+    const operator = isId(id)
+      ? await em.findOne(
+          Operator,
+          { id, deletedAt: null },
+          lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
+        )
+      : null;
+    if (!operator) throw new NotFoundError('Operator', id, field);
+    return operator;
+  }
+
+  /** Creates the operator together with its user account (role OPERATOR). */
+  async create(em: EntityManager, input: CreateOperatorInput): Promise<Operator> {
+    const account = validateAccount(input);
+    const maxDialogs = input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE);
+    const autoLogoutSec =
+      input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE);
+    return withEmailConflict(() =>
+      inTransaction(em, async (tx) => {
+        const groups = await requireGroups(tx, input.groupIds ?? [], 'groupIds');
+        const now = this.clock.now();
+        const user = await insertUser(tx, account, Role.OPERATOR, now);
+        const operator = await this.insertProfile(tx, user, now, { maxDialogs, autoLogoutSec });
+        await addMemberships(tx, groups.map((g) => ({ groupId: g.id, operatorId: operator.id })), now);
+        return operator;
+      }),
+    );
+  }
+
+  /** The operator profile of a freshly inserted user (inside the caller's transaction). */
+  async insertProfile(
+    tx: EntityManager,
+    user: User,
+    at: Date,
+    limits: { maxDialogs?: number; autoLogoutSec?: number } = {},
+  ): Promise<Operator> {
+    const operator = tx.create(Operator, {
+      user,
+      createdAt: at,
+      ...(limits.maxDialogs !== undefined ? { maxDialogs: limits.maxDialogs } : {}),
+      ...(limits.autoLogoutSec !== undefined ? { autoLogoutSec: limits.autoLogoutSec } : {}),
+    });
+    await tx.flush();
+    return operator;
+  }
+
+  async update(em: EntityManager, id: string, input: UpdateOperatorInput): Promise<Operator> {
+    const firstName = input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName);
+    const lastName = input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName);
+    const email = input.email == null ? undefined : validate.email('email', input.email);
+    const maxDialogs = input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE);
+    const autoLogoutSec =
+      input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE);
+
+    return withEmailConflict(() =>
+      inTransaction(em, async (tx) => {
+        const operator = await this.require(tx, id, 'id', true);
+        const user = await tx.findOneOrFail(User, operator.user.id);
+        if (email !== undefined && email !== user.email) {
+          await assertEmailFree(tx, email, user.id);
+          user.email = email;
+        }
+        if (firstName !== undefined) user.firstName = firstName;
+        if (lastName !== undefined) user.lastName = lastName;
+        if (autoLogoutSec !== undefined) operator.autoLogoutSec = autoLogoutSec;
+
+        let moreCapacity = false;
+        if (maxDialogs !== undefined) {
+          if (maxDialogs < operator.activeDialogCount) {
+            throw new ConflictError(
+              'maxDialogs',
+              `The operator holds ${operator.activeDialogCount} active dialogs; close or transfer some first`,
+            );
+          }
+          moreCapacity = maxDialogs > operator.maxDialogs;
+          operator.maxDialogs = maxDialogs;
+        }
+        if (input.groupIds != null) {
+          const groups = await requireGroups(tx, input.groupIds, 'groupIds');
+          await removeMemberships(tx, { operatorId: operator.id });
+          await addMemberships(tx, groups.map((g) => ({ groupId: g.id, operatorId: operator.id })), this.clock.now());
+          moreCapacity ||= groups.length > 0;
+        }
+        await tx.flush();
+        if (moreCapacity && operator.status === OperatorStatus.ONLINE) {
+          await this.hooks.capacityAvailable?.(tx, operator.id);
+        }
+        return operator;
+      }),
+    );
+  }
+
+  /** Soft-deletes the operator and its account; its dialogs keep pointing at it. */
+  async delete(em: EntityManager, id: string): Promise<string> {
+    return inTransaction(em, async (tx) => {
+      const operator = await this.require(tx, id, 'id', true);
+      const now = this.clock.now();
+      if (operator.status === OperatorStatus.ONLINE) await this.goOffline(tx, operator);
+      operator.deletedAt = now;
+      await tx.nativeUpdate(User, { id: operator.user.id }, { deletedAt: now });
+      await removeMemberships(tx, { operatorId: operator.id });
+      await tx.execute('update auth_tokens set revoked_at = ? where user_id = ? and revoked_at is null', [
+        now,
+        operator.user.id,
+      ]);
+      return id;
+    });
+  }
+
+  /**
+   * Sets ONLINE/OFFLINE. Without `operatorId` it is the caller's own operator; another's
+   * needs ADMIN or SUPERVISOR.
+   */
+  async setStatus(
+    em: EntityManager,
+    viewer: Viewer,
+    status: OperatorStatus,
+    operatorId?: string | null,
+  ): Promise<Operator> {
+    const targetId = operatorId ?? viewer.operatorId;
+    if (targetId == null) {
+      throw new BadInputError('operatorId', 'operatorId is required: the caller has no operator profile');
+    }
+    if (!isStaff(viewer) && targetId !== viewer.operatorId) {
+      throw new ForbiddenError("Only ADMIN or SUPERVISOR may set another operator's status");
+    }
+    return inTransaction(em, async (tx) => {
+      const operator = await this.require(tx, targetId, 'operatorId', true);
+      if (operator.status === status) return operator;
+      if (status === OperatorStatus.ONLINE) {
+        operator.status = OperatorStatus.ONLINE;
+        operator.lastActivityAt = this.clock.now();
+        await tx.flush();
+        await this.hooks.statusChanged?.(tx, operator);
+        await this.hooks.capacityAvailable?.(tx, operator.id);
+      } else {
+        await this.goOffline(tx, operator);
+      }
+      return operator;
+    });
+  }
+
+  /** Marks a locked, ONLINE operator OFFLINE and lets routing take their dialogs elsewhere. */
+  async goOffline(tx: EntityManager, operator: Operator): Promise<void> {
+    operator.status = OperatorStatus.OFFLINE;
+    await tx.flush();
+    await this.hooks.statusChanged?.(tx, operator);
+    await this.hooks.wentOffline?.(tx, operator.id);
+  }
+}

@@ -1,0 +1,53 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { requireGroups } from '../groups/membership.js';
+import type { Clock } from '../shared/clock.js';
+import { NotFoundError } from '../shared/errors.js';
+import { inTransaction } from '../shared/transaction.js';
+import { isId, requiredName } from '../shared/validate.js';
+import { Scenario } from './scenario.entity.js';
+
+/** Bot scenarios and their fallback groups. */
+export class ScenarioService {
+  constructor(private readonly clock: Clock) {}
+
+  list(em: EntityManager): Promise<Scenario[]> {
+    return em.find(Scenario, {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  async find(em: EntityManager, id: string): Promise<Scenario | null> {
+    return isId(id) ? em.findOne(Scenario, { id }) : null;
+  }
+
+  async require(em: EntityManager, id: string, field = 'id'): Promise<Scenario> {
+    const scenario = await this.find(em, id);
+    if (!scenario) throw new NotFoundError('Scenario', id, field);
+    return scenario;
+  }
+
+  async create(em: EntityManager, name: string, fallbackGroupId?: string | null): Promise<Scenario> {
+    const validName = requiredName('name', name);
+    return inTransaction(em, async (tx) => {
+      const [group] = fallbackGroupId == null ? [] : await requireGroups(tx, [fallbackGroupId], 'fallbackGroupId');
+      return tx.create(Scenario, { name: validName, fallbackGroup: group ?? null, createdAt: this.clock.now() });
+    });
+  }
+
+  /** `fallbackGroupId`: undefined keeps it, null clears it. */
+  async update(
+    em: EntityManager,
+    id: string,
+    changes: { name?: string | null; fallbackGroupId?: string | null },
+  ): Promise<Scenario> {
+    const name = changes.name == null ? undefined : requiredName('name', changes.name);
+    return inTransaction(em, async (tx) => {
+      const scenario = await this.require(tx, id);
+      if (name !== undefined) scenario.name = name;
+      if (changes.fallbackGroupId === null) scenario.fallbackGroup = null;
+      else if (changes.fallbackGroupId !== undefined) {
+        const [group] = await requireGroups(tx, [changes.fallbackGroupId], 'fallbackGroupId');
+        scenario.fallbackGroup = group ?? null;
+      }
+      return scenario;
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import { DateTimeResolver } from 'graphql-scalars';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { authChecker } from './auth/auth-checker.js';
+import { AuthResolver } from './auth/auth.resolver.js';
+import { GroupResolver } from './groups/group.resolver.js';
+import { OperatorResolver } from './operators/operator.resolver.js';
+import { ScenarioResolver } from './scenarios/scenario.resolver.js';
+import { freshAfterMutation } from './shared/fresh-after-mutation.js';
+import { UserResolver } from './users/user.resolver.js';
+
+const resolvers: NonEmptyArray<Function> = [
+  GroupResolver,
+  OperatorResolver,
+  UserResolver,
+  ScenarioResolver,
+  AuthResolver,
+];
+
+let built: Promise<GraphQLSchema> | undefined;
+
+/** The executable schema, built once per process from the decorated classes. */
+export function handoverSchema(): Promise<GraphQLSchema> {
+  built ??= buildSchema({
+    resolvers,
+    authChecker,
+    validate: false,
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    globalMiddlewares: [freshAfterMutation],
+  });
+  return built;
+}
+
+/** The SDL committed as schema.graphql. Sorted, so the file only changes when the API does. */
+export function printHandoverSchema(schema: GraphQLSchema): string {
+  return `# Generated from the code by \`npm run schema\`. Do not edit.\n\n${printSchema(lexicographicSortSchema(schema))}\n`;
+}

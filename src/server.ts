@@ -1,0 +1,198 @@
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { authenticate } from './auth/authenticate.js';
+import { bearerToken, type Viewer } from './auth/viewer.js';
+import { createContext, type Context } from './context.js';
+import type { Services } from './services.js';
+import { formatError } from './shared/format-error.js';
+
+export const GRAPHQL_PATH = '/graphql';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ServerOptions {
+  readonly schema: GraphQLSchema;
+  readonly rootEm: EntityManager;
+  readonly services: Services;
+  readonly port: number;
+  readonly host?: string | undefined;
+  /** Readiness: database reachable and migrated. */
+  readonly ready: () => Promise<boolean>;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly httpServer: Server;
+  /** Per-socket data of graphql-ws connections (who is connected). */
+  readonly sockets: Set<SocketInfo>;
+  stop(): Promise<void>;
+}
+
+export interface SocketInfo {
+  readonly socket: WebSocket;
+  viewer: Viewer | null;
+}
+
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+/** One Node http server: Apollo over HTTP and graphql-ws over WebSocket, both on /graphql. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { schema, rootEm, services } = options;
+  const httpServer = createServer();
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const sockets = new Set<SocketInfo>();
+  const socketInfo = new WeakMap<WebSocket, SocketInfo>();
+
+  const wsCleanup = useServer(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const token = bearerToken(ctx.connectionParams?.['authorization']);
+        const viewer = await authenticate(rootEm.fork(), token, services.config.adminToken);
+        if (!viewer) {
+          ctx.extra.socket.close(4401, 'Unauthorized');
+          return false;
+        }
+        const info: SocketInfo = { socket: ctx.extra.socket, viewer };
+        sockets.add(info);
+        socketInfo.set(ctx.extra.socket, info);
+        return true;
+      },
+      onClose: (ctx) => {
+        const info = socketInfo.get(ctx.extra.socket);
+        if (info) sockets.delete(info);
+      },
+      context: (ctx) => createContext(rootEm, services, socketInfo.get(ctx.extra.socket)?.viewer ?? null),
+    },
+    wsServer,
+    // keep-alive pings every 12 s: dead peers are dropped
+    12_000,
+  );
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const handleGraphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      const raw = await readBody(req);
+      const contentType = headers.get('content-type') ?? '';
+      if (contentType.includes('json')) {
+        try {
+          body = raw.length ? JSON.parse(raw) : undefined;
+        } catch {
+          sendJson(res, 400, { errors: [{ message: 'Malformed JSON body', extensions: { code: 'BAD_REQUEST' } }] });
+          return;
+        }
+      } else {
+        body = raw;
+      }
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => {
+        const viewer = await authenticate(rootEm.fork(), bearerToken(req.headers.authorization), services.config.adminToken);
+        return createContext(rootEm, services, viewer);
+      },
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const handle = async (): Promise<void> => {
+      if (url.pathname === GRAPHQL_PATH) return handleGraphql(req, res, url);
+      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/readyz') {
+        const ready = await options.ready().catch(() => false);
+        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+      }
+      sendJson(res, 404, { error: 'not found' });
+    };
+    handle().catch((error: unknown) => {
+      const tooLarge = error instanceof Error && error.message === 'body too large';
+      if (!tooLarge) console.error('[handover] request failed:', error);
+      if (!res.headersSent) sendJson(res, tooLarge ? 413 : 500, { error: tooLarge ? 'payload too large' : 'internal error' });
+      else res.end();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const shownHost = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : 'localhost';
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${port}${GRAPHQL_PATH}`,
+    wsUrl: `ws://${shownHost}:${port}${GRAPHQL_PATH}`,
+    port,
+    httpServer,
+    sockets,
+    stop: () => {
+      // Apollo's stop() must not run twice at once.
+      stopping ??= apollo.stop();
+      return stopping;
+    },
+  };
+}
+

@@ -1,0 +1,51 @@
+import { GraphQLError } from 'graphql';
+
+/** The `extensions.code` values clients can rely on. */
+export enum ErrorCode {
+  /** No or invalid bearer token (auth checker, WebSocket handshake). */
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  /** Valid token, wrong role or not the caller's resource (auth checker, services). */
+  FORBIDDEN = 'FORBIDDEN',
+  /** An id that names nothing (services). */
+  NOT_FOUND = 'NOT_FOUND',
+  /** Input that breaks a rule; `extensions.field` names the input field (services). */
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  /** Input that clashes with existing data, e.g. a duplicate email (services). */
+  CONFLICT = 'CONFLICT',
+}
+
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'A valid bearer token is required') {
+    super(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Not allowed for this role') {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(entity: string, id: string, field?: string) {
+    super(ErrorCode.NOT_FOUND, `${entity} ${id} not found`, field ? { field } : {});
+  }
+}
+
+export class BadInputError extends AppError {
+  constructor(field: string, message: string) {
+    super(ErrorCode.BAD_USER_INPUT, message, { field });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(field: string, message: string) {
+    super(ErrorCode.CONFLICT, message, { field });
+  }
+}

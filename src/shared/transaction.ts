@@ -1,0 +1,27 @@
+import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+const MAX_ATTEMPTS = 5;
+
+function isRetryable(error: unknown): boolean {
+  if (error instanceof DeadlockException || error instanceof LockWaitTimeoutException) return true;
+  // 40001 serialization_failure, 40P01 deadlock_detected
+  const code = (error as { code?: unknown }).code;
+  return code === '40001' || code === '40P01';
+}
+
+/**
+ * Runs `work` in one transaction (flushed and committed at the end, rolled back on error).
+ * Deadlocks between routing decisions that lock the same rows in a different order are
+ * resolved by Postgres aborting one of them; that one is retried from the start.
+ */
+export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await em.transactional((tx) => work(tx), { clear: true });
+    } catch (error) {
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
+}

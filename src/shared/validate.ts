@@ -1,0 +1,55 @@
+import { BadInputError } from './errors.js';
+
+/** Input checks shared by the services. Each throws BAD_USER_INPUT naming the field. */
+
+export const MAX_NAME_LENGTH = 200;
+
+export function requiredName(field: string, value: string): string {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) throw new BadInputError(field, `${field} must not be empty`);
+  if (trimmed.length > MAX_NAME_LENGTH) {
+    throw new BadInputError(field, `${field} must be at most ${MAX_NAME_LENGTH} characters`);
+  }
+  return trimmed;
+}
+
+export function intInRange(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new BadInputError(field, `${field} must be an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+// Deliberately simple: one @, no spaces, a dot in the domain. Real checking is the login mail.
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function email(field: string, value: string): string {
+  const normalized = value.trim().toLowerCase();
+  if (normalized.length > 254 || !EMAIL.test(normalized)) {
+    throw new BadInputError(field, `${field} is not a valid email address`);
+  }
+  return normalized;
+}
+
+export const MIN_PASSWORD_LENGTH = 8;
+
+export function password(field: string, value: string): string {
+  if (value.length < MIN_PASSWORD_LENGTH) {
+    throw new BadInputError(field, `${field} must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+  if (value.length > 1024) throw new BadInputError(field, `${field} is too long`);
+  return value;
+}
+
+export function text(field: string, value: string, max: number): string {
+  if (value.trim().length === 0) throw new BadInputError(field, `${field} must not be empty`);
+  if (value.length > max) throw new BadInputError(field, `${field} must be at most ${max} characters`);
+  return value;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else cannot name a row. */
+export function isId(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,0 +1,34 @@
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { READERS } from '../auth/auth-checker.js';
+import { Role } from '../auth/role.js';
+import type { Context } from '../context.js';
+import { Operator } from '../operators/operator.entity.js';
+import { User } from './user.entity.js';
+import { CreateUserInput } from './user.inputs.js';
+
+@Resolver(() => User)
+export class UserResolver {
+  /** The caller's account; null for tokens that belong to no user (API tokens, ADMIN_TOKEN). */
+  @Authorized()
+  @Query(() => User, { nullable: true })
+  me(@Ctx() { loaders, viewer }: Context): Promise<User | null> {
+    return viewer?.userId ? loaders.userById.load(viewer.userId) : Promise.resolve(null);
+  }
+
+  @Authorized(...READERS.staff)
+  @Query(() => [User])
+  users(@Ctx() { em, services }: Context): Promise<User[]> {
+    return services.users.list(em);
+  }
+
+  @FieldResolver(() => Operator, { nullable: true, description: 'set when role is OPERATOR' })
+  operator(@Root() user: User, @Ctx() { loaders }: Context): Promise<Operator | null> {
+    return user.role === Role.OPERATOR ? loaders.operatorByUserId.load(user.id) : Promise.resolve(null);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => User, { description: 'role OPERATOR also creates the operator' })
+  createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { em, services }: Context): Promise<User> {
+    return services.users.create(em, input);
+  }
+}

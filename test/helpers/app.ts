@@ -1,0 +1,57 @@
+import { inject } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Clock } from '../../src/shared/clock.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { GraphqlClient } from './gql.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export interface TestApp {
+  readonly app: App;
+  readonly db: TestDatabase;
+  /** A client with the ADMIN token. */
+  readonly admin: GraphqlClient;
+  /** A client with no token, or `client(token)` for another one. */
+  client(token?: string): GraphqlClient;
+  /** SQL statements seen since the last `resetQueryCount()`. */
+  queryCount(): number;
+  resetQueryCount(): void;
+  stop(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ ADMIN_TOKEN, PORT: '0' }), ...overrides };
+}
+
+/** The real server on a free port, over its own fresh database. */
+export async function startTestApp(
+  options: { clock?: Clock; config?: Partial<Config>; db?: TestDatabase } = {},
+): Promise<TestApp> {
+  const db = options.db ?? (await createTestDatabase(inject('pgServerUrl'), inject('templateDatabase')));
+  let queries = 0;
+  const app = await startApp({
+    config: testConfig(options.config),
+    databaseUrl: db.url,
+    port: 0,
+    clock: options.clock,
+    onQuery: () => {
+      queries++;
+    },
+  });
+  const client = (token?: string): GraphqlClient => new GraphqlClient(app.url, token);
+  return {
+    app,
+    db,
+    admin: client(ADMIN_TOKEN),
+    client,
+    queryCount: () => queries,
+    resetQueryCount: () => {
+      queries = 0;
+    },
+    stop: async () => {
+      await app.stop();
+      if (!options.db) await db.drop();
+    },
+  };
+}
