@@ -4,6 +4,9 @@ import { GroupMember } from './groups/group-member.entity.js';
 import { Group } from './groups/group.entity.js';
 import { Operator } from './operators/operator.entity.js';
 import { User } from './users/user.entity.js';
+import { Scenario } from './scenarios/scenario.entity.js';
+import { Message } from './dialogs/message.entity.js';
+import { DialogTransfer } from './routing/dialog-transfer.entity.js';
 import { listLoader, rowLoader } from './shared/loader.js';
 
 /**
@@ -19,6 +22,11 @@ export class Loaders {
   readonly operatorsOfGroup;
   /** Live groups of each operator, by name. */
   readonly groupsOfOperator;
+  readonly scenarioById;
+  /** Messages of each dialog, oldest first. */
+  readonly messagesOfDialog;
+  /** Routing decisions of each dialog, oldest first. */
+  readonly transfersOfDialog;
 
   constructor(em: EntityManager) {
     this.groupById = rowLoader((ids) => em.find(Group, { id: { $in: [...ids] } }), (g) => g.id);
@@ -47,6 +55,17 @@ export class Loaders {
         ),
       (m) => m.operator.id,
       (m) => m.group,
+    );
+    this.scenarioById = rowLoader((ids) => em.find(Scenario, { id: { $in: [...ids] } }), (s) => s.id);
+    this.messagesOfDialog = listLoader(
+      (ids) => em.find(Message, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
+      (m) => m.dialog.id,
+      (m) => m,
+    );
+    this.transfersOfDialog = listLoader(
+      (ids) => em.find(DialogTransfer, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
+      (t) => t.dialog.id,
+      (t) => t,
     );
   }
 

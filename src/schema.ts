@@ -8,6 +8,7 @@ import { OperatorResolver } from './operators/operator.resolver.js';
 import { ScenarioResolver } from './scenarios/scenario.resolver.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 import { UserResolver } from './users/user.resolver.js';
+import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialogs/dialog.resolver.js';
 
 const resolvers: NonEmptyArray<Function> = [
   GroupResolver,
@@ -15,6 +16,9 @@ const resolvers: NonEmptyArray<Function> = [
   UserResolver,
   ScenarioResolver,
   AuthResolver,
+  DialogResolver,
+  MessageResolver,
+  DialogTransferResolver,
 ];
 
 let built: Promise<GraphQLSchema> | undefined;

@@ -1,32 +1,63 @@
 import { AuthService } from './auth/auth.service.js';
 import type { Config } from './config.js';
+import { DialogQueries } from './dialogs/dialog.queries.js';
+import { DialogService } from './dialogs/dialog.service.js';
 import { GroupService } from './groups/group.service.js';
 import { OperatorService } from './operators/operator.service.js';
+import { discardEvents, type EventSink } from './realtime/events.js';
+import { Router } from './routing/router.js';
 import { ScenarioService } from './scenarios/scenario.service.js';
 import type { Clock } from './shared/clock.js';
+import { SlClock } from './sl/sl-clock.js';
 import { UserService } from './users/user.service.js';
 
 /** The application's services, wired once per process. */
 export interface Services {
   readonly clock: Clock;
   readonly config: Config;
+  readonly events: EventSink;
+  readonly router: Router;
   readonly groups: GroupService;
   readonly operators: OperatorService;
   readonly users: UserService;
   readonly scenarios: ScenarioService;
   readonly auth: AuthService;
+  readonly dialogs: DialogService;
+  readonly dialogQueries: DialogQueries;
 }
 
-export function createServices(config: Config, clock: Clock): Services {
-  const groups = new GroupService(clock);
-  const operators = new OperatorService(clock);
+export function createServices(config: Config, clock: Clock, events: EventSink = discardEvents): Services {
+  const sl = new SlClock({
+    firstResponseSec: config.slDefaultFirstResponseSec,
+    nextResponseSec: config.slDefaultNextResponseSec,
+  });
+  const router = new Router(clock, events, sl);
+  const groups = new GroupService(clock, {
+    // New members may take queued dialogs at once.
+    membersAdded: async (tx, _groupId, operatorIds) => {
+      for (const id of operatorIds) await router.drain(tx, id);
+    },
+  });
+  const operators = new OperatorService(clock, {
+    capacityAvailable: async (tx, id) => {
+      await router.drain(tx, id);
+    },
+    wentOffline: async (tx, id) => {
+      await router.rerouteAll(tx, id);
+    },
+    statusChanged: (tx, operator) => events.publish(tx, { kind: 'operator', operatorId: operator.id }),
+  });
   return {
     clock,
     config,
+    events,
+    router,
     groups,
     operators,
     users: new UserService(clock, operators),
     scenarios: new ScenarioService(clock),
     auth: new AuthService(clock, operators),
+    dialogs: new DialogService(clock, router, sl, events),
+    dialogQueries: new DialogQueries(clock),
   };
 }

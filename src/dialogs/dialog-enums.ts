@@ -1,0 +1,36 @@
+import { registerEnumType } from 'type-graphql';
+
+export enum DialogStatus {
+  BOT = 'BOT',
+  QUEUED = 'QUEUED',
+  ASSIGNED = 'ASSIGNED',
+  CLOSED = 'CLOSED',
+}
+registerEnumType(DialogStatus, {
+  name: 'DialogStatus',
+  valuesConfig: {
+    BOT: { description: 'with the bot, not yet handed to operators' },
+    QUEUED: { description: 'waiting unassigned in the Help queue' },
+  },
+});
+
+export enum MessageAuthor {
+  CLIENT = 'CLIENT',
+  BOT = 'BOT',
+  OPERATOR = 'OPERATOR',
+}
+registerEnumType(MessageAuthor, { name: 'MessageAuthor' });
+
+export enum TransferOutcome {
+  ASSIGNED_TO_TARGET = 'ASSIGNED_TO_TARGET',
+  ASSIGNED_TO_ANY = 'ASSIGNED_TO_ANY',
+  QUEUED = 'QUEUED',
+}
+registerEnumType(TransferOutcome, {
+  name: 'TransferOutcome',
+  valuesConfig: {
+    ASSIGNED_TO_TARGET: { description: 'went to the requested group or operator' },
+    ASSIGNED_TO_ANY: { description: 'the target could not take it; went to any available operator' },
+    QUEUED: { description: 'nobody could take it; placed in the Help queue' },
+  },
+});

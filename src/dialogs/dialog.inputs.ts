@@ -1,0 +1,35 @@
+import { Field, ID, InputType } from 'type-graphql';
+import { DialogStatus } from './dialog-enums.js';
+
+@InputType()
+export class StartDialogInput {
+  @Field(() => String, { nullable: true })
+  externalId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  scenarioId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  clientName?: string | null;
+}
+
+@InputType({ description: 'a group, an operator, or both (operator first, then the group)' })
+export class TransferTarget {
+  @Field(() => ID, { nullable: true })
+  groupId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  operatorId?: string | null;
+}
+
+@InputType()
+export class DialogFilter {
+  @Field(() => [DialogStatus], { nullable: true })
+  status?: DialogStatus[] | null;
+
+  @Field(() => ID, { nullable: true })
+  groupId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  operatorId?: string | null;
+}

@@ -1,0 +1,282 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { Role } from '../auth/role.js';
+import type { Viewer } from '../auth/viewer.js';
+import { requireGroups, requireOperators } from '../groups/membership.js';
+import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
+import type { EventSink } from '../realtime/events.js';
+import { RoutingCause, type LockedDialog, type Router } from '../routing/router.js';
+import type { Clock } from '../shared/clock.js';
+import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { inTransaction } from '../shared/transaction.js';
+import { isId, text as validText } from '../shared/validate.js';
+import type { SlClock } from '../sl/sl-clock.js';
+import { DialogStatus, MessageAuthor } from './dialog-enums.js';
+import type { StartDialogInput, TransferTarget } from './dialog.inputs.js';
+import { once, validIdempotencyKey } from './idempotency.js';
+
+export const MAX_MESSAGE_LENGTH = 10_000;
+const MAX_SHORT_TEXT = 200;
+
+function optionalShort(field: string, value: string | null | undefined): string | null {
+  if (value == null) return null;
+  const trimmed = value.trim();
+  if (trimmed.length > MAX_SHORT_TEXT) throw new BadInputError(field, `${field} must be at most ${MAX_SHORT_TEXT} characters`);
+  return trimmed.length ? trimmed : null;
+}
+
+/** Scope of idempotency keys: each token has its own key space. */
+function keyScope(viewer: Viewer): string {
+  return viewer.tokenId ?? 'admin-token';
+}
+
+/**
+ * What bot runtimes and operators do to a dialog. One transaction per call; routing decisions
+ * go through the Router, SL clocks through SlClock.
+ */
+export class DialogService {
+  constructor(
+    private readonly clock: Clock,
+    private readonly router: Router,
+    private readonly sl: SlClock,
+    private readonly events: EventSink,
+  ) {}
+
+  /** A new dialog with the bot. Returns its id. */
+  async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<string> {
+    const externalId = optionalShort('externalId', input.externalId);
+    const clientName = optionalShort('clientName', input.clientName);
+    const key = validIdempotencyKey(idempotencyKey);
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      return once(tx, keyScope(viewer), key, 'startDialog', now, async () => {
+        if (input.scenarioId != null) {
+          const found = isId(input.scenarioId)
+            ? await tx.execute<unknown[]>('select 1 from scenarios where id = ?', [input.scenarioId])
+            : [];
+          if (!found.length) throw new NotFoundError('Scenario', input.scenarioId, 'scenarioId');
+        }
+        const id = randomUUID();
+        await tx.execute(
+          `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at) values (?, ?, ?, 'BOT', ?, ?)`,
+          [id, externalId, clientName, input.scenarioId ?? null, now],
+        );
+        return id;
+      });
+    });
+  }
+
+  /** A client (or bot) message. Returns the message id. */
+  async postClientMessage(
+    em: EntityManager,
+    viewer: Viewer,
+    dialogId: string,
+    text: string,
+    author: MessageAuthor = MessageAuthor.CLIENT,
+    idempotencyKey?: string | null,
+  ): Promise<string> {
+    const body = validText('text', text, MAX_MESSAGE_LENGTH);
+    if (author === MessageAuthor.OPERATOR) throw new BadInputError('author', 'operators reply with sendMessage');
+    const key = validIdempotencyKey(idempotencyKey);
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      return once(tx, keyScope(viewer), key, 'postClientMessage', now, async () => {
+        const dialog = await this.openDialog(tx, dialogId);
+        const messageId = await this.insertMessage(tx, dialog.id, author, body, null, now);
+        if (author === MessageAuthor.CLIENT) {
+          await this.sl.onClientMessage(tx, dialog, dialog.handed_over_at !== null, now);
+        }
+        return messageId;
+      });
+    });
+  }
+
+  /** The Result block's "Transfer to operator", or an operator handing a dialog on. */
+  async transfer(
+    em: EntityManager,
+    viewer: Viewer,
+    dialogId: string,
+    to: TransferTarget,
+    idempotencyKey?: string | null,
+  ): Promise<string> {
+    if (to.groupId == null && to.operatorId == null) {
+      throw new BadInputError('to', 'name a groupId, an operatorId, or both');
+    }
+    const key = validIdempotencyKey(idempotencyKey);
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      return once(tx, keyScope(viewer), key, 'transferDialog', now, async () => {
+        const dialog = await this.openDialog(tx, dialogId);
+        this.assertMayHandle(viewer, dialog);
+        if (to.groupId != null) await requireGroups(tx, [to.groupId], 'to.groupId');
+        if (to.operatorId != null) await requireOperators(tx, [to.operatorId], 'to.operatorId');
+        const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
+        await this.router.route(tx, dialog, {
+          cause: RoutingCause.TRANSFER,
+          groupId: to.groupId ?? null,
+          operatorId: to.operatorId ?? null,
+          // An operator handing a dialog on does not get it back.
+          excludeOperatorId: viewer.role === Role.OPERATOR ? from : null,
+        });
+        if (from !== null) await this.router.drain(tx, from);
+        return dialog.id;
+      });
+    });
+  }
+
+  /** The bot could not continue: the scenario's fallback group, else any available operator. */
+  async reportBotFailure(
+    em: EntityManager,
+    viewer: Viewer,
+    dialogId: string,
+    reason?: string | null,
+    idempotencyKey?: string | null,
+  ): Promise<string> {
+    const note = reason == null ? null : validText('reason', reason, 1000);
+    const key = validIdempotencyKey(idempotencyKey);
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      return once(tx, keyScope(viewer), key, 'reportBotFailure', now, async () => {
+        const dialog = await this.openDialog(tx, dialogId);
+        if (dialog.status !== DialogStatus.BOT) {
+          throw new BadInputError('dialogId', `the dialog is ${dialog.status}, not with the bot`);
+        }
+        const [scenario] = dialog.scenario_id
+          ? await tx.execute<Array<{ fallback_group_id: string | null }>>(
+              `select s.fallback_group_id from scenarios s
+                 join groups g on g.id = s.fallback_group_id and g.deleted_at is null
+                where s.id = ?`,
+              [dialog.scenario_id],
+            )
+          : [];
+        await this.router.route(tx, dialog, {
+          cause: RoutingCause.BOT_FAILURE,
+          groupId: scenario?.fallback_group_id ?? null,
+          operatorId: null,
+          excludeOperatorId: null,
+          note,
+        });
+        return dialog.id;
+      });
+    });
+  }
+
+  /** An operator's reply; only in a dialog assigned to them (staff: any open dialog). */
+  async sendMessage(em: EntityManager, viewer: Viewer, dialogId: string, text: string): Promise<string> {
+    const body = validText('text', text, MAX_MESSAGE_LENGTH);
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      const dialog = await this.openDialog(tx, dialogId);
+      const mine = dialog.status === DialogStatus.ASSIGNED && dialog.operator_id === viewer.operatorId;
+      if (viewer.role === Role.OPERATOR && !mine) {
+        throw new ForbiddenError('Operators reply only in dialogs assigned to them');
+      }
+      const author = viewer.operatorId ?? dialog.operator_id;
+      const messageId = await this.insertMessage(tx, dialog.id, MessageAuthor.OPERATOR, body, author, now);
+      await this.sl.onOperatorReply(tx, dialog, author, now);
+      // Replying is what keeps an operator from being logged out for inactivity.
+      if (viewer.operatorId !== null) {
+        await tx.execute('update operators set last_activity_at = ? where id = ?', [now, viewer.operatorId]);
+      }
+      return messageId;
+    });
+  }
+
+  /** An operator takes a dialog from the Help queue by hand, within their maximum. */
+  async take(em: EntityManager, viewer: Viewer, dialogId: string): Promise<string> {
+    const operatorId = viewer.operatorId;
+    if (operatorId === null) throw new BadInputError('dialogId', 'only an operator can take a dialog');
+    return inTransaction(em, async (tx) => {
+      const dialog = await this.lockVisible(tx, dialogId);
+      if (dialog.status !== DialogStatus.QUEUED) {
+        throw new ConflictError('dialogId', `the dialog is ${dialog.status}, no longer in the Help queue`);
+      }
+      const [op] = await tx.execute<Array<{ status: string; active_dialog_count: number; max_dialogs: number }>>(
+        'select status, active_dialog_count, max_dialogs from operators where id = ? for update',
+        [operatorId],
+      );
+      if (!op || op.status !== 'ONLINE') throw new BadInputError('dialogId', 'go ONLINE before taking dialogs');
+      if (op.active_dialog_count >= op.max_dialogs) {
+        throw new ConflictError('dialogId', `at capacity (${op.max_dialogs} active dialogs)`);
+      }
+      await this.router.route(tx, dialog, {
+        cause: RoutingCause.TAKE,
+        groupId: null,
+        operatorId,
+        excludeOperatorId: null,
+      });
+      return dialog.id;
+    });
+  }
+
+  async close(em: EntityManager, viewer: Viewer, dialogId: string, idempotencyKey?: string | null): Promise<string> {
+    const key = validIdempotencyKey(idempotencyKey);
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      return once(tx, keyScope(viewer), key, 'closeDialog', now, async () => {
+        const dialog = await this.lockVisible(tx, dialogId);
+        if (dialog.status === DialogStatus.CLOSED) return dialog.id;
+        this.assertMayHandle(viewer, dialog);
+        const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
+        await this.sl.onClose(tx, dialog, now);
+        await tx.execute(`update dialogs set status = 'CLOSED', operator_id = null, closed_at = ? where id = ?`, [now, dialog.id]);
+        if (from !== null) {
+          await this.router.release(tx, from, 1);
+          await this.router.drain(tx, from);
+        }
+        await this.events.publish(tx, {
+          kind: 'queue',
+          type: QueueEventType.CLOSED,
+          dialogId: dialog.id,
+          groupId: dialog.group_id,
+          previousGroupId: dialog.group_id,
+          operatorId: null,
+          previousOperatorId: from,
+        });
+        await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.STATUS_CHANGED, dialogId: dialog.id, messageId: null });
+        return dialog.id;
+      });
+    });
+  }
+
+  /** OPERATOR callers act only on dialogs assigned to them. */
+  private assertMayHandle(viewer: Viewer, dialog: LockedDialog): void {
+    if (viewer.role !== Role.OPERATOR) return;
+    if (dialog.status !== DialogStatus.ASSIGNED || dialog.operator_id !== viewer.operatorId) {
+      throw new ForbiddenError('Operators act only on dialogs assigned to them');
+    }
+  }
+
+  private async lockVisible(tx: EntityManager, dialogId: string): Promise<LockedDialog> {
+    const dialog = isId(dialogId) ? await this.router.lockDialog(tx, dialogId) : null;
+    if (!dialog) throw new NotFoundError('Dialog', dialogId, 'dialogId');
+    return dialog;
+  }
+
+  private async openDialog(tx: EntityManager, dialogId: string): Promise<LockedDialog> {
+    const dialog = await this.lockVisible(tx, dialogId);
+    if (dialog.status === DialogStatus.CLOSED) throw new BadInputError('dialogId', 'the dialog is closed');
+    return dialog;
+  }
+
+  private async insertMessage(
+    tx: EntityManager,
+    dialogId: string,
+    author: MessageAuthor,
+    body: string,
+    operatorId: string | null,
+    at: Date,
+  ): Promise<string> {
+    const id = randomUUID();
+    await tx.execute('insert into messages (id, dialog_id, author, text, operator_id, created_at) values (?, ?, ?, ?, ?, ?)', [
+      id,
+      dialogId,
+      author,
+      body,
+      operatorId,
+      at,
+    ]);
+    await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.MESSAGE, dialogId, messageId: id });
+    return id;
+  }
+}

@@ -1,0 +1,46 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { BadInputError } from '../shared/errors.js';
+
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+
+export function validIdempotencyKey(key: string | null | undefined): string | null {
+  if (key == null) return null;
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new BadInputError('idempotencyKey', `idempotencyKey must be 1..${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  return key;
+}
+
+/**
+ * Runs `work` once per (scope, key). A repeat returns the first call's result id without
+ * running anything. A concurrent repeat waits on the key's row until the first commits (or
+ * rolls back, and then runs itself). Must be called inside the mutation's transaction.
+ */
+export async function once(
+  tx: EntityManager,
+  scope: string,
+  key: string | null,
+  operation: string,
+  at: Date,
+  work: () => Promise<string>,
+): Promise<string> {
+  if (key === null) return work();
+  const inserted = await tx.execute<unknown[]>(
+    `insert into idempotency_keys (scope, key, operation, created_at) values (?, ?, ?, ?)
+     on conflict do nothing returning key`,
+    [scope, key, operation, at],
+  );
+  if (inserted.length === 0) {
+    const [first] = await tx.execute<Array<{ operation: string; result_id: string }>>(
+      'select operation, result_id from idempotency_keys where scope = ? and key = ?',
+      [scope, key],
+    );
+    if (!first || first.operation !== operation) {
+      throw new BadInputError('idempotencyKey', `idempotencyKey was already used for ${first?.operation ?? 'another call'}`);
+    }
+    return first.result_id;
+  }
+  const resultId = await work();
+  await tx.execute('update idempotency_keys set result_id = ? where scope = ? and key = ?', [resultId, scope, key]);
+  return resultId;
+}

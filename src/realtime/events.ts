@@ -1,0 +1,37 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { DialogEventType, QueueEventType } from './event-types.js';
+
+/**
+ * What changed, as the services report it inside their transaction. Small on purpose (ids
+ * and types): subscribers resolve the rest after the commit.
+ */
+export type DomainEvent =
+  | {
+      readonly kind: 'queue';
+      readonly type: QueueEventType;
+      readonly dialogId: string;
+      /** The dialog's group after the change. */
+      readonly groupId: string | null;
+      /** The dialog's group before the change, when it moved between groups. */
+      readonly previousGroupId: string | null;
+      readonly operatorId: string | null;
+      readonly previousOperatorId: string | null;
+    }
+  | {
+      readonly kind: 'dialog';
+      readonly type: DialogEventType;
+      readonly dialogId: string;
+      readonly messageId: string | null;
+    }
+  | { readonly kind: 'operator'; readonly operatorId: string }
+  /** Sessions ended (logout, auto-logout, deletion): their open sockets must close. */
+  | { readonly kind: 'session_ended'; readonly userId: string; readonly tokenIds: readonly string[] }
+  /** An SL clock passed its deadline (or is about to, for a warning). */
+  | { readonly kind: 'sl'; readonly type: 'BREACHED' | 'WARNING'; readonly dialogId: string };
+
+/** Where services report events. Implementations deliver them only if the transaction commits. */
+export interface EventSink {
+  publish(tx: EntityManager, event: DomainEvent): Promise<void>;
+}
+
+export const discardEvents: EventSink = { publish: async () => {} };

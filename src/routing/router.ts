@@ -1,0 +1,336 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { DialogStatus, TransferOutcome } from '../dialogs/dialog-enums.js';
+import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
+import type { EventSink } from '../realtime/events.js';
+import type { Clock } from '../shared/clock.js';
+import { pgDate } from '../shared/pg-time.js';
+import { SlClock, type ClockState } from '../sl/sl-clock.js';
+import { SlKind } from '../sl/sl-kind.js';
+import { SkipReason, whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
+
+/** What started a routing decision (stored as DialogTransfer.kind). */
+export enum RoutingCause {
+  TRANSFER = 'TRANSFER',
+  BOT_FAILURE = 'BOT_FAILURE',
+  DRAIN = 'DRAIN',
+  TAKE = 'TAKE',
+  REROUTE = 'REROUTE',
+}
+
+/** A dialog row locked FOR UPDATE by the current transaction. */
+export interface LockedDialog extends ClockState {
+  readonly status: DialogStatus;
+  readonly scenario_id: string | null;
+  readonly handed_over_at: Date | null;
+}
+
+export interface RouteRequest {
+  readonly cause: RoutingCause;
+  readonly groupId: string | null;
+  readonly operatorId: string | null;
+  /** The operator handing the dialog on: never picked by this decision. */
+  readonly excludeOperatorId: string | null;
+  /** Free text kept with the decision (e.g. the bot's failure reason). */
+  readonly note?: string | null;
+}
+
+export interface Decision {
+  readonly outcome: TransferOutcome;
+  readonly operatorId: string | null;
+  readonly groupId: string | null;
+  readonly reason: string | null;
+}
+
+interface CandidateRow {
+  id: string;
+  status: string;
+  active_dialog_count: number;
+  max_dialogs: number;
+  last_assigned_at: string | null;
+}
+
+const NO_ID = '00000000-0000-0000-0000-000000000000';
+const AVAILABLE = `o.status = 'ONLINE' and o.deleted_at is null and o.active_dialog_count < o.max_dialogs`;
+// The same order as rules.compareCandidates.
+const LEAST_LOADED = 'order by o.active_dialog_count, o.last_assigned_at nulls first, o.id';
+// The same order as rules.compareQueued.
+const MOST_URGENT = 'order by d.sl_deadline nulls last, d.queued_at, d.id';
+
+function candidate(row: CandidateRow): Candidate {
+  return {
+    id: row.id,
+    online: row.status === 'ONLINE',
+    active: row.active_dialog_count,
+    max: row.max_dialogs,
+    lastAssignedAt: pgDate(row.last_assigned_at),
+  };
+}
+
+/**
+ * The transactional side of routing. Every method runs inside the caller's transaction:
+ * dialog rows are locked before operator rows; an operator's load changes only together
+ * with the dialogs that make it up.
+ */
+export class Router {
+  constructor(
+    private readonly clock: Clock,
+    private readonly events: EventSink,
+    private readonly sl: SlClock,
+  ) {}
+
+  async lockDialog(tx: EntityManager, id: string): Promise<LockedDialog | null> {
+    const [row] = await tx.execute<Array<Record<string, string | null>>>(
+      `select id, status, scenario_id, group_id, operator_id, handed_over_at, sl_kind, sl_started_at,
+              sl_deadline, last_operator_reply_at
+         from dialogs where id = ? for update`,
+      [id],
+    );
+    if (!row) return null;
+    return {
+      id: row['id']!,
+      status: row['status'] as DialogStatus,
+      scenario_id: row['scenario_id'] ?? null,
+      group_id: row['group_id'] ?? null,
+      operator_id: row['operator_id'] ?? null,
+      handed_over_at: pgDate(row['handed_over_at']),
+      sl_kind: (row['sl_kind'] as SlKind | null) ?? null,
+      sl_started_at: pgDate(row['sl_started_at']),
+      sl_deadline: pgDate(row['sl_deadline']),
+      last_operator_reply_at: pgDate(row['last_operator_reply_at']),
+    };
+  }
+
+  /**
+   * Decides where `dialog` goes: the requested operator, then the requested group, then any
+   * available operator, else the Help queue. Writes the decision and its DialogTransfer.
+   */
+  async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest): Promise<Decision> {
+    const exclude = request.excludeOperatorId;
+    const reasons: string[] = [];
+    let chosen: string | null = null;
+    let outcome = TransferOutcome.QUEUED;
+
+    if (request.operatorId !== null) {
+      const skipped = await this.tryOperator(tx, request.operatorId, exclude);
+      if (skipped === null) chosen = request.operatorId;
+      else reasons.push(skipped);
+    }
+    if (chosen === null && request.groupId !== null) {
+      const picked = await this.pickFromGroup(tx, request.groupId, exclude);
+      if (typeof picked === 'string') chosen = picked;
+      else reasons.push(picked.reason);
+    }
+    if (request.operatorId === null && request.groupId === null) reasons.push(SkipReason.NO_TARGET);
+    if (chosen !== null) {
+      outcome = TransferOutcome.ASSIGNED_TO_TARGET;
+    } else {
+      chosen = await this.pickAny(tx, exclude);
+      if (chosen !== null) outcome = TransferOutcome.ASSIGNED_TO_ANY;
+      else reasons.push(SkipReason.NO_OPERATOR_AVAILABLE);
+    }
+
+    const decision: Decision = {
+      outcome,
+      operatorId: chosen,
+      groupId: request.groupId ?? dialog.group_id,
+      reason: reasons.length ? reasons.join(',') : null,
+    };
+    await this.apply(tx, dialog, request, decision);
+    return decision;
+  }
+
+  /** Moves the dialog to the decided place and records why. */
+  private async apply(tx: EntityManager, dialog: LockedDialog, request: RouteRequest, decision: Decision): Promise<void> {
+    const now = this.clock.now();
+    const previous = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
+    const to = decision.operatorId;
+
+    if (to !== null) {
+      if (to !== previous) {
+        await tx.execute(
+          'update operators set active_dialog_count = active_dialog_count + 1, last_assigned_at = ? where id = ?',
+          [now, to],
+        );
+      }
+      await tx.execute(
+        `update dialogs set status = 'ASSIGNED', operator_id = ?, group_id = ?, assigned_at = ?,
+                handed_over_at = coalesce(handed_over_at, ?)
+          where id = ?`,
+        [to, decision.groupId, now, now, dialog.id],
+      );
+    } else {
+      await tx.execute(
+        `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?, queued_at = ?,
+                handed_over_at = coalesce(handed_over_at, ?)
+          where id = ?`,
+        [decision.groupId, now, now, dialog.id],
+      );
+    }
+    if (previous !== null && previous !== to) await this.release(tx, previous, 1);
+    // The first-response clock starts when the dialog reaches the operator side.
+    if (dialog.handed_over_at === null) {
+      await this.sl.start(tx, dialog.id, decision.groupId, SlKind.FIRST_RESPONSE, now);
+    }
+
+    await tx.execute(
+      `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
+                                     from_operator_id, to_operator_id, outcome, reason)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        randomUUID(),
+        dialog.id,
+        now,
+        request.cause,
+        request.groupId,
+        request.operatorId,
+        previous,
+        to,
+        decision.outcome,
+        request.note ? [decision.reason, `note:${request.note}`].filter(Boolean).join(',') : decision.reason,
+      ],
+    );
+
+    const type =
+      to === null ? QueueEventType.QUEUED : previous !== null && previous !== to ? QueueEventType.TRANSFERRED : QueueEventType.ASSIGNED;
+    await this.events.publish(tx, {
+      kind: 'queue',
+      type,
+      dialogId: dialog.id,
+      groupId: decision.groupId,
+      previousGroupId: dialog.group_id,
+      operatorId: to,
+      previousOperatorId: previous,
+    });
+    await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.STATUS_CHANGED, dialogId: dialog.id, messageId: null });
+  }
+
+  /** null when the operator can take a dialog now (its row is then locked), else why not. */
+  private async tryOperator(tx: EntityManager, operatorId: string, exclude: string | null): Promise<SkipReason | null> {
+    const [row] = await tx.execute<CandidateRow[]>(
+      `select id, status, active_dialog_count, max_dialogs, last_assigned_at
+         from operators where id = ? and deleted_at is null for update`,
+      [operatorId],
+    );
+    return whyOperatorSkipped(row ? candidate(row) : undefined, exclude);
+  }
+
+  /**
+   * The least-loaded available member, locked. Rows another transaction is changing are
+   * skipped first; only when no unlocked member fits do we wait for the locked ones, so a busy
+   * moment never sends a dialog past an operator who could take it.
+   */
+  private async pickFromGroup(
+    tx: EntityManager,
+    groupId: string,
+    exclude: string | null,
+  ): Promise<string | { reason: SkipReason }> {
+    const sql = (lock: string): string =>
+      `select o.id from operators o join group_members gm on gm.operator_id = o.id
+        where gm.group_id = ? and ${AVAILABLE} and o.id <> ?
+        ${LEAST_LOADED} limit 1 for update of o ${lock}`;
+    const params = [groupId, exclude ?? NO_ID];
+    const [skipping] = await tx.execute<Array<{ id: string }>>(sql('skip locked'), params);
+    if (skipping) return skipping.id;
+    const [waiting] = await tx.execute<Array<{ id: string }>>(sql(''), params);
+    if (waiting) return waiting.id;
+
+    const [group] = await tx.execute<unknown[]>('select 1 from groups where id = ? and deleted_at is null', [groupId]);
+    if (!group) return { reason: SkipReason.GROUP_NOT_FOUND };
+    const members = await tx.execute<CandidateRow[]>(
+      `select o.id, o.status, o.active_dialog_count, o.max_dialogs, o.last_assigned_at
+         from operators o join group_members gm on gm.operator_id = o.id
+        where gm.group_id = ? and o.deleted_at is null`,
+      [groupId],
+    );
+    return { reason: whyGroupSkipped(members.map(candidate), exclude) };
+  }
+
+  /** The least-loaded available operator anywhere, locked (same skip-then-wait as groups). */
+  private async pickAny(tx: EntityManager, exclude: string | null): Promise<string | null> {
+    const sql = (lock: string): string =>
+      `select o.id from operators o where ${AVAILABLE} and o.id <> ? ${LEAST_LOADED} limit 1 for update of o ${lock}`;
+    const params = [exclude ?? NO_ID];
+    const [skipping] = await tx.execute<Array<{ id: string }>>(sql('skip locked'), params);
+    if (skipping) return skipping.id;
+    const [waiting] = await tx.execute<Array<{ id: string }>>(sql(''), params);
+    return waiting?.id ?? null;
+  }
+
+  /** Takes `count` dialogs off an operator's load. */
+  async release(tx: EntityManager, operatorId: string, count: number): Promise<void> {
+    await tx.execute('update operators set active_dialog_count = active_dialog_count - ? where id = ?', [count, operatorId]);
+  }
+
+  /**
+   * Gives a freed operator queued dialogs up to their capacity: those aimed at their groups
+   * first, each part most urgent first. Dialogs other transactions hold are left to them.
+   */
+  async drain(tx: EntityManager, operatorId: string): Promise<number> {
+    const [op] = await tx.execute<CandidateRow[]>(
+      `select id, status, active_dialog_count, max_dialogs, last_assigned_at
+         from operators where id = ? and deleted_at is null for update`,
+      [operatorId],
+    );
+    if (!op || op.status !== 'ONLINE') return 0;
+    const free = op.max_dialogs - op.active_dialog_count;
+    if (free <= 0) return 0;
+
+    const own = await tx.execute<Array<{ id: string }>>(
+      `select d.id from dialogs d
+        where d.status = 'QUEUED' and d.group_id in (select group_id from group_members where operator_id = ?)
+        ${MOST_URGENT} limit ? for update of d skip locked`,
+      [operatorId, free],
+    );
+    const ownIds = own.map((d) => d.id);
+    const rest =
+      own.length < free
+        ? await tx.execute<Array<{ id: string }>>(
+            `select d.id from dialogs d
+              where d.status = 'QUEUED' ${ownIds.length ? 'and d.id not in (?)' : ''}
+              ${MOST_URGENT} limit ? for update of d skip locked`,
+            ownIds.length ? [ownIds, free - own.length] : [free - own.length],
+          )
+        : [];
+
+    let assigned = 0;
+    for (const { id } of [...own, ...rest]) {
+      const dialog = await this.lockDialog(tx, id);
+      if (!dialog || dialog.status !== DialogStatus.QUEUED) continue;
+      const isOwn = ownIds.includes(id);
+      await this.apply(
+        tx,
+        dialog,
+        { cause: RoutingCause.DRAIN, groupId: dialog.group_id, operatorId: null, excludeOperatorId: null },
+        {
+          outcome: isOwn ? TransferOutcome.ASSIGNED_TO_TARGET : TransferOutcome.ASSIGNED_TO_ANY,
+          operatorId,
+          groupId: dialog.group_id,
+          reason: null,
+        },
+      );
+      assigned++;
+    }
+    return assigned;
+  }
+
+  /** After an operator went offline: each of their dialogs through the chain again (their group, any, Help). */
+  async rerouteAll(tx: EntityManager, operatorId: string): Promise<number> {
+    const rows = await tx.execute<Array<{ id: string }>>(
+      `select id from dialogs where operator_id = ? and status = 'ASSIGNED'
+        order by sl_deadline nulls last, assigned_at, id for update`,
+      [operatorId],
+    );
+    for (const { id } of rows) {
+      const dialog = await this.lockDialog(tx, id);
+      if (!dialog || dialog.operator_id !== operatorId) continue;
+      await this.route(tx, dialog, {
+        cause: RoutingCause.REROUTE,
+        groupId: dialog.group_id,
+        operatorId: null,
+        excludeOperatorId: operatorId,
+      });
+    }
+    return rows.length;
+  }
+}

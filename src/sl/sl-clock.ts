@@ -1,0 +1,92 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { SlKind } from './sl-kind.js';
+
+/** Server-wide targets for dialogs without a group. */
+export interface SlDefaults {
+  readonly firstResponseSec: number;
+  readonly nextResponseSec: number;
+}
+
+/** The SL fields of a dialog row, as the clock rules need them. */
+export interface ClockState {
+  readonly id: string;
+  readonly group_id: string | null;
+  readonly operator_id: string | null;
+  readonly sl_kind: SlKind | null;
+  readonly sl_started_at: Date | null;
+  readonly sl_deadline: Date | null;
+  readonly last_operator_reply_at: Date | null;
+}
+
+/**
+ * SL clocks, kept on the dialog row (one running clock at most) and closed into sl_responses.
+ * Every function runs inside the caller's transaction, on a locked dialog row.
+ */
+export class SlClock {
+  constructor(private readonly defaults: SlDefaults) {}
+
+  private async targetSec(tx: EntityManager, groupId: string | null, kind: SlKind): Promise<number> {
+    if (groupId !== null) {
+      const [group] = await tx.execute<Array<{ first: number; next: number }>>(
+        'select sl_first_response_sec as first, sl_next_response_sec as next from groups where id = ?',
+        [groupId],
+      );
+      if (group) return kind === SlKind.FIRST_RESPONSE ? group.first : group.next;
+    }
+    return kind === SlKind.FIRST_RESPONSE ? this.defaults.firstResponseSec : this.defaults.nextResponseSec;
+  }
+
+  /** Targets come from the dialog's group at the moment the clock starts. */
+  async start(tx: EntityManager, dialogId: string, groupId: string | null, kind: SlKind, at: Date): Promise<void> {
+    const seconds = await this.targetSec(tx, groupId, kind);
+    await tx.execute(
+      `update dialogs set sl_kind = ?, sl_started_at = ?, sl_deadline = ?, sl_breached_at = null, sl_warned_at = null
+        where id = ?`,
+      [kind, at, new Date(at.getTime() + seconds * 1000), dialogId],
+    );
+  }
+
+  /** A client message after an operator reply starts the next-response clock; a burst keeps the first start. */
+  async onClientMessage(tx: EntityManager, dialog: ClockState, handedOver: boolean, at: Date): Promise<void> {
+    if (!handedOver || dialog.sl_kind !== null || dialog.last_operator_reply_at === null) return;
+    await this.start(tx, dialog.id, dialog.group_id, SlKind.NEXT_RESPONSE, at);
+  }
+
+  /** An operator reply stops the running clock and records whether it met the target. */
+  async onOperatorReply(tx: EntityManager, dialog: ClockState, operatorId: string | null, at: Date): Promise<void> {
+    if (dialog.sl_kind !== null && dialog.sl_started_at !== null && dialog.sl_deadline !== null) {
+      await this.record(tx, dialog, operatorId, at, at.getTime() <= dialog.sl_deadline.getTime());
+    }
+    await tx.execute(
+      `update dialogs set sl_kind = null, sl_started_at = null, sl_deadline = null,
+              first_response_at = coalesce(first_response_at, ?), last_operator_reply_at = ?
+        where id = ?`,
+      [at, at, dialog.id],
+    );
+  }
+
+  /**
+   * Closing stops the clock. An unanswered clock whose deadline has passed is a missed response;
+   * one closed before its deadline (the client left) is not counted.
+   */
+  async onClose(tx: EntityManager, dialog: ClockState, at: Date): Promise<void> {
+    if (dialog.sl_kind === null || dialog.sl_deadline === null) return;
+    if (at.getTime() > dialog.sl_deadline.getTime()) await this.record(tx, dialog, dialog.operator_id, null, false);
+    await tx.execute('update dialogs set sl_kind = null, sl_started_at = null, sl_deadline = null where id = ?', [dialog.id]);
+  }
+
+  private async record(
+    tx: EntityManager,
+    dialog: ClockState,
+    operatorId: string | null,
+    answeredAt: Date | null,
+    met: boolean,
+  ): Promise<void> {
+    await tx.execute(
+      `insert into sl_responses (id, dialog_id, kind, group_id, operator_id, started_at, deadline, answered_at, met)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [randomUUID(), dialog.id, dialog.sl_kind, dialog.group_id, operatorId, dialog.sl_started_at, dialog.sl_deadline, answeredAt, met],
+    );
+  }
+}

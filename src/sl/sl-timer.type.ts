@@ -1,0 +1,38 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { SlKind } from './sl-kind.js';
+
+@ObjectType()
+export class SlTimer {
+  @Field(() => SlKind)
+  kind!: SlKind;
+
+  @Field(() => Date)
+  startedAt!: Date;
+
+  @Field(() => Date)
+  deadline!: Date;
+
+  @Field(() => Int, { description: 'milliseconds to the deadline at the time of reading; negative when overdue' })
+  remainingMs!: number;
+
+  @Field(() => Boolean)
+  breached!: boolean;
+}
+
+/** The running clock as seen at `now`, or null when the dialog waits for no reply. */
+export function slTimerAt(
+  clock: { kind: SlKind | null; startedAt: Date | null; deadline: Date | null },
+  now: Date,
+): SlTimer | null {
+  if (clock.kind === null || clock.startedAt === null || clock.deadline === null) return null;
+  const remainingMs = clock.deadline.getTime() - now.getTime();
+  // Int is 32-bit; clamp absurd values instead of failing the whole response.
+  const clamped = Math.max(-2_147_483_648, Math.min(2_147_483_647, remainingMs));
+  return Object.assign(new SlTimer(), {
+    kind: clock.kind,
+    startedAt: clock.startedAt,
+    deadline: clock.deadline,
+    remainingMs: clamped,
+    breached: remainingMs < 0,
+  });
+}

@@ -1,0 +1,72 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { apiToken, createGroup, createOperator } from './helpers/factories.js';
+import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import type { GraphqlClient } from './helpers/gql.js';
+
+let t: TestApp;
+let bot: GraphqlClient;
+// Routing depends on who else is online and queued: each test gets its own database.
+beforeEach(async () => {
+  t = await startTestApp();
+  bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
+});
+afterEach(() => t.stop());
+
+async function activeCount(id: string): Promise<number> {
+  const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { activeDialogCount } }`, { id });
+  return operator.activeDialogCount;
+}
+
+describe('routing to a group', () => {
+  it('assigns to the least-loaded online member; ties go to the longest-waiting', async () => {
+    const g = await createGroup(t.admin);
+    const a = await createOperator(t.admin, { groupIds: [g.id] });
+    const b = await createOperator(t.admin, { groupIds: [g.id] });
+    const off = await createOperator(t.admin, { groupIds: [g.id] });
+    await setStatus(t.admin, a.id, 'ONLINE');
+    await setStatus(t.admin, b.id, 'ONLINE');
+    const first = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(first.status).toBe('ASSIGNED');
+    const second = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(second.operator!.id).not.toBe(first.operator!.id);
+    expect([first.operator!.id, second.operator!.id].sort()).toEqual([a.id, b.id].sort());
+    // Both hold one: the one assigned first has waited longer.
+    const third = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(third.operator!.id).toBe(first.operator!.id);
+    expect(await activeCount(off.id)).toBe(0);
+    expect((await lastTransfer(t.admin, third.id)).outcome).toBe('ASSIGNED_TO_TARGET');
+    expect(third.slTimer?.kind).toBe('FIRST_RESPONSE');
+  });
+
+  it('falls back to any available operator, then to the Help queue', async () => {
+    const empty = await createGroup(t.admin);
+    const other = await createGroup(t.admin);
+    const x = await createOperator(t.admin, { groupIds: [other.id], maxDialogs: 1 });
+    await setStatus(t.admin, x.id, 'ONLINE');
+
+    const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: empty.id });
+    expect(d1.status).toBe('ASSIGNED');
+    expect(d1.operator!.id).toBe(x.id);
+    expect(d1.group!.id).toBe(empty.id);
+    const t1 = await lastTransfer(t.admin, d1.id);
+    expect(t1).toMatchObject({ outcome: 'ASSIGNED_TO_ANY', reason: 'group_empty' });
+
+    const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: empty.id });
+    expect(d2.status).toBe('QUEUED');
+    expect(d2.operator).toBeNull();
+    expect(d2.group!.id).toBe(empty.id);
+    expect((await lastTransfer(t.admin, d2.id)).outcome).toBe('QUEUED');
+    expect(await activeCount(x.id)).toBe(1);
+
+    const { helpQueue } = await t.admin.ok(`{ helpQueue { id } }`);
+    expect(helpQueue.map((d: { id: string }) => d.id)).toContain(d2.id);
+
+    // Capacity frees: the queued dialog is assigned automatically.
+    await closeDialog(bot, d1.id);
+    const after = await getDialog(t.admin, d2.id);
+    expect(after.status).toBe('ASSIGNED');
+    expect(after.operator!.id).toBe(x.id);
+    expect(await activeCount(x.id)).toBe(1);
+  });
+});
