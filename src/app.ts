@@ -7,6 +7,8 @@ import { handoverSchema } from './schema.js';
 import { startServer, type RunningServer } from './server.js';
 import { createServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { PgEventBus } from './realtime/event-bus.js';
+import { topics } from './realtime/topics.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -37,7 +39,9 @@ export async function startApp(options: AppOptions): Promise<App> {
   const orm = await initOrm({ databaseUrl, poolSize: config.dbPoolSize, onQuery: options.onQuery });
   try {
     await migrate(orm);
-    const services = createServices(config, clock);
+    const bus = new PgEventBus(databaseUrl, orm.em);
+    await bus.start();
+    const services = createServices(config, clock, bus);
     const schema = await handoverSchema();
     const server = await startServer({
       schema,
@@ -50,6 +54,11 @@ export async function startApp(options: AppOptions): Promise<App> {
         return (await orm.getMigrator().getPendingMigrations()).length === 0;
       },
     });
+    // Ended sessions (logout, auto-logout, deletion) lose their sockets on every instance.
+    bus.subscribe(topics.sessions, ({ event }) => {
+      if (event.kind !== 'session_ended') return;
+      server.closeSockets((viewer) => viewer.tokenId !== null && event.tokenIds.includes(viewer.tokenId), 4401, 'Session ended');
+    });
     let stopping: Promise<void> | undefined;
     return {
       orm,
@@ -59,6 +68,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       stop: () => {
         stopping ??= (async () => {
           await server.stop();
+          await bus.stop();
           await orm.close(true);
         })();
         return stopping;

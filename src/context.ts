@@ -6,7 +6,11 @@ import type { Services } from './services.js';
 /** Per-operation context: its own EntityManager fork, loaders and the caller. */
 export interface Context {
   readonly em: EntityManager;
-  readonly loaders: Loaders;
+  /**
+   * Request-scoped. A subscription's context lives as long as the subscription, so each event
+   * swaps in the loaders shared by everyone receiving that event (fresh data, shared batches).
+   */
+  loaders: Loaders;
   readonly viewer: Viewer | null;
   readonly services: Services;
 }

@@ -7,6 +7,7 @@ import { User } from './users/user.entity.js';
 import { Scenario } from './scenarios/scenario.entity.js';
 import { Message } from './dialogs/message.entity.js';
 import { DialogTransfer } from './routing/dialog-transfer.entity.js';
+import { Dialog } from './dialogs/dialog.entity.js';
 import { listLoader, rowLoader } from './shared/loader.js';
 
 /**
@@ -23,6 +24,8 @@ export class Loaders {
   /** Live groups of each operator, by name. */
   readonly groupsOfOperator;
   readonly scenarioById;
+  readonly dialogById;
+  readonly messageById;
   /** Messages of each dialog, oldest first. */
   readonly messagesOfDialog;
   /** Routing decisions of each dialog, oldest first. */
@@ -57,6 +60,8 @@ export class Loaders {
       (m) => m.group,
     );
     this.scenarioById = rowLoader((ids) => em.find(Scenario, { id: { $in: [...ids] } }), (s) => s.id);
+    this.dialogById = rowLoader((ids) => em.find(Dialog, { id: { $in: [...ids] } }), (d) => d.id);
+    this.messageById = rowLoader((ids) => em.find(Message, { id: { $in: [...ids] } }), (m) => m.id);
     this.messagesOfDialog = listLoader(
       (ids) => em.find(Message, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
       (m) => m.dialog.id,

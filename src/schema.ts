@@ -9,6 +9,7 @@ import { ScenarioResolver } from './scenarios/scenario.resolver.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 import { UserResolver } from './users/user.resolver.js';
 import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialogs/dialog.resolver.js';
+import { SubscriptionResolver } from './realtime/subscription.resolver.js';
 
 const resolvers: NonEmptyArray<Function> = [
   GroupResolver,
@@ -19,6 +20,7 @@ const resolvers: NonEmptyArray<Function> = [
   DialogResolver,
   MessageResolver,
   DialogTransferResolver,
+  SubscriptionResolver,
 ];
 
 let built: Promise<GraphQLSchema> | undefined;
@@ -31,6 +33,15 @@ export function handoverSchema(): Promise<GraphQLSchema> {
     validate: false,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     globalMiddlewares: [freshAfterMutation],
+    // Every subscription brings its own stream from the event bus; topic-based PubSub is unused.
+    pubSub: {
+      publish: () => {
+        throw new Error('use the event bus');
+      },
+      subscribe: () => {
+        throw new Error('use the event bus');
+      },
+    },
   });
   return built;
 }

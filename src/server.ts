@@ -32,6 +32,8 @@ export interface RunningServer {
   readonly httpServer: Server;
   /** Per-socket data of graphql-ws connections (who is connected). */
   readonly sockets: Set<SocketInfo>;
+  /** Closes the WebSockets whose caller matches. */
+  closeSockets(match: (viewer: Viewer) => boolean, code: number, reason: string): number;
   stop(): Promise<void>;
 }
 
@@ -188,6 +190,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     httpServer,
     sockets,
+    closeSockets: (match, code, reason) => {
+      let closed = 0;
+      for (const info of sockets) {
+        if (info.viewer && match(info.viewer)) {
+          info.socket.close(code, reason);
+          closed++;
+        }
+      }
+      return closed;
+    },
     stop: () => {
       // Apollo's stop() must not run twice at once.
       stopping ??= apollo.stop();

@@ -4,7 +4,8 @@ import { DialogQueries } from './dialogs/dialog.queries.js';
 import { DialogService } from './dialogs/dialog.service.js';
 import { GroupService } from './groups/group.service.js';
 import { OperatorService } from './operators/operator.service.js';
-import { discardEvents, type EventSink } from './realtime/events.js';
+import type { EventBus } from './realtime/event-bus.js';
+import type { EventSink } from './realtime/events.js';
 import { Router } from './routing/router.js';
 import { ScenarioService } from './scenarios/scenario.service.js';
 import type { Clock } from './shared/clock.js';
@@ -16,6 +17,8 @@ export interface Services {
   readonly clock: Clock;
   readonly config: Config;
   readonly events: EventSink;
+  /** Where subscriptions listen for committed events. */
+  readonly bus: EventBus;
   readonly router: Router;
   readonly groups: GroupService;
   readonly operators: OperatorService;
@@ -26,7 +29,8 @@ export interface Services {
   readonly dialogQueries: DialogQueries;
 }
 
-export function createServices(config: Config, clock: Clock, events: EventSink = discardEvents): Services {
+export function createServices(config: Config, clock: Clock, bus: EventBus & EventSink): Services {
+  const events: EventSink = bus;
   const sl = new SlClock({
     firstResponseSec: config.slDefaultFirstResponseSec,
     nextResponseSec: config.slDefaultNextResponseSec,
@@ -38,7 +42,7 @@ export function createServices(config: Config, clock: Clock, events: EventSink =
       for (const id of operatorIds) await router.drain(tx, id);
     },
   });
-  const operators = new OperatorService(clock, {
+  const operators = new OperatorService(clock, events, {
     capacityAvailable: async (tx, id) => {
       await router.drain(tx, id);
     },
@@ -51,12 +55,13 @@ export function createServices(config: Config, clock: Clock, events: EventSink =
     clock,
     config,
     events,
+    bus,
     router,
     groups,
     operators,
     users: new UserService(clock, operators),
     scenarios: new ScenarioService(clock),
-    auth: new AuthService(clock, operators),
+    auth: new AuthService(clock, operators, events),
     dialogs: new DialogService(clock, router, sl, events),
     dialogQueries: new DialogQueries(clock),
   };

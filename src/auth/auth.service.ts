@@ -11,6 +11,8 @@ import { AuthToken, TokenKind } from './auth-token.entity.js';
 import { Role } from './role.js';
 import { decoyPasswordHash, generateToken, tokenHash, verifyPassword } from './secrets.js';
 import type { Viewer } from './viewer.js';
+import { endSessions } from './sessions.js';
+import type { EventSink } from '../realtime/events.js';
 
 export interface IssuedToken {
   readonly id: string;
@@ -25,6 +27,7 @@ export class AuthService {
   constructor(
     private readonly clock: Clock,
     private readonly operators: OperatorService,
+    private readonly events: EventSink,
   ) {}
 
   /** Email + password → a session token. The same error for an unknown email and a wrong password. */
@@ -47,19 +50,15 @@ export class AuthService {
    * False when the caller holds no session (API or admin token).
    */
   async logout(em: EntityManager, viewer: Viewer): Promise<boolean> {
-    const { tokenId, operatorId } = viewer;
-    if (tokenId === null || viewer.userId === null) return false;
+    const { tokenId, userId, operatorId } = viewer;
+    if (tokenId === null || userId === null) return false;
     return inTransaction(em, async (tx) => {
-      const revoked = await tx.nativeUpdate(
-        AuthToken,
-        { id: tokenId, kind: TokenKind.SESSION, revokedAt: null },
-        { revokedAt: this.clock.now() },
-      );
-      if (revoked > 0 && operatorId !== null) {
+      const ended = await endSessions(tx, this.events, userId, this.clock.now(), [tokenId]);
+      if (ended.length > 0 && operatorId !== null) {
         const operator = await this.operators.require(tx, operatorId, 'id', true);
         if (operator.status === OperatorStatus.ONLINE) await this.operators.goOffline(tx, operator);
       }
-      return revoked > 0;
+      return ended.length > 0;
     });
   }
 

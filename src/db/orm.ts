@@ -32,6 +32,7 @@ export function ormConfig(options: OrmOptions): Options {
       transactional: true,
       allOrNothing: true,
       snapshot: false,
+      silent: true,
     },
     dynamicImportProvider: (id: string) => import(id),
     ...(options.onQuery

@@ -57,6 +57,10 @@ export class DialogQueries {
     };
   }
 
+  async exists(em: EntityManager, id: string): Promise<boolean> {
+    return isId(id) && (await em.execute<unknown[]>('select 1 from dialogs where id = ?', [id])).length > 0;
+  }
+
   async find(em: EntityManager, viewer: Viewer, id: string): Promise<Dialog | null> {
     if (!isId(id)) return null;
     return em.findOne(Dialog, { $and: [{ id }, await this.visibility(em, viewer)] }, { refresh: true });

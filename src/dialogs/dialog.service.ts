@@ -228,6 +228,8 @@ export class DialogService {
           kind: 'queue',
           type: QueueEventType.CLOSED,
           dialogId: dialog.id,
+          status: DialogStatus.CLOSED,
+          previousStatus: dialog.status,
           groupId: dialog.group_id,
           previousGroupId: dialog.group_id,
           operatorId: null,

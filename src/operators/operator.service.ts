@@ -13,6 +13,8 @@ import { Operator } from './operator.entity.js';
 import type { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs.js';
 import { OperatorStatus } from './operator-status.js';
 import * as validate from '../shared/validate.js';
+import { endSessions } from '../auth/sessions.js';
+import type { EventSink } from '../realtime/events.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;
 export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
@@ -47,8 +49,18 @@ async function memberIds(em: EntityManager, groupId: string): Promise<string[]> 
 export class OperatorService {
   constructor(
     private readonly clock: Clock,
+    private readonly events: EventSink,
     private readonly hooks: OperatorHooks = {},
   ) {}
+
+  async isMember(em: EntityManager, operatorId: string, groupId: string): Promise<boolean> {
+    if (!isId(operatorId) || !isId(groupId)) return false;
+    const rows = await em.execute<unknown[]>('select 1 from group_members where operator_id = ? and group_id = ?', [
+      operatorId,
+      groupId,
+    ]);
+    return rows.length > 0;
+  }
 
   async list(em: EntityManager, filter: OperatorFilter = {}): Promise<Operator[]> {
     const { groupId, status } = filter;
@@ -171,10 +183,7 @@ export class OperatorService {
       operator.deletedAt = now;
       await tx.nativeUpdate(User, { id: operator.user.id }, { deletedAt: now });
       await removeMemberships(tx, { operatorId: operator.id });
-      await tx.execute('update auth_tokens set revoked_at = ? where user_id = ? and revoked_at is null', [
-        now,
-        operator.user.id,
-      ]);
+      await endSessions(tx, this.events, operator.user.id, now);
       return id;
     });
   }

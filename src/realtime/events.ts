@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { DialogStatus } from '../dialogs/dialog-enums.js';
 import type { DialogEventType, QueueEventType } from './event-types.js';
 
 /**
@@ -10,6 +11,8 @@ export type DomainEvent =
       readonly kind: 'queue';
       readonly type: QueueEventType;
       readonly dialogId: string;
+      readonly status: DialogStatus;
+      readonly previousStatus: DialogStatus;
       /** The dialog's group after the change. */
       readonly groupId: string | null;
       /** The dialog's group before the change, when it moved between groups. */
@@ -27,7 +30,13 @@ export type DomainEvent =
   /** Sessions ended (logout, auto-logout, deletion): their open sockets must close. */
   | { readonly kind: 'session_ended'; readonly userId: string; readonly tokenIds: readonly string[] }
   /** An SL clock passed its deadline (or is about to, for a warning). */
-  | { readonly kind: 'sl'; readonly type: 'BREACHED' | 'WARNING'; readonly dialogId: string };
+  | {
+      readonly kind: 'sl';
+      readonly type: 'BREACHED' | 'WARNING';
+      readonly dialogId: string;
+      /** The dialog's group, so queue dashboards hear of it too. */
+      readonly groupId?: string | null;
+    };
 
 /** Where services report events. Implementations deliver them only if the transaction commits. */
 export interface EventSink {

@@ -197,6 +197,8 @@ export class Router {
       kind: 'queue',
       type,
       dialogId: dialog.id,
+      status: to === null ? DialogStatus.QUEUED : DialogStatus.ASSIGNED,
+      previousStatus: dialog.status,
       groupId: decision.groupId,
       previousGroupId: dialog.group_id,
       operatorId: to,

@@ -1,0 +1,200 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { Loaders } from '../loaders.js';
+import { beforeCommit } from '../shared/transaction.js';
+import type { DomainEvent, EventSink } from './events.js';
+import { topicsOf } from './topics.js';
+
+const CHANNEL = 'handover_events';
+const RECONNECT_MS = 1000;
+
+/**
+ * What every subscriber of one event on this process shares: one EntityManager fork and one
+ * set of DataLoaders, so 500 subscribers cost the queries of one.
+ */
+export class EventScope {
+  readonly loaders: Loaders;
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(readonly em: EntityManager) {
+    this.loaders = new Loaders(em);
+  }
+
+  /** Computes `key` once for this event. */
+  once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let value = this.memo.get(key) as Promise<T> | undefined;
+    if (!value) {
+      value = compute();
+      this.memo.set(key, value);
+    }
+    return value;
+  }
+}
+
+/** One committed event as seen on one topic. */
+export interface Delivery {
+  readonly topic: string;
+  /** Per-topic, increasing in commit order; a gap means events were missed. */
+  readonly sequence: number;
+  readonly event: DomainEvent;
+  readonly scope: EventScope;
+}
+
+export type DeliveryHandler = (delivery: Delivery) => void;
+
+/** Where subscriptions listen. Implementations deliver each topic's events in commit order. */
+export interface EventBus {
+  subscribe(topic: string, handler: DeliveryHandler): () => void;
+  /** Live handlers (for leak checks and metrics). */
+  handlerCount(): number;
+}
+
+interface Notification {
+  /** [topic, sequence] pairs */
+  readonly s: Array<[string, number]>;
+  readonly e: DomainEvent;
+}
+
+/**
+ * PostgreSQL LISTEN/NOTIFY as the event bus: events are buffered per transaction, numbered
+ * per topic and NOTIFYed just before commit, so Postgres delivers them to every server
+ * process only if (and once) the transaction commits, in commit order.
+ * The listener needs a direct (session) connection: not through a transaction-mode pooler.
+ */
+export class PgEventBus implements EventBus, EventSink {
+  private readonly handlers = new Map<string, Set<DeliveryHandler>>();
+  private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
+  private listener: pg.Client | null = null;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly rootEm: EntityManager,
+    private readonly log: (message: string) => void = (m) => console.error(m),
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const client = this.listener;
+    this.listener = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    client.on('notification', (message) => {
+      if (message.channel === CHANNEL && message.payload) this.dispatch(message.payload);
+    });
+    client.on('error', (error) => {
+      this.log(`[handover] event listener lost its connection: ${error.message}`);
+      this.scheduleReconnect(client);
+    });
+    client.on('end', () => this.scheduleReconnect(client));
+    await client.connect();
+    await client.query(`listen ${CHANNEL}`);
+    this.listener = client;
+  }
+
+  private scheduleReconnect(client: pg.Client): void {
+    if (this.stopped || this.listener !== client) return;
+    this.listener = null;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect().catch((error: Error) => {
+        this.log(`[handover] event listener reconnect failed: ${error.message}`);
+        this.scheduleReconnect(client);
+      });
+    }, RECONNECT_MS);
+    // Events committed while disconnected are missed; sequences let clients notice.
+  }
+
+  async publish(tx: EntityManager, event: DomainEvent): Promise<void> {
+    let buffer = this.pending.get(tx);
+    if (!buffer) {
+      buffer = [];
+      this.pending.set(tx, buffer);
+      const events = buffer;
+      beforeCommit(tx, this, () => this.flush(tx, events));
+    }
+    buffer.push(event);
+  }
+
+  /** Numbers the transaction's events per topic (locking topics in name order) and NOTIFYs them. */
+  private async flush(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
+    const perEvent = events.map((event) => topicsOf(event));
+    const counts = new Map<string, number>();
+    for (const list of perEvent) for (const topic of list) counts.set(topic, (counts.get(topic) ?? 0) + 1);
+    if (counts.size === 0) return;
+    const rows = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([topic, n]) => ({ topic, n }));
+    const finals = await tx.execute<Array<{ topic: string; seq: string }>>(
+      `insert into event_topics (topic, seq)
+       select t.topic, t.n from json_to_recordset(?::json) as t(topic text, n bigint) order by t.topic
+       on conflict (topic) do update set seq = event_topics.seq + excluded.seq
+       returning topic, seq`,
+      [JSON.stringify(rows)],
+    );
+    // The first sequence number of this transaction on each topic.
+    const next = new Map(finals.map((r) => [r.topic, Number(r.seq) - counts.get(r.topic)! + 1]));
+    const payloads = events.map((event, i) => {
+      const s = perEvent[i]!.map((topic): [string, number] => {
+        const seq = next.get(topic)!;
+        next.set(topic, seq + 1);
+        return [topic, seq];
+      });
+      return JSON.stringify({ s, e: event } satisfies Notification);
+    });
+    await tx.execute(`select pg_notify('${CHANNEL}', p) from json_array_elements_text(?::json) as p`, [
+      JSON.stringify(payloads),
+    ]);
+  }
+
+  private dispatch(payload: string): void {
+    let note: Notification;
+    try {
+      note = JSON.parse(payload) as Notification;
+    } catch {
+      this.log('[handover] ignoring a malformed event notification');
+      return;
+    }
+    let scope: EventScope | undefined;
+    for (const [topic, sequence] of note.s) {
+      const set = this.handlers.get(topic);
+      if (!set?.size) continue;
+      scope ??= new EventScope(this.rootEm.fork());
+      for (const handler of [...set]) {
+        try {
+          handler({ topic, sequence, event: note.e, scope });
+        } catch (error) {
+          this.log(`[handover] event handler failed: ${String(error)}`);
+        }
+      }
+    }
+  }
+
+  subscribe(topic: string, handler: DeliveryHandler): () => void {
+    let set = this.handlers.get(topic);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(topic, set);
+    }
+    set.add(handler);
+    return () => {
+      const current = this.handlers.get(topic);
+      if (!current) return;
+      current.delete(handler);
+      if (current.size === 0) this.handlers.delete(topic);
+    };
+  }
+
+  handlerCount(): number {
+    let n = 0;
+    for (const set of this.handlers.values()) n += set.size;
+    return n;
+  }
+}

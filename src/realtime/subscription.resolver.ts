@@ -1,0 +1,195 @@
+import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Role } from '../auth/role.js';
+import { isStaff, type Viewer } from '../auth/viewer.js';
+import type { Context } from '../context.js';
+import { DialogStatus } from '../dialogs/dialog-enums.js';
+import type { Dialog } from '../dialogs/dialog.entity.js';
+import { Operator } from '../operators/operator.entity.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.js';
+import { isId } from '../shared/validate.js';
+import type { Delivery, EventScope } from './event-bus.js';
+import { DialogEventType, QueueEventType } from './event-types.js';
+import { DialogEvent, QueueEvent, type Envelope } from './realtime.types.js';
+import { stream } from './stream.js';
+import { topics } from './topics.js';
+
+type SubscribeData<Args> = SubscribeResolverData<unknown, Args, Context>;
+
+function viewerOf(context: Context): Viewer {
+  if (!context.viewer) throw new UnauthenticatedError();
+  return context.viewer;
+}
+
+/** Groups the operator belongs to, read per event so a revoked membership stops the stream. */
+async function memberOf(scope: EventScope, operatorId: string, groupId: string): Promise<boolean> {
+  const groups = await scope.loaders.groupsOfOperator.load(operatorId);
+  return groups.some((g) => g.id === groupId);
+}
+
+/** An operator may see a dialog assigned to them, queued in Help, or aimed at one of their groups. */
+async function operatorSees(scope: EventScope, operatorId: string, dialog: Dialog): Promise<boolean> {
+  if (dialog.operator?.id === operatorId || dialog.status === DialogStatus.QUEUED) return true;
+  return dialog.group ? memberOf(scope, operatorId, dialog.group.id) : false;
+}
+
+function eventDialogId(delivery: Delivery): string | null {
+  const { event } = delivery;
+  return event.kind === 'queue' || event.kind === 'dialog' || event.kind === 'sl' ? event.dialogId : null;
+}
+
+function queueEventType(delivery: Delivery): QueueEventType | null {
+  const { event } = delivery;
+  if (event.kind === 'queue') return event.type;
+  if (event.kind === 'sl') return event.type === 'BREACHED' ? QueueEventType.SL_BREACHED : QueueEventType.SL_WARNING;
+  return null;
+}
+
+async function requireGroup(context: Context, groupId: string, field: string): Promise<void> {
+  if (!(await context.services.groups.find(context.em, groupId))) throw new NotFoundError('Group', groupId, field);
+}
+
+function unwrap<T>(envelope: Envelope<T>, context: Context): T {
+  context.loaders = envelope.loaders;
+  return envelope.value;
+}
+
+/**
+ * Live streams over graphql-ws. Authorization is checked when a subscription starts and again
+ * for every event (memberships and assignments change while a socket is open).
+ */
+@Resolver()
+export class SubscriptionResolver {
+  @Subscription(() => QueueEvent, {
+    description: "changes to a group's dialogs; without groupId, the Help queue",
+    subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null }>) => {
+      const viewer = viewerOf(context);
+      const groupId = args.groupId ?? null;
+      if (groupId !== null) {
+        await requireGroup(context, groupId, 'groupId');
+        if (viewer.role === Role.OPERATOR && !(viewer.operatorId && (await context.services.operators.isMember(context.em, viewer.operatorId, groupId)))) {
+          throw new ForbiddenError('Operators follow only their own groups and the Help queue');
+        }
+      }
+      const topic = groupId === null ? topics.helpQueue : topics.groupQueue(groupId);
+      return stream(context.services.bus, [topic], async (delivery) => {
+        const type = queueEventType(delivery);
+        const dialogId = eventDialogId(delivery);
+        if (type === null || dialogId === null) return null;
+        const { scope } = delivery;
+        if (groupId !== null && viewer.role === Role.OPERATOR && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
+        const dialog = await scope.loaders.dialogById.load(dialogId);
+        if (!dialog) return null;
+        const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
+          context.services.dialogQueries.queueStats(scope.em, groupId),
+        );
+        const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence });
+        return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
+      });
+    },
+  })
+  queueChanged(
+    @Root() envelope: Envelope<QueueEvent>,
+    @Arg('groupId', () => ID, { nullable: true }) _groupId: string | null,
+    @Ctx() context: Context,
+  ): QueueEvent {
+    return unwrap(envelope, context);
+  }
+
+  @Subscription(() => QueueEvent, {
+    description: 'dialogs assigned to, or taken from, the calling operator',
+    subscribe: ({ context }: SubscribeData<object>) => {
+      const viewer = viewerOf(context);
+      const operatorId = viewer.operatorId;
+      if (!operatorId) throw new ForbiddenError('myDialogs needs an operator session');
+      return stream(context.services.bus, [topics.operatorDialogs(operatorId)], async (delivery) => {
+        const { event, scope } = delivery;
+        if (event.kind !== 'queue') return null;
+        const dialog = await scope.loaders.dialogById.load(event.dialogId);
+        if (!dialog) return null;
+        const stats = await scope.once(`stats:${event.groupId ?? 'help'}`, () =>
+          context.services.dialogQueries.queueStats(scope.em, event.groupId),
+        );
+        const value = Object.assign(new QueueEvent(), {
+          type: event.type,
+          dialog,
+          groupId: event.groupId,
+          stats,
+          sequence: delivery.sequence,
+        });
+        return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
+      });
+    },
+  })
+  myDialogs(@Root() envelope: Envelope<QueueEvent>, @Ctx() context: Context): QueueEvent {
+    return unwrap(envelope, context);
+  }
+
+  @Subscription(() => DialogEvent, {
+    subscribe: async ({ args, context }: SubscribeData<{ dialogId: string }>) => {
+      const viewer = viewerOf(context);
+      const visible = await context.services.dialogQueries.find(context.em, viewer, args.dialogId);
+      if (!visible) {
+        const exists = isId(args.dialogId) && (await context.services.dialogQueries.exists(context.em, args.dialogId));
+        if (exists) throw new ForbiddenError('This dialog is not visible to the caller');
+        throw new NotFoundError('Dialog', args.dialogId, 'dialogId');
+      }
+      return stream(context.services.bus, [topics.dialog(args.dialogId)], async (delivery) => {
+        const { event, scope } = delivery;
+        const dialog = await scope.loaders.dialogById.load(args.dialogId);
+        if (!dialog) return null;
+        if (viewer.role === Role.OPERATOR && !(viewer.operatorId && (await operatorSees(scope, viewer.operatorId, dialog)))) {
+          return null;
+        }
+        let type: DialogEventType;
+        let messageId: string | null = null;
+        if (event.kind === 'dialog') {
+          type = event.type;
+          messageId = event.messageId;
+        } else if (event.kind === 'sl') {
+          type = event.type === 'BREACHED' ? DialogEventType.SL_BREACHED : DialogEventType.SL_WARNING;
+        } else {
+          return null;
+        }
+        const message = messageId ? await scope.loaders.messageById.load(messageId) : null;
+        const value = Object.assign(new DialogEvent(), { type, dialog, message, sequence: delivery.sequence });
+        return { value, loaders: scope.loaders } satisfies Envelope<DialogEvent>;
+      });
+    },
+  })
+  dialogEvents(
+    @Root() envelope: Envelope<DialogEvent>,
+    @Arg('dialogId', () => ID) _dialogId: string,
+    @Ctx() context: Context,
+  ): DialogEvent {
+    return unwrap(envelope, context);
+  }
+
+  @Subscription(() => Operator, {
+    subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null }>) => {
+      const viewer = viewerOf(context);
+      const groupId = args.groupId ?? null;
+      if (viewer.role === Role.INTEGRATION) throw new ForbiddenError('Not allowed for this role');
+      if (groupId !== null) await requireGroup(context, groupId, 'groupId');
+      if (!isStaff(viewer)) {
+        const own =
+          groupId !== null && viewer.operatorId !== null && (await context.services.operators.isMember(context.em, viewer.operatorId, groupId));
+        if (!own) throw new ForbiddenError('Operators follow the status of their own groups only (pass groupId)');
+      }
+      return stream(context.services.bus, [topics.operatorStatus], async (delivery) => {
+        const { event, scope } = delivery;
+        if (event.kind !== 'operator') return null;
+        if (groupId !== null && !(await memberOf(scope, event.operatorId, groupId))) return null;
+        if (!isStaff(viewer) && groupId !== null && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
+        const operator = await scope.loaders.operatorById.load(event.operatorId);
+        return operator ? ({ value: operator, loaders: scope.loaders } satisfies Envelope<Operator>) : null;
+      });
+    },
+  })
+  operatorStatusChanged(
+    @Root() envelope: Envelope<Operator>,
+    @Arg('groupId', () => ID, { nullable: true }) _groupId: string | null,
+    @Ctx() context: Context,
+  ): Operator {
+    return unwrap(envelope, context);
+  }
+}

@@ -1,0 +1,38 @@
+import { DialogStatus } from '../dialogs/dialog-enums.js';
+import type { DomainEvent } from './events.js';
+
+/** Topic names: one stream per group queue, the Help queue, operator, dialog. */
+export const topics = {
+  groupQueue: (groupId: string) => `queue:${groupId}`,
+  helpQueue: 'queue:help',
+  operatorDialogs: (operatorId: string) => `operator:${operatorId}`,
+  dialog: (dialogId: string) => `dialog:${dialogId}`,
+  operatorStatus: 'operators',
+  sessions: 'sessions',
+} as const;
+
+/** Every topic an event belongs to (its sequence advances on each). Derived, never listed by hand. */
+export function topicsOf(event: DomainEvent): string[] {
+  const out = new Set<string>();
+  switch (event.kind) {
+    case 'queue':
+      for (const g of [event.groupId, event.previousGroupId]) if (g) out.add(topics.groupQueue(g));
+      if (event.status === DialogStatus.QUEUED || event.previousStatus === DialogStatus.QUEUED) out.add(topics.helpQueue);
+      for (const o of [event.operatorId, event.previousOperatorId]) if (o) out.add(topics.operatorDialogs(o));
+      break;
+    case 'dialog':
+      out.add(topics.dialog(event.dialogId));
+      break;
+    case 'sl':
+      out.add(topics.dialog(event.dialogId));
+      if (event.groupId) out.add(topics.groupQueue(event.groupId));
+      break;
+    case 'operator':
+      out.add(topics.operatorStatus);
+      break;
+    case 'session_ended':
+      out.add(topics.sessions);
+      break;
+  }
+  return [...out];
+}

@@ -1,0 +1,50 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { apiToken, createGroup, createOperator } from './helpers/factories.js';
+import { setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import type { GraphqlClient } from './helpers/gql.js';
+import { subscribe, wsClient } from './helpers/ws.js';
+import { ADMIN_TOKEN } from './helpers/app.js';
+
+let t: TestApp;
+let bot: GraphqlClient;
+beforeEach(async () => {
+  t = await startTestApp();
+  bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
+});
+afterEach(() => t.stop());
+
+const QUEUE = `subscription($g: ID) { queueChanged(groupId: $g) { type sequence groupId dialog { id status operator { id } } stats { queued onlineOperators freeCapacity } } }`;
+
+describe('queueChanged', () => {
+  it('streams a group queue and the Help queue, committed changes only, with sequences', async () => {
+    const g = await createGroup(t.admin);
+    const op = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 1 });
+    await setStatus(t.admin, op.id, 'ONLINE');
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const group = subscribe(ws, QUEUE, { g: g.id });
+    const help = subscribe(ws, QUEUE, { g: null });
+    // Let the subscriptions register before the first change.
+    await new Promise((r) => setTimeout(r, 200));
+
+    const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const e1 = (await group.next()).queueChanged;
+    expect(e1).toMatchObject({ type: 'ASSIGNED', groupId: g.id, dialog: { id: d1.id, status: 'ASSIGNED', operator: { id: op.id } } });
+    expect(e1.stats).toMatchObject({ queued: 0, onlineOperators: 1, freeCapacity: 0 });
+
+    // A failing mutation (unknown target group) changes nothing and emits nothing.
+    await bot.fails(`mutation($id: ID!) { transferDialog(dialogId: $id, to: { groupId: "00000000-0000-4000-8000-000000000000" }) { id } }`, { id: d1.id }, 'NOT_FOUND');
+
+    const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(d2.status).toBe('QUEUED');
+    const e2 = (await group.next()).queueChanged;
+    expect(e2).toMatchObject({ type: 'QUEUED', dialog: { id: d2.id } });
+    expect(e2.sequence).toBe(e1.sequence + 1);
+    expect(e2.stats.queued).toBe(1);
+    const h = (await help.next()).queueChanged;
+    expect(h).toMatchObject({ type: 'QUEUED', groupId: null, dialog: { id: d2.id } });
+    expect(help.buffered).toHaveLength(0);
+    expect(group.errors).toEqual([]);
+    await ws.dispose();
+  });
+});
