@@ -41,7 +41,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     await migrate(orm);
     const bus = new PgEventBus(databaseUrl, orm.em);
     await bus.start();
-    const services = createServices(config, clock, bus);
+    const services = createServices(config, clock, bus, orm.em);
+    await services.slTicker.start();
     const schema = await handoverSchema();
     const server = await startServer({
       schema,
@@ -68,6 +69,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       stop: () => {
         stopping ??= (async () => {
           await server.stop();
+          services.slTicker.stop();
           await bus.stop();
           await orm.close(true);
         })();

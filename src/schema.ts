@@ -10,6 +10,7 @@ import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 import { UserResolver } from './users/user.resolver.js';
 import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialogs/dialog.resolver.js';
 import { SubscriptionResolver } from './realtime/subscription.resolver.js';
+import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 
 const resolvers: NonEmptyArray<Function> = [
   GroupResolver,
@@ -21,6 +22,7 @@ const resolvers: NonEmptyArray<Function> = [
   MessageResolver,
   DialogTransferResolver,
   SubscriptionResolver,
+  SlTicksResolver,
 ];
 
 let built: Promise<GraphQLSchema> | undefined;

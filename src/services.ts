@@ -11,6 +11,8 @@ import { ScenarioService } from './scenarios/scenario.service.js';
 import type { Clock } from './shared/clock.js';
 import { SlClock } from './sl/sl-clock.js';
 import { UserService } from './users/user.service.js';
+import { SlTicker } from './sl/sl-ticker.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** The application's services, wired once per process. */
 export interface Services {
@@ -27,9 +29,11 @@ export interface Services {
   readonly auth: AuthService;
   readonly dialogs: DialogService;
   readonly dialogQueries: DialogQueries;
+  /** Started by the app; serves slTicks. */
+  readonly slTicker: SlTicker;
 }
 
-export function createServices(config: Config, clock: Clock, bus: EventBus & EventSink): Services {
+export function createServices(config: Config, clock: Clock, bus: EventBus & EventSink, rootEm: EntityManager): Services {
   const events: EventSink = bus;
   const sl = new SlClock({
     firstResponseSec: config.slDefaultFirstResponseSec,
@@ -64,5 +68,6 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
     auth: new AuthService(clock, operators, events),
     dialogs: new DialogService(clock, router, sl, events),
     dialogQueries: new DialogQueries(clock),
+    slTicker: new SlTicker(rootEm, bus, clock),
   };
 }

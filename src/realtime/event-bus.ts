@@ -6,6 +6,8 @@ import type { DomainEvent, EventSink } from './events.js';
 import { topicsOf } from './topics.js';
 
 const CHANNEL = 'handover_events';
+/** Subscribe to this to see every event once (e.g. to keep an in-memory index in step). */
+export const ALL_TOPICS = '*';
 const RECONNECT_MS = 1000;
 
 /**
@@ -163,6 +165,12 @@ export class PgEventBus implements EventBus, EventSink {
       return;
     }
     let scope: EventScope | undefined;
+    const everything = this.handlers.get(ALL_TOPICS);
+    if (everything?.size && note.s.length) {
+      scope = new EventScope(this.rootEm.fork());
+      const [topic, sequence] = note.s[0]!;
+      for (const handler of [...everything]) handler({ topic, sequence, event: note.e, scope });
+    }
     for (const [topic, sequence] of note.s) {
       const set = this.handlers.get(topic);
       if (!set?.size) continue;

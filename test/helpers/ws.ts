@@ -29,19 +29,23 @@ export function subscribe<T = Record<string, any>>(
 ): Subscription<T> {
   const buffered: T[] = [];
   const errors: unknown[] = [];
-  const waiters: Array<(value: T) => void> = [];
+  const waiters: Array<{ resolve: (value: T) => void; reject: (error: unknown) => void }> = [];
+  const fail = (error: unknown): void => {
+    errors.push(error);
+    for (const waiter of waiters.splice(0)) waiter.reject(new Error(`subscription failed: ${JSON.stringify(error)}`));
+  };
   const dispose = client.subscribe<T>(
     { query, variables },
     {
       next: (result) => {
-        if (result.errors) errors.push(...result.errors);
+        if (result.errors) for (const error of result.errors) fail(error);
         if (result.data) {
           const waiter = waiters.shift();
-          if (waiter) waiter(result.data as T);
+          if (waiter) waiter.resolve(result.data as T);
           else buffered.push(result.data as T);
         }
       },
-      error: (error) => errors.push(error),
+      error: (error) => fail(error instanceof Error ? error.message : error),
       complete: () => {},
     },
   );
@@ -52,15 +56,22 @@ export function subscribe<T = Record<string, any>>(
     next: (timeoutMs = 5000) => {
       const ready = buffered.shift();
       if (ready !== undefined) return Promise.resolve(ready);
+      if (errors.length) return Promise.reject(new Error(`subscription failed: ${JSON.stringify(errors)}`));
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => {
           const i = waiters.indexOf(waiter);
           if (i >= 0) waiters.splice(i, 1);
-          reject(new Error(`no event within ${timeoutMs} ms; errors: ${JSON.stringify(errors)}`));
+          reject(new Error(`no event within ${timeoutMs} ms`));
         }, timeoutMs);
-        const waiter = (value: T): void => {
-          clearTimeout(timer);
-          resolve(value);
+        const waiter = {
+          resolve: (value: T): void => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          reject: (error: unknown): void => {
+            clearTimeout(timer);
+            reject(error);
+          },
         };
         waiters.push(waiter);
       });

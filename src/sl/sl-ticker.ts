@@ -1,0 +1,168 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ALL_TOPICS, type EventBus } from '../realtime/event-bus.js';
+import type { Clock } from '../shared/clock.js';
+import { pgDate } from '../shared/pg-time.js';
+import type { SlKind } from './sl-kind.js';
+import { SlTick, SlTickBatch } from './sl-tick.types.js';
+import { slTimerAt } from './sl-timer.type.js';
+
+export const MIN_TICK_INTERVAL_MS = 250;
+export const DEFAULT_TICK_INTERVAL_MS = 1000;
+/** A full re-read now and then covers events missed while the listener reconnected. */
+const RESYNC_MS = 60_000;
+
+/** A running SL clock as the ticker keeps it in memory. */
+export interface RunningClock {
+  readonly dialogId: string;
+  readonly groupId: string | null;
+  /** null while the dialog waits in the Help queue. */
+  readonly operatorId: string | null;
+  readonly kind: SlKind;
+  readonly startedAt: Date;
+  readonly deadline: Date;
+}
+
+/** Which running clocks one subscriber may see. */
+export type TickScope = (clock: RunningClock) => boolean;
+
+interface Subscriber {
+  readonly scope: TickScope;
+  readonly intervalMs: number;
+  nextDueAt: number;
+  push(batch: SlTickBatch): void;
+}
+
+interface ClockRow {
+  id: string;
+  group_id: string | null;
+  operator_id: string | null;
+  sl_kind: SlKind;
+  sl_started_at: string;
+  sl_deadline: string;
+}
+
+const CLOCK_COLUMNS = 'id, group_id, operator_id, sl_kind, sl_started_at, sl_deadline';
+
+/**
+ * One ticker per process. It keeps an in-memory index of the running SL clocks (loaded once,
+ * then refreshed only for dialogs the event bus says changed) and every `MIN_TICK_INTERVAL_MS`
+ * hands each due subscriber its batch. No database query per subscriber per tick.
+ */
+export class SlTicker {
+  private readonly running = new Map<string, RunningClock>();
+  private readonly dirty = new Set<string>();
+  private readonly subscribers = new Set<Subscriber>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private lastResync = 0;
+  private ticking = false;
+
+  constructor(
+    private readonly rootEm: EntityManager,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.bus.subscribe(ALL_TOPICS, ({ event }) => {
+      if ('dialogId' in event) this.dirty.add(event.dialogId);
+    });
+    await this.resync();
+    this.timer = setInterval(() => void this.tick(), MIN_TICK_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.subscribers.clear();
+  }
+
+  /** Registers a subscriber; returns the function that removes it. */
+  add(scope: TickScope, intervalMs: number, push: (batch: SlTickBatch) => void): () => void {
+    const subscriber: Subscriber = { scope, intervalMs, nextDueAt: 0, push };
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** The clocks currently known to be running (after applying pending changes). */
+  async runningClocks(): Promise<RunningClock[]> {
+    await this.refreshDirty();
+    return [...this.running.values()];
+  }
+
+  /** One round: bring the index up to date, then serve every subscriber that is due. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const wallNow = Date.now();
+      if (wallNow - this.lastResync > RESYNC_MS) await this.resync();
+      else await this.refreshDirty();
+      const due = [...this.subscribers].filter((s) => s.nextDueAt <= wallNow);
+      if (due.length === 0) return;
+      const now = this.clock.now();
+      const clocks = [...this.running.values()].sort((a, b) => a.deadline.getTime() - b.deadline.getTime());
+      const ticks = clocks.map((c) => ({ clock: c, tick: this.toTick(c, now) }));
+      for (const subscriber of due) {
+        subscriber.nextDueAt = wallNow + subscriber.intervalMs - MIN_TICK_INTERVAL_MS / 2;
+        const batch = Object.assign(new SlTickBatch(), {
+          serverTime: now,
+          timers: ticks.filter((t) => subscriber.scope(t.clock)).map((t) => t.tick),
+        });
+        subscriber.push(batch);
+      }
+    } catch (error) {
+      console.error('[handover] SL tick failed:', error);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private toTick(clock: RunningClock, now: Date): SlTick {
+    return Object.assign(new SlTick(), {
+      dialogId: clock.dialogId,
+      groupId: clock.groupId,
+      operatorId: clock.operatorId,
+      timer: slTimerAt(clock, now)!,
+    });
+  }
+
+  private async resync(): Promise<void> {
+    this.dirty.clear();
+    const rows = await this.rootEm
+      .fork()
+      .execute<ClockRow[]>(`select ${CLOCK_COLUMNS} from dialogs where sl_deadline is not null`);
+    this.running.clear();
+    for (const row of rows) this.running.set(row.id, toClock(row));
+    this.lastResync = Date.now();
+  }
+
+  private async refreshDirty(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    const rows = await this.rootEm
+      .fork()
+      .execute<ClockRow[]>(`select ${CLOCK_COLUMNS} from dialogs where id in (?) and sl_deadline is not null`, [ids]);
+    for (const id of ids) this.running.delete(id);
+    for (const row of rows) this.running.set(row.id, toClock(row));
+  }
+}
+
+function toClock(row: ClockRow): RunningClock {
+  return {
+    dialogId: row.id,
+    groupId: row.group_id,
+    operatorId: row.operator_id,
+    kind: row.sl_kind,
+    startedAt: pgDate(row.sl_started_at)!,
+    deadline: pgDate(row.sl_deadline)!,
+  };
+}
