@@ -6,7 +6,6 @@ import { AuthResolver } from './auth/auth.resolver.js';
 import { GroupResolver } from './groups/group.resolver.js';
 import { OperatorResolver } from './operators/operator.resolver.js';
 import { ScenarioResolver } from './scenarios/scenario.resolver.js';
-import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 import { UserResolver } from './users/user.resolver.js';
 import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialogs/dialog.resolver.js';
 import { SubscriptionResolver } from './realtime/subscription.resolver.js';
@@ -34,7 +33,6 @@ export function handoverSchema(): Promise<GraphQLSchema> {
     authChecker,
     validate: false,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
-    globalMiddlewares: [freshAfterMutation],
     // Every subscription brings its own stream from the event bus; topic-based PubSub is unused.
     pubSub: {
       publish: () => {

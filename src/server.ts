@@ -11,6 +11,7 @@ import { bearerToken, type Viewer } from './auth/viewer.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { formatError } from './shared/format-error.js';
+import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -106,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false,
     plugins: [
+      freshAfterMutation,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
         async serverWillStart() {

@@ -1,14 +1,26 @@
-import type { MiddlewareFn } from 'type-graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { Context } from '../context.js';
 
 /**
- * A mutation's result (and any later field in the same request) is read after its commit:
- * drop what the request loaded before it.
+ * Each root mutation field's result (and the fields after it in the same request) is read after
+ * its commit: drop what the request had loaded before. Queries are left alone, so they pay no
+ * per-field cost.
  */
-export const freshAfterMutation: MiddlewareFn<Context> = async ({ info, context }, next) => {
-  if (info.parentType.name !== 'Mutation') return next();
-  const result: unknown = await next();
-  context.loaders.clearAll();
-  context.em.clear();
-  return result;
+export const freshAfterMutation: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async executionDidStart({ operation, contextValue }) {
+        if (operation.operation !== 'mutation') return;
+        return {
+          willResolveField({ info }) {
+            if (info.path.prev !== undefined) return;
+            return () => {
+              contextValue.loaders.clearAll();
+              contextValue.em.clear();
+            };
+          },
+        };
+      },
+    };
+  },
 };
