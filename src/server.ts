@@ -95,6 +95,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if (info) sockets.delete(info);
       },
       context: (ctx) => createContext(rootEm, services, socketInfo.get(ctx.extra.socket)?.viewer ?? null),
+      // The same error policy as HTTP: client errors pass, internal ones are masked and logged.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
     },
     wsServer,
     // keep-alive pings every 12 s: dead peers are dropped
