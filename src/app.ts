@@ -9,6 +9,7 @@ import { createServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { PgEventBus } from './realtime/event-bus.js';
 import { topics } from './realtime/topics.js';
+import { Sweeper } from './sl/sweeper.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -25,6 +26,8 @@ export interface App {
   readonly orm: Orm;
   readonly services: Services;
   readonly server: RunningServer;
+  /** Periodic SL, auto-logout and queue work (runOnce() for tests). */
+  readonly sweeper: Sweeper;
   readonly url: string;
   stop(): Promise<void>;
 }
@@ -43,6 +46,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     await bus.start();
     const services = createServices(config, clock, bus, orm.em);
     await services.slTicker.start();
+    const sweeper = new Sweeper(orm.em, services);
+    sweeper.start(config.sweepIntervalMs);
     const schema = await handoverSchema();
     const server = await startServer({
       schema,
@@ -65,10 +70,12 @@ export async function startApp(options: AppOptions): Promise<App> {
       orm,
       services,
       server,
+      sweeper,
       url: server.url,
       stop: () => {
         stopping ??= (async () => {
           await server.stop();
+          await sweeper.stop();
           services.slTicker.stop();
           await bus.stop();
           await orm.close(true);

@@ -10,6 +10,7 @@ import { UserResolver } from './users/user.resolver.js';
 import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialogs/dialog.resolver.js';
 import { SubscriptionResolver } from './realtime/subscription.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
+import { SlReportResolver } from './sl/sl-report.resolver.js';
 
 const resolvers: NonEmptyArray<Function> = [
   GroupResolver,
@@ -22,6 +23,7 @@ const resolvers: NonEmptyArray<Function> = [
   DialogTransferResolver,
   SubscriptionResolver,
   SlTicksResolver,
+  SlReportResolver,
 ];
 
 let built: Promise<GraphQLSchema> | undefined;

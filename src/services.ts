@@ -12,6 +12,7 @@ import type { Clock } from './shared/clock.js';
 import { SlClock } from './sl/sl-clock.js';
 import { UserService } from './users/user.service.js';
 import { SlTicker } from './sl/sl-ticker.js';
+import { SlReportService } from './sl/sl-report.service.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** The application's services, wired once per process. */
@@ -29,6 +30,7 @@ export interface Services {
   readonly auth: AuthService;
   readonly dialogs: DialogService;
   readonly dialogQueries: DialogQueries;
+  readonly slReports: SlReportService;
   /** Started by the app; serves slTicks. */
   readonly slTicker: SlTicker;
 }
@@ -68,6 +70,7 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
     auth: new AuthService(clock, operators, events),
     dialogs: new DialogService(clock, router, sl, events),
     dialogQueries: new DialogQueries(clock),
+    slReports: new SlReportService(clock),
     slTicker: new SlTicker(rootEm, bus, clock),
   };
 }

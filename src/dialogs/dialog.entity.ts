@@ -20,7 +20,7 @@ export class Dialog {
   [OptionalProps]?:
     | 'externalId' | 'clientName' | 'scenario' | 'group' | 'operator' | 'handedOverAt' | 'queuedAt'
     | 'assignedAt' | 'firstResponseAt' | 'lastOperatorReplyAt' | 'closedAt' | 'slKind'
-    | 'slStartedAt' | 'slDeadline' | 'slBreachedAt' | 'slWarnedAt';
+    | 'slStartedAt' | 'slDeadline' | 'slGroup' | 'slBreachedAt' | 'slWarnedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -84,6 +84,9 @@ export class Dialog {
 
   @Property(timestamp())
   slDeadline: Date | null = null;
+
+  @ManyToOne(() => Group, { nullable: true, fieldName: 'sl_group_id' })
+  slGroup: Rel<Group> | null = null;
 
   @Property(timestamp())
   slBreachedAt: Date | null = null;

@@ -61,7 +61,7 @@ export class DialogResolver {
   @Authorized(...ALL_ROLES)
   @Query(() => QueueStats)
   queueStats(@Arg('groupId', () => ID, { nullable: true }) groupId: string | null, @Ctx() { em, services }: Context): Promise<QueueStats> {
-    return services.dialogQueries.queueStats(em, groupId);
+    return services.dialogQueries.queueStats(em, groupId ?? null);
   }
 
   @FieldResolver(() => Scenario, { nullable: true })

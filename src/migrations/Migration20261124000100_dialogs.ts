@@ -23,6 +23,8 @@ export class Migration20261124000100_dialogs extends Migration {
         "sl_kind" text null check ("sl_kind" in ('FIRST_RESPONSE', 'NEXT_RESPONSE')),
         "sl_started_at" timestamptz null,
         "sl_deadline" timestamptz null,
+        -- the group whose targets the running clock uses (reports count it there)
+        "sl_group_id" uuid null references "groups" ("id"),
         "sl_breached_at" timestamptz null,
         "sl_warned_at" timestamptz null,
         -- Invariant 2: exactly one state; an operator exactly when ASSIGNED.
@@ -75,6 +77,8 @@ export class Migration20261124000100_dialogs extends Migration {
         "started_at" timestamptz not null,
         "deadline" timestamptz not null,
         "answered_at" timestamptz null,
+        -- set when the dialog closed while the clock ran unanswered
+        "closed_at" timestamptz null,
         "met" boolean not null
       );`);
     this.addSql(`create index "sl_responses_started_idx" on "sl_responses" ("started_at");`);

@@ -221,6 +221,43 @@ export class OperatorService {
     });
   }
 
+  /**
+   * Operators ONLINE with auto-logout whose last activity is older than their limit at `now`.
+   * Rows other processes are handling are skipped.
+   */
+  async dueForAutoLogout(em: EntityManager, now: Date, limit = 100): Promise<string[]> {
+    const rows = await em.execute<Array<{ id: string }>>(
+      `select id from operators
+        where status = 'ONLINE' and deleted_at is null and auto_logout_sec > 0
+          and coalesce(last_activity_at, created_at) + auto_logout_sec * interval '1 second' <= ?
+        order by last_activity_at nulls first limit ?`,
+      [now, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Logs an inactive operator out: OFFLINE (their dialogs move on), sessions revoked (their
+   * sockets close). Re-checked under the row lock, so a reply racing the sweep wins.
+   */
+  async autoLogout(em: EntityManager, operatorId: string): Promise<boolean> {
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      const [row] = await tx.execute<Array<{ id: string }>>(
+        `select id from operators
+          where id = ? and status = 'ONLINE' and deleted_at is null and auto_logout_sec > 0
+            and coalesce(last_activity_at, created_at) + auto_logout_sec * interval '1 second' <= ?
+          for update skip locked`,
+        [operatorId, now],
+      );
+      if (!row) return false;
+      const operator = await this.require(tx, operatorId, 'id', true);
+      await this.goOffline(tx, operator);
+      await endSessions(tx, this.events, operator.user.id, now);
+      return true;
+    });
+  }
+
   /** Marks a locked, ONLINE operator OFFLINE and lets routing take their dialogs elsewhere. */
   async goOffline(tx: EntityManager, operator: Operator): Promise<void> {
     operator.status = OperatorStatus.OFFLINE;

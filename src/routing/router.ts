@@ -82,7 +82,7 @@ export class Router {
   async lockDialog(tx: EntityManager, id: string): Promise<LockedDialog | null> {
     const [row] = await tx.execute<Array<Record<string, string | null>>>(
       `select id, status, scenario_id, group_id, operator_id, handed_over_at, sl_kind, sl_started_at,
-              sl_deadline, last_operator_reply_at
+              sl_deadline, sl_group_id, last_operator_reply_at
          from dialogs where id = ? for update`,
       [id],
     );
@@ -97,6 +97,7 @@ export class Router {
       sl_kind: (row['sl_kind'] as SlKind | null) ?? null,
       sl_started_at: pgDate(row['sl_started_at']),
       sl_deadline: pgDate(row['sl_deadline']),
+      sl_group_id: row['sl_group_id'] ?? null,
       last_operator_reply_at: pgDate(row['last_operator_reply_at']),
     };
   }

@@ -16,6 +16,7 @@ export interface ClockState {
   readonly sl_kind: SlKind | null;
   readonly sl_started_at: Date | null;
   readonly sl_deadline: Date | null;
+  readonly sl_group_id: string | null;
   readonly last_operator_reply_at: Date | null;
 }
 
@@ -41,9 +42,10 @@ export class SlClock {
   async start(tx: EntityManager, dialogId: string, groupId: string | null, kind: SlKind, at: Date): Promise<void> {
     const seconds = await this.targetSec(tx, groupId, kind);
     await tx.execute(
-      `update dialogs set sl_kind = ?, sl_started_at = ?, sl_deadline = ?, sl_breached_at = null, sl_warned_at = null
+      `update dialogs set sl_kind = ?, sl_started_at = ?, sl_deadline = ?, sl_group_id = ?,
+              sl_breached_at = null, sl_warned_at = null
         where id = ?`,
-      [kind, at, new Date(at.getTime() + seconds * 1000), dialogId],
+      [kind, at, new Date(at.getTime() + seconds * 1000), groupId, dialogId],
     );
   }
 
@@ -56,10 +58,10 @@ export class SlClock {
   /** An operator reply stops the running clock and records whether it met the target. */
   async onOperatorReply(tx: EntityManager, dialog: ClockState, operatorId: string | null, at: Date): Promise<void> {
     if (dialog.sl_kind !== null && dialog.sl_started_at !== null && dialog.sl_deadline !== null) {
-      await this.record(tx, dialog, operatorId, at, at.getTime() <= dialog.sl_deadline.getTime());
+      await this.record(tx, dialog, operatorId, { answeredAt: at, closedAt: null, met: at.getTime() <= dialog.sl_deadline.getTime() });
     }
     await tx.execute(
-      `update dialogs set sl_kind = null, sl_started_at = null, sl_deadline = null,
+      `update dialogs set sl_kind = null, sl_started_at = null, sl_deadline = null, sl_group_id = null,
               first_response_at = coalesce(first_response_at, ?), last_operator_reply_at = ?
         where id = ?`,
       [at, at, dialog.id],
@@ -67,26 +69,39 @@ export class SlClock {
   }
 
   /**
-   * Closing stops the clock. An unanswered clock whose deadline has passed is a missed response;
-   * one closed before its deadline (the client left) is not counted.
+   * Closing stops the clock unanswered. Reports count it as missed when its deadline had
+   * passed, and leave it undecided when the dialog closed before the deadline.
    */
   async onClose(tx: EntityManager, dialog: ClockState, at: Date): Promise<void> {
     if (dialog.sl_kind === null || dialog.sl_deadline === null) return;
-    if (at.getTime() > dialog.sl_deadline.getTime()) await this.record(tx, dialog, dialog.operator_id, null, false);
-    await tx.execute('update dialogs set sl_kind = null, sl_started_at = null, sl_deadline = null where id = ?', [dialog.id]);
+    await this.record(tx, dialog, dialog.operator_id, { answeredAt: null, closedAt: at, met: false });
+    await tx.execute(
+      'update dialogs set sl_kind = null, sl_started_at = null, sl_deadline = null, sl_group_id = null where id = ?',
+      [dialog.id],
+    );
   }
 
   private async record(
     tx: EntityManager,
     dialog: ClockState,
     operatorId: string | null,
-    answeredAt: Date | null,
-    met: boolean,
+    end: { answeredAt: Date | null; closedAt: Date | null; met: boolean },
   ): Promise<void> {
     await tx.execute(
-      `insert into sl_responses (id, dialog_id, kind, group_id, operator_id, started_at, deadline, answered_at, met)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [randomUUID(), dialog.id, dialog.sl_kind, dialog.group_id, operatorId, dialog.sl_started_at, dialog.sl_deadline, answeredAt, met],
+      `insert into sl_responses (id, dialog_id, kind, group_id, operator_id, started_at, deadline, answered_at, closed_at, met)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        randomUUID(),
+        dialog.id,
+        dialog.sl_kind,
+        dialog.sl_group_id,
+        operatorId,
+        dialog.sl_started_at,
+        dialog.sl_deadline,
+        end.answeredAt,
+        end.closedAt,
+        end.met,
+      ],
     );
   }
 }

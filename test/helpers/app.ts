@@ -20,8 +20,9 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/** Background sweeps are slowed down in tests: tests call `app.sweeper.runOnce()` when they mean it. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ ADMIN_TOKEN, PORT: '0' }), ...overrides };
+  return { ...loadConfig({ ADMIN_TOKEN, PORT: '0', SWEEP_INTERVAL_MS: '60000' }), ...overrides };
 }
 
 /** The real server on a free port, over its own fresh database. */

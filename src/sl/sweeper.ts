@@ -1,0 +1,99 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Services } from '../services.js';
+import { inTransaction } from '../shared/transaction.js';
+
+export interface SweepResult {
+  readonly breached: number;
+  readonly warned: number;
+  readonly loggedOut: number;
+  readonly drained: number;
+}
+
+/**
+ * The periodic work that runs from database timestamps: SL breaches (and warnings),
+ * auto-logout after inactivity, and the Help-queue safety drain. Every step is a conditional
+ * update or skips locked rows, so any number of processes may sweep at once, and nothing is
+ * lost across restarts. `runOnce()` is what the timer calls; tests call it directly.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<SweepResult> | null = null;
+
+  constructor(
+    private readonly rootEm: EntityManager,
+    private readonly services: Services,
+  ) {}
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.runOnce().catch((error: unknown) => console.error('[handover] sweep failed:', error));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  runOnce(): Promise<SweepResult> {
+    this.running ??= this.sweep().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async sweep(): Promise<SweepResult> {
+    const breached = await this.markClocks('BREACHED');
+    const warned = this.services.config.slWarningSec > 0 ? await this.markClocks('WARNING') : 0;
+    let loggedOut = 0;
+    const em = this.rootEm.fork();
+    for (const id of await this.services.operators.dueForAutoLogout(em, this.services.clock.now())) {
+      if (await this.services.operators.autoLogout(this.rootEm.fork(), id)) loggedOut++;
+    }
+    return { breached, warned, loggedOut, drained: await this.drainQueue() };
+  }
+
+  /** Marks each overdue (or nearly due) running clock once and announces it. */
+  private async markClocks(type: 'BREACHED' | 'WARNING'): Promise<number> {
+    return inTransaction(this.rootEm.fork(), async (tx) => {
+      const now = this.services.clock.now();
+      const rows =
+        type === 'BREACHED'
+          ? await tx.execute<Array<{ id: string; group_id: string | null }>>(
+              `update dialogs set sl_breached_at = ?
+                where sl_deadline <= ? and sl_breached_at is null returning id, group_id`,
+              [now, now],
+            )
+          : await tx.execute<Array<{ id: string; group_id: string | null }>>(
+              `update dialogs set sl_warned_at = ?
+                where sl_deadline > ? and sl_deadline <= ? and sl_warned_at is null returning id, group_id`,
+              [now, now, new Date(now.getTime() + this.services.config.slWarningSec * 1000)],
+            );
+      for (const row of rows) {
+        await this.services.events.publish(tx, { kind: 'sl', type, dialogId: row.id, groupId: row.group_id });
+      }
+      return rows.length;
+    });
+  }
+
+  /**
+   * Safety net for a lost wake-up: a dialog queued while another transaction was freeing
+   * capacity. Free online operators take queued dialogs, least loaded first.
+   */
+  private async drainQueue(): Promise<number> {
+    const em = this.rootEm.fork();
+    const [queued] = await em.execute<unknown[]>(`select 1 from dialogs where status = 'QUEUED' limit 1`);
+    if (!queued) return 0;
+    const free = await em.execute<Array<{ id: string }>>(
+      `select id from operators where status = 'ONLINE' and deleted_at is null and active_dialog_count < max_dialogs
+        order by active_dialog_count, last_assigned_at nulls first, id`,
+    );
+    let drained = 0;
+    for (const { id } of free) {
+      drained += await inTransaction(this.rootEm.fork(), (tx) => this.services.router.drain(tx, id));
+    }
+    return drained;
+  }
+}

@@ -1,0 +1,232 @@
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/shared/clock.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
+import { closeDialog, getDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import type { GraphqlClient } from './helpers/gql.js';
+
+const T0 = '2026-03-01T10:00:00.000Z';
+let t: TestApp;
+let clock: ManualClock;
+let bot: GraphqlClient;
+
+beforeEach(async () => {
+  clock = new ManualClock(T0);
+  t = await startTestApp({ clock, config: { slDefaultFirstResponseSec: 45, slDefaultNextResponseSec: 90 } });
+  bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
+});
+afterEach(() => t.stop());
+
+const SEC = 1000;
+const REPORT = `query($g: ID, $o: ID, $from: DateTime!, $to: DateTime!) {
+  slReport(groupId: $g, operatorId: $o, from: $from, to: $to) {
+    from to sessions firstResponsesWithinSl firstResponseSlPercent nextResponses nextResponsesWithinSl nextResponseSlPercent avgFirstResponseSec
+  } }`;
+
+async function onlineOperator(groupIds: string[], extra: { autoLogoutSec?: number } = {}): Promise<{ id: string; client: GraphqlClient; token: string }> {
+  const op = await createOperator(t.admin, { groupIds, ...extra });
+  const token = await login(t.client(), op.email, op.password);
+  const client = t.client(token);
+  await client.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+  return { id: op.id, client, token };
+}
+
+const reply = (c: GraphqlClient, id: string): Promise<unknown> =>
+  c.ok(`mutation($id: ID!) { sendMessage(dialogId: $id, text: "on it") { id } }`, { id });
+const clientSays = (id: string): Promise<unknown> =>
+  bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello?") { id } }`, { id });
+
+describe('SL clocks', () => {
+  it('first response: starts on hand-over with the group target, met or missed by the reply time', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 30, slNextResponseSec: 60 });
+    const op = await onlineOperator([g.id]);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(d.slTimer).toMatchObject({ kind: 'FIRST_RESPONSE', remainingMs: 30 * SEC, breached: false, startedAt: T0 });
+    clock.advance(40 * SEC);
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ remainingMs: -10 * SEC, breached: true });
+    await reply(op.client, d.id);
+    const after = await getDialog(t.admin, d.id);
+    expect(after.slTimer).toBeNull();
+    expect(after.firstResponseAt).toBe(clock.now().toISOString());
+  });
+
+  it('next response: starts at the first client message after a reply; a burst keeps the first start; transfers do not restart', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 30, slNextResponseSec: 60 });
+    const g2 = await createGroup(t.admin, { slFirstResponseSec: 5, slNextResponseSec: 5 });
+    const a = await onlineOperator([g.id]);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    await clientSays(d.id); // before any reply: the first-response clock keeps running
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ kind: 'FIRST_RESPONSE', startedAt: T0 });
+    clock.advance(10 * SEC);
+    await reply(a.client, d.id);
+    clock.advance(5 * SEC);
+    await clientSays(d.id);
+    const started = clock.now().toISOString();
+    clock.advance(5 * SEC);
+    await clientSays(d.id);
+    let view = await getDialog(t.admin, d.id);
+    expect(view.slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: started, remainingMs: 55 * SEC });
+    // Handing the dialog to another group keeps the running clock (and its target).
+    const b = await onlineOperator([g2.id]);
+    view = await transfer(a.client, d.id, { groupId: g2.id });
+    expect(view.operator!.id).toBe(b.id);
+    expect(view.slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: started, remainingMs: 55 * SEC });
+  });
+
+  it('a dialog without a group uses the server-wide default targets', async () => {
+    await onlineOperator([]);
+    const s = await bot.ok(`mutation { createScenario(name: "no fallback") { id } }`).catch(() => null);
+    expect(s).toBeNull(); // INTEGRATION cannot manage scenarios
+    const d = await startDialog(bot);
+    const { reportBotFailure } = await bot.ok(
+      `mutation($id: ID!) { reportBotFailure(dialogId: $id, reason: "parser crashed") { status group { id } slTimer { kind remainingMs } } }`,
+      { id: d.id },
+    );
+    expect(reportBotFailure).toMatchObject({ status: 'ASSIGNED', group: null, slTimer: { kind: 'FIRST_RESPONSE', remainingMs: 45 * SEC } });
+  });
+});
+
+describe('SL report', () => {
+  it('counts sessions, responses within SL, percentages and the average from hand-made timelines', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 60, slNextResponseSec: 30 });
+    const other = await createGroup(t.admin, { slFirstResponseSec: 60, slNextResponseSec: 30 });
+    const a = await onlineOperator([g.id]);
+    const from = clock.now().toISOString();
+
+    // d1: first reply after 20 s (met); client at +30, reply at +40 (next, met)
+    const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(20 * SEC);
+    await reply(a.client, d1.id);
+    clock.advance(10 * SEC);
+    await clientSays(d1.id);
+    clock.advance(10 * SEC);
+    await reply(a.client, d1.id);
+
+    // d2: first reply after 100 s (missed); client, reply after 45 s (next, missed)
+    const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(100 * SEC);
+    await reply(a.client, d2.id);
+    await clientSays(d2.id);
+    clock.advance(45 * SEC);
+    await reply(a.client, d2.id);
+
+    // d3: closed after 70 s without a reply: missed
+    const d3 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(70 * SEC);
+    await closeDialog(bot, d3.id);
+
+    // d4: closed after 10 s without a reply: the client left; a session, but undecided
+    const d4 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(10 * SEC);
+    await closeDialog(bot, d4.id);
+
+    // d5: still running, 30 s in (undecided); d6 in another group, running 61 s (missed) later
+    await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const d6 = await transfer(bot, (await startDialog(bot)).id, { groupId: other.id });
+    expect(d6.operator!.id).toBe(a.id);
+    clock.advance(30 * SEC);
+    const to = new Date(clock.now().getTime() + 1).toISOString();
+
+    const { slReport } = await t.admin.ok(REPORT, { g: g.id, from, to });
+    expect(slReport).toEqual({
+      from,
+      to,
+      sessions: 5,
+      firstResponsesWithinSl: 1,
+      firstResponseSlPercent: 33.33, // 1 of 3 decided (d1 met; d2, d3 missed)
+      nextResponses: 2,
+      nextResponsesWithinSl: 1,
+      nextResponseSlPercent: 50,
+      avgFirstResponseSec: 60, // (20 + 100) / 2
+    });
+    clock.advance(31 * SEC); // d5 and d6 now overdue
+    const all = (await t.admin.ok(REPORT, { from, to })).slReport;
+    expect(all).toMatchObject({ sessions: 6, firstResponsesWithinSl: 1, firstResponseSlPercent: 20 });
+    const mine = (await a.client.ok(REPORT, { o: a.id, from, to })).slReport;
+    expect(mine.sessions).toBe(6);
+    const empty = (await t.admin.ok(REPORT, { g: g.id, from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' })).slReport;
+    expect(empty).toMatchObject({ sessions: 0, firstResponseSlPercent: null, nextResponseSlPercent: null, avgFirstResponseSec: null });
+
+    await t.admin.fails(REPORT, { from: to, to: from }, 'BAD_USER_INPUT', 'to');
+    await t.admin.fails(REPORT, { g: '00000000-0000-4000-8000-000000000000', from, to }, 'NOT_FOUND', 'groupId');
+    await a.client.fails(REPORT, { from, to }, 'FORBIDDEN');
+  });
+});
+
+describe('sweeps', () => {
+  it('detects a breach once', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 10 });
+    await onlineOperator([g.id]);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect((await t.app.sweeper.runOnce()).breached).toBe(0);
+    clock.advance(11 * SEC);
+    expect((await t.app.sweeper.runOnce()).breached).toBe(1);
+    expect((await t.app.sweeper.runOnce()).breached).toBe(0);
+    const db = new pg.Client({ connectionString: t.db.url });
+    await db.connect();
+    const { rows } = await db.query('select sl_breached_at from dialogs where id = $1', [d.id]);
+    await db.end();
+    expect(new Date(rows[0].sl_breached_at).toISOString()).toBe(clock.now().toISOString());
+  });
+
+  it('logs an inactive operator out: offline, sessions revoked, dialogs re-routed; a reply resets the timer', async () => {
+    const g = await createGroup(t.admin);
+    const lazy = await onlineOperator([g.id], { autoLogoutSec: 60 });
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(d.operator!.id).toBe(lazy.id);
+    clock.advance(50 * SEC);
+    await reply(lazy.client, d.id);
+    clock.advance(59 * SEC);
+    expect((await t.app.sweeper.runOnce()).loggedOut).toBe(0);
+    const busy = await onlineOperator([g.id]);
+    clock.advance(2 * SEC);
+    expect((await t.app.sweeper.runOnce()).loggedOut).toBe(1);
+    const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { status activeDialogCount } }`, { id: lazy.id });
+    expect(operator).toEqual({ status: 'OFFLINE', activeDialogCount: 0 });
+    expect((await getDialog(t.admin, d.id)).operator!.id).toBe(busy.id);
+    await lazy.client.fails(`{ me { id } }`, undefined, 'UNAUTHENTICATED');
+  });
+
+  it('drains a dialog left queued while an operator had capacity', async () => {
+    const g = await createGroup(t.admin);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(d.status).toBe('QUEUED');
+    // An operator who is online with capacity, but never got the wake-up (as if the dialog was
+    // queued while the operator's own transaction freed capacity).
+    const op = await createOperator(t.admin, { groupIds: [g.id] });
+    const db = new pg.Client({ connectionString: t.db.url });
+    await db.connect();
+    await db.query(`update operators set status = 'ONLINE' where id = $1`, [op.id]);
+    await db.end();
+    expect((await t.app.sweeper.runOnce()).drained).toBe(1);
+    expect((await getDialog(t.admin, d.id)).operator!.id).toBe(op.id);
+  });
+});
+
+describe('SL in real time', () => {
+  it('breaches a 1-second target with the system clock and the background sweep', async () => {
+    const rt = await startTestApp({ config: { sweepIntervalMs: 100 } });
+    try {
+      const rtBot = rt.client(await apiToken(rt.admin, 'INTEGRATION'));
+      const g = await createGroup(rt.admin, { slFirstResponseSec: 1 });
+      const op = await createOperator(rt.admin, { groupIds: [g.id] });
+      await setStatus(rt.admin, op.id, 'ONLINE');
+      const d = await transfer(rtBot, (await startDialog(rtBot)).id, { groupId: g.id });
+      expect(d.slTimer!.breached).toBe(false);
+      const db = new pg.Client({ connectionString: rt.db.url });
+      await db.connect();
+      const deadline = Date.now() + 10_000;
+      let breachedAt: unknown = null;
+      while (!breachedAt && Date.now() < deadline) {
+        breachedAt = (await db.query('select sl_breached_at from dialogs where id = $1', [d.id])).rows[0].sl_breached_at;
+        if (!breachedAt) await new Promise((r) => setTimeout(r, 100));
+      }
+      await db.end();
+      expect(breachedAt).not.toBeNull();
+      expect((await getDialog(rt.admin, d.id)).slTimer).toMatchObject({ breached: true });
+    } finally {
+      await rt.stop();
+    }
+  });
+});
