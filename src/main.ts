@@ -31,12 +31,12 @@ async function main(): Promise<void> {
   }
 
   app = await startApp({ config, databaseUrl });
-  console.log(`[handover] GraphQL on ${app.url} (HTTP and WebSocket)`);
   const token = await bootstrapAdminToken(app);
   if (token) {
     console.log('[handover] a new ADMIN token for this database (shown once; store it safely):');
     console.log(`  ${token}`);
   }
+  console.log(`[handover] GraphQL on ${app.url} (HTTP and WebSocket)`);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,161 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { createGroup, createOperator, login, unique } from './helpers/factories.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.stop());
+
+const CREATE = `mutation($input: CreateOperatorInput!) {
+  createOperator(input: $input) { id firstName lastName email maxDialogs autoLogoutSec status activeDialogCount lastActivityAt groups { id } }
+}`;
+const UPDATE = `mutation($id: ID!, $input: UpdateOperatorInput!) {
+  updateOperator(id: $id, input: $input) { id firstName lastName email maxDialogs autoLogoutSec groups { id } }
+}`;
+const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { id email role operator { id maxDialogs status } } }`;
+
+function input(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { firstName: 'Grace', lastName: 'Hopper', email: `${unique('op')}@Example.com`, ...extra };
+}
+
+async function count(sql: string, params: unknown[]): Promise<number> {
+  const db = new pg.Client({ connectionString: t.db.url });
+  await db.connect();
+  try {
+    return Number((await db.query(sql, params)).rows[0].n);
+  } finally {
+    await db.end();
+  }
+}
+
+describe('operators', () => {
+  it('creates an operator with defaults and a user account (email stored lower-case)', async () => {
+    const g = await createGroup(t.admin);
+    const data = input({ groupIds: [g.id], password: 'long enough pw' });
+    const { createOperator: op } = await t.admin.ok(CREATE, { input: data });
+    expect(op).toMatchObject({
+      firstName: 'Grace',
+      lastName: 'Hopper',
+      email: String(data.email).toLowerCase(),
+      maxDialogs: 300,
+      autoLogoutSec: 0,
+      status: 'OFFLINE',
+      activeDialogCount: 0,
+      lastActivityAt: null,
+      groups: [{ id: g.id }],
+    });
+    const { users } = await t.admin.ok(`{ users { email role operator { id } } }`);
+    expect(users).toContainEqual({ email: op.email, role: 'OPERATOR', operator: { id: op.id } });
+    const token = await login(t.client(), String(data.email).toUpperCase(), 'long enough pw');
+    const { me } = await t.client(token).ok(`{ me { email role operator { id } } }`);
+    expect(me).toEqual({ email: op.email, role: 'OPERATOR', operator: { id: op.id } });
+  });
+
+  it('createUser with role OPERATOR creates the operator profile; other roles have none', async () => {
+    const email = `${unique('u')}@example.com`;
+    const { createUser } = await t.admin.ok(CREATE_USER, { input: { email, firstName: 'A', lastName: 'B', role: 'OPERATOR' } });
+    expect(createUser.operator).toMatchObject({ maxDialogs: 300, status: 'OFFLINE' });
+    const { operators } = await t.admin.ok(`{ operators { id email } }`);
+    expect(operators).toContainEqual({ id: createUser.operator.id, email });
+    const sup = await t.admin.ok(CREATE_USER, { input: { email: `${unique('s')}@example.com`, firstName: 'S', lastName: 'V', role: 'SUPERVISOR' } });
+    expect(sup.createUser).toMatchObject({ role: 'SUPERVISOR', operator: null });
+  });
+
+  it('updates names, email, limits, and replaces groups from the operator side', async () => {
+    const [g1, g2, g3] = [await createGroup(t.admin), await createGroup(t.admin), await createGroup(t.admin)];
+    const op = await createOperator(t.admin, { groupIds: [g1.id, g2.id] });
+    const email = `${unique('new')}@example.com`;
+    const { updateOperator } = await t.admin.ok(UPDATE, {
+      id: op.id,
+      input: { firstName: ' Ada ', email, maxDialogs: 7, autoLogoutSec: 600, groupIds: [g3.id, g2.id] },
+    });
+    expect(updateOperator).toMatchObject({ firstName: 'Ada', lastName: 'Operator', email, maxDialogs: 7, autoLogoutSec: 600 });
+    expect(updateOperator.groups.map((g: { id: string }) => g.id).sort()).toEqual([g2.id, g3.id].sort());
+    const { group } = await t.admin.ok(`query($id: ID!) { group(id: $id) { operators { id } } }`, { id: g1.id });
+    expect(group.operators).toEqual([]);
+    const cleared = await t.admin.ok(UPDATE, { id: op.id, input: { groupIds: [] } });
+    expect(cleared.updateOperator.groups).toEqual([]);
+  });
+
+  it.each([
+    [{ firstName: '  ' }, 'firstName'],
+    [{ lastName: 'x'.repeat(201) }, 'lastName'],
+    [{ email: 'not-an-email' }, 'email'],
+    [{ password: 'short' }, 'password'],
+    [{ maxDialogs: 0 }, 'maxDialogs'],
+    [{ maxDialogs: 10001 }, 'maxDialogs'],
+    [{ autoLogoutSec: -1 }, 'autoLogoutSec'],
+    [{ autoLogoutSec: 604801 }, 'autoLogoutSec'],
+  ])('rejects %j with BAD_USER_INPUT on %s and writes nothing', async (patch, field) => {
+    const data = input(patch);
+    await t.admin.fails(CREATE, { input: data }, 'BAD_USER_INPUT', field);
+    const emailText = typeof data.email === 'string' ? data.email.toLowerCase() : '';
+    expect(await count('select count(*) as n from users where email = $1', [emailText])).toBe(0);
+  });
+
+  it('validates updates field by field', async () => {
+    const op = await createOperator(t.admin);
+    for (const [patch, field] of [
+      [{ firstName: '' }, 'firstName'],
+      [{ email: 'a@b' }, 'email'],
+      [{ maxDialogs: 20000 }, 'maxDialogs'],
+      [{ autoLogoutSec: 700000 }, 'autoLogoutSec'],
+    ] as const) {
+      await t.admin.fails(UPDATE, { id: op.id, input: patch }, 'BAD_USER_INPUT', field);
+    }
+    await t.admin.fails(UPDATE, { id: op.id, input: { groupIds: ['00000000-0000-4000-8000-000000000000'] } }, 'NOT_FOUND', 'groupIds');
+    await t.admin.fails(UPDATE, { id: 'bogus', input: {} }, 'NOT_FOUND');
+    const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { maxDialogs } }`, { id: op.id });
+    expect(operator.maxDialogs).toBe(300);
+  });
+
+  it('refuses duplicate emails case-insensitively with CONFLICT, from every side', async () => {
+    const existing = await createOperator(t.admin);
+    const upper = existing.email.toUpperCase();
+    await t.admin.fails(CREATE, { input: input({ email: upper }) }, 'CONFLICT', 'email');
+    await t.admin.fails(CREATE_USER, { input: { email: upper, firstName: 'A', lastName: 'B', role: 'ADMIN' } }, 'CONFLICT', 'email');
+    const other = await createOperator(t.admin);
+    await t.admin.fails(UPDATE, { id: other.id, input: { email: upper } }, 'CONFLICT', 'email');
+  });
+
+  it('writes nothing when a group id is unknown', async () => {
+    const data = input({ groupIds: ['00000000-0000-4000-8000-000000000000'] });
+    await t.admin.fails(CREATE, { input: data }, 'NOT_FOUND', 'groupIds');
+    expect(await count('select count(*) as n from users where email = $1', [String(data.email).toLowerCase()])).toBe(0);
+    expect(await count('select count(*) as n from operators o join users u on u.id = o.user_id where u.email = $1', [String(data.email).toLowerCase()])).toBe(0);
+  });
+
+  it('deletes an operator: gone from lists and groups, sessions end, the email is free again', async () => {
+    const g = await createGroup(t.admin);
+    const op = await createOperator(t.admin, { groupIds: [g.id] });
+    const session = t.client(await login(t.client(), op.email, op.password));
+    expect((await session.ok(`{ me { id } }`)).me).not.toBeNull();
+    const { deleteOperator } = await t.admin.ok(`mutation($id: ID!) { deleteOperator(id: $id) }`, { id: op.id });
+    expect(deleteOperator).toBe(op.id);
+    const after = await t.admin.ok(`query($g: ID!, $id: ID!) { operators { id } group(id: $g) { operators { id } } operator(id: $id) { id } }`, {
+      g: g.id,
+      id: op.id,
+    });
+    expect(after.operators.map((o: { id: string }) => o.id)).not.toContain(op.id);
+    expect(after.group.operators).toEqual([]);
+    expect(after.operator).toBeNull();
+    await session.fails(`{ me { id } }`, undefined, 'UNAUTHENTICATED');
+    await t.admin.fails(`mutation($id: ID!) { deleteOperator(id: $id) }`, { id: op.id }, 'NOT_FOUND');
+    await createOperator(t.admin, { email: op.email });
+  });
+
+  it('filters operators by group and status', async () => {
+    const g = await createGroup(t.admin);
+    const a = await createOperator(t.admin, { groupIds: [g.id] });
+    const b = await createOperator(t.admin, { groupIds: [g.id] });
+    await createOperator(t.admin);
+    await t.admin.ok(`mutation($id: ID!) { setOperatorStatus(operatorId: $id, status: ONLINE) { id } }`, { id: a.id });
+    const q = `query($g: ID, $s: OperatorStatus) { operators(groupId: $g, status: $s) { id } }`;
+    expect((await t.admin.ok(q, { g: g.id })).operators.map((o: { id: string }) => o.id).sort()).toEqual([a.id, b.id].sort());
+    expect((await t.admin.ok(q, { g: g.id, s: 'ONLINE' })).operators).toEqual([{ id: a.id }]);
+    expect((await t.admin.ok(q, { g: g.id, s: 'OFFLINE' })).operators).toEqual([{ id: b.id }]);
+  });
+});

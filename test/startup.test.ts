@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase } from './helpers/database.js';
+import { GraphqlClient } from './helpers/gql.js';
+import { PROJECT_ROOT, startServerProcess } from './helpers/process.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function postgresRunningIn(dataDir: string): boolean {
+  try {
+    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(dataDir);
+  } catch {
+    return false;
+  }
+}
+
+describe('npm start on a fresh machine (embedded PostgreSQL)', () => {
+  it('starts, prints an admin token once per data directory, answers, and stops cleanly', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'handover-start-'));
+    dirs.push(dataDir);
+    // No DATABASE_URL, no ADMIN_TOKEN: everything comes from the data directory.
+    const env = { DATA_DIR: dataDir, PORT: '0' };
+    const first = await startServerProcess(env);
+    const token = /(hov_[A-Za-z0-9_-]+)/.exec(first.output())?.[1];
+    expect(token).toBeDefined();
+
+    const client = new GraphqlClient(first.url, token);
+    expect(await client.ok(`{ groups { id } }`)).toEqual({ groups: [] });
+    const base = first.url.replace('/graphql', '');
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    await client.ok(`mutation { createGroup(input: { name: "Support", slFirstResponseSec: 60, slNextResponseSec: 120 }) { id } }`);
+
+    expect(await first.stop()).toBe(0);
+    expect(postgresRunningIn(join(dataDir, 'pg'))).toBe(false);
+
+    // Second start on the same data: no new token, the first one still works, data kept.
+    const second = await startServerProcess(env);
+    expect(second.output()).not.toMatch(/hov_/);
+    const again = new GraphqlClient(second.url, token);
+    expect((await again.ok(`{ groups { name } }`)).groups).toEqual([{ name: 'Support' }]);
+    expect(await second.stop()).toBe(0);
+  }, 120_000);
+});
+
+describe('npm run migrate', () => {
+  it('applies pending migrations and exits', async () => {
+    const db = await createTestDatabase(inject('pgServerUrl'), inject('templateDatabase'));
+    try {
+      const out = execFileSync(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/migrate.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env['PATH'], DATABASE_URL: db.url },
+        encoding: 'utf8',
+      });
+      expect(out).toContain('no pending migrations');
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+});
