@@ -118,7 +118,7 @@ export class DialogService {
           // An operator handing a dialog on does not get it back.
           excludeOperatorId: viewer.role === Role.OPERATOR ? from : null,
         });
-        if (from !== null) await this.router.drain(tx, from);
+        if (from !== null) await this.router.drain(tx, from, dialog.id);
         return dialog.id;
       });
     });

@@ -267,9 +267,10 @@ export class Router {
 
   /**
    * Gives a freed operator queued dialogs up to their capacity: those aimed at their groups
-   * first, each part most urgent first. Dialogs other transactions hold are left to them.
+   * first, each part most urgent first. Dialogs other transactions hold are left to them, and
+   * `skipDialogId` (the one the operator just handed on) never comes back to them.
    */
-  async drain(tx: EntityManager, operatorId: string): Promise<number> {
+  async drain(tx: EntityManager, operatorId: string, skipDialogId: string | null = null): Promise<number> {
     const [op] = await tx.execute<CandidateRow[]>(
       `select id, status, active_dialog_count, max_dialogs, last_assigned_at
          from operators where id = ? and deleted_at is null for update`,
@@ -281,18 +282,19 @@ export class Router {
 
     const own = await tx.execute<Array<{ id: string }>>(
       `select d.id from dialogs d
-        where d.status = 'QUEUED' and d.group_id in (select group_id from group_members where operator_id = ?)
+        where d.status = 'QUEUED' and d.id <> ?
+          and d.group_id in (select group_id from group_members where operator_id = ?)
         ${MOST_URGENT} limit ? for update of d skip locked`,
-      [operatorId, free],
+      [skipDialogId ?? NO_ID, operatorId, free],
     );
     const ownIds = own.map((d) => d.id);
     const rest =
       own.length < free
         ? await tx.execute<Array<{ id: string }>>(
             `select d.id from dialogs d
-              where d.status = 'QUEUED' ${ownIds.length ? 'and d.id not in (?)' : ''}
+              where d.status = 'QUEUED' and d.id <> ? ${ownIds.length ? 'and d.id not in (?)' : ''}
               ${MOST_URGENT} limit ? for update of d skip locked`,
-            ownIds.length ? [ownIds, free - own.length] : [free - own.length],
+            ownIds.length ? [skipDialogId ?? NO_ID, ownIds, free - own.length] : [skipDialogId ?? NO_ID, free - own.length],
           )
         : [];
 
