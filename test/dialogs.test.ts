@@ -142,9 +142,10 @@ describe('dialog queries', () => {
     const totals: number[] = [];
     let after: string | null = null;
     for (;;) {
-      const { dialogs } = await t.admin.ok(PAGE, { n: 3, after });
+      const { dialogs }: { dialogs: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: Array<{ node: { id: string } }> } } =
+        await t.admin.ok(PAGE, { n: 3, after });
       totals.push(dialogs.totalCount);
-      seen.push(...dialogs.edges.map((e: { node: { id: string } }) => e.node.id));
+      seen.push(...dialogs.edges.map((e) => e.node.id));
       if (!dialogs.pageInfo.hasNextPage) break;
       after = dialogs.pageInfo.endCursor;
       // A dialog started meanwhile does not shift later pages.

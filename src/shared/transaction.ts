@@ -1,7 +1,7 @@
 import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 10;
 
 function isRetryable(error: unknown): boolean {
   if (error instanceof DeadlockException || error instanceof LockWaitTimeoutException) return true;
@@ -45,7 +45,8 @@ export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManag
       );
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      // Jittered backoff, so the transactions that collided do not collide again.
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
     }
   }
 }

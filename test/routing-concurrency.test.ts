@@ -1,0 +1,162 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ADMIN_TOKEN } from './helpers/app.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { GraphqlClient, type GraphqlResult } from './helpers/gql.js';
+import { assertInvariants } from './helpers/invariants.js';
+import { startServerProcess, type ServerProcess } from './helpers/process.js';
+
+/**
+ * Two real server processes on one database, 32 concurrent clients, thousands of routing
+ * decisions mixed with closes, takes and status flips; then MISSION's invariants, in SQL.
+ */
+const CLIENTS = 32;
+const TRANSFERS = 2000;
+const TIME_LIMIT_MS = 150_000;
+
+let db: TestDatabase;
+const servers: ServerProcess[] = [];
+
+/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'), inject('templateDatabase'));
+  const env = { DATABASE_URL: db.url, PORT: '0', ADMIN_TOKEN, SWEEP_INTERVAL_MS: '500', DB_POOL_SIZE: '12' };
+  servers.push(...(await Promise.all([startServerProcess(env), startServerProcess(env)])));
+}, 90_000);
+
+afterAll(async () => {
+  const codes = await Promise.all(servers.map((s) => s.stop()));
+  expect(codes).toEqual(servers.map(() => 0));
+  await db?.drop();
+}, 60_000);
+
+describe('routing under concurrency on two processes', () => {
+  it('keeps every invariant', async () => {
+    const seed = Number(process.env['ROUTING_SEED'] ?? 20261124);
+    const random = prng(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const admins = servers.map((s) => new GraphqlClient(s.url, ADMIN_TOKEN));
+    const admin = admins[0]!;
+
+    const groups: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { createGroup } = await admin.ok(`mutation($n: String!) { createGroup(input: { name: $n, slFirstResponseSec: ${30 + i * 10}, slNextResponseSec: 60 }) { id } }`, {
+        n: `group ${i}`,
+      });
+      groups.push(createGroup.id);
+    }
+    const operators: Array<{ id: string; sessions: GraphqlClient[] }> = [];
+    for (let i = 0; i < 30; i++) {
+      const email = `op${i}@example.com`;
+      const { createOperator } = await admin.ok(
+        `mutation($input: CreateOperatorInput!) { createOperator(input: $input) { id } }`,
+        { input: { firstName: 'Op', lastName: String(i), email, password: 'password123', maxDialogs: 2 + (i % 5), groupIds: [groups[i % 6], groups[(i + 1) % 6]] } },
+      );
+      const sessions = await Promise.all(
+        servers.map(async (s) => {
+          const { login } = await new GraphqlClient(s.url).ok(`mutation($e: String!) { login(email: $e, password: "password123") { token } }`, { e: email });
+          return new GraphqlClient(s.url, login.token);
+        }),
+      );
+      if (i % 6 !== 5) await sessions[0]!.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+      operators.push({ id: createOperator.id, sessions });
+    }
+    const bots = await Promise.all(
+      admins.map(async (a) => new GraphqlClient(a.url, (await a.ok(`mutation { createApiToken(name: "bot", role: INTEGRATION) { token } }`)).createApiToken.token)),
+    );
+
+    const dialogs: string[] = [];
+    let started = 0;
+    let transfers = 0;
+    const outcomes = new Map<string, number>();
+    const failures: string[] = [];
+    const deadline = Date.now() + TIME_LIMIT_MS;
+
+    const check = (op: string, result: GraphqlResult): void => {
+      const code = result.errors?.[0]?.extensions?.code ?? 'OK';
+      outcomes.set(`${op}:${code}`, (outcomes.get(`${op}:${code}`) ?? 0) + 1);
+      const legitimate = ['OK', 'CONFLICT', 'BAD_USER_INPUT'];
+      if (result.status >= 500 || !legitimate.includes(String(code))) failures.push(`${op}: ${JSON.stringify(result.errors ?? result.status)}`);
+    };
+
+    const started0 = Date.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, c) => {
+        const bot = bots[c % bots.length]!;
+        const side = c % servers.length;
+        while (transfers < TRANSFERS && Date.now() < deadline && failures.length === 0) {
+          const roll = random();
+          if (roll < 0.45 || dialogs.length < 20) {
+            const start = await bot.request<{ startDialog: { id: string } }>(`mutation { startDialog(input: {}) { id } }`);
+            check('start', start);
+            if (!start.data) continue;
+            started++;
+            dialogs.push(start.data.startDialog.id);
+            transfers++;
+            check('transfer', await bot.request(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id: start.data.startDialog.id, g: pick(groups) }));
+          } else if (roll < 0.62) {
+            transfers++;
+            const to = random() < 0.5 ? { operatorId: pick(operators).id } : { groupId: pick(groups), operatorId: pick(operators).id };
+            check('transfer', await bot.request(`mutation($id: ID!, $to: TransferTarget!) { transferDialog(dialogId: $id, to: $to) { id } }`, { id: pick(dialogs), to }));
+          } else if (roll < 0.8) {
+            check('close', await bot.request(`mutation($id: ID!) { closeDialog(dialogId: $id) { id } }`, { id: pick(dialogs) }));
+          } else if (roll < 0.85) {
+            check('message', await bot.request(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello") { id } }`, { id: pick(dialogs) }));
+          } else if (roll < 0.93) {
+            const op = pick(operators);
+            check('status', await op.sessions[side]!.request(`mutation($s: OperatorStatus!) { setOperatorStatus(status: $s) { id } }`, { s: random() < 0.5 ? 'ONLINE' : 'OFFLINE' }));
+          } else {
+            const op = pick(operators);
+            check('take', await op.sessions[side]!.request(`mutation($id: ID!) { takeDialog(dialogId: $id) { id } }`, { id: pick(dialogs) }));
+          }
+        }
+      }),
+    );
+    const seconds = (Date.now() - started0) / 1000;
+    console.log(`seed ${seed}: ${transfers} transfers, ${started} dialogs in ${seconds.toFixed(1)} s on ${servers.length} processes`, Object.fromEntries(outcomes));
+    if (failures.length) console.log(servers.map((s) => s.output()).join('\n').slice(0, 6000));
+    expect(failures).toEqual([]);
+    expect(transfers).toBeGreaterThanOrEqual(TRANSFERS);
+
+    await assertInvariants(db.url);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      expect(Number((await client.query('select count(*) from dialogs')).rows[0].count)).toBe(started);
+      const unexplained = await client.query(`
+        select d.id from dialogs d
+         where (d.status in ('QUEUED', 'ASSIGNED') or d.handed_over_at is not null)
+           and not exists (select 1 from dialog_transfers t where t.dialog_id = d.id)`);
+      expect(unexplained.rows).toEqual([]);
+      const wrongLast = await client.query(`
+        select d.id from dialogs d
+          join lateral (select to_operator_id from dialog_transfers t where t.dialog_id = d.id order by seq desc limit 1) last on true
+         where d.status = 'ASSIGNED' and last.to_operator_id is distinct from d.operator_id`);
+      expect(wrongLast.rows).toEqual([]);
+      // Capacity and a waiting dialog never stay apart for long (the sweep catches lost wake-ups).
+      const stuck = `select exists (select 1 from dialogs where status = 'QUEUED')
+                        and exists (select 1 from operators where status = 'ONLINE' and active_dialog_count < max_dialogs) as stuck`;
+      const until = Date.now() + 15_000;
+      let isStuck = (await client.query(stuck)).rows[0].stuck as boolean;
+      while (isStuck && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        isStuck = (await client.query(stuck)).rows[0].stuck as boolean;
+      }
+      expect(isStuck).toBe(false);
+    } finally {
+      await client.end();
+    }
+    await assertInvariants(db.url);
+  }, 240_000);
+});
