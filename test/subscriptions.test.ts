@@ -5,6 +5,7 @@ import { setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import type { GraphqlClient } from './helpers/gql.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 import { ADMIN_TOKEN } from './helpers/app.js';
+import { eventually } from './helpers/eventually.js';
 
 let t: TestApp;
 let bot: GraphqlClient;
@@ -22,10 +23,10 @@ describe('queueChanged', () => {
     const op = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 1 });
     await setStatus(t.admin, op.id, 'ONLINE');
     const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
     const group = subscribe(ws, QUEUE, { g: g.id });
     const help = subscribe(ws, QUEUE, { g: null });
-    // Let the subscriptions register before the first change.
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(() => t.app.services.bus.handlerCount() === before + 2, 10_000, 'subscriptions registered');
 
     const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     const e1 = (await group.next()).queueChanged;

@@ -1,0 +1,234 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
+import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
+import { closeDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import { eventually } from './helpers/eventually.js';
+import type { GraphqlClient } from './helpers/gql.js';
+import { startServerProcess, type ServerProcess } from './helpers/process.js';
+import { subscribe, wsClient } from './helpers/ws.js';
+import { inTransaction } from '../src/shared/transaction.js';
+import { RoutingCause } from '../src/routing/router.js';
+
+let t: TestApp;
+let bot: GraphqlClient;
+beforeEach(async () => {
+  t = await startTestApp();
+  bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
+});
+afterEach(() => t.stop());
+
+const QUEUE = `subscription($g: ID) { queueChanged(groupId: $g) { type sequence groupId dialog { id status operator { id } } stats { queued } } }`;
+const MINE = `subscription { myDialogs { type sequence dialog { id status operator { id } } } }`;
+const EVENTS = `subscription($id: ID!) { dialogEvents(dialogId: $id) { type sequence dialog { id status } message { text author } } }`;
+const STATUS = `subscription($g: ID) { operatorStatusChanged(groupId: $g) { id status } }`;
+
+/** Waits until the bus has `n` more handlers than before (subscriptions registered). */
+async function registered(before: number, n: number): Promise<void> {
+  await eventually(() => t.app.services.bus.handlerCount() >= before + n, 30_000, 'subscriptions registered');
+}
+
+async function operatorSession(groupIds: string[], maxDialogs?: number): Promise<{ id: string; token: string; client: GraphqlClient }> {
+  const op = await createOperator(t.admin, { groupIds, maxDialogs });
+  const token = await login(t.client(), op.email, op.password);
+  return { id: op.id, token, client: t.client(token) };
+}
+
+describe('subscriptions deliver the right events to the right people', () => {
+  it('myDialogs, dialogEvents and operatorStatusChanged for an operator', async () => {
+    const g = await createGroup(t.admin);
+    const other = await createGroup(t.admin);
+    const me = await operatorSession([g.id], 5);
+    const colleague = await operatorSession([other.id], 5);
+    const ws = wsClient(t.app.server.wsUrl, me.token);
+    const base = t.app.services.bus.handlerCount();
+    const mine = subscribe(ws, MINE);
+    const status = subscribe(ws, STATUS, { g: g.id });
+    const forbidden = subscribe(ws, QUEUE, { g: other.id });
+    await expect(forbidden.next()).rejects.toThrow(/FORBIDDEN|own groups/);
+    const notMyGroupStatus = subscribe(ws, STATUS, { g: other.id });
+    await expect(notMyGroupStatus.next()).rejects.toThrow(/FORBIDDEN|own groups/);
+    await registered(base, 2);
+
+    await me.client.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    expect((await status.next()).operatorStatusChanged).toEqual({ id: me.id, status: 'ONLINE' });
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const assigned = (await mine.next()).myDialogs;
+    expect(assigned).toMatchObject({ type: 'ASSIGNED', dialog: { id: d.id, status: 'ASSIGNED', operator: { id: me.id } } });
+
+    const before = t.app.services.bus.handlerCount();
+    const chat = subscribe(ws, EVENTS, { id: d.id });
+    await registered(before, 1);
+    await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hi there") { id } }`, { id: d.id });
+    const m1 = (await chat.next()).dialogEvents;
+    expect(m1).toMatchObject({ type: 'MESSAGE', message: { text: 'hi there', author: 'CLIENT' } });
+    await me.client.ok(`mutation($id: ID!) { sendMessage(dialogId: $id, text: "hello!") { id } }`, { id: d.id });
+    const m2 = (await chat.next()).dialogEvents;
+    expect(m2).toMatchObject({ type: 'MESSAGE', message: { text: 'hello!', author: 'OPERATOR' } });
+    expect(m2.sequence).toBe(m1.sequence + 1);
+
+    // Handed to another group's operator: it leaves my dialogs, and my view of its events stops.
+    await colleague.client.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    await transfer(me.client, d.id, { groupId: other.id });
+    expect((await mine.next()).myDialogs).toMatchObject({ type: 'TRANSFERRED', dialog: { id: d.id, operator: { id: colleague.id } } });
+    await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "still there?") { id } }`, { id: d.id });
+    await closeDialog(bot, d.id);
+    const admin = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const adminView = subscribe(admin, EVENTS, { id: d.id });
+    await expect(adminView.next(1000)).rejects.toThrow(/no event/); // nothing replayed
+    expect(chat.buffered).toEqual([]);
+    await me.client.ok(`mutation { setOperatorStatus(status: OFFLINE) { id } }`);
+    expect((await status.next()).operatorStatusChanged).toEqual({ id: me.id, status: 'OFFLINE' });
+    await ws.dispose();
+    await admin.dispose();
+  });
+
+  it('integrations follow queues and dialogs but not operator status; operators only visible dialogs', async () => {
+    const g = await createGroup(t.admin);
+    const integration = await apiToken(t.admin, 'INTEGRATION');
+    const ws = wsClient(t.app.server.wsUrl, integration);
+    await expect(subscribe(ws, STATUS, {}).next()).rejects.toThrow(/FORBIDDEN|Not allowed/);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id }); // queued: nobody online
+    const outsider = await operatorSession([]);
+    const opWs = wsClient(t.app.server.wsUrl, outsider.token);
+    const hidden = await startDialog(bot);
+    await expect(subscribe(opWs, EVENTS, { id: hidden.id }).next()).rejects.toThrow(/FORBIDDEN|not visible/);
+    const before = t.app.services.bus.handlerCount();
+    const queuedView = subscribe(opWs, EVENTS, { id: d.id }); // queued in Help: visible
+    const help = subscribe(opWs, QUEUE, { g: null });
+    const botView = subscribe(ws, EVENTS, { id: d.id });
+    await registered(before, 3);
+    await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "anyone?") { id } }`, { id: d.id });
+    expect((await queuedView.next()).dialogEvents.message.text).toBe('anyone?');
+    expect((await botView.next()).dialogEvents.message.text).toBe('anyone?');
+    await outsider.client.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`); // drains d to the outsider
+    expect((await help.next()).queueChanged).toMatchObject({ type: 'ASSIGNED', dialog: { id: d.id, operator: { id: outsider.id } } });
+    await expect(subscribe(ws, `subscription { myDialogs { type } }`).next()).rejects.toThrow(/FORBIDDEN|operator session/);
+    await ws.dispose();
+    await opWs.dispose();
+  });
+});
+
+describe('sequences and committed changes', () => {
+  it('a rolled-back change emits nothing; a reconnecting client detects what it missed', async () => {
+    const g = await createGroup(t.admin);
+    const op = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 100 });
+    await setStatus(t.admin, op.id, 'ONLINE');
+    let ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    let before = t.app.services.bus.handlerCount();
+    let sub = subscribe(ws, QUEUE, { g: g.id });
+    await registered(before, 1);
+    const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const e1 = (await sub.next()).queueChanged;
+    expect(e1).toMatchObject({ type: 'ASSIGNED', dialog: { id: d1.id } });
+
+    // A routing decision that fails after it was made (and announced) inside its transaction.
+    const pending = await startDialog(bot);
+    const { services, orm } = t.app;
+    await expect(
+      inTransaction(orm.em.fork(), async (tx) => {
+        const dialog = await services.router.lockDialog(tx, pending.id);
+        await services.router.route(tx, dialog!, { cause: RoutingCause.TRANSFER, groupId: g.id, operatorId: null, excludeOperatorId: null });
+        throw new Error('fails half-way');
+      }),
+    ).rejects.toThrow('fails half-way');
+    // Nothing committed, nothing sent: the next event is the next real change, numbered next.
+    const d2 = await transfer(bot, pending.id, { groupId: g.id });
+    const e2 = (await sub.next()).queueChanged;
+    expect(e2).toMatchObject({ type: 'ASSIGNED', dialog: { id: d2.id } });
+    expect(e2.sequence).toBe(e1.sequence + 1);
+    expect(sub.buffered).toEqual([]);
+
+    // Drop the connection, miss three changes, come back.
+    await ws.dispose();
+    await eventually(() => t.app.server.sockets.size === 0, 5000, 'socket closed');
+    for (let i = 0; i < 3; i++) await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    before = t.app.services.bus.handlerCount();
+    sub = subscribe(ws, QUEUE, { g: g.id });
+    await registered(before, 1);
+    await closeDialog(bot, d1.id);
+    const e3 = (await sub.next()).queueChanged;
+    expect(e3).toMatchObject({ type: 'CLOSED', dialog: { id: d1.id, status: 'CLOSED' } });
+    expect(e3.sequence - e2.sequence - 1).toBe(3); // the gap tells the client to refetch
+    await ws.dispose();
+  });
+});
+
+describe('connections', () => {
+  it('tears down subscriptions of disconnected clients (1,000 connect/subscribe/disconnect cycles)', async () => {
+    const g = await createGroup(t.admin);
+    const baseline = t.app.services.bus.handlerCount();
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+          const sub = subscribe(ws, QUEUE, { g: batch % 2 ? g.id : null });
+          const ticks = subscribe(ws, `subscription { slTicks(intervalMs: 1000) { serverTime } }`);
+          await eventually(() => t.app.server.sockets.size > 0, 5000);
+          sub.dispose();
+          ticks.dispose();
+          await ws.dispose();
+        }),
+      );
+    }
+    await eventually(
+      () => t.app.services.bus.handlerCount() === baseline && t.app.server.sockets.size === 0 && t.app.services.slTicker.subscriberCount() === 0,
+      10_000,
+      'all handlers and sockets released',
+    );
+    expect(t.app.services.bus.handlerCount()).toBe(baseline);
+  }, 120_000);
+
+  it('fans one event out to many subscribers with a constant number of SQL statements', async () => {
+    const g = await createGroup(t.admin);
+    const op = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 1000 });
+    await setStatus(t.admin, op.id, 'ONLINE');
+    const FAN = `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id status operator { id firstName groups { id } } group { id name } } stats { queued } } }`;
+    async function statementsFor(subscribers: number): Promise<number> {
+      const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+      const before = t.app.services.bus.handlerCount();
+      const subs = Array.from({ length: subscribers }, () => subscribe(ws, FAN, { g: g.id }));
+      await registered(before, subscribers);
+      const d = await startDialog(bot);
+      t.resetQueryCount();
+      await transfer(bot, d.id, { groupId: g.id });
+      const events = await Promise.all(subs.map((s) => s.next(15_000)));
+      expect(events.every((e) => e.queueChanged.dialog.id === d.id)).toBe(true);
+      const total = t.queryCount();
+      await ws.dispose();
+      await eventually(() => t.app.services.bus.handlerCount() === before, 10_000, 'subscriptions released');
+      // The mutation's own statements and the fan-out's (the split between them is a race).
+      return total;
+    }
+    const few = await statementsFor(20);
+    const many = await statementsFor(200);
+    console.log(`statements for one transfer and its fan-out: ${many} with 200 subscribers, ${few} with 20`);
+    expect(many).toBe(few);
+    expect(many).toBeLessThanOrEqual(30);
+  }, 60_000);
+});
+
+describe('across server processes', () => {
+  let other: ServerProcess | undefined;
+  beforeAll(() => undefined);
+  afterAll(async () => {
+    expect(await other?.stop()).toBe(0);
+  });
+
+  it('a change made through one process reaches a subscriber on another', async () => {
+    other = await startServerProcess({ DATABASE_URL: t.db.url, PORT: '0', ADMIN_TOKEN });
+    const g = await createGroup(t.admin);
+    const ws = wsClient(other.url.replace('http', 'ws'), ADMIN_TOKEN);
+    const sub = subscribe(ws, QUEUE, { g: g.id });
+    // The other process registers asynchronously; keep changing until its first event arrives.
+    let event: Awaited<ReturnType<typeof sub.next>> | undefined;
+    for (let i = 0; i < 20 && !event; i++) {
+      await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+      event = await sub.next(500).catch(() => undefined);
+    }
+    expect(event?.queueChanged).toMatchObject({ type: 'QUEUED', groupId: g.id });
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    await eventually(() => sub.buffered.some((e) => e.queueChanged.dialog.id === d.id), 10_000, 'event on the other process');
+    await ws.dispose();
+  }, 90_000);
+});
