@@ -46,23 +46,25 @@ export class DialogService {
   async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<string> {
     const externalId = optionalShort('externalId', input.externalId);
     const clientName = optionalShort('clientName', input.clientName);
+    const scenarioId = input.scenarioId ?? null;
+    if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     const key = validIdempotencyKey(idempotencyKey);
+    // One statement: the insert happens only if the scenario exists.
+    const insert = async (tx: EntityManager, at: Date): Promise<string> => {
+      const [row] = await tx.execute<Array<{ id: string }>>(
+        `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
+         select ?, ?, ?, 'BOT', ?::uuid, ?
+          where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid)
+         returning id`,
+        [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
+      );
+      if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
+      return row.id;
+    };
+    if (key === null) return insert(em, this.clock.now());
     return inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      return once(tx, keyScope(viewer), key, 'startDialog', now, async () => {
-        if (input.scenarioId != null) {
-          const found = isId(input.scenarioId)
-            ? await tx.execute<unknown[]>('select 1 from scenarios where id = ?', [input.scenarioId])
-            : [];
-          if (!found.length) throw new NotFoundError('Scenario', input.scenarioId, 'scenarioId');
-        }
-        const id = randomUUID();
-        await tx.execute(
-          `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at) values (?, ?, ?, 'BOT', ?, ?)`,
-          [id, externalId, clientName, input.scenarioId ?? null, now],
-        );
-        return id;
-      });
+      return once(tx, keyScope(viewer), key, 'startDialog', now, () => insert(tx, now));
     });
   }
 

@@ -27,25 +27,16 @@ export interface ClockState {
 export class SlClock {
   constructor(private readonly defaults: SlDefaults) {}
 
-  private async targetSec(tx: EntityManager, groupId: string | null, kind: SlKind): Promise<number> {
-    if (groupId !== null) {
-      const [group] = await tx.execute<Array<{ first: number; next: number }>>(
-        'select sl_first_response_sec as first, sl_next_response_sec as next from groups where id = ?',
-        [groupId],
-      );
-      if (group) return kind === SlKind.FIRST_RESPONSE ? group.first : group.next;
-    }
-    return kind === SlKind.FIRST_RESPONSE ? this.defaults.firstResponseSec : this.defaults.nextResponseSec;
-  }
-
-  /** Targets come from the dialog's group at the moment the clock starts. */
+  /** Targets come from the dialog's group at the moment the clock starts (one statement). */
   async start(tx: EntityManager, dialogId: string, groupId: string | null, kind: SlKind, at: Date): Promise<void> {
-    const seconds = await this.targetSec(tx, groupId, kind);
+    const fallbackSec = kind === SlKind.FIRST_RESPONSE ? this.defaults.firstResponseSec : this.defaults.nextResponseSec;
+    const column = kind === SlKind.FIRST_RESPONSE ? 'sl_first_response_sec' : 'sl_next_response_sec';
     await tx.execute(
-      `update dialogs set sl_kind = ?, sl_started_at = ?, sl_deadline = ?, sl_group_id = ?,
+      `update dialogs set sl_kind = ?, sl_started_at = ?, sl_group_id = ?,
+              sl_deadline = ?::timestamptz + make_interval(secs => coalesce((select ${column} from groups where id = ?), ?)),
               sl_breached_at = null, sl_warned_at = null
         where id = ?`,
-      [kind, at, new Date(at.getTime() + seconds * 1000), groupId, dialogId],
+      [kind, at, groupId, at, groupId, fallbackSec, dialogId],
     );
   }
 

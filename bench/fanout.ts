@@ -1,0 +1,97 @@
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, ROOT, rssKib, type ServerChild } from './lib/env.js';
+import { gql } from './lib/http.js';
+import { forkHelper } from './lib/ipc.js';
+import type { BenchResult } from './lib/results.js';
+import { percentile, round } from './lib/stats.js';
+
+const QUERY = `subscription($g: ID) { queueChanged(groupId: $g) { type sequence groupId dialog { id status operator { id } } stats { queued onlineOperators freeCapacity } } }`;
+
+interface Report {
+  received: Record<string, { count: number; last: number; bytes: number }>;
+}
+
+/**
+ * Fan-out: N graphql-ws subscribers (in a separate process) on one group's queue; each of
+ * `events` transfers is timed from the mutation's response (after commit) to the moment the
+ * last subscriber has the event. Baseline: a bare ws server broadcasting the same payload.
+ */
+export async function fanoutBench(server: ServerChild, token: string, groupId: string, subscribers: number, events: number): Promise<BenchResult> {
+  const now = (): number => performance.timeOrigin + performance.now();
+  const rssBefore = await rssKib(server.pid);
+  const clients = forkHelper('clients');
+  clients.send({ kind: 'start', mode: 'graphql', url: server.wsUrl, token: ADMIN_TOKEN, count: subscribers, query: QUERY, variablesList: Array.from({ length: subscribers }, () => ({ g: groupId })) });
+  await clients.next('started');
+
+  const publish = async (): Promise<{ id: string; at: number }> => {
+    const { startDialog } = await gql<{ startDialog: { id: string } }>(server.url, token, `mutation { startDialog(input: {}) { id } }`);
+    await gql(server.url, token, `mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id: startDialog.id, g: groupId });
+    return { id: startDialog.id, at: now() };
+  };
+  const report = async (): Promise<Report> => {
+    clients.send({ kind: 'report' });
+    return clients.next<Report>('report');
+  };
+  // Warm up until every subscriber is live.
+  for (let i = 0; i < 200; i++) {
+    const { id } = await publish();
+    await new Promise((r) => setTimeout(r, 100));
+    if ((await report()).received[id]?.count === subscribers) break;
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const rssIdle = await rssKib(server.pid);
+
+  const sent: Array<{ id: string; at: number }> = [];
+  for (let i = 0; i < events; i++) {
+    sent.push(await publish());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  let final: Report = await report();
+  for (let i = 0; i < 100 && !sent.every((s) => final.received[s.id]?.count === subscribers); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    final = await report();
+  }
+  const latencies = sent.filter((s) => final.received[s.id]?.count === subscribers).map((s) => final.received[s.id]!.last - s.at);
+  const payloadBytes = final.received[sent[0]!.id]?.bytes ?? 300;
+  await clients.stop();
+
+  // Baseline: the same number of bare ws clients and a broadcaster sending the same size.
+  const broadcaster = fork(join(ROOT, 'dist/bench/ws-broadcaster.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve) => broadcaster.once('message', (m: { port: number }) => resolve(m.port)));
+  const bare = forkHelper('clients');
+  bare.send({ kind: 'start', mode: 'ws', url: `ws://127.0.0.1:${port}`, token: '', count: subscribers });
+  await bare.next('started');
+  const baseSent: Array<{ key: string; at: number }> = [];
+  for (let i = 0; i < events; i++) {
+    const key = `b${i}`;
+    const payload = JSON.stringify({ key, pad: 'x'.repeat(Math.max(0, payloadBytes - 30)) });
+    baseSent.push({ key, at: now() });
+    broadcaster.send({ kind: 'broadcast', payload });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  bare.send({ kind: 'report' });
+  const baseReport = await bare.next<Report>('report');
+  const baseLatencies = baseSent.filter((s) => baseReport.received[s.key]?.count === subscribers).map((s) => baseReport.received[s.key]!.last - s.at);
+  await bare.stop();
+  broadcaster.send({ kind: 'stop' });
+
+  const p99 = percentile(latencies, 99);
+  const baseP99 = percentile(baseLatencies, 99);
+  return {
+    name: 'fan-out',
+    parameters: { subscribers, events, payloadBytes },
+    figures: {
+      'events delivered to every subscriber': `${latencies.length}/${events}`,
+      'commit-to-last-client p50 ms': round(percentile(latencies, 50)),
+      'commit-to-last-client p99 ms': round(p99),
+      'baseline (bare ws broadcast) p50 ms': round(percentile(baseLatencies, 50)),
+      'baseline (bare ws broadcast) p99 ms': round(baseP99),
+      'server RSS per idle subscribed connection KB': round(((rssIdle - rssBefore) * 1.024) / subscribers, 1),
+    },
+    ratio: round(p99 / baseP99),
+    targets: { p99: '< 100 ms', 'vs baseline': '≤ 2× p99', rss: '≤ 50 KB per idle connection' },
+    notes: 'latency from the mutation response (after commit) to the last client; both clocks on this machine',
+  };
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { gql } from './lib/http.js';
+import { percentile, round } from './lib/stats.js';
+
+export interface LoadResult {
+  readonly clients: number;
+  readonly iterations: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** Runs `iteration` from `clients` concurrent loops for `durationMs`, timing each. */
+export async function load(clients: number, durationMs: number, iteration: (client: number, i: number) => Promise<void>): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const until = started + durationMs;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let i = 0; performance.now() < until; i++) {
+        const t0 = performance.now();
+        await iteration(c, i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    clients,
+    iterations: latencies.length,
+    seconds: round(seconds),
+    perSecond: round(latencies.length / seconds, 1),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+  };
+}
+
+/** The product: startDialog + transferDialog over HTTP, as a bot runtime does it. */
+export function productIteration(url: string, token: string, groups: readonly string[]): (c: number, i: number) => Promise<void> {
+  return async (c, i) => {
+    const { startDialog } = await gql<{ startDialog: { id: string } }>(url, token, `mutation { startDialog(input: {}) { id } }`);
+    await gql(url, token, `mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id status } }`, {
+      id: startDialog.id,
+      g: groups[(c + i) % groups.length],
+    });
+  };
+}
+
+/**
+ * The baseline: the minimal hand-written SQL making the same decision — insert the dialog,
+ * then one transaction that locks it, picks the least-loaded online member below maximum
+ * (skipping locked rows), assigns, counts, and records the decision.
+ */
+export function baselineIteration(pool: pg.Pool, groups: readonly string[]): (c: number, i: number) => Promise<void> {
+  return async (c, i) => {
+    const id = randomUUID();
+    await pool.query(`insert into dialogs (id, status, created_at) values ($1, 'BOT', now())`, [id]);
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select id from dialogs where id = $1 for update', [id]);
+      const { rows } = await client.query<{ id: string }>(
+        `select o.id from operators o join group_members gm on gm.operator_id = o.id
+          where gm.group_id = $1 and o.status = 'ONLINE' and o.deleted_at is null and o.active_dialog_count < o.max_dialogs
+          order by o.active_dialog_count, o.last_assigned_at nulls first, o.id limit 1 for update of o skip locked`,
+        [groups[(c + i) % groups.length]],
+      );
+      const op = rows[0]!.id;
+      await client.query('update operators set active_dialog_count = active_dialog_count + 1, last_assigned_at = now() where id = $1', [op]);
+      await client.query(`update dialogs set status = 'ASSIGNED', operator_id = $1, assigned_at = now() where id = $2`, [op, id]);
+      await client.query(
+        `insert into dialog_transfers (id, dialog_id, at, kind, to_operator_id, outcome) values ($1, $2, now(), 'TRANSFER', $3, 'ASSIGNED_TO_TARGET')`,
+        [randomUUID(), id, op],
+      );
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+}

@@ -1,0 +1,173 @@
+import pg from 'pg';
+import { dashboardBench } from './dashboard.js';
+import { fanoutBench } from './fanout.js';
+import { ADMIN_TOKEN, ROOT, startPg, startServer, type ServerChild } from './lib/env.js';
+import { closeAgent, gql } from './lib/http.js';
+import { machine, printTable, writeResults, type BenchResult } from './lib/results.js';
+import { seedGroups, seedOperators, withDb } from './lib/seed.js';
+import { median, round } from './lib/stats.js';
+import { baselineIteration, load, productIteration, type LoadResult } from './routing.js';
+import { slTicksBench } from './sl-ticks.js';
+
+/**
+ * `npm run bench [-- --quick]`: every benchmark against the real server (a separate process)
+ * on PostgreSQL (DATABASE_URL's server, in a fresh database, else an embedded one). Prints a
+ * table and writes bench/results.json. Load stays on 127.0.0.1; every loop is bounded.
+ */
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const cfg = quick
+  ? { durationMs: 1500, reps: 1, concurrency: [1, 8, 32], subscribers: 200, events: 20, tickSubscribers: 50, tickWindowMs: 5000, closed: 20_000, queued: 1000, dashRequests: 20 }
+  : { durationMs: 5000, reps: 3, concurrency: [1, 8, 32], subscribers: 2000, events: 100, tickSubscribers: 200, tickWindowMs: 30_000, closed: 200_000, queued: 5000, dashRequests: 200 };
+const wanted = (name: string): boolean => !only || only.split(',').includes(name);
+
+async function integrationToken(server: ServerChild): Promise<string> {
+  const { createApiToken } = await gql<{ createApiToken: { token: string } }>(
+    server.url,
+    ADMIN_TOKEN,
+    `mutation { createApiToken(name: "bench bot", role: INTEGRATION) { token } }`,
+  );
+  return createApiToken.token;
+}
+
+/** Median of `reps` runs (by throughput). */
+async function repeat(reps: number, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  const runs: LoadResult[] = [];
+  for (let i = 0; i < reps; i++) runs.push(await run());
+  const mid = median(runs.map((r) => r.perSecond));
+  return runs.find((r) => r.perSecond === mid)!;
+}
+
+async function main(): Promise<void> {
+  const pgServer = await startPg();
+  const results: BenchResult[] = [];
+  const servers: ServerChild[] = [];
+  try {
+    // A migrated database with 10 groups and 200 ONLINE operators (each in 2 groups).
+    const db = await pgServer.createDatabase();
+    let server = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+    servers.push(server);
+    const { groups } = await withDb(db, async (c) => {
+      const groups = await seedGroups(c, 10, 'route-');
+      await seedOperators(c, 200, groups, 10_000, 'route');
+      return { groups };
+    });
+    const token = await integrationToken(server);
+    const pool = new pg.Pool({ connectionString: db, max: 20 });
+
+    let empty32: LoadResult | undefined;
+    if (wanted('routing')) {
+      const figures: Record<string, number> = {};
+      let ratio32 = NaN;
+      for (const clients of cfg.concurrency) {
+        const product = await repeat(cfg.reps, () => load(clients, cfg.durationMs, productIteration(server.url, token, groups)));
+        const baseline = await repeat(cfg.reps, () => load(clients, cfg.durationMs, baselineIteration(pool, groups)));
+        if (clients === 32) {
+          empty32 = product;
+          ratio32 = round(product.perSecond / baseline.perSecond);
+        }
+        Object.assign(figures, {
+          [`${clients} clients: dialogs/s`]: product.perSecond,
+          [`${clients} clients: p50 ms`]: product.p50Ms,
+          [`${clients} clients: p99 ms`]: product.p99Ms,
+          [`${clients} clients: baseline dialogs/s`]: baseline.perSecond,
+          [`${clients} clients: baseline p99 ms`]: baseline.p99Ms,
+          [`${clients} clients: routing ratio`]: round(product.perSecond / baseline.perSecond),
+        });
+      }
+      results.push({
+        name: 'routing',
+        parameters: { operators: 200, groups: 10, groupsPerOperator: 2, durationMs: cfg.durationMs, reps: cfg.reps },
+        figures,
+        ratio: ratio32,
+        targets: { ratio: '≥ 0.5 at 32 clients', p99: '< 50 ms' },
+        notes: 'one iteration = startDialog + transferDialog over HTTP; baseline = the same decision as hand-written SQL via pg',
+      });
+      console.log(`routing ratio = product / baseline = ${ratio32} (32 clients)`);
+    }
+
+    if (wanted('scale')) {
+      empty32 ??= await repeat(cfg.reps, () => load(32, cfg.durationMs, productIteration(server.url, token, groups)));
+      // History: closed dialogs, and queued ones aimed at a group nobody is in. Draining happens
+      // only when capacity frees, and this load only assigns, so the queue stays as seeded.
+      await withDb(db, async (c) => {
+        const [ghost] = await seedGroups(c, 1, 'overflow-');
+        await c.query(
+          `insert into dialogs (id, status, group_id, created_at, handed_over_at, closed_at)
+           select gen_random_uuid(), 'CLOSED', $1, now() - (i || ' seconds')::interval, now() - (i || ' seconds')::interval, now()
+             from generate_series(1, $2) i`,
+          [groups[0], cfg.closed],
+        );
+        await c.query(
+          `insert into dialogs (id, status, group_id, created_at, handed_over_at, queued_at, sl_kind, sl_started_at, sl_deadline, sl_group_id)
+           select gen_random_uuid(), 'QUEUED', $1, now(), now(), now() - (i || ' ms')::interval, 'FIRST_RESPONSE', now(), now() + interval '1 hour', $1
+             from generate_series(1, $2) i`,
+          [ghost, cfg.queued],
+        );
+        await c.query('analyze');
+      });
+      await server.stop();
+      server = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+      servers.push(server);
+      // A fresh process: warm it up (JIT, pools) before measuring, as the empty run was warm.
+      await load(32, cfg.durationMs, productIteration(server.url, token, groups));
+      const atScale = await repeat(cfg.reps, () => load(32, cfg.durationMs, productIteration(server.url, token, groups)));
+      results.push({
+        name: 'routing at scale',
+        parameters: { clients: 32, closedDialogs: cfg.closed, queuedDialogs: cfg.queued },
+        figures: {
+          'dialogs/s': atScale.perSecond,
+          'p50 ms': atScale.p50Ms,
+          'p99 ms': atScale.p99Ms,
+          'empty-database p50 ms': empty32.p50Ms,
+          'p50 ratio to empty database': round(atScale.p50Ms / empty32.p50Ms),
+        },
+        ratio: round(atScale.p50Ms / empty32.p50Ms),
+        targets: { 'p50 ratio to empty': '≤ 1.3' },
+      });
+    }
+    await pool.end();
+
+    if (wanted('dashboard')) results.push(await dashboardBench(await pgServer.createDatabase(), cfg.dashRequests));
+
+    if (wanted('fanout')) {
+      await server.stop();
+      server = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+      servers.push(server);
+      results.push(await fanoutBench(server, token, groups[1]!, cfg.subscribers, cfg.events));
+    }
+
+    if (wanted('ticks')) {
+      // 10,000 running first-response clocks over 50 groups, loaded by the ticker at start.
+      const tickDb = await pgServer.createDatabase();
+      const tickServer = await startServer(tickDb, { SWEEP_INTERVAL_MS: '60000' });
+      const tickGroups = await withDb(tickDb, async (c) => {
+        const g = await seedGroups(c, 50, 'tick-', 3600);
+        await c.query(
+          `insert into dialogs (id, status, group_id, created_at, handed_over_at, queued_at, sl_kind, sl_started_at, sl_deadline, sl_group_id)
+           select gen_random_uuid(), 'QUEUED', gid, now(), now(), now(), 'FIRST_RESPONSE', now(), now() + (600 + i % 3000 || ' seconds')::interval, gid
+             from generate_series(1, 10000) i
+             join lateral (select id as gid from groups where name like 'tick-%' order by id offset (i % 50) limit 1) x on true`,
+        );
+        return g;
+      });
+      await tickServer.stop();
+      const ticking = await startServer(tickDb, { SWEEP_INTERVAL_MS: '60000' });
+      servers.push(ticking);
+      results.push(await slTicksBench(ticking, tickGroups, cfg.tickSubscribers, 10_000, cfg.tickWindowMs));
+    }
+
+    printTable(results);
+    await writeResults(`${ROOT}/bench/results.json`, { machine: machine(pgServer.version), quick, results });
+    console.log(`\nwritten: bench/results.json${quick ? ' (quick run: figures are indicative only)' : ''}`);
+  } finally {
+    for (const s of servers) if (s.child.exitCode === null) await s.stop();
+    closeAgent();
+    await pgServer.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
