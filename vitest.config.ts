@@ -24,5 +24,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Timing lives in benchmarks; a slow machine must not fail a test.
     slowTestThreshold: 5_000,
+    // The JSON report lets CI print a one-line summary.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest/results.json' },
   },
 });

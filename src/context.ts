@@ -5,17 +5,40 @@ import type { Services } from './services.js';
 
 /** Per-operation context: its own EntityManager fork, loaders and the caller. */
 export interface Context {
+  /** This operation's EntityManager fork (created on first use). */
   readonly em: EntityManager;
   /**
-   * Request-scoped. A subscription's context lives as long as the subscription, so each event
-   * swaps in the loaders shared by everyone receiving that event (fresh data, shared batches).
+   * Request-scoped (created on first use). A subscription's context lives as long as the
+   * subscription, so each event swaps in the loaders shared by everyone receiving that event.
    */
   loaders: Loaders;
   readonly viewer: Viewer | null;
   readonly services: Services;
+  /** A short-lived fork for one-off reads that must not stay alive with a subscription. */
+  fork(): EntityManager;
 }
 
+/**
+ * Lazy on purpose: a WebSocket subscription gets a context per operation and keeps it while
+ * open; thousands of idle subscriptions should not each hold an EntityManager and loaders.
+ */
 export function createContext(rootEm: EntityManager, services: Services, viewer: Viewer | null): Context {
-  const em = rootEm.fork();
-  return { em, loaders: new Loaders(em), viewer, services };
+  let em: EntityManager | undefined;
+  let loaders: Loaders | undefined;
+  return {
+    get em() {
+      em ??= rootEm.fork();
+      return em;
+    },
+    get loaders() {
+      loaders ??= new Loaders(this.em);
+      return loaders;
+    },
+    set loaders(value: Loaders) {
+      loaders = value;
+    },
+    viewer,
+    services,
+    fork: () => rootEm.fork(),
+  };
 }

@@ -12,6 +12,7 @@ import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { formatError } from './shared/format-error.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
+import { subscribeSharingResults } from './realtime/shared-subscribe.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -78,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wsCleanup = useServer(
     {
       schema,
+      subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.['authorization']);
         const viewer = await authenticate(rootEm.fork(), token, services.config.adminToken);

@@ -45,7 +45,7 @@ function queueEventType(delivery: Delivery): QueueEventType | null {
 }
 
 async function requireGroup(context: Context, groupId: string, field: string): Promise<void> {
-  if (!(await context.services.groups.find(context.em, groupId))) throw new NotFoundError('Group', groupId, field);
+  if (!(await context.services.groups.find(context.fork(), groupId))) throw new NotFoundError('Group', groupId, field);
 }
 
 function unwrap<T>(envelope: Envelope<T>, context: Context): T {
@@ -66,7 +66,7 @@ export class SubscriptionResolver {
       const groupId = args.groupId ?? null;
       if (groupId !== null) {
         await requireGroup(context, groupId, 'groupId');
-        if (viewer.role === Role.OPERATOR && !(viewer.operatorId && (await context.services.operators.isMember(context.em, viewer.operatorId, groupId)))) {
+        if (viewer.role === Role.OPERATOR && !(viewer.operatorId && (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId)))) {
           throw new ForbiddenError('Operators follow only their own groups and the Help queue');
         }
       }
@@ -77,13 +77,17 @@ export class SubscriptionResolver {
         if (type === null || dialogId === null) return null;
         const { scope } = delivery;
         if (groupId !== null && viewer.role === Role.OPERATOR && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
-        const dialog = await scope.loaders.dialogById.load(dialogId);
-        if (!dialog) return null;
-        const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
-          context.services.dialogQueries.queueStats(scope.em, groupId),
-        );
-        const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence });
-        return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
+        // Built once per event and stream, shared by every subscriber allowed to see it (so
+        // identical subscriptions can also share one execution: see shared-subscribe.ts).
+        return scope.once(`queueEvent:${delivery.topic}`, async () => {
+          const dialog = await scope.loaders.dialogById.load(dialogId);
+          if (!dialog) return null;
+          const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
+            context.services.dialogQueries.queueStats(scope.em, groupId),
+          );
+          const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence });
+          return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
+        });
       });
     },
   })
@@ -127,9 +131,9 @@ export class SubscriptionResolver {
   @Subscription(() => DialogEvent, {
     subscribe: async ({ args, context }: SubscribeData<{ dialogId: string }>) => {
       const viewer = viewerOf(context);
-      const visible = await context.services.dialogQueries.find(context.em, viewer, args.dialogId);
+      const visible = await context.services.dialogQueries.find(context.fork(), viewer, args.dialogId);
       if (!visible) {
-        const exists = isId(args.dialogId) && (await context.services.dialogQueries.exists(context.em, args.dialogId));
+        const exists = isId(args.dialogId) && (await context.services.dialogQueries.exists(context.fork(), args.dialogId));
         if (exists) throw new ForbiddenError('This dialog is not visible to the caller');
         throw new NotFoundError('Dialog', args.dialogId, 'dialogId');
       }
@@ -172,7 +176,7 @@ export class SubscriptionResolver {
       if (groupId !== null) await requireGroup(context, groupId, 'groupId');
       if (!isStaff(viewer)) {
         const own =
-          groupId !== null && viewer.operatorId !== null && (await context.services.operators.isMember(context.em, viewer.operatorId, groupId));
+          groupId !== null && viewer.operatorId !== null && (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId));
         if (!own) throw new ForbiddenError('Operators follow the status of their own groups only (pass groupId)');
       }
       return stream(context.services.bus, [topics.operatorStatus], async (delivery) => {

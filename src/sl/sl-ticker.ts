@@ -26,6 +26,8 @@ export interface RunningClock {
 export type TickScope = (clock: RunningClock) => boolean;
 
 interface Subscriber {
+  /** Subscribers with the same key see the same clocks (and share one batch object). */
+  readonly scopeKey: string;
   readonly scope: TickScope;
   readonly intervalMs: number;
   nextDueAt: number;
@@ -81,8 +83,8 @@ export class SlTicker {
   }
 
   /** Registers a subscriber; returns the function that removes it. */
-  add(scope: TickScope, intervalMs: number, push: (batch: SlTickBatch) => void): () => void {
-    const subscriber: Subscriber = { scope, intervalMs, nextDueAt: 0, push };
+  add(scopeKey: string, scope: TickScope, intervalMs: number, push: (batch: SlTickBatch) => void): () => void {
+    const subscriber: Subscriber = { scopeKey, scope, intervalMs, nextDueAt: 0, push };
     this.subscribers.add(subscriber);
     return () => this.subscribers.delete(subscriber);
   }
@@ -110,12 +112,18 @@ export class SlTicker {
       const now = this.clock.now();
       const clocks = [...this.running.values()].sort((a, b) => a.deadline.getTime() - b.deadline.getTime());
       const ticks = clocks.map((c) => ({ clock: c, tick: this.toTick(c, now) }));
+      // One batch object per scope and tick: identical subscriptions then share one execution.
+      const batches = new Map<string, SlTickBatch>();
       for (const subscriber of due) {
         subscriber.nextDueAt = wallNow + subscriber.intervalMs - MIN_TICK_INTERVAL_MS / 2;
-        const batch = Object.assign(new SlTickBatch(), {
-          serverTime: now,
-          timers: ticks.filter((t) => subscriber.scope(t.clock)).map((t) => t.tick),
-        });
+        let batch = batches.get(subscriber.scopeKey);
+        if (!batch) {
+          batch = Object.assign(new SlTickBatch(), {
+            serverTime: now,
+            timers: ticks.filter((t) => subscriber.scope(t.clock)).map((t) => t.tick),
+          });
+          batches.set(subscriber.scopeKey, batch);
+        }
         subscriber.push(batch);
       }
     } catch (error) {

@@ -54,13 +54,14 @@ function latestOnly(register: (push: (batch: SlTickBatch) => void) => () => void
 }
 
 /** Which clocks a caller may see: the same rules as the dialog subscriptions. */
-async function scopeFor(context: Context, groupId: string | null): Promise<{ scope: TickScope; stop?: () => void }> {
+async function scopeFor(context: Context, groupId: string | null): Promise<{ key: string; scope: TickScope; stop?: () => void }> {
   const viewer = context.viewer;
   if (!viewer) throw new UnauthenticatedError();
-  const { services, em } = context;
+  const { services } = context;
+  const em = context.fork();
   if (groupId !== null && !(await services.groups.find(em, groupId))) throw new NotFoundError('Group', groupId, 'groupId');
   if (viewer.role !== Role.OPERATOR) {
-    return { scope: groupId === null ? () => true : (c) => c.groupId === groupId };
+    return groupId === null ? { key: 'all', scope: () => true } : { key: `group:${groupId}`, scope: (c) => c.groupId === groupId };
   }
   const operatorId = viewer.operatorId;
   if (!operatorId) throw new ForbiddenError('slTicks needs an operator session');
@@ -82,7 +83,8 @@ async function scopeFor(context: Context, groupId: string | null): Promise<{ sco
     groupId !== null
       ? (c) => c.groupId === groupId && groups.has(groupId)
       : (c) => c.operatorId === operatorId || c.operatorId === null || (c.groupId !== null && groups.has(c.groupId));
-  return { scope, stop: () => clearInterval(refresh) };
+  // Per operator: their memberships decide what they see.
+  return { key: `operator:${operatorId}:${groupId ?? '*'}`, scope, stop: () => clearInterval(refresh) };
 }
 
 @Resolver()
@@ -94,9 +96,9 @@ export class SlTicksResolver {
       if (!Number.isInteger(intervalMs) || intervalMs < MIN_TICK_INTERVAL_MS || intervalMs > MAX_TICK_INTERVAL_MS) {
         throw new BadInputError('intervalMs', `intervalMs must be an integer in ${MIN_TICK_INTERVAL_MS}..${MAX_TICK_INTERVAL_MS}`);
       }
-      const { scope, stop } = await scopeFor(context, args.groupId ?? null);
+      const { key, scope, stop } = await scopeFor(context, args.groupId ?? null);
       return latestOnly((push) => {
-        const remove = context.services.slTicker.add(scope, intervalMs, push);
+        const remove = context.services.slTicker.add(key, scope, intervalMs, push);
         return () => {
           remove();
           stop?.();
