@@ -29,6 +29,8 @@ interface Subscriber {
   /** Subscribers with the same key see the same clocks (and share one batch object). */
   readonly scopeKey: string;
   readonly scope: TickScope;
+  /** Set when the scope is one group's clocks at most: only those are looked at. */
+  readonly groupId: string | null;
   readonly intervalMs: number;
   nextDueAt: number;
   push(batch: SlTickBatch): void;
@@ -52,6 +54,7 @@ const CLOCK_COLUMNS = 'id, group_id, operator_id, sl_kind, sl_started_at, sl_dea
  */
 export class SlTicker {
   private readonly running = new Map<string, RunningClock>();
+  private readonly byGroup = new Map<string, Map<string, RunningClock>>();
   private readonly dirty = new Set<string>();
   private readonly subscribers = new Set<Subscriber>();
   private timer: NodeJS.Timeout | null = null;
@@ -83,8 +86,14 @@ export class SlTicker {
   }
 
   /** Registers a subscriber; returns the function that removes it. */
-  add(scopeKey: string, scope: TickScope, intervalMs: number, push: (batch: SlTickBatch) => void): () => void {
-    const subscriber: Subscriber = { scopeKey, scope, intervalMs, nextDueAt: 0, push };
+  add(
+    scopeKey: string,
+    scope: TickScope,
+    intervalMs: number,
+    push: (batch: SlTickBatch) => void,
+    groupId: string | null = null,
+  ): () => void {
+    const subscriber: Subscriber = { scopeKey, scope, groupId, intervalMs, nextDueAt: 0, push };
     this.subscribers.add(subscriber);
     return () => this.subscribers.delete(subscriber);
   }
@@ -110,18 +119,25 @@ export class SlTicker {
       const due = [...this.subscribers].filter((s) => s.nextDueAt <= wallNow);
       if (due.length === 0) return;
       const now = this.clock.now();
-      const clocks = [...this.running.values()].sort((a, b) => a.deadline.getTime() - b.deadline.getTime());
-      const ticks = clocks.map((c) => ({ clock: c, tick: this.toTick(c, now) }));
-      // One batch object per scope and tick: identical subscriptions then share one execution.
+      // Each clock's tick is computed at most once per round, and only if someone sees it.
+      const ticks = new Map<string, SlTick>();
+      const tickOf = (clock: RunningClock): SlTick => {
+        let tick = ticks.get(clock.dialogId);
+        if (!tick) {
+          tick = this.toTick(clock, now);
+          ticks.set(clock.dialogId, tick);
+        }
+        return tick;
+      };
+      // One batch object per scope and round: identical subscriptions then share one execution.
       const batches = new Map<string, SlTickBatch>();
       for (const subscriber of due) {
         subscriber.nextDueAt = wallNow + subscriber.intervalMs - MIN_TICK_INTERVAL_MS / 2;
         let batch = batches.get(subscriber.scopeKey);
         if (!batch) {
-          batch = Object.assign(new SlTickBatch(), {
-            serverTime: now,
-            timers: ticks.filter((t) => subscriber.scope(t.clock)).map((t) => t.tick),
-          });
+          const pool = subscriber.groupId !== null ? (this.byGroup.get(subscriber.groupId)?.values() ?? []) : this.running.values();
+          const visible = [...pool].filter(subscriber.scope).sort((a, b) => a.deadline.getTime() - b.deadline.getTime());
+          batch = Object.assign(new SlTickBatch(), { serverTime: now, timers: visible.map(tickOf) });
           batches.set(subscriber.scopeKey, batch);
         }
         subscriber.push(batch);
@@ -148,7 +164,8 @@ export class SlTicker {
       .fork()
       .execute<ClockRow[]>(`select ${CLOCK_COLUMNS} from dialogs where sl_deadline is not null`);
     this.running.clear();
-    for (const row of rows) this.running.set(row.id, toClock(row));
+    this.byGroup.clear();
+    for (const row of rows) this.put(toClock(row));
     this.lastResync = Date.now();
   }
 
@@ -159,8 +176,29 @@ export class SlTicker {
     const rows = await this.rootEm
       .fork()
       .execute<ClockRow[]>(`select ${CLOCK_COLUMNS} from dialogs where id in (?) and sl_deadline is not null`, [ids]);
-    for (const id of ids) this.running.delete(id);
-    for (const row of rows) this.running.set(row.id, toClock(row));
+    for (const id of ids) this.remove(id);
+    for (const row of rows) this.put(toClock(row));
+  }
+
+  private put(clock: RunningClock): void {
+    this.running.set(clock.dialogId, clock);
+    if (clock.groupId === null) return;
+    let group = this.byGroup.get(clock.groupId);
+    if (!group) {
+      group = new Map();
+      this.byGroup.set(clock.groupId, group);
+    }
+    group.set(clock.dialogId, clock);
+  }
+
+  private remove(dialogId: string): void {
+    const clock = this.running.get(dialogId);
+    if (!clock) return;
+    this.running.delete(dialogId);
+    if (clock.groupId === null) return;
+    const group = this.byGroup.get(clock.groupId);
+    group?.delete(dialogId);
+    if (group?.size === 0) this.byGroup.delete(clock.groupId);
   }
 }
 

@@ -54,14 +54,23 @@ function latestOnly(register: (push: (batch: SlTickBatch) => void) => () => void
 }
 
 /** Which clocks a caller may see: the same rules as the dialog subscriptions. */
-async function scopeFor(context: Context, groupId: string | null): Promise<{ key: string; scope: TickScope; stop?: () => void }> {
+interface Scope {
+  readonly key: string;
+  readonly scope: TickScope;
+  readonly groupId: string | null;
+  readonly stop?: () => void;
+}
+
+async function scopeFor(context: Context, groupId: string | null): Promise<Scope> {
   const viewer = context.viewer;
   if (!viewer) throw new UnauthenticatedError();
   const { services } = context;
   const em = context.fork();
   if (groupId !== null && !(await services.groups.find(em, groupId))) throw new NotFoundError('Group', groupId, 'groupId');
   if (viewer.role !== Role.OPERATOR) {
-    return groupId === null ? { key: 'all', scope: () => true } : { key: `group:${groupId}`, scope: (c) => c.groupId === groupId };
+    return groupId === null
+      ? { key: 'all', scope: () => true, groupId: null }
+      : { key: `group:${groupId}`, scope: (c) => c.groupId === groupId, groupId };
   }
   const operatorId = viewer.operatorId;
   if (!operatorId) throw new ForbiddenError('slTicks needs an operator session');
@@ -84,7 +93,7 @@ async function scopeFor(context: Context, groupId: string | null): Promise<{ key
       ? (c) => c.groupId === groupId && groups.has(groupId)
       : (c) => c.operatorId === operatorId || c.operatorId === null || (c.groupId !== null && groups.has(c.groupId));
   // Per operator: their memberships decide what they see.
-  return { key: `operator:${operatorId}:${groupId ?? '*'}`, scope, stop: () => clearInterval(refresh) };
+  return { key: `operator:${operatorId}:${groupId ?? '*'}`, scope, groupId, stop: () => clearInterval(refresh) };
 }
 
 @Resolver()
@@ -96,9 +105,9 @@ export class SlTicksResolver {
       if (!Number.isInteger(intervalMs) || intervalMs < MIN_TICK_INTERVAL_MS || intervalMs > MAX_TICK_INTERVAL_MS) {
         throw new BadInputError('intervalMs', `intervalMs must be an integer in ${MIN_TICK_INTERVAL_MS}..${MAX_TICK_INTERVAL_MS}`);
       }
-      const { key, scope, stop } = await scopeFor(context, args.groupId ?? null);
+      const { key, scope, groupId, stop } = await scopeFor(context, args.groupId ?? null);
       return latestOnly((push) => {
-        const remove = context.services.slTicker.add(key, scope, intervalMs, push);
+        const remove = context.services.slTicker.add(key, scope, intervalMs, push, groupId);
         return () => {
           remove();
           stop?.();
