@@ -21,7 +21,7 @@ async function seed(t: TestApp, groups: number, perGroup: number): Promise<void>
 
 beforeAll(async () => {
   [small, large] = await Promise.all([startTestApp(), startTestApp()]);
-  await Promise.all([seed(small, 5, 4), seed(large, 50, 20)]);
+  await Promise.all([seed(small, 5, 4), seed(large, 50, 20), small.quiet(), large.quiet()]);
 }, 120_000);
 afterAll(async () => {
   await Promise.all([small.stop(), large.stop()]);

@@ -212,6 +212,7 @@ describe('dialog queries', () => {
     const ops = [await operatorSession([g.id], 1000), await operatorSession([g.id], 1000)];
     const QUERY = `{ dialogs(first: 100) { edges { node { id operator { groups { id } } group { operators { id } }
       messages { id operator { id } } transfers { id toOperator { id } requestedGroup { id } } scenario { id } } } } }`;
+    await t.quiet();
     async function countFor(n: number): Promise<number> {
       while ((await t.admin.ok(`{ dialogs { totalCount } }`)).dialogs.totalCount < n) {
         const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });

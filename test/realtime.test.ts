@@ -184,6 +184,7 @@ describe('connections', () => {
     const op = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 1000 });
     await setStatus(t.admin, op.id, 'ONLINE');
     const FAN = `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id status operator { id firstName groups { id } } group { id name } } stats { queued } } }`;
+    await t.quiet();
     async function statementsFor(subscribers: number): Promise<number> {
       const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
       const before = t.app.services.bus.handlerCount();

@@ -14,6 +14,8 @@ export interface TestApp {
   readonly admin: GraphqlClient;
   /** A client with no token, or `client(token)` for another one. */
   client(token?: string): GraphqlClient;
+  /** Stops the app's background work (SL ticker, sweeps), so statement counts see requests only. */
+  quiet(): Promise<void>;
   /** SQL statements seen since the last `resetQueryCount()`. */
   queryCount(): number;
   resetQueryCount(): void;
@@ -46,6 +48,10 @@ export async function startTestApp(
     db,
     admin: client(ADMIN_TOKEN),
     client,
+    quiet: async () => {
+      app.services.slTicker.stop();
+      await app.sweeper.stop();
+    },
     queryCount: () => queries,
     resetQueryCount: () => {
       queries = 0;
