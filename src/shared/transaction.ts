@@ -45,8 +45,9 @@ export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManag
       );
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
-      // Jittered backoff, so the transactions that collided do not collide again.
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      // Exponential, jittered backoff: the transaction that won the deadlock gets time to
+      // finish before this one takes its first lock again.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 25 * 2 ** attempt)));
     }
   }
 }

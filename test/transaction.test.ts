@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inTransaction } from '../src/shared/transaction.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { createGroup } from './helpers/factories.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.stop());
+
+describe('inTransaction', () => {
+  it('retries a transaction that Postgres aborted to break a deadlock', async () => {
+    const a = await createGroup(t.admin);
+    const b = await createGroup(t.admin);
+    let attempts = 0;
+    let arrived = 0;
+    let release: () => void = () => {};
+    const bothLocked = new Promise<void>((resolve) => (release = resolve));
+    const lockInOrder = (first: string, second: string): Promise<void> =>
+      inTransaction(t.app.orm.em.fork(), async (tx) => {
+        attempts++;
+        await tx.execute('select id from groups where id = ? for update', [first]);
+        // First attempts meet here, so each holds one row and waits for the other's.
+        if (++arrived === 2) release();
+        if (arrived <= 2) await bothLocked;
+        await tx.execute('update groups set name = name where id = ?', [second]);
+      });
+    await Promise.all([lockInOrder(a.id, b.id), lockInOrder(b.id, a.id)]);
+    expect(attempts).toBe(3); // one of the two was aborted once and ran again
+  });
+});
