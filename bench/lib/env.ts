@@ -65,7 +65,9 @@ export interface ServerChild {
 
 /** The real server, built, as its own process (as in production). */
 export function startServer(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<ServerChild> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+  // `npm run bench -- --cpu-prof`: each server writes a V8 CPU profile to bench/profiles on exit.
+  const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'], DATABASE_URL: databaseUrl, PORT: '0', ADMIN_TOKEN, DB_POOL_SIZE: '20', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
