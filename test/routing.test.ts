@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { apiToken, createGroup, createOperator } from './helpers/factories.js';
+import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import type { GraphqlClient } from './helpers/gql.js';
+import { assertInvariants } from './helpers/invariants.js';
 
 let t: TestApp;
 let bot: GraphqlClient;
@@ -11,7 +12,10 @@ beforeEach(async () => {
   t = await startTestApp();
   bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
 });
-afterEach(() => t.stop());
+afterEach(async () => {
+  await assertInvariants(t.db.url);
+  await t.stop();
+});
 
 async function activeCount(id: string): Promise<number> {
   const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { activeDialogCount } }`, { id });
@@ -68,5 +72,46 @@ describe('routing to a group', () => {
     expect(after.status).toBe('ASSIGNED');
     expect(after.operator!.id).toBe(x.id);
     expect(await activeCount(x.id)).toBe(1);
+  });
+});
+
+describe('handing a dialog on', () => {
+  it('a dialog an operator handed on to Help never drains back to them, not even by the sweep', async () => {
+    const mine = await createGroup(t.admin);
+    const busy = await createGroup(t.admin);
+    const a = await createOperator(t.admin, { groupIds: [mine.id], maxDialogs: 3 });
+    const b = await createOperator(t.admin, { groupIds: [busy.id], maxDialogs: 1 });
+    const aClient = t.client(await login(t.client(), a.email, a.password));
+    await aClient.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: mine.id });
+    expect(d.operator!.id).toBe(a.id);
+
+    const handed = await transfer(aClient, d.id, { groupId: busy.id });
+    expect(handed.status).toBe('QUEUED');
+    expect(await activeCount(a.id)).toBe(0);
+    // A has free slots, but the sweep's drain must not give the dialog back.
+    await t.app.sweeper.runOnce();
+    expect(await getDialog(t.admin, d.id)).toMatchObject({ status: 'QUEUED', operator: null });
+    await setStatus(t.admin, a.id, 'OFFLINE');
+    await setStatus(t.admin, a.id, 'ONLINE');
+    expect((await getDialog(t.admin, d.id)).status).toBe('QUEUED');
+
+    // Someone else takes it; the exclusion ends with that assignment.
+    await setStatus(t.admin, b.id, 'ONLINE');
+    expect((await getDialog(t.admin, d.id)).operator!.id).toBe(b.id);
+    await transfer(bot, d.id, { operatorId: a.id });
+    expect((await getDialog(t.admin, d.id)).operator!.id).toBe(a.id);
+  });
+
+  it('the operator who handed a dialog on may still take it back by hand', async () => {
+    const g = await createGroup(t.admin);
+    const empty = await createGroup(t.admin);
+    const a = await createOperator(t.admin, { groupIds: [g.id] });
+    const aClient = t.client(await login(t.client(), a.email, a.password));
+    await aClient.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect((await transfer(aClient, d.id, { groupId: empty.id })).status).toBe('QUEUED');
+    const { takeDialog } = await aClient.ok(`mutation($id: ID!) { takeDialog(dialogId: $id) { status operator { id } } }`, { id: d.id });
+    expect(takeDialog).toEqual({ status: 'ASSIGNED', operator: { id: a.id } });
   });
 });

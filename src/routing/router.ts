@@ -156,16 +156,19 @@ export class Router {
       }
       await tx.execute(
         `update dialogs set status = 'ASSIGNED', operator_id = ?, group_id = ?, assigned_at = ?,
-                handed_over_at = coalesce(handed_over_at, ?)
+                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = null
           where id = ?`,
         [to, decision.groupId, now, now, dialog.id],
       );
     } else {
+      // An operator's hand-off that ends in Help is remembered, so no later drain returns it to
+      // them. A re-route of someone going offline is not: they may take it back when online.
+      const handedOnBy = request.cause === RoutingCause.TRANSFER ? request.excludeOperatorId : null;
       await tx.execute(
         `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?, queued_at = ?,
-                handed_over_at = coalesce(handed_over_at, ?)
+                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = ?
           where id = ?`,
-        [decision.groupId, now, now, dialog.id],
+        [decision.groupId, now, now, handedOnBy, dialog.id],
       );
     }
     if (previous !== null && previous !== to) await this.release(tx, previous, 1);
@@ -267,8 +270,9 @@ export class Router {
 
   /**
    * Gives a freed operator queued dialogs up to their capacity: those aimed at their groups
-   * first, each part most urgent first. Dialogs other transactions hold are left to them, and
-   * `skipDialogId` (the one the operator just handed on) never comes back to them.
+   * first, each part most urgent first. Dialogs other transactions hold are left to them;
+   * neither `skipDialogId` (the one just moved away from them) nor any dialog they handed on
+   * comes back to them.
    */
   async drain(tx: EntityManager, operatorId: string, skipDialogId: string | null = null): Promise<number> {
     const [op] = await tx.execute<CandidateRow[]>(
@@ -282,19 +286,22 @@ export class Router {
 
     const own = await tx.execute<Array<{ id: string }>>(
       `select d.id from dialogs d
-        where d.status = 'QUEUED' and d.id <> ?
+        where d.status = 'QUEUED' and d.id <> ? and d.handed_on_by is distinct from ?
           and d.group_id in (select group_id from group_members where operator_id = ?)
         ${MOST_URGENT} limit ? for update of d skip locked`,
-      [skipDialogId ?? NO_ID, operatorId, free],
+      [skipDialogId ?? NO_ID, operatorId, operatorId, free],
     );
     const ownIds = own.map((d) => d.id);
     const rest =
       own.length < free
         ? await tx.execute<Array<{ id: string }>>(
             `select d.id from dialogs d
-              where d.status = 'QUEUED' and d.id <> ? ${ownIds.length ? 'and d.id not in (?)' : ''}
+              where d.status = 'QUEUED' and d.id <> ? and d.handed_on_by is distinct from ?
+                ${ownIds.length ? 'and d.id not in (?)' : ''}
               ${MOST_URGENT} limit ? for update of d skip locked`,
-            ownIds.length ? [skipDialogId ?? NO_ID, ownIds, free - own.length] : [skipDialogId ?? NO_ID, free - own.length],
+            ownIds.length
+              ? [skipDialogId ?? NO_ID, operatorId, ownIds, free - own.length]
+              : [skipDialogId ?? NO_ID, operatorId, free - own.length],
           )
         : [];
 
