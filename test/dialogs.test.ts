@@ -100,6 +100,32 @@ describe('operator permissions', () => {
     expect((await supervisor.ok(SEND, { id: d2.id, t: 'Supervisor here' })).sendMessage.author).toBe('OPERATOR');
     expect((await supervisor.ok(CLOSE, { id: d2.id })).closeDialog.status).toBe('CLOSED');
   });
+
+  it("a staff reply is not credited to the assigned operator, and is refused while the bot has the dialog", async () => {
+    const g = await createGroup(t.admin);
+    const a = await operatorSession([g.id]);
+    const from = clock.now().toISOString();
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(d.operator!.id).toBe(a.id);
+    const SEND = `mutation($id: ID!) { sendMessage(dialogId: $id, text: "Supervisor here") { author operator { id } } }`;
+    for (const role of ['SUPERVISOR', 'ADMIN']) {
+      const staff = role === 'ADMIN' ? t.admin : t.client(await apiToken(t.admin, role));
+      expect((await staff.ok(SEND, { id: d.id })).sendMessage).toEqual({ author: 'OPERATOR', operator: null });
+    }
+    expect(await sql(`select count(*)::int as n from messages where operator_id is not null`)).toEqual([{ n: 0 }]);
+    clock.advance(1000);
+    const REPORT = `query($o: ID, $from: DateTime!, $to: DateTime!) {
+      slReport(operatorId: $o, from: $from, to: $to) { sessions firstResponsesWithinSl avgFirstResponseSec } }`;
+    const to = clock.now().toISOString();
+    // The clock stopped at the staff reply, but the operator answered nothing.
+    expect((await t.admin.ok(REPORT, { o: a.id, from, to })).slReport).toEqual({ sessions: 0, firstResponsesWithinSl: 0, avgFirstResponseSec: null });
+    expect((await t.admin.ok(REPORT, { from, to })).slReport).toMatchObject({ sessions: 1, firstResponsesWithinSl: 1 });
+
+    const withBot = await startDialog(bot);
+    await t.admin.fails(SEND, { id: withBot.id }, 'BAD_USER_INPUT', 'dialogId');
+    expect((await getDialog(t.admin, withBot.id)).firstResponseAt).toBeNull();
+    expect(await sql(`select count(*)::int as n from messages where dialog_id = $1`, [withBot.id])).toEqual([{ n: 0 }]);
+  });
 });
 
 describe('bad input changes nothing', () => {

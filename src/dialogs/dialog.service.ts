@@ -163,7 +163,7 @@ export class DialogService {
     });
   }
 
-  /** An operator's reply; only in a dialog assigned to them (staff: any open dialog). */
+  /** An operator's reply; only in a dialog assigned to them (staff: any dialog handed over and open). */
   async sendMessage(em: EntityManager, viewer: Viewer, dialogId: string, text: string): Promise<string> {
     const body = validText('text', text, MAX_MESSAGE_LENGTH);
     return inTransaction(em, async (tx) => {
@@ -173,7 +173,12 @@ export class DialogService {
       if (viewer.role === Role.OPERATOR && !mine) {
         throw new ForbiddenError('Operators reply only in dialogs assigned to them');
       }
-      const author = viewer.operatorId ?? dialog.operator_id;
+      // Before hand-over no operator-side clock exists; a reply would fake a first response.
+      if (dialog.status === DialogStatus.BOT) {
+        throw new BadInputError('dialogId', 'the dialog is still with the bot; transfer it to operators first');
+      }
+      // Staff replies are nobody's operator work: crediting the assignee would skew their report.
+      const author = viewer.operatorId;
       const messageId = await this.insertMessage(tx, dialog.id, MessageAuthor.OPERATOR, body, author, now);
       await this.sl.onOperatorReply(tx, dialog, author, now);
       // Replying is what keeps an operator from being logged out for inactivity.
