@@ -8,7 +8,9 @@ import { startServer, type RunningServer } from './server.js';
 import { createServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { PgEventBus } from './realtime/event-bus.js';
+import { closeRevokedSockets } from './realtime/session-sockets.js';
 import { topics } from './realtime/topics.js';
+import type { Viewer } from './auth/viewer.js';
 import { Sweeper } from './sl/sweeper.js';
 
 export interface AppOptions {
@@ -40,14 +42,32 @@ export async function startApp(options: AppOptions): Promise<App> {
   const clock = options.clock ?? systemClock;
 
   const orm = await initOrm({ databaseUrl, poolSize: config.dbPoolSize, onQuery: options.onQuery });
+  // What has been started so far, stopped in reverse order by stop() or by a failed start.
+  const started: Array<() => Promise<void> | void> = [() => orm.close(true)];
+  // Every step runs even when one fails (the database connections must still close); the
+  // first failure is rethrown so the caller can report it.
+  const stopStarted = async (): Promise<void> => {
+    let failure: { error: unknown } | undefined;
+    for (const stop of started.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+  };
   try {
     await migrate(orm);
     const bus = new PgEventBus(databaseUrl, orm.em);
     await bus.start();
+    started.push(() => bus.stop());
     const services = createServices(config, clock, bus, orm.em);
     await services.slTicker.start();
+    started.push(() => services.slTicker.stop());
     const sweeper = new Sweeper(orm.em, services);
     sweeper.start(config.sweepIntervalMs);
+    started.push(() => sweeper.stop());
     const schema = await handoverSchema();
     const server = await startServer({
       schema,
@@ -56,15 +76,24 @@ export async function startApp(options: AppOptions): Promise<App> {
       port: options.port ?? config.port,
       host: config.host,
       ready: async () => {
+        // Without the event listener, subscribers would silently miss events.
+        if (!bus.isListening()) return false;
         await orm.em.fork().execute('select 1');
         return (await orm.getMigrator().getPendingMigrations()).length === 0;
       },
     });
+    started.push(() => server.stop());
+    const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {
+      closeRevokedSockets(orm.em.fork(), server, which).catch((error: unknown) =>
+        console.error('[handover] could not re-check WebSocket sessions:', error),
+      );
+    };
     // Ended sessions (logout, auto-logout, deletion) lose their sockets on every instance.
     bus.subscribe(topics.sessions, ({ event }) => {
-      if (event.kind !== 'session_ended') return;
-      server.closeSockets((viewer) => viewer.tokenId !== null && event.tokenIds.includes(viewer.tokenId), 4401, 'Session ended');
+      if (event.kind === 'session_ended') closeRevoked((viewer) => viewer.userId === event.userId);
     });
+    // Session ends announced while the listener was away were missed: check every socket.
+    bus.onReconnect(() => closeRevoked());
     let stopping: Promise<void> | undefined;
     return {
       orm,
@@ -73,18 +102,12 @@ export async function startApp(options: AppOptions): Promise<App> {
       sweeper,
       url: server.url,
       stop: () => {
-        stopping ??= (async () => {
-          await server.stop();
-          await sweeper.stop();
-          services.slTicker.stop();
-          await bus.stop();
-          await orm.close(true);
-        })();
+        stopping ??= stopStarted();
         return stopping;
       },
     };
   } catch (error) {
-    await orm.close(true);
+    await stopStarted().catch((stopError: unknown) => console.error('[handover] cleanup after a failed start failed:', stopError));
     throw error;
   }
 }

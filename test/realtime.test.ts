@@ -8,6 +8,7 @@ import { startServerProcess, type ServerProcess } from './helpers/process.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 import { inTransaction } from '../src/shared/transaction.js';
 import { RoutingCause } from '../src/routing/router.js';
+import { ALL_TOPICS } from '../src/realtime/event-bus.js';
 
 let t: TestApp;
 let bot: GraphqlClient;
@@ -150,6 +151,26 @@ describe('sequences and committed changes', () => {
     const e3 = (await sub.next()).queueChanged;
     expect(e3).toMatchObject({ type: 'CLOSED', dialog: { id: d1.id, status: 'CLOSED' } });
     expect(e3.sequence - e2.sequence - 1).toBe(3); // the gap tells the client to refetch
+    await ws.dispose();
+  });
+});
+
+describe('event bus', () => {
+  it('a throwing handler of every event neither crashes the process nor starves other subscribers', async () => {
+    const g = await createGroup(t.admin);
+    let calls = 0;
+    const off = t.app.services.bus.subscribe(ALL_TOPICS, () => {
+      calls++;
+      throw new Error('a broken index');
+    });
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
+    const sub = subscribe(ws, QUEUE, { g: g.id });
+    await registered(before, 1);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect((await sub.next()).queueChanged).toMatchObject({ type: 'QUEUED', dialog: { id: d.id } });
+    expect(calls).toBeGreaterThan(0);
+    off();
     await ws.dispose();
   });
 });

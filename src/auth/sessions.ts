@@ -4,6 +4,8 @@ import type { EventSink } from '../realtime/events.js';
 /**
  * Revokes a user's login sessions (all, or the given ones) inside the caller's transaction and
  * announces it, so every server process closes those sessions' WebSockets after the commit.
+ * The announcement names the user only: a user may hold any number of sessions, and a
+ * NOTIFY payload is limited to 8000 bytes. Receivers re-check that user's sockets' tokens.
  */
 export async function endSessions(
   tx: EntityManager,
@@ -20,6 +22,6 @@ export async function endSessions(
     onlyTokenIds?.length ? [at, userId, onlyTokenIds] : [at, userId],
   );
   const tokenIds = rows.map((r) => r.id);
-  if (tokenIds.length) await events.publish(tx, { kind: 'session_ended', userId, tokenIds });
+  if (tokenIds.length) await events.publish(tx, { kind: 'session_ended', userId });
   return tokenIds;
 }

@@ -9,6 +9,8 @@ const CHANNEL = 'handover_events';
 /** Subscribe to this to see every event once (e.g. to keep an in-memory index in step). */
 export const ALL_TOPICS = '*';
 const RECONNECT_MS = 1000;
+/** How the listener's connection shows up in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'handover-events';
 
 /**
  * What every subscriber of one event on this process shares: one EntityManager fork and one
@@ -49,6 +51,13 @@ export interface EventBus {
   subscribe(topic: string, handler: DeliveryHandler): () => void;
   /** Live handlers (for leak checks and metrics). */
   handlerCount(): number;
+  /**
+   * Called after the listener reconnected: events committed while it was away are lost, so
+   * state kept in step by events must be re-read. Returns an unsubscribe function.
+   */
+  onReconnect(handler: () => void): () => void;
+  /** Whether events are being received right now. */
+  isListening(): boolean;
 }
 
 interface Notification {
@@ -65,6 +74,7 @@ interface Notification {
  */
 export class PgEventBus implements EventBus, EventSink {
   private readonly handlers = new Map<string, Set<DeliveryHandler>>();
+  private readonly reconnectHandlers = new Set<() => void>();
   private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
   private listener: pg.Client | null = null;
   private stopped = false;
@@ -77,43 +87,83 @@ export class PgEventBus implements EventBus, EventSink {
   ) {}
 
   async start(): Promise<void> {
-    await this.connect();
+    this.listener = await this.connect();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     const client = this.listener;
     this.listener = null;
     await client?.end().catch(() => undefined);
   }
 
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
+  isListening(): boolean {
+    return this.listener !== null;
+  }
+
+  onReconnect(handler: () => void): () => void {
+    this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      // A silently dropped connection (NAT, firewall) is noticed instead of waiting forever.
+      keepAlive: true,
+      application_name: LISTENER_APPLICATION_NAME,
+    });
+    const lost = (reason: string): void => {
+      if (this.listener !== client) return;
+      this.log(`[handover] event listener lost its connection: ${reason}`);
+      this.listener = null;
+      this.scheduleReconnect();
+    };
     client.on('notification', (message) => {
       if (message.channel === CHANNEL && message.payload) this.dispatch(message.payload);
     });
-    client.on('error', (error) => {
-      this.log(`[handover] event listener lost its connection: ${error.message}`);
-      this.scheduleReconnect(client);
-    });
-    client.on('end', () => this.scheduleReconnect(client));
-    await client.connect();
-    await client.query(`listen ${CHANNEL}`);
-    this.listener = client;
+    client.on('error', (error) => lost(error.message));
+    client.on('end', () => lost('connection ended'));
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return client;
   }
 
-  private scheduleReconnect(client: pg.Client): void {
-    if (this.stopped || this.listener !== client) return;
-    this.listener = null;
+  /** Retries until connected again (or stopped); then tells onReconnect handlers. */
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect().catch((error: Error) => {
-        this.log(`[handover] event listener reconnect failed: ${error.message}`);
-        this.scheduleReconnect(client);
-      });
+      this.connect().then(
+        (client) => {
+          this.reconnectTimer = null;
+          if (this.stopped) {
+            void client.end().catch(() => undefined);
+            return;
+          }
+          this.listener = client;
+          this.log('[handover] event listener reconnected');
+          for (const handler of [...this.reconnectHandlers]) {
+            try {
+              handler();
+            } catch (error) {
+              this.log(`[handover] reconnect handler failed: ${String(error)}`);
+            }
+          }
+        },
+        (error: Error) => {
+          this.reconnectTimer = null;
+          this.log(`[handover] event listener reconnect failed: ${error.message}`);
+          this.scheduleReconnect();
+        },
+      );
     }, RECONNECT_MS);
-    // Events committed while disconnected are missed; sequences let clients notice.
   }
 
   async publish(tx: EntityManager, event: DomainEvent): Promise<void> {
@@ -169,19 +219,22 @@ export class PgEventBus implements EventBus, EventSink {
     if (everything?.size && note.s.length) {
       scope = new EventScope(this.rootEm.fork());
       const [topic, sequence] = note.s[0]!;
-      for (const handler of [...everything]) handler({ topic, sequence, event: note.e, scope });
+      for (const handler of [...everything]) this.deliver(handler, { topic, sequence, event: note.e, scope });
     }
     for (const [topic, sequence] of note.s) {
       const set = this.handlers.get(topic);
       if (!set?.size) continue;
       scope ??= new EventScope(this.rootEm.fork());
-      for (const handler of [...set]) {
-        try {
-          handler({ topic, sequence, event: note.e, scope });
-        } catch (error) {
-          this.log(`[handover] event handler failed: ${String(error)}`);
-        }
-      }
+      for (const handler of [...set]) this.deliver(handler, { topic, sequence, event: note.e, scope });
+    }
+  }
+
+  /** One failing handler must not keep the event from the others (or crash the process). */
+  private deliver(handler: DeliveryHandler, delivery: Delivery): void {
+    try {
+      handler(delivery);
+    } catch (error) {
+      this.log(`[handover] event handler failed: ${String(error)}`);
     }
   }
 

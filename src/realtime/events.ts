@@ -27,8 +27,11 @@ export type DomainEvent =
       readonly messageId: string | null;
     }
   | { readonly kind: 'operator'; readonly operatorId: string }
-  /** Sessions ended (logout, auto-logout, deletion): their open sockets must close. */
-  | { readonly kind: 'session_ended'; readonly userId: string; readonly tokenIds: readonly string[] }
+  /**
+   * Some of the user's sessions ended (logout, auto-logout, deletion): their open sockets must
+   * close. Which ones is read from the database, so the event stays small however many ended.
+   */
+  | { readonly kind: 'session_ended'; readonly userId: string }
   /** An SL clock passed its deadline (or is about to, for a warning). */
   | {
       readonly kind: 'sl';

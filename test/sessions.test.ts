@@ -1,0 +1,81 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenHash } from '../src/auth/secrets.js';
+import { LISTENER_APPLICATION_NAME } from '../src/realtime/event-bus.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { eventually } from './helpers/eventually.js';
+import { createOperator, login } from './helpers/factories.js';
+import { connected, wsClient } from './helpers/ws.js';
+
+let t: TestApp;
+let db: pg.Client;
+beforeAll(async () => {
+  t = await startTestApp();
+  db = new pg.Client({ connectionString: t.db.url });
+  await db.connect();
+});
+afterAll(async () => {
+  await db.end();
+  await t.stop();
+});
+
+/** An operator's live WebSocket session, and the close code it ends with. */
+async function liveSocket(token: string): Promise<{ closed: Promise<number>; dispose: () => Promise<void> }> {
+  const client = wsClient(t.app.server.wsUrl, token, { lazy: false });
+  const closed = new Promise<number>((resolve) => client.on('closed', (e) => resolve((e as { code: number }).code)));
+  await connected(client);
+  return { closed, dispose: async () => client.dispose() };
+}
+
+function readyz(): Promise<number> {
+  return fetch(t.app.url.replace('/graphql', '/readyz')).then((r) => r.status);
+}
+
+describe('ending sessions', () => {
+  it('deletes an operator with 300 sessions and closes their open socket', async () => {
+    const op = await createOperator(t.admin);
+    const token = await login(t.client(), op.email, op.password);
+    const { rows } = await db.query<{ user_id: string }>('select user_id from operators where id = $1', [op.id]);
+    const userId = rows[0]!.user_id;
+    // Earlier logins that were never logged out (sessions do not expire).
+    await db.query(
+      `insert into auth_tokens (id, kind, role, user_id, token_hash, created_at)
+       select gen_random_uuid(), 'SESSION', 'OPERATOR', $1, md5(random()::text || i) || md5(i::text), now()
+         from generate_series(1, 299) as i`,
+      [userId],
+    );
+    const socket = await liveSocket(token);
+    await t.admin.ok(`mutation($id: ID!) { deleteOperator(id: $id) }`, { id: op.id });
+    expect(await socket.closed).toBe(4401);
+    const open = await db.query('select count(*)::int as n from auth_tokens where user_id = $1 and revoked_at is null', [userId]);
+    expect(open.rows[0].n).toBe(0);
+    await socket.dispose();
+  });
+
+  it('re-checks every socket after the event listener reconnects; /readyz shows the outage', async () => {
+    const a = await createOperator(t.admin);
+    const b = await createOperator(t.admin);
+    const tokenA = await login(t.client(), a.email, a.password);
+    const tokenB = await login(t.client(), b.email, b.password);
+    const socketA = await liveSocket(tokenA);
+    const socketB = await liveSocket(tokenB);
+    let bClosed = false;
+    void socketB.closed.then(() => (bClosed = true));
+    expect(await readyz()).toBe(200);
+
+    const killed = await db.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = current_database()`,
+      [LISTENER_APPLICATION_NAME],
+    );
+    expect(killed.rowCount).toBe(1);
+    await eventually(async () => (await readyz()) === 503, 5000, '/readyz reporting the lost listener');
+    // A session ended while nobody listened: no event will ever reach this process.
+    await db.query('update auth_tokens set revoked_at = now() where token_hash = $1', [tokenHash(tokenA)]);
+
+    expect(await socketA.closed).toBe(4401);
+    await eventually(async () => (await readyz()) === 200, 10_000, '/readyz recovering');
+    expect(bClosed).toBe(false); // a still valid session keeps its socket
+    await socketA.dispose();
+    await socketB.dispose();
+  });
+});
