@@ -1,6 +1,6 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, type ASTNode, type ValueNode } from 'graphql';
 
 /** Codes whose messages are meant for the client (ours, and GraphQL's own request errors). */
 const CLIENT_CODES = new Set([
@@ -17,12 +17,116 @@ const CLIENT_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** What graphql-js keeps of the request on its own errors (duck-typed: it may be wrapped). */
+interface LocatedError {
+  readonly message: string;
+  readonly source?: { readonly body: string };
+  readonly positions?: readonly number[];
+}
+
+function located(error: unknown): LocatedError | null {
+  const candidates = [error, (error as { originalError?: unknown } | null)?.originalError];
+  for (const candidate of candidates) {
+    if (candidate && typeof candidate === 'object' && 'message' in candidate && 'source' in candidate) {
+      return candidate as LocatedError;
+    }
+  }
+  return null;
+}
+
+// `Variable "$input" got invalid value 1.5 at "input.slFirstResponseSec"; Int cannot represent …`
+const VARIABLE_VALUE = /^Variable "\$(\w+)" got invalid value [\s\S]*?(?: at "([\w.[\]]+)")?; ([\s\S]*)$/;
+// `Variable "$input" of required type "CreateGroupInput!" was not provided.` (or got null)
+const VARIABLE_MISSING = /^Variable "\$(\w+)" of (?:required|non-null) type /;
+// Input-object reasons that name the field themselves (bare in variables, `Type.field` in literals).
+const NAMED_FIELD = /^Field "(?:\w+\.)?(\w+)" (?:of required type|is not defined by type)/;
+
+function leafOf(path: string): string {
+  return path.replace(/\[\d+\]/g, '').split('.').at(-1)!;
+}
+
+/** Calls `visit` with every argument and input-object field of the document, outermost first. */
+function eachInputField(node: ASTNode, visit: (name: string, value: ValueNode) => void): void {
+  if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) visit(node.name.value, node.value);
+  for (const child of Object.values(node)) {
+    if (Array.isArray(child)) {
+      for (const item of child) if (item && typeof item === 'object' && 'kind' in item) eachInputField(item as ASTNode, visit);
+    } else if (child && typeof child === 'object' && 'kind' in child) {
+      eachInputField(child as ASTNode, visit);
+    }
+  }
+}
+
+function parsed(source: string): ASTNode | null {
+  try {
+    return parse(source, { noLocation: false });
+  } catch {
+    return null;
+  }
+}
+
+/** The argument or input field a variable is passed to (`maxDialogs: $m` → "maxDialogs"). */
+function fieldOfVariable(source: string, variable: string): string {
+  const document = parsed(source);
+  let field: string | undefined;
+  if (document) {
+    eachInputField(document, (name, value) => {
+      if (field === undefined && value.kind === Kind.VARIABLE && value.name.value === variable) field = name;
+    });
+  }
+  return field ?? variable;
+}
+
+/** The innermost argument or input field whose literal value contains `offset`. */
+function fieldOfLiteral(source: string, offset: number): string | null {
+  const document = parsed(source);
+  let field: string | null = null;
+  if (document) {
+    eachInputField(document, (name, value) => {
+      if (value.loc && value.loc.start <= offset && offset < value.loc.end) field = name;
+    });
+  }
+  return field;
+}
+
+/**
+ * The input field a request error is about, when graphql-js rejected an input value before
+ * any resolver ran (a variable that does not coerce, or a literal of the wrong type). Named
+ * by its leaf, as the services name fields ("slFirstResponseSec", not "input.slFirstResponseSec").
+ */
+function invalidInputField(error: LocatedError, code: unknown): string | null {
+  const { message, source } = error;
+  const variable = VARIABLE_VALUE.exec(message);
+  if (variable) {
+    const [, name, path, reason] = variable;
+    const named = NAMED_FIELD.exec(reason!);
+    if (named) return named[1]!;
+    if (path) return leafOf(path);
+    return source ? fieldOfVariable(source.body, name!) : name!;
+  }
+  const missing = VARIABLE_MISSING.exec(message);
+  if (missing) return source ? fieldOfVariable(source.body, missing[1]!) : missing[1]!;
+  // A literal in the document: only value errors, found inside an argument's value. Unknown
+  // fields or arguments and misplaced variables stay validation failures (a client bug).
+  if (code !== 'GRAPHQL_VALIDATION_FAILED' || !source || error.positions?.[0] === undefined) return null;
+  const field = fieldOfLiteral(source.body, error.positions[0]);
+  if (field === null) return null;
+  return NAMED_FIELD.exec(message)?.[1] ?? field;
+}
+
 /**
  * The one place that turns errors into responses: client errors pass through, anything else
  * (a bug, a lost database) is logged here and answered with a generic message, no stack.
+ * Input values that GraphQL itself rejects answer BAD_USER_INPUT with the field, like the
+ * services' own checks, so clients handle one shape of input error.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
+  const source = located(error);
+  const field = source ? invalidInputField(source, code) : null;
+  if (field !== null && (code === undefined || code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED')) {
+    return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT', field } };
+  }
   if (typeof code === 'string' && CLIENT_CODES.has(code)) {
     const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { createOperator, unique } from './helpers/factories.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.stop());
+
+const CREATE_GROUP = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`;
+
+async function groupNames(): Promise<string[]> {
+  const { groups } = await t.admin.ok<{ groups: Array<{ name: string }> }>(`{ groups { name } }`);
+  return groups.map((g) => g.name);
+}
+
+/** Values GraphQL's Int itself refuses, before any resolver runs. */
+const NOT_INT32: Array<[string, number]> = [
+  ['a fraction', 1.5],
+  ['2^31', 2 ** 31],
+  ['3000000000', 3_000_000_000],
+];
+
+describe('input values GraphQL cannot coerce answer BAD_USER_INPUT with the field', () => {
+  it.each(NOT_INT32)('%s in a variable (nested in an input object)', async (_label, value) => {
+    const name = unique('g');
+    const error = await t.admin.fails(
+      CREATE_GROUP,
+      { input: { name, slFirstResponseSec: value, slNextResponseSec: 60 } },
+      'BAD_USER_INPUT',
+      'slFirstResponseSec',
+    );
+    expect(error.message).toMatch(/Int cannot represent/);
+    expect(await groupNames()).not.toContain(name);
+  });
+
+  it.each(NOT_INT32)('%s as a literal', async (_label, value) => {
+    const name = unique('g');
+    await t.admin.fails(
+      `mutation { createGroup(input: { name: "${name}", slFirstResponseSec: ${value}, slNextResponseSec: 60 }) { id } }`,
+      undefined,
+      'BAD_USER_INPUT',
+      'slFirstResponseSec',
+    );
+    expect(await groupNames()).not.toContain(name);
+  });
+
+  it('maxDialogs beyond Int, as a variable and as a literal', async () => {
+    const op = await createOperator(t.admin);
+    await t.admin.fails(
+      `mutation($id: ID!, $input: UpdateOperatorInput!) { updateOperator(id: $id, input: $input) { id } }`,
+      { id: op.id, input: { maxDialogs: 3_000_000_000 } },
+      'BAD_USER_INPUT',
+      'maxDialogs',
+    );
+    await t.admin.fails(
+      `mutation($id: ID!) { updateOperator(id: $id, input: { maxDialogs: 3000000000 }) { id } }`,
+      { id: op.id },
+      'BAD_USER_INPUT',
+      'maxDialogs',
+    );
+  });
+
+  it('a top-level argument: named by the argument, whatever the variable is called', async () => {
+    const TICKS = `subscription($every: Int) { slTicks(intervalMs: $every) { serverTime } }`;
+    await t.admin.fails(`query($n: Int) { dialogs(first: $n) { totalCount } }`, { n: 1.5 }, 'BAD_USER_INPUT', 'first');
+    await t.admin.fails(`{ dialogs(first: 2147483648) { totalCount } }`, undefined, 'BAD_USER_INPUT', 'first');
+    // Over HTTP a subscription document is still validated and coerced before it is refused.
+    const result = await t.admin.request(TICKS, { every: 2.5 });
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'intervalMs' });
+  });
+
+  it('a missing or unknown input field in a variable is named; schema misuse stays a validation failure', async () => {
+    await t.admin.fails(CREATE_GROUP, { input: { slFirstResponseSec: 1, slNextResponseSec: 1 } }, 'BAD_USER_INPUT', 'name');
+    await t.admin.fails(CREATE_GROUP, {}, 'BAD_USER_INPUT', 'input');
+    await t.admin.fails(`{ groups { id nope } }`, undefined, 'GRAPHQL_VALIDATION_FAILED');
+    await t.admin.fails(`{ group(nope: 1) { id } }`, undefined, 'GRAPHQL_VALIDATION_FAILED');
+  });
+});
