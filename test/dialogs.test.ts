@@ -217,6 +217,33 @@ describe('dialog queries', () => {
     expect(elsewhere).toBeDefined();
   });
 
+  it('a closed dialog keeps the operator who held it; the operatorId filter finds both open and closed ones', async () => {
+    const g = await createGroup(t.admin);
+    const empty = await createGroup(t.admin);
+    const a = await operatorSession([g.id], 2);
+    const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const closed = await closeDialog(a.client, d1.id);
+    expect(closed).toMatchObject({ status: 'CLOSED', operator: { id: a.id } });
+    expect((await getDialog(t.admin, d1.id)).operator).toEqual({ id: a.id });
+    const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { activeDialogCount } }`, { id: a.id });
+    expect(operator.activeDialogCount).toBe(1);
+
+    const IDS = `query($f: DialogFilter) { dialogs(filter: $f) { totalCount edges { node { id status } } } }`;
+    const ids = async (f: Record<string, unknown>): Promise<string[]> =>
+      (await t.admin.ok(IDS, { f })).dialogs.edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(await ids({ operatorId: a.id })).toEqual([d2.id, d1.id]);
+    expect(await ids({ operatorId: a.id, status: ['ASSIGNED'] })).toEqual([d2.id]);
+    expect(await ids({ operatorId: a.id, status: ['CLOSED'] })).toEqual([d1.id]);
+
+    // Closed from the Help queue: nobody held it.
+    await setStatus(t.admin, a.id, 'OFFLINE');
+    const queued = await transfer(bot, (await startDialog(bot)).id, { groupId: empty.id });
+    expect(queued.status).toBe('QUEUED');
+    expect((await closeDialog(bot, queued.id)).operator).toBeNull();
+    expect((await closeDialog(bot, d2.id)).operator).toBeNull(); // re-routed to Help when a went offline
+  });
+
   it('queueStats: queued, longest wait, online operators and free capacity', async () => {
     const g = await createGroup(t.admin);
     const a = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 3 });

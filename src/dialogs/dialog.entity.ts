@@ -45,6 +45,7 @@ export class Dialog {
   @ManyToOne(() => Group, { nullable: true })
   group: Rel<Group> | null = null;
 
+  /** Who holds the dialog (ASSIGNED), or held it when it closed (CLOSED); none while BOT or QUEUED. */
   @ManyToOne(() => Operator, { nullable: true })
   operator: Rel<Operator> | null = null;
 

@@ -22,7 +22,10 @@ export class TransferTarget {
   operatorId?: string | null;
 }
 
-@InputType()
+@InputType({
+  description:
+    'all conditions must hold; operatorId matches dialogs assigned to that operator now and closed dialogs they held when closing (add status to tell them apart)',
+})
 export class DialogFilter {
   @Field(() => [DialogStatus], { nullable: true })
   status?: DialogStatus[] | null;

@@ -50,7 +50,8 @@ export class DialogQueries {
     ]);
     return {
       $or: [
-        { operator: viewer.operatorId },
+        // Closed dialogs keep their operator; "assigned to them" means now.
+        { operator: viewer.operatorId, status: DialogStatus.ASSIGNED },
         { status: DialogStatus.QUEUED },
         ...(groups.length ? [{ group: { $in: groups.map((g) => g.group_id) } }] : []),
       ],

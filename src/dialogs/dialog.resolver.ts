@@ -74,7 +74,7 @@ export class DialogResolver {
     return dialog.group ? loaders.groupById.load(dialog.group.id) : Promise.resolve(null);
   }
 
-  @FieldResolver(() => Operator, { nullable: true })
+  @FieldResolver(() => Operator, { nullable: true, description: 'who holds the dialog; once closed, who held it when it closed' })
   operator(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Operator | null> {
     return dialog.operator ? loaders.operatorById.load(dialog.operator.id) : Promise.resolve(null);
   }

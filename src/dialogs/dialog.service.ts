@@ -226,7 +226,8 @@ export class DialogService {
         this.assertMayHandle(viewer, dialog);
         const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
         await this.sl.onClose(tx, dialog, now);
-        await tx.execute(`update dialogs set status = 'CLOSED', operator_id = null, closed_at = ? where id = ?`, [now, dialog.id]);
+        // operator_id stays: a closed dialog keeps pointing at who handled it.
+        await tx.execute(`update dialogs set status = 'CLOSED', closed_at = ? where id = ?`, [now, dialog.id]);
         if (from !== null) {
           await this.router.release(tx, from, 1);
           await this.router.drain(tx, from);

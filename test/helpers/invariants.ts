@@ -16,7 +16,8 @@ export async function assertInvariants(databaseUrl: string): Promise<void> {
     const states = await db.query(`
       select id, status from dialogs
        where status not in ('BOT', 'QUEUED', 'ASSIGNED', 'CLOSED')
-          or (status = 'ASSIGNED') <> (operator_id is not null)
+          or (status = 'ASSIGNED' and operator_id is null)
+          or (status in ('BOT', 'QUEUED') and operator_id is not null)
           or (status = 'CLOSED' and closed_at is null)`);
     expect(states.rows, 'dialogs in an impossible state').toEqual([]);
     const offlineHolding = await db.query(`
