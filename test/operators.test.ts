@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { createGroup, createOperator, login, unique } from './helpers/factories.js';
+import { apiToken, createGroup, createOperator, login, unique } from './helpers/factories.js';
+import { startDialog, transfer } from './helpers/dialogs.js';
+import { assertInvariants } from './helpers/invariants.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -157,5 +159,38 @@ describe('operators', () => {
     expect((await t.admin.ok(q, { g: g.id })).operators.map((o: { id: string }) => o.id).sort()).toEqual([a.id, b.id].sort());
     expect((await t.admin.ok(q, { g: g.id, s: 'ONLINE' })).operators).toEqual([{ id: a.id }]);
     expect((await t.admin.ok(q, { g: g.id, s: 'OFFLINE' })).operators).toEqual([{ id: b.id }]);
+  });
+});
+
+describe('mutation answers', () => {
+  it('setOperatorStatus and updateOperator answer with the load after re-routing and draining', async () => {
+    const own = await startTestApp();
+    try {
+      const bot = own.client(await apiToken(own.admin, 'INTEGRATION'));
+      const g = await createGroup(own.admin);
+      const a = await createOperator(own.admin, { groupIds: [g.id], maxDialogs: 2 });
+      const b = await createOperator(own.admin, { groupIds: [g.id], maxDialogs: 5 });
+      const STATUS = `mutation($id: ID!, $s: OperatorStatus!) { setOperatorStatus(operatorId: $id, status: $s) { status activeDialogCount } }`;
+      const queued = [];
+      for (let i = 0; i < 3; i++) queued.push(await transfer(bot, (await startDialog(bot)).id, { groupId: g.id }));
+      expect(queued.map((d) => d.status)).toEqual(['QUEUED', 'QUEUED', 'QUEUED']);
+
+      // Coming online drains two queued dialogs in the same transaction.
+      expect((await own.admin.ok(STATUS, { id: a.id, s: 'ONLINE' })).setOperatorStatus).toEqual({ status: 'ONLINE', activeDialogCount: 2 });
+      // Raising the maximum drains the third.
+      const { updateOperator } = await own.admin.ok(
+        `mutation($id: ID!) { updateOperator(id: $id, input: { maxDialogs: 4 }) { maxDialogs activeDialogCount } }`,
+        { id: a.id },
+      );
+      expect(updateOperator).toEqual({ maxDialogs: 4, activeDialogCount: 3 });
+      // Going offline re-routes all three to b.
+      await own.admin.ok(STATUS, { id: b.id, s: 'ONLINE' });
+      expect((await own.admin.ok(STATUS, { id: a.id, s: 'OFFLINE' })).setOperatorStatus).toEqual({ status: 'OFFLINE', activeDialogCount: 0 });
+      const { operator } = await own.admin.ok(`query($id: ID!) { operator(id: $id) { activeDialogCount } }`, { id: b.id });
+      expect(operator.activeDialogCount).toBe(3);
+      await assertInvariants(own.db.url);
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -171,7 +171,17 @@ export class OperatorService {
         }
         return operator;
       }),
-    );
+    ).then((operator) => this.reload(em, operator.id));
+  }
+
+  /**
+   * The operator as committed. Draining and re-routing change the load by SQL, behind the
+   * entity the transaction held, so a mutation answers from a fresh read.
+   */
+  private async reload(em: EntityManager, id: string): Promise<Operator> {
+    const operator = await em.findOne(Operator, { id }, { refresh: true });
+    if (!operator) throw new NotFoundError('Operator', id);
+    return operator;
   }
 
   /** Soft-deletes the operator and its account; its dialogs keep pointing at it. */
@@ -205,7 +215,7 @@ export class OperatorService {
     if (!isStaff(viewer) && targetId !== viewer.operatorId) {
       throw new ForbiddenError("Only ADMIN or SUPERVISOR may set another operator's status");
     }
-    return inTransaction(em, async (tx) => {
+    const changed = await inTransaction(em, async (tx) => {
       const operator =
         status === OperatorStatus.OFFLINE
           ? await this.lockForOffline(tx, targetId, 'operatorId')
@@ -222,6 +232,7 @@ export class OperatorService {
       }
       return operator;
     });
+    return this.reload(em, changed.id);
   }
 
   /**
