@@ -1,27 +1,32 @@
 import { bootstrapAdminToken, startApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { stopInOrder } from './shutdown.js';
 
-/** `npm start`: config → database (embedded unless DATABASE_URL) → app; SIGINT/SIGTERM → stop. */
+// SIGHUP: the terminal closed. Without a handler Node dies at once and leaves the embedded
+// PostgreSQL running.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+let embedded: EmbeddedDatabase | undefined;
+let app: App | undefined;
+let stopping = false;
+
+/** Stops the app, then PostgreSQL; exits 1 when anything failed to stop (after logging it). */
+async function shutdown(reason: string, code = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`[handover] ${reason}: shutting down`);
+  const stopCode = await stopInOrder([
+    ['the server', () => app?.stop()],
+    ['embedded PostgreSQL', () => embedded?.stop()],
+  ]);
+  process.exit(Math.max(code, stopCode));
+}
+
+/** `npm start`: config → database (embedded unless DATABASE_URL) → app; SIGINT/SIGTERM/SIGHUP → stop. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  let embedded: EmbeddedDatabase | undefined;
-  let app: App | undefined;
-  let stopping = false;
-
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`[handover] ${signal}: shutting down`);
-    try {
-      await app?.stop();
-      await embedded?.stop();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  for (const signal of SIGNALS) process.on(signal, () => void shutdown(signal));
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -41,5 +46,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof ConfigError ? `[handover] ${error.message}` : error);
-  process.exit(1);
+  // A failed start must not leave the embedded PostgreSQL behind.
+  void shutdown('start failed', 1);
 });

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import { eventually } from './helpers/eventually.js';
 import type { GraphqlClient } from './helpers/gql.js';
-import { startServerProcess, type ServerProcess } from './helpers/process.js';
+import { startServerProcess } from './helpers/process.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 import { inTransaction } from '../src/shared/transaction.js';
 import { RoutingCause } from '../src/routing/router.js';
@@ -231,26 +231,25 @@ describe('connections', () => {
 });
 
 describe('across server processes', () => {
-  let other: ServerProcess | undefined;
-  beforeAll(() => undefined);
-  afterAll(async () => {
-    expect(await other?.stop()).toBe(0);
-  });
-
   it('a change made through one process reaches a subscriber on another', async () => {
-    other = await startServerProcess({ DATABASE_URL: t.db.url, PORT: '0', ADMIN_TOKEN });
-    const g = await createGroup(t.admin);
-    const ws = wsClient(other.url.replace('http', 'ws'), ADMIN_TOKEN);
-    const sub = subscribe(ws, QUEUE, { g: g.id });
-    // The other process registers asynchronously; keep changing until its first event arrives.
-    let event: Awaited<ReturnType<typeof sub.next>> | undefined;
-    for (let i = 0; i < 20 && !event; i++) {
-      await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
-      event = await sub.next(500).catch(() => undefined);
+    const other = await startServerProcess({ DATABASE_URL: t.db.url, PORT: '0', ADMIN_TOKEN });
+    try {
+      const g = await createGroup(t.admin);
+      const ws = wsClient(other.url.replace('http', 'ws'), ADMIN_TOKEN);
+      const sub = subscribe(ws, QUEUE, { g: g.id });
+      // The other process registers asynchronously; keep changing until its first event arrives.
+      let event: Awaited<ReturnType<typeof sub.next>> | undefined;
+      for (let i = 0; i < 20 && !event; i++) {
+        await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+        event = await sub.next(500).catch(() => undefined);
+      }
+      expect(event?.queueChanged).toMatchObject({ type: 'QUEUED', groupId: g.id });
+      const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+      await eventually(() => sub.buffered.some((e) => e.queueChanged.dialog.id === d.id), 10_000, 'event on the other process');
+      await ws.dispose();
+    } finally {
+      // Stopped while its database still exists (afterEach drops it), so the exit code means something.
+      expect(await other.stop()).toBe(0);
     }
-    expect(event?.queueChanged).toMatchObject({ type: 'QUEUED', groupId: g.id });
-    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
-    await eventually(() => sub.buffered.some((e) => e.queueChanged.dialog.id === d.id), 10_000, 'event on the other process');
-    await ws.dispose();
   }, 90_000);
 });

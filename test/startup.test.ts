@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { PASSWORD_FILE } from '../src/db/embedded.js';
 import { createTestDatabase } from './helpers/database.js';
 import { GraphqlClient } from './helpers/gql.js';
 import { PROJECT_ROOT, startServerProcess } from './helpers/process.js';
@@ -12,9 +14,11 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-function postgresRunningIn(dataDir: string): boolean {
+/** A PostgreSQL server on `pgDir`: its process listed by ps, or its postmaster.pid left. */
+function postgresRunningIn(pgDir: string): boolean {
+  if (existsSync(join(pgDir, 'postmaster.pid'))) return true;
   try {
-    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(dataDir);
+    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(pgDir);
   } catch {
     return false;
   }
@@ -41,15 +45,25 @@ describe('npm start on a fresh machine (embedded PostgreSQL)', () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
     await client.ok(`mutation { createGroup(input: { name: "Support", slFirstResponseSec: 60, slNextResponseSec: 120 }) { id } }`);
 
+    expect(postgresRunningIn(join(dataDir, 'pg'))).toBe(true);
     expect(await first.stop()).toBe(0);
     expect(postgresRunningIn(join(dataDir, 'pg'))).toBe(false);
 
-    // Second start on the same data: no new token, the first one still works, data kept.
+    // The PostgreSQL superuser's password: generated, readable by its owner only.
+    const passwordFile = join(dataDir, PASSWORD_FILE);
+    expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
+    const password = await readFile(passwordFile, 'utf8');
+    expect(password.trim()).toMatch(/^[A-Za-z0-9_-]{32}$/);
+
+    // Second start on the same data: no new token, the first one still works, data kept, the
+    // same password. Closing the terminal (SIGHUP) stops PostgreSQL too.
     const second = await startServerProcess(env);
     expect(second.output()).not.toMatch(/hov_/);
     const again = new GraphqlClient(second.url, token);
     expect((await again.ok(`{ groups { name } }`)).groups).toEqual([{ name: 'Support' }]);
-    expect(await second.stop()).toBe(0);
+    expect(await readFile(passwordFile, 'utf8')).toBe(password);
+    expect(await second.stop('SIGHUP')).toBe(0);
+    expect(postgresRunningIn(join(dataDir, 'pg'))).toBe(false);
   }, 120_000);
 });
 

