@@ -2,6 +2,7 @@ import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { entities } from './entities.js';
 
 export interface OrmOptions {
@@ -47,14 +48,23 @@ export function initOrm(options: OrmOptions): Promise<Orm> {
   return MikroORM.init(ormConfig(options));
 }
 
-/** Applies pending migrations; safe to run from several processes at once. */
+const MIGRATION_LOCK = 7234001;
+
+/**
+ * Applies pending migrations; safe to run from several processes at once. The lock that keeps
+ * migrators apart is held on a connection of its own, outside the pool: the migrator needs a
+ * pooled connection, which a pool of one could not give while that one held the lock.
+ */
 export async function migrate(orm: Orm): Promise<string[]> {
-  const em = orm.em.fork();
-  const connection = em.getConnection();
-  // One migrator at a time across processes; released when this connection's transaction ends.
-  return connection.transactional(async (trx) => {
-    await connection.execute('select pg_advisory_xact_lock(7234001)', [], 'run', trx);
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
+  await lock.connect();
+  try {
+    // Session-level: released by the unlock below, or by Postgres if this process dies.
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await orm.getMigrator().up();
     return applied.map((m) => m.name);
-  });
+  } finally {
+    await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await lock.end().catch(() => undefined);
+  }
 }
