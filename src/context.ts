@@ -14,6 +14,12 @@ export interface Context {
   loaders: Loaders;
   readonly viewer: Viewer | null;
   readonly services: Services;
+  /**
+   * In a subscription whose payload is an entity (operatorStatusChanged), the sequence of the
+   * event being executed. Events of one subscription execute one at a time, so it is set
+   * before each and read while resolving it.
+   */
+  eventSequence: number | null;
   /** A short-lived fork for one-off reads that must not stay alive with a subscription. */
   fork(): EntityManager;
 }
@@ -39,6 +45,7 @@ export function createContext(rootEm: EntityManager, services: Services, viewer:
     },
     viewer,
     services,
+    eventSequence: null,
     fork: () => rootEm.fork(),
   };
 }

@@ -9,6 +9,7 @@ import { ScenarioResolver } from './scenarios/scenario.resolver.js';
 import { UserResolver } from './users/user.resolver.js';
 import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialogs/dialog.resolver.js';
 import { SubscriptionResolver } from './realtime/subscription.resolver.js';
+import { OperatorEventResolver } from './realtime/operator-event.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
 
@@ -22,6 +23,7 @@ const resolvers: NonEmptyArray<Function> = [
   MessageResolver,
   DialogTransferResolver,
   SubscriptionResolver,
+  OperatorEventResolver,
   SlTicksResolver,
   SlReportResolver,
 ];

@@ -55,7 +55,12 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
     wentOffline: async (tx, id) => {
       await router.rerouteAll(tx, id);
     },
-    statusChanged: (tx, operator) => events.publish(tx, { kind: 'operator', operatorId: operator.id }),
+    statusChanged: async (tx, operator) => {
+      const groups = await tx.execute<Array<{ group_id: string }>>('select group_id from group_members where operator_id = ?', [
+        operator.id,
+      ]);
+      await events.publish(tx, { kind: 'operator', operatorId: operator.id, groupIds: groups.map((g) => g.group_id) });
+    },
   });
   return {
     clock,

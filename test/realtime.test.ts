@@ -109,6 +109,48 @@ describe('subscriptions deliver the right events to the right people', () => {
   });
 });
 
+describe('operatorStatusChanged', () => {
+  const SEQ = `subscription($g: ID) { operatorStatusChanged(groupId: $g) { id status statusSequence groups { id } } }`;
+
+  it("a group's stream sees a deleted member go OFFLINE, numbered without gaps", async () => {
+    const g = await createGroup(t.admin);
+    const elsewhere = await createGroup(t.admin);
+    const a = await createOperator(t.admin, { groupIds: [g.id] });
+    const b = await createOperator(t.admin, { groupIds: [g.id, elsewhere.id] });
+    const stranger = await createOperator(t.admin, { groupIds: [elsewhere.id] });
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
+    const group = subscribe(ws, SEQ, { g: g.id });
+    const all = subscribe(ws, SEQ, { g: null });
+    await registered(before, 2);
+
+    await setStatus(t.admin, a.id, 'ONLINE');
+    await setStatus(t.admin, stranger.id, 'ONLINE'); // not in g: not in g's stream, and no gap there
+    await setStatus(t.admin, b.id, 'ONLINE');
+    await t.admin.ok(`mutation($id: ID!) { deleteOperator(id: $id) }`, { id: a.id });
+
+    const seen = [await group.next(), await group.next(), await group.next()].map((e) => e.operatorStatusChanged);
+    expect(seen.map((e) => [e.id, e.status])).toEqual([
+      [a.id, 'ONLINE'],
+      [b.id, 'ONLINE'],
+      [a.id, 'OFFLINE'],
+    ]);
+    expect(seen[2].groups).toEqual([]); // it has left the group, yet its subscribers heard of it
+    const first = seen[0].statusSequence;
+    expect(seen.map((e) => e.statusSequence)).toEqual([first, first + 1, first + 2]);
+
+    const everyone = await Promise.all([all.next(), all.next(), all.next(), all.next()]);
+    const numbers = everyone.map((e) => e.operatorStatusChanged.statusSequence);
+    expect(numbers).toEqual([numbers[0], numbers[0] + 1, numbers[0] + 2, numbers[0] + 3]);
+    await expect(group.next(300)).rejects.toThrow(/no event/);
+
+    // Outside the event it has no sequence.
+    const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { statusSequence } }`, { id: b.id });
+    expect(operator.statusSequence).toBeNull();
+    await ws.dispose();
+  });
+});
+
 describe('sequences and committed changes', () => {
   it('a rolled-back change emits nothing; a reconnecting client detects what it missed', async () => {
     const g = await createGroup(t.admin);

@@ -26,7 +26,15 @@ export type DomainEvent =
       readonly dialogId: string;
       readonly messageId: string | null;
     }
-  | { readonly kind: 'operator'; readonly operatorId: string }
+  | {
+      readonly kind: 'operator';
+      readonly operatorId: string;
+      /**
+       * The operator's groups when the status changed: a deletion removes the memberships in
+       * the same transaction, and the group's subscribers must still see the operator leave.
+       */
+      readonly groupIds: readonly string[];
+    }
   /**
    * Some of the user's sessions ended (logout, auto-logout, deletion): their open sockets must
    * close. Which ones is read from the database, so the event stays small however many ended.

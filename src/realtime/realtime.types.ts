@@ -42,4 +42,6 @@ export class DialogEvent {
 export interface Envelope<T> {
   readonly value: T;
   readonly loaders: Loaders;
+  /** The event's sequence, for payload types that are entities (no field of their own to carry it). */
+  readonly sequence?: number;
 }

@@ -50,6 +50,7 @@ async function requireGroup(context: Context, groupId: string, field: string): P
 
 function unwrap<T>(envelope: Envelope<T>, context: Context): T {
   context.loaders = envelope.loaders;
+  context.eventSequence = envelope.sequence ?? null;
   return envelope.value;
 }
 
@@ -179,13 +180,15 @@ export class SubscriptionResolver {
           groupId !== null && viewer.operatorId !== null && (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId));
         if (!own) throw new ForbiddenError('Operators follow the status of their own groups only (pass groupId)');
       }
-      return stream(context.services.bus, [topics.operatorStatus], async (delivery) => {
+      // A group's stream holds the changes of whoever was a member at the time of the change.
+      const topic = groupId === null ? topics.operatorStatus : topics.groupOperatorStatus(groupId);
+      return stream(context.services.bus, [topic], async (delivery) => {
         const { event, scope } = delivery;
         if (event.kind !== 'operator') return null;
-        if (groupId !== null && !(await memberOf(scope, event.operatorId, groupId))) return null;
         if (!isStaff(viewer) && groupId !== null && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
         const operator = await scope.loaders.operatorById.load(event.operatorId);
-        return operator ? ({ value: operator, loaders: scope.loaders } satisfies Envelope<Operator>) : null;
+        if (!operator) return null;
+        return { value: operator, loaders: scope.loaders, sequence: delivery.sequence } satisfies Envelope<Operator>;
       });
     },
   })

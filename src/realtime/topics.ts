@@ -7,7 +7,10 @@ export const topics = {
   helpQueue: 'queue:help',
   operatorDialogs: (operatorId: string) => `operator:${operatorId}`,
   dialog: (dialogId: string) => `dialog:${dialogId}`,
+  /** Every operator's status. */
   operatorStatus: 'operators',
+  /** The status of a group's members (its own stream, so its sequence has no gaps). */
+  groupOperatorStatus: (groupId: string) => `operators:${groupId}`,
   sessions: 'sessions',
 } as const;
 
@@ -29,6 +32,7 @@ export function topicsOf(event: DomainEvent): string[] {
       break;
     case 'operator':
       out.add(topics.operatorStatus);
+      for (const g of event.groupIds) out.add(topics.groupOperatorStatus(g));
       break;
     case 'session_ended':
       out.add(topics.sessions);
