@@ -222,6 +222,7 @@ describe('dialog queries', () => {
     const empty = await createGroup(t.admin);
     const a = await operatorSession([g.id], 2);
     const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(1000); // newest first: d2, then d1
     const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     const closed = await closeDialog(a.client, d1.id);
     expect(closed).toMatchObject({ status: 'CLOSED', operator: { id: a.id } });
@@ -258,6 +259,8 @@ describe('dialog queries', () => {
     expect((await t.admin.ok(STATS, { g: g.id })).queueStats).toEqual({ groupId: g.id, queued: 0, longestWaitSec: 0, onlineOperators: 1, freeCapacity: 1 });
     expect((await t.admin.ok(STATS, {})).queueStats).toMatchObject({ groupId: null, queued: 0, onlineOperators: 1 });
     expect((await getDialog(t.admin, q1.id)).operator!.id).toBe(a.id);
+    await t.admin.fails(STATS, { g: '00000000-0000-4000-8000-000000000000' }, 'NOT_FOUND', 'groupId');
+    await t.admin.fails(STATS, { g: 'not-an-id' }, 'BAD_USER_INPUT', 'groupId');
   });
 
   it('reads 100 dialogs with nested relations in a constant number of statements', async () => {

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Clock } from '../shared/clock.js';
-import { BadInputError } from '../shared/errors.js';
+import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { pgDate } from '../shared/pg-time.js';
 import { isId } from '../shared/validate.js';
 import { DialogStatus } from './dialog-enums.js';
@@ -118,11 +118,16 @@ export class DialogQueries {
   /** Without a group: the Help queue as a whole and all online operators. */
   async queueStats(em: EntityManager, groupId: string | null): Promise<QueueStats> {
     if (groupId !== null && !isId(groupId)) throw new BadInputError('groupId', 'groupId is not an id');
-    const [queue] = await em.execute<Array<{ queued: string; oldest: string | null }>>(
-      `select count(*) as queued, min(queued_at) as oldest from dialogs
+    // Existence is read in the same statement, as stats run once per queue event. A deleted
+    // group still counts (its dialogs keep it, like reports do), so live streams keep working.
+    const [queue] = await em.execute<Array<{ queued: string; oldest: string | null; group_exists: boolean }>>(
+      `select count(*) as queued, min(queued_at) as oldest,
+              ${groupId ? 'exists (select 1 from groups where id = ?)' : 'true'} as group_exists
+         from dialogs
         where status = 'QUEUED' ${groupId ? 'and group_id = ?' : ''}`,
-      groupId ? [groupId] : [],
+      groupId ? [groupId, groupId] : [],
     );
+    if (groupId !== null && !queue?.group_exists) throw new NotFoundError('Group', groupId, 'groupId');
     const [ops] = await em.execute<Array<{ online: string; free: string | null }>>(
       `select count(*) as online, sum(o.max_dialogs - o.active_dialog_count) as free
          from operators o
