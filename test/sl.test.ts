@@ -5,6 +5,7 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, getDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import type { GraphqlClient } from './helpers/gql.js';
+import { assertInvariants } from './helpers/invariants.js';
 
 const T0 = '2026-03-01T10:00:00.000Z';
 let t: TestApp;
@@ -151,6 +152,54 @@ describe('SL report', () => {
     await t.admin.fails(REPORT, { from: to, to: from }, 'BAD_USER_INPUT', 'to');
     await t.admin.fails(REPORT, { g: '00000000-0000-4000-8000-000000000000', from, to }, 'NOT_FOUND', 'groupId');
     await a.client.fails(REPORT, { from, to }, 'FORBIDDEN');
+  });
+});
+
+describe('SL boundaries', () => {
+  it('a report with sessions but nothing decided has null percentages', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 60, slNextResponseSec: 30 });
+    await onlineOperator([g.id]);
+    const from = clock.now().toISOString();
+    await transfer(bot, (await startDialog(bot)).id, { groupId: g.id }); // still running
+    const left = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(10 * SEC);
+    await closeDialog(bot, left.id); // the client left before the deadline
+    const to = new Date(clock.now().getTime() + 1).toISOString();
+    expect((await t.admin.ok(REPORT, { g: g.id, from, to })).slReport).toMatchObject({
+      sessions: 2,
+      firstResponsesWithinSl: 0,
+      firstResponseSlPercent: null,
+      nextResponses: 0,
+      nextResponseSlPercent: null,
+      avgFirstResponseSec: null,
+    });
+    // Exactly at the deadline the running clock is not yet missed; a millisecond later it is.
+    clock.advance(50 * SEC);
+    expect((await t.admin.ok(REPORT, { g: g.id, from, to })).slReport.firstResponseSlPercent).toBeNull();
+    clock.advance(1);
+    expect((await t.admin.ok(REPORT, { g: g.id, from, to })).slReport.firstResponseSlPercent).toBe(0);
+    await assertInvariants(t.db.url);
+  });
+
+  it('at the deadline exactly: not breached, and a reply then meets the target', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 10 });
+    const op = await onlineOperator([g.id]);
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(10 * SEC);
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ remainingMs: 0, breached: false });
+    expect((await t.app.sweeper.runOnce()).breached).toBe(0);
+    await reply(op.client, d.id);
+    const from = new Date(clock.now().getTime() - 10 * SEC).toISOString();
+    const to = new Date(clock.now().getTime() + 1).toISOString();
+    expect((await t.admin.ok(REPORT, { g: g.id, from, to })).slReport).toMatchObject({ firstResponsesWithinSl: 1, firstResponseSlPercent: 100 });
+
+    const late = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    clock.advance(10 * SEC);
+    expect((await t.app.sweeper.runOnce()).breached).toBe(0);
+    clock.advance(1);
+    expect((await t.app.sweeper.runOnce()).breached).toBe(1);
+    expect((await getDialog(t.admin, late.id)).slTimer).toMatchObject({ remainingMs: -1, breached: true });
+    await assertInvariants(t.db.url);
   });
 });
 

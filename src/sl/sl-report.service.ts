@@ -48,15 +48,16 @@ export class SlReportService {
     const now = this.clock.now();
 
     // Every clock in one relation: recorded ones, and those still running as of now.
-    // decided = answered, or its deadline passed before it ended (closed) or before now (running).
+    // decided = answered, or its deadline passed before it ended (closed) or before now (running);
+    // "passed" is strict, as a reply exactly at the deadline meets it (the breach sweep agrees).
     const [row] = await em.execute<Row[]>(
       `with clocks as (
          select kind, group_id, operator_id, started_at, answered_at, met,
-                answered_at is not null or deadline <= closed_at as decided
+                answered_at is not null or deadline < closed_at as decided
            from sl_responses
           where started_at >= ? and started_at < ?
          union all
-         select sl_kind, sl_group_id, operator_id, sl_started_at, null, false, sl_deadline <= ?
+         select sl_kind, sl_group_id, operator_id, sl_started_at, null, false, sl_deadline < ?
            from dialogs
           where sl_kind is not null and sl_started_at >= ? and sl_started_at < ?
        ),

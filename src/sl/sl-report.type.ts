@@ -14,7 +14,10 @@ export class SlReport {
   @Field(() => Int)
   firstResponsesWithinSl!: number;
 
-  @Field(() => Float, { nullable: true, description: 'null when there were no sessions' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'within SL / decided first responses × 100; null when none is decided (answered, or unanswered past the deadline)',
+  })
   firstResponseSlPercent!: number | null;
 
   @Field(() => Int, { description: 'subsequent-response clocks counted (answered, or overdue)' })
@@ -23,7 +26,7 @@ export class SlReport {
   @Field(() => Int)
   nextResponsesWithinSl!: number;
 
-  @Field(() => Float, { nullable: true, description: 'null when there were no counted subsequent responses' })
+  @Field(() => Float, { nullable: true, description: 'within SL / decided subsequent responses × 100; null when none is decided' })
   nextResponseSlPercent!: number | null;
 
   @Field(() => Float, { nullable: true, description: 'over answered first responses' })

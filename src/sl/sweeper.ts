@@ -61,14 +61,20 @@ export class Sweeper {
       const now = this.services.clock.now();
       const rows =
         type === 'BREACHED'
-          ? await tx.execute<Array<{ id: string; group_id: string | null }>>(
+          ? // Strictly past the deadline: a reply exactly at the deadline still meets it.
+            // Rows a routing decision holds are left to the next sweep instead of waited for.
+            await tx.execute<Array<{ id: string; group_id: string | null }>>(
               `update dialogs set sl_breached_at = ?
-                where sl_deadline <= ? and sl_breached_at is null returning id, group_id`,
+                where id in (select id from dialogs where sl_deadline < ? and sl_breached_at is null
+                              for update skip locked)
+                returning id, group_id`,
               [now, now],
             )
           : await tx.execute<Array<{ id: string; group_id: string | null }>>(
               `update dialogs set sl_warned_at = ?
-                where sl_deadline > ? and sl_deadline <= ? and sl_warned_at is null returning id, group_id`,
+                where id in (select id from dialogs where sl_deadline >= ? and sl_deadline <= ? and sl_warned_at is null
+                              for update skip locked)
+                returning id, group_id`,
               [now, now, new Date(now.getTime() + this.services.config.slWarningSec * 1000)],
             );
       for (const row of rows) {
