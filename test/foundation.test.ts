@@ -89,7 +89,7 @@ describe('createUser validation', () => {
     [{ firstName: '   ' }, 'firstName'],
     [{ lastName: '' }, 'lastName'],
   ])('refuses %j with BAD_USER_INPUT on %s, and creates nothing', async (patch, field) => {
-    const input = { ...valid(), ...patch };
+    const input: Record<string, unknown> = { ...valid(), ...patch };
     await t.admin.fails(CREATE_USER, { input }, 'BAD_USER_INPUT', field);
     const { users } = await t.admin.ok(`{ users { email } }`);
     expect(users.map((u: { email: string }) => u.email)).not.toContain(String(input['email']).toLowerCase());

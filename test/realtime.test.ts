@@ -164,17 +164,22 @@ describe('sequences and committed changes', () => {
     const e1 = (await sub.next()).queueChanged;
     expect(e1).toMatchObject({ type: 'ASSIGNED', dialog: { id: d1.id } });
 
-    // A routing decision that fails after it was made (and announced) inside its transaction.
+    // A routing decision that fails after it was made (and announced) inside its transaction,
+    // on a dialog of its own, so nothing later can be mistaken for its event.
+    const ghost = await startDialog(bot);
     const pending = await startDialog(bot);
     const { services, orm } = t.app;
     await expect(
       inTransaction(orm.em.fork(), async (tx) => {
-        const dialog = await services.router.lockDialog(tx, pending.id);
+        const dialog = await services.router.lockDialog(tx, ghost.id);
         await services.router.route(tx, dialog!, { cause: RoutingCause.TRANSFER, groupId: g.id, operatorId: null, excludeOperatorId: null });
         throw new Error('fails half-way');
       }),
     ).rejects.toThrow('fails half-way');
-    // Nothing committed, nothing sent: the next event is the next real change, numbered next.
+    // Nothing committed, nothing sent.
+    await expect(sub.next(500)).rejects.toThrow(/no event/);
+    expect((await t.admin.ok(`query($id: ID!) { dialog(id: $id) { status } }`, { id: ghost.id })).dialog.status).toBe('BOT');
+    // The next event is the next real change, numbered next.
     const d2 = await transfer(bot, pending.id, { groupId: g.id });
     const e2 = (await sub.next()).queueChanged;
     expect(e2).toMatchObject({ type: 'ASSIGNED', dialog: { id: d2.id } });
@@ -217,23 +222,75 @@ describe('event bus', () => {
   });
 });
 
+describe('commit order', () => {
+  it('concurrent transfers into one group through two server processes: every subscriber sees 1, 2, 3, … in the same order', async () => {
+    const second = await startTestApp({ db: t.db });
+    try {
+      const g = await createGroup(t.admin);
+      const op = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 1000 });
+      await setStatus(t.admin, op.id, 'ONLINE');
+      const bot2 = second.client(await apiToken(second.admin, 'INTEGRATION'));
+      const N = 40;
+      const dialogs = await Promise.all(Array.from({ length: N }, () => startDialog(bot)));
+      const wsA = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+      const wsB = wsClient(second.app.server.wsUrl, ADMIN_TOKEN);
+      const beforeA = t.app.services.bus.handlerCount();
+      const beforeB = second.app.services.bus.handlerCount();
+      const onA = subscribe(wsA, QUEUE, { g: g.id });
+      const onB = subscribe(wsB, QUEUE, { g: g.id });
+      await registered(beforeA, 1);
+      await eventually(() => second.app.services.bus.handlerCount() >= beforeB + 1, 10_000, 'second process subscribed');
+
+      await Promise.all(dialogs.map((d, i) => transfer(i % 2 ? bot : bot2, d.id, { groupId: g.id })));
+      const seenA = await Promise.all(Array.from({ length: N }, () => onA.next(15_000)));
+      const seenB = await Promise.all(Array.from({ length: N }, () => onB.next(15_000)));
+      const sequences = seenA.map((e) => e.queueChanged.sequence);
+      expect(sequences).toEqual(Array.from({ length: N }, (_, i) => sequences[0] + i));
+      expect(new Set(seenA.map((e) => e.queueChanged.dialog.id)).size).toBe(N);
+      // Both processes agree on which change each number is.
+      const order = (events: typeof seenA): string[] => events.map((e) => `${e.queueChanged.sequence}:${e.queueChanged.dialog.id}`);
+      expect(order(seenB)).toEqual(order(seenA));
+      await expect(onA.next(300)).rejects.toThrow(/no event/);
+      await wsA.dispose();
+      await wsB.dispose();
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+});
+
 describe('connections', () => {
   it('tears down subscriptions of disconnected clients (1,000 connect/subscribe/disconnect cycles)', async () => {
     const g = await createGroup(t.admin);
     const baseline = t.app.services.bus.handlerCount();
+    const BATCH = 50;
+    let peakHandlers = 0;
+    let peakTickers = 0;
     for (let batch = 0; batch < 20; batch++) {
+      const clients = Array.from({ length: BATCH }, () => {
+        const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+        const sub = subscribe(ws, QUEUE, { g: batch % 2 ? g.id : null });
+        const ticks = subscribe(ws, `subscription { slTicks(intervalMs: 1000) { serverTime } }`);
+        return { ws, sub, ticks };
+      });
+      // Every subscription of the batch is live on the server before any is torn down.
+      await eventually(
+        () => t.app.services.bus.handlerCount() >= baseline + BATCH && t.app.services.slTicker.subscriberCount() >= BATCH,
+        30_000,
+        `batch ${batch} registered`,
+      );
+      peakHandlers = Math.max(peakHandlers, t.app.services.bus.handlerCount());
+      peakTickers = Math.max(peakTickers, t.app.services.slTicker.subscriberCount());
       await Promise.all(
-        Array.from({ length: 50 }, async () => {
-          const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
-          const sub = subscribe(ws, QUEUE, { g: batch % 2 ? g.id : null });
-          const ticks = subscribe(ws, `subscription { slTicks(intervalMs: 1000) { serverTime } }`);
-          await eventually(() => t.app.server.sockets.size > 0, 5000);
+        clients.map(async ({ ws, sub, ticks }) => {
           sub.dispose();
           ticks.dispose();
           await ws.dispose();
         }),
       );
     }
+    expect(peakHandlers).toBeGreaterThanOrEqual(baseline + BATCH);
+    expect(peakTickers).toBeGreaterThanOrEqual(BATCH);
     await eventually(
       () => t.app.services.bus.handlerCount() === baseline && t.app.server.sockets.size === 0 && t.app.services.slTicker.subscriberCount() === 0,
       10_000,
