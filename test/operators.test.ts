@@ -194,3 +194,35 @@ describe('mutation answers', () => {
     }
   });
 });
+
+describe('lock order', () => {
+  it('logout locks the operator before ending the session, as auto-logout and deletion do', async () => {
+    const op = await createOperator(t.admin);
+    const session = t.client(await login(t.client(), op.email, op.password));
+    await session.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    // Another transaction (as an auto-logout would) holds the operator row.
+    const holder = new pg.Client({ connectionString: t.db.url });
+    const probe = new pg.Client({ connectionString: t.db.url });
+    await holder.connect();
+    await probe.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select id from operators where id = $1 for update', [op.id]);
+      const logout = session.ok(`mutation { logout }`);
+      const waiting = async (): Promise<boolean> =>
+        Number((await probe.query(`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0].n) > 0;
+      while (!(await waiting())) await new Promise((r) => setTimeout(r, 20));
+      // The waiting logout holds no session row yet, so the holder could still end sessions.
+      await probe.query('begin');
+      await probe.query(`select id from auth_tokens where user_id = (select user_id from operators where id = $1) for update nowait`, [op.id]);
+      await probe.query('rollback');
+      await holder.query('commit');
+      expect((await logout).logout).toBe(true);
+      const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { status } }`, { id: op.id });
+      expect(operator.status).toBe('OFFLINE');
+    } finally {
+      await holder.end();
+      await probe.end();
+    }
+  });
+});

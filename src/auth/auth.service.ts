@@ -53,11 +53,11 @@ export class AuthService {
     const { tokenId, userId, operatorId } = viewer;
     if (tokenId === null || userId === null) return false;
     return inTransaction(em, async (tx) => {
+      // Dialogs, then the operator, then sessions: the order auto-logout and deletion lock in,
+      // so a logout racing them waits instead of deadlocking.
+      const operator = operatorId !== null ? await this.operators.lockForOffline(tx, operatorId) : null;
       const ended = await endSessions(tx, this.events, userId, this.clock.now(), [tokenId]);
-      if (ended.length > 0 && operatorId !== null) {
-        const operator = await this.operators.lockForOffline(tx, operatorId);
-        if (operator.status === OperatorStatus.ONLINE) await this.operators.goOffline(tx, operator);
-      }
+      if (ended.length > 0 && operator?.status === OperatorStatus.ONLINE) await this.operators.goOffline(tx, operator);
       return ended.length > 0;
     });
   }
