@@ -79,6 +79,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wsCleanup = useServer(
     {
       schema,
+      // Internal failures close a socket with a generic reason; the details go to the log only.
+      isProd: true,
       subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.['authorization']);

@@ -115,6 +115,23 @@ function invalidInputField(error: LocatedError, code: unknown): string | null {
 }
 
 /**
+ * What the log gets of an unexpected error. A database error's message quotes the statement
+ * with its parameter values (token and password hashes, emails): log what identifies the
+ * failure (SQLSTATE, constraint, table) and where it happened, not the values.
+ */
+export function loggable(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const db = error as Error & { code?: unknown; constraint?: unknown; table?: unknown; column?: unknown; routine?: unknown };
+  if (typeof db.code !== 'string' || !/^[0-9A-Z]{5}$/.test(db.code)) return error;
+  const facts = [`sqlstate ${db.code}`];
+  for (const key of ['constraint', 'table', 'column', 'routine'] as const) {
+    if (typeof db[key] === 'string') facts.push(`${key} ${db[key]}`);
+  }
+  const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at '));
+  return `${error.name} (${facts.join(', ')})\n${frames.join('\n')}`;
+}
+
+/**
  * The one place that turns errors into responses: client errors pass through, anything else
  * (a bug, a lost database) is logged here and answered with a generic message, no stack.
  * Input values that GraphQL itself rejects answer BAD_USER_INPUT with the field, like the
@@ -136,7 +153,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (original instanceof GraphQLError && !original.originalError && code === undefined) {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
   }
-  console.error('[handover] internal error:', original);
+  console.error('[handover] internal error:', loggable(original));
   return {
     message: 'Internal server error',
     locations: formatted.locations,
