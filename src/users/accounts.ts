@@ -17,17 +17,24 @@ export interface ValidAccountFields {
   readonly email: string;
   readonly firstName: string;
   readonly lastName: string;
-  readonly password: string | null;
+  /** argon2id of the password (null: no password login), computed from validation on. */
+  readonly passwordHash: Promise<string | null>;
 }
 
-/** Validates (and normalises) the fields every account has. */
+/**
+ * Validates (and normalises) the fields every account has, and starts hashing the password:
+ * argon2 takes tens of milliseconds, which should pass before the transaction opens (await
+ * `passwordHash` first), not while it holds locks.
+ */
 export function validateAccount(fields: AccountFields): ValidAccountFields {
-  return {
-    firstName: validate.requiredName('firstName', fields.firstName),
-    lastName: validate.requiredName('lastName', fields.lastName),
-    email: validate.email('email', fields.email),
-    password: fields.password == null ? null : validate.password('password', fields.password),
-  };
+  const firstName = validate.requiredName('firstName', fields.firstName);
+  const lastName = validate.requiredName('lastName', fields.lastName);
+  const email = validate.email('email', fields.email);
+  const password = fields.password == null ? null : validate.password('password', fields.password);
+  const passwordHash = password === null ? Promise.resolve(null) : hashPassword(password);
+  // Awaited by insertUser; if a later check fails first, the result is simply dropped.
+  passwordHash.catch(() => undefined);
+  return { firstName, lastName, email, passwordHash };
 }
 
 export async function assertEmailFree(em: EntityManager, email: string, exceptUserId?: string): Promise<void> {
@@ -48,7 +55,7 @@ export async function insertUser(
   at: Date,
 ): Promise<User> {
   await assertEmailFree(em, fields.email);
-  const passwordHash = fields.password === null ? null : await hashPassword(fields.password);
+  const passwordHash = await fields.passwordHash;
   const user = em.create(User, {
     email: fields.email,
     firstName: fields.firstName,

@@ -27,6 +27,7 @@ export class UserService {
   /** Role OPERATOR also creates the operator profile, with the defaults. */
   async create(em: EntityManager, input: CreateUserInput): Promise<User> {
     const account = validateAccount(input);
+    await account.passwordHash; // before the transaction, so it holds no locks while hashing
     return withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const now = this.clock.now();
