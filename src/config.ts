@@ -6,9 +6,12 @@ export interface Config {
   readonly host: string | undefined;
   /** External PostgreSQL server. Without it an embedded server is started. */
   readonly databaseUrl: string | undefined;
-  /** Data directory of the embedded PostgreSQL server (and the generated admin token). */
+  /** Data directory of the embedded PostgreSQL server (and its generated superuser password). */
   readonly dataDir: string;
-  /** A bearer token accepted as ADMIN. Generated per data directory when unset (embedded only). */
+  /**
+   * A bearer token accepted as ADMIN. When unset, the first start on a database issues an ADMIN
+   * API token, stored (hashed) in that database and printed once.
+   */
   readonly adminToken: string | undefined;
   /** SL targets for dialogs without a group. */
   readonly slDefaultFirstResponseSec: number;
