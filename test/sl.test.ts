@@ -1,11 +1,13 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/shared/clock.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, getDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import type { GraphqlClient } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { eventually } from './helpers/eventually.js';
+import { connected, subscribe, wsClient } from './helpers/ws.js';
 
 const T0 = '2026-03-01T10:00:00.000Z';
 let t: TestApp;
@@ -17,7 +19,10 @@ beforeEach(async () => {
   t = await startTestApp({ clock, config: { slDefaultFirstResponseSec: 45, slDefaultNextResponseSec: 90 } });
   bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
 });
-afterEach(() => t.stop());
+afterEach(async () => {
+  await assertInvariants(t.db.url);
+  await t.stop();
+});
 
 const SEC = 1000;
 const REPORT = `query($g: ID, $o: ID, $from: DateTime!, $to: DateTime!) {
@@ -276,6 +281,155 @@ describe('SL in real time', () => {
       expect((await getDialog(rt.admin, d.id)).slTimer).toMatchObject({ breached: true });
     } finally {
       await rt.stop();
+    }
+  });
+});
+
+/** Waits until `app`'s bus has `n` more handlers than `before` (subscriptions registered). */
+async function registered(app: TestApp, before: number, n: number): Promise<void> {
+  await eventually(() => app.app.services.bus.handlerCount() >= before + n, 10_000, 'subscriptions registered');
+}
+
+describe('SL events on subscriptions', () => {
+  it('queueChanged and dialogEvents carry SL_WARNING, then SL_BREACHED, once each', async () => {
+    const wClock = new ManualClock(T0);
+    const w = await startTestApp({ clock: wClock, config: { slWarningSec: 5 } });
+    try {
+      const wBot = w.client(await apiToken(w.admin, 'INTEGRATION'));
+      const g = await createGroup(w.admin, { slFirstResponseSec: 10 });
+      const op = await createOperator(w.admin, { groupIds: [g.id] });
+      const token = await login(w.client(), op.email, op.password);
+      await w.client(token).ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+      const d = await transfer(wBot, (await startDialog(wBot)).id, { groupId: g.id });
+      expect(d.operator!.id).toBe(op.id);
+
+      const admin = wsClient(w.app.server.wsUrl, ADMIN_TOKEN);
+      const opWs = wsClient(w.app.server.wsUrl, token);
+      const before = w.app.services.bus.handlerCount();
+      const queue = subscribe(admin, `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id slTimer { breached remainingMs } } } }`, { g: g.id });
+      const EVENTS = `subscription($id: ID!) { dialogEvents(dialogId: $id) { type dialog { id slTimer { breached } } } }`;
+      const events = subscribe(admin, EVENTS, { id: d.id });
+      const opEvents = subscribe(opWs, EVENTS, { id: d.id });
+      await registered(w, before, 3);
+
+      wClock.advance(4 * SEC); // 6 s left: not yet within the warning window
+      expect(await w.app.sweeper.runOnce()).toMatchObject({ warned: 0, breached: 0 });
+      wClock.advance(1 * SEC);
+      expect(await w.app.sweeper.runOnce()).toMatchObject({ warned: 1, breached: 0 });
+      expect((await queue.next()).queueChanged).toEqual({ type: 'SL_WARNING', dialog: { id: d.id, slTimer: { breached: false, remainingMs: 5 * SEC } } });
+      expect((await events.next()).dialogEvents).toEqual({ type: 'SL_WARNING', dialog: { id: d.id, slTimer: { breached: false } } });
+      expect((await opEvents.next()).dialogEvents.type).toBe('SL_WARNING');
+
+      wClock.advance(5 * SEC + 1);
+      expect(await w.app.sweeper.runOnce()).toMatchObject({ warned: 0, breached: 1 });
+      expect((await queue.next()).queueChanged).toEqual({ type: 'SL_BREACHED', dialog: { id: d.id, slTimer: { breached: true, remainingMs: -1 } } });
+      expect((await events.next()).dialogEvents).toEqual({ type: 'SL_BREACHED', dialog: { id: d.id, slTimer: { breached: true } } });
+      expect((await opEvents.next()).dialogEvents.type).toBe('SL_BREACHED');
+
+      // Announced once: later sweeps stay silent.
+      wClock.advance(10 * SEC);
+      expect(await w.app.sweeper.runOnce()).toMatchObject({ warned: 0, breached: 0 });
+      await expect(queue.next(500)).rejects.toThrow(/no event/);
+      expect(events.buffered).toEqual([]);
+      await admin.dispose();
+      await opWs.dispose();
+      await assertInvariants(w.db.url);
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe('auto-logout', () => {
+  it("closes the operator's WebSocket, announces OFFLINE, and re-routes their dialogs", async () => {
+    const g = await createGroup(t.admin);
+    const lazy = await onlineOperator([g.id], { autoLogoutSec: 60 });
+    const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const opWs = wsClient(t.app.server.wsUrl, lazy.token, { lazy: false });
+    const closed = new Promise<number>((resolve) => opWs.on('closed', (e) => resolve((e as { code: number }).code)));
+    await connected(opWs);
+    const admin = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
+    const mine = subscribe(opWs, `subscription { myDialogs { type } }`);
+    const status = subscribe(admin, `subscription($g: ID) { operatorStatusChanged(groupId: $g) { id status } }`, { g: g.id });
+    await registered(t, before, 2);
+
+    const busy = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 1 });
+    await setStatus(t.admin, busy.id, 'ONLINE');
+    expect((await status.next()).operatorStatusChanged).toEqual({ id: busy.id, status: 'ONLINE' });
+    clock.advance(61 * SEC);
+    expect((await t.app.sweeper.runOnce()).loggedOut).toBe(1);
+    expect((await status.next()).operatorStatusChanged).toEqual({ id: lazy.id, status: 'OFFLINE' });
+    expect(await closed).toBe(4401);
+    // One dialog went to the colleague, the other (no capacity left) to Help.
+    const views = [await getDialog(t.admin, d1.id), await getDialog(t.admin, d2.id)];
+    expect(views.map((v) => v.status).sort()).toEqual(['ASSIGNED', 'QUEUED']);
+    expect(views.find((v) => v.status === 'ASSIGNED')!.operator!.id).toBe(busy.id);
+    mine.dispose();
+    await opWs.dispose();
+    await admin.dispose();
+    await assertInvariants(t.db.url);
+  });
+
+  it('logging in and coming ONLINE count as activity', async () => {
+    const op = await createOperator(t.admin, { autoLogoutSec: 60 });
+    const STATUS = `query($id: ID!) { operator(id: $id) { status } }`;
+    let token = await login(t.client(), op.email, op.password);
+    await t.client(token).ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    clock.advance(50 * SEC);
+    token = await login(t.client(), op.email, op.password); // a second session, 50 s in
+    clock.advance(20 * SEC);
+    expect((await t.app.sweeper.runOnce()).loggedOut).toBe(0);
+    clock.advance(41 * SEC);
+    expect((await t.app.sweeper.runOnce()).loggedOut).toBe(1);
+    expect((await t.admin.ok(STATUS, { id: op.id })).operator.status).toBe('OFFLINE');
+
+    // Long after: coming back ONLINE starts a fresh 60 s.
+    clock.advance(3600 * SEC);
+    token = await login(t.client(), op.email, op.password);
+    clock.advance(30 * SEC);
+    await t.client(token).ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    clock.advance(59 * SEC);
+    expect((await t.app.sweeper.runOnce()).loggedOut).toBe(0);
+    clock.advance(2 * SEC);
+    expect((await t.app.sweeper.runOnce()).loggedOut).toBe(1);
+    await assertInvariants(t.db.url);
+  });
+
+  it('two processes sweeping at once log an operator out once', async () => {
+    const second = await startTestApp({ db: t.db, clock });
+    try {
+      const g = await createGroup(t.admin);
+      const ops: Array<{ id: string }> = [];
+      for (let i = 0; i < 3; i++) ops.push(await onlineOperator([g.id], { autoLogoutSec: 30 }));
+      for (let i = 0; i < 6; i++) await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+      const admin = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+      const before = t.app.services.bus.handlerCount();
+      const status = subscribe(admin, `subscription($g: ID) { operatorStatusChanged(groupId: $g) { id status } }`, { g: g.id });
+      await registered(t, before, 1);
+      clock.advance(31 * SEC);
+      const results = await Promise.all([t.app.sweeper.runOnce(), second.app.sweeper.runOnce()]);
+      expect(results[0].loggedOut + results[1].loggedOut).toBe(3);
+      const offline = [await status.next(), await status.next(), await status.next()].map((e) => e.operatorStatusChanged);
+      expect(offline.map((o) => o.id).sort()).toEqual(ops.map((o) => o.id).sort());
+      expect(offline.every((o) => o.status === 'OFFLINE')).toBe(true);
+      await expect(status.next(500)).rejects.toThrow(/no event/);
+      // No operator's dialogs were re-routed away from them twice; all six end in Help.
+      const db = new pg.Client({ connectionString: t.db.url });
+      await db.connect();
+      const twice = await db.query(`select dialog_id, from_operator_id from dialog_transfers where kind = 'REROUTE'
+                                      group by dialog_id, from_operator_id having count(*) > 1`);
+      const queued = await db.query(`select count(*)::int as n from dialogs where status = 'QUEUED'`);
+      const revoked = await db.query(`select count(*)::int as n from auth_tokens where revoked_at is not null`);
+      await db.end();
+      expect(twice.rows).toEqual([]);
+      expect(queued.rows[0].n).toBe(6);
+      expect(revoked.rows[0].n).toBe(3);
+      await admin.dispose();
+      await assertInvariants(t.db.url);
+    } finally {
+      await second.stop();
     }
   });
 });
