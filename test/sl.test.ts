@@ -80,6 +80,42 @@ describe('SL clocks', () => {
     expect(view.slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: started, remainingMs: 55 * SEC });
   });
 
+  it('the first-response clock survives Help, a drain and a transfer; the next clock takes the new group\'s target; target edits leave running clocks alone', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 30, slNextResponseSec: 60 });
+    const g2 = await createGroup(t.admin, { slFirstResponseSec: 5, slNextResponseSec: 20 });
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(d.status).toBe('QUEUED');
+    const first = { kind: 'FIRST_RESPONSE', startedAt: T0, deadline: new Date(Date.parse(T0) + 30 * SEC).toISOString() };
+    expect(d.slTimer).toMatchObject(first);
+
+    clock.advance(10 * SEC);
+    const a = await onlineOperator([g.id]); // drains the dialog from Help
+    let view = await getDialog(t.admin, d.id);
+    expect(view.operator!.id).toBe(a.id);
+    expect(view.slTimer).toMatchObject({ ...first, remainingMs: 20 * SEC });
+
+    clock.advance(5 * SEC);
+    const b = await onlineOperator([g2.id]);
+    view = await transfer(a.client, d.id, { groupId: g2.id });
+    expect(view.operator!.id).toBe(b.id);
+    expect(view.slTimer).toMatchObject({ ...first, remainingMs: 15 * SEC });
+
+    await reply(b.client, d.id);
+    clock.advance(2 * SEC);
+    await clientSays(d.id);
+    view = await getDialog(t.admin, d.id);
+    const nextStart = clock.now().toISOString();
+    expect(view.slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: nextStart, remainingMs: 20 * SEC });
+
+    await t.admin.ok(`mutation($id: ID!) { updateGroup(id: $id, input: { slNextResponseSec: 300, slFirstResponseSec: 300 }) { id } }`, { id: g2.id });
+    clock.advance(1 * SEC);
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: nextStart, remainingMs: 19 * SEC });
+    // The one after that starts with the new target.
+    await reply(b.client, d.id);
+    await clientSays(d.id);
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', remainingMs: 300 * SEC });
+  });
+
   it('a dialog without a group uses the server-wide default targets', async () => {
     await onlineOperator([]);
     const s = await bot.ok(`mutation { createScenario(name: "no fallback") { id } }`).catch(() => null);
