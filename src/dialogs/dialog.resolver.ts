@@ -101,7 +101,7 @@ export class DialogResolver {
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
-    return reload(ctx, await ctx.services.dialogs.start(ctx.em, ctx.viewer!, input, idempotencyKey));
+    return ctx.services.dialogs.start(ctx.em, ctx.viewer!, input, idempotencyKey);
   }
 
   @Authorized(...BOT_RUNTIME)
@@ -132,7 +132,7 @@ export class DialogResolver {
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
-    return reload(ctx, await ctx.services.dialogs.transfer(ctx.em, ctx.viewer!, dialogId, to, idempotencyKey));
+    return ctx.services.dialogs.transfer(ctx.em, ctx.viewer!, dialogId, to, idempotencyKey);
   }
 
   @Authorized(...BOT_RUNTIME)
@@ -143,7 +143,7 @@ export class DialogResolver {
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
-    return reload(ctx, await ctx.services.dialogs.reportBotFailure(ctx.em, ctx.viewer!, dialogId, reason, idempotencyKey));
+    return ctx.services.dialogs.reportBotFailure(ctx.em, ctx.viewer!, dialogId, reason, idempotencyKey);
   }
 
   @Authorized(...OPERATORS)

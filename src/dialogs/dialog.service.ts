@@ -5,18 +5,20 @@ import type { Viewer } from '../auth/viewer.js';
 import { requireGroups, requireOperators } from '../groups/membership.js';
 import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
 import type { EventSink } from '../realtime/events.js';
-import { RoutingCause, type LockedDialog, type Router } from '../routing/router.js';
+import { RoutingCause, type DialogRow, type LockedDialog, type Router } from '../routing/router.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, text as validText } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
 import { DialogStatus, MessageAuthor } from './dialog-enums.js';
+import { Dialog } from './dialog.entity.js';
 import type { StartDialogInput, TransferTarget } from './dialog.inputs.js';
 import { once, validIdempotencyKey } from './idempotency.js';
 
 export const MAX_MESSAGE_LENGTH = 10_000;
 const MAX_SHORT_TEXT = 200;
+
 
 function optionalShort(field: string, value: string | null | undefined): string | null {
   if (value == null) return null;
@@ -42,30 +44,32 @@ export class DialogService {
     private readonly events: EventSink,
   ) {}
 
-  /** A new dialog with the bot. Returns its id. */
-  async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<string> {
+  /** A new dialog with the bot. */
+  async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<Dialog> {
     const externalId = optionalShort('externalId', input.externalId);
     const clientName = optionalShort('clientName', input.clientName);
     const scenarioId = input.scenarioId ?? null;
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     const key = validIdempotencyKey(idempotencyKey);
-    // One statement: the insert happens only if the scenario exists.
-    const insert = async (tx: EntityManager, at: Date): Promise<string> => {
-      const [row] = await tx.execute<Array<{ id: string }>>(
+    // One statement: the insert happens only if the scenario exists, and returns the new row.
+    const insert = async (tx: EntityManager, at: Date): Promise<DialogRow> => {
+      const [row] = await tx.execute<DialogRow[]>(
         `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
          select ?, ?, ?, 'BOT', ?::uuid, ?
           where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid)
-         returning id`,
+         returning *`,
         [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
       );
       if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
-      return row.id;
+      return row;
     };
-    if (key === null) return insert(em, this.clock.now());
-    return inTransaction(em, async (tx) => {
+    if (key === null) return em.map(Dialog, await insert(em, this.clock.now()));
+    const id = await inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      return once(tx, keyScope(viewer), key, 'startDialog', now, () => insert(tx, now));
+      return once(tx, keyScope(viewer), key, 'startDialog', now, async () => (await insert(tx, now)).id);
     });
+    // A repeat returns the dialog the first call created.
+    return em.findOneOrFail(Dialog, { id }, { refresh: true });
   }
 
   /** A client (or bot) message. Returns the message id. */
@@ -100,29 +104,26 @@ export class DialogService {
     dialogId: string,
     to: TransferTarget,
     idempotencyKey?: string | null,
-  ): Promise<string> {
+  ): Promise<Dialog> {
     if (to.groupId == null && to.operatorId == null) {
       throw new BadInputError('to', 'name a groupId, an operatorId, or both');
     }
     const key = validIdempotencyKey(idempotencyKey);
-    return inTransaction(em, async (tx) => {
-      const now = this.clock.now();
-      return once(tx, keyScope(viewer), key, 'transferDialog', now, async () => {
-        const dialog = await this.openDialog(tx, dialogId);
-        this.assertMayHandle(viewer, dialog);
-        if (to.groupId != null) await requireGroups(tx, [to.groupId], 'to.groupId');
-        if (to.operatorId != null) await requireOperators(tx, [to.operatorId], 'to.operatorId');
-        const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
-        await this.router.route(tx, dialog, {
-          cause: RoutingCause.TRANSFER,
-          groupId: to.groupId ?? null,
-          operatorId: to.operatorId ?? null,
-          // An operator handing a dialog on does not get it back.
-          excludeOperatorId: viewer.role === Role.OPERATOR ? from : null,
-        });
-        if (from !== null) await this.router.drain(tx, from, dialog.id);
-        return dialog.id;
+    return this.routeOnce(em, viewer, key, 'transferDialog', async (tx) => {
+      const dialog = await this.openDialog(tx, dialogId);
+      this.assertMayHandle(viewer, dialog);
+      if (to.groupId != null) await requireGroups(tx, [to.groupId], 'to.groupId');
+      if (to.operatorId != null) await requireOperators(tx, [to.operatorId], 'to.operatorId');
+      const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
+      const { row } = await this.router.route(tx, dialog, {
+        cause: RoutingCause.TRANSFER,
+        groupId: to.groupId ?? null,
+        operatorId: to.operatorId ?? null,
+        // An operator handing a dialog on does not get it back.
+        excludeOperatorId: viewer.role === Role.OPERATOR ? from : null,
       });
+      if (from !== null) await this.router.drain(tx, from, dialog.id);
+      return row;
     });
   }
 
@@ -133,33 +134,30 @@ export class DialogService {
     dialogId: string,
     reason?: string | null,
     idempotencyKey?: string | null,
-  ): Promise<string> {
+  ): Promise<Dialog> {
     const note = reason == null ? null : validText('reason', reason, 1000);
     const key = validIdempotencyKey(idempotencyKey);
-    return inTransaction(em, async (tx) => {
-      const now = this.clock.now();
-      return once(tx, keyScope(viewer), key, 'reportBotFailure', now, async () => {
-        const dialog = await this.openDialog(tx, dialogId);
-        if (dialog.status !== DialogStatus.BOT) {
-          throw new BadInputError('dialogId', `the dialog is ${dialog.status}, not with the bot`);
-        }
-        const [scenario] = dialog.scenario_id
-          ? await tx.execute<Array<{ fallback_group_id: string | null }>>(
-              `select s.fallback_group_id from scenarios s
-                 join groups g on g.id = s.fallback_group_id and g.deleted_at is null
-                where s.id = ?`,
-              [dialog.scenario_id],
-            )
-          : [];
-        await this.router.route(tx, dialog, {
-          cause: RoutingCause.BOT_FAILURE,
-          groupId: scenario?.fallback_group_id ?? null,
-          operatorId: null,
-          excludeOperatorId: null,
-          note,
-        });
-        return dialog.id;
+    return this.routeOnce(em, viewer, key, 'reportBotFailure', async (tx) => {
+      const dialog = await this.openDialog(tx, dialogId);
+      if (dialog.status !== DialogStatus.BOT) {
+        throw new BadInputError('dialogId', `the dialog is ${dialog.status}, not with the bot`);
+      }
+      const [scenario] = dialog.scenario_id
+        ? await tx.execute<Array<{ fallback_group_id: string | null }>>(
+            `select s.fallback_group_id from scenarios s
+               join groups g on g.id = s.fallback_group_id and g.deleted_at is null
+              where s.id = ?`,
+            [dialog.scenario_id],
+          )
+        : [];
+      const { row } = await this.router.route(tx, dialog, {
+        cause: RoutingCause.BOT_FAILURE,
+        groupId: scenario?.fallback_group_id ?? null,
+        operatorId: null,
+        excludeOperatorId: null,
+        note,
       });
+      return row;
     });
   }
 
@@ -247,6 +245,29 @@ export class DialogService {
         return dialog.id;
       });
     });
+  }
+
+  /**
+   * Runs a routing mutation once per idempotency key, in one transaction, and returns the dialog
+   * as committed: from the row the routing wrote (no read after commit), or, for a repeated key,
+   * as it is now.
+   */
+  private async routeOnce(
+    em: EntityManager,
+    viewer: Viewer,
+    key: string | null,
+    operation: string,
+    work: (tx: EntityManager) => Promise<DialogRow>,
+  ): Promise<Dialog> {
+    let written: DialogRow | null = null;
+    const id = await inTransaction(em, async (tx) => {
+      written = null; // a retried attempt starts afresh
+      return once(tx, keyScope(viewer), key, operation, this.clock.now(), async () => {
+        written = await work(tx);
+        return written.id;
+      });
+    });
+    return written ? em.map(Dialog, written) : em.findOneOrFail(Dialog, { id }, { refresh: true });
   }
 
   /** OPERATOR callers act only on dialogs assigned to them. */

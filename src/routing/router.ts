@@ -42,6 +42,14 @@ export interface Decision {
   readonly reason: string | null;
 }
 
+/** A dialogs row as the database returns it (column names). */
+export type DialogRow = { readonly id: string } & Readonly<Record<string, unknown>>;
+
+/** A decision and the dialog row it left behind, as it will commit. */
+export interface Routed extends Decision {
+  readonly row: DialogRow;
+}
+
 interface CandidateRow {
   id: string;
   status: string;
@@ -106,7 +114,7 @@ export class Router {
    * Decides where `dialog` goes: the requested operator, then the requested group, then any
    * available operator, else the Help queue. Writes the decision and its DialogTransfer.
    */
-  async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest): Promise<Decision> {
+  async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest): Promise<Routed> {
     const exclude = request.excludeOperatorId;
     const reasons: string[] = [];
     let chosen: string | null = null;
@@ -137,15 +145,18 @@ export class Router {
       groupId: request.groupId ?? dialog.group_id,
       reason: reasons.length ? reasons.join(',') : null,
     };
-    await this.apply(tx, dialog, request, decision);
-    return decision;
+    return { ...decision, row: await this.apply(tx, dialog, request, decision) };
   }
 
-  /** Moves the dialog to the decided place and records why. */
-  private async apply(tx: EntityManager, dialog: LockedDialog, request: RouteRequest, decision: Decision): Promise<void> {
+  /** Moves the dialog to the decided place and records why. Returns the updated row. */
+  private async apply(tx: EntityManager, dialog: LockedDialog, request: RouteRequest, decision: Decision): Promise<DialogRow> {
     const now = this.clock.now();
     const previous = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
     const to = decision.operatorId;
+    // The first-response clock starts when the dialog reaches the operator side.
+    const started = dialog.handed_over_at === null ? this.sl.startColumns(decision.groupId, SlKind.FIRST_RESPONSE, now) : null;
+    const clock = started ? { sql: `,\n                ${started.sql}`, params: started.params } : { sql: '', params: [] };
+    let row: DialogRow | undefined;
 
     if (to !== null) {
       if (to !== previous) {
@@ -154,28 +165,24 @@ export class Router {
           [now, to],
         );
       }
-      await tx.execute(
+      [row] = await tx.execute<DialogRow[]>(
         `update dialogs set status = 'ASSIGNED', operator_id = ?, group_id = ?, assigned_at = ?,
-                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = null
-          where id = ?`,
-        [to, decision.groupId, now, now, dialog.id],
+                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = null${clock.sql}
+          where id = ? returning *`,
+        [to, decision.groupId, now, now, ...clock.params, dialog.id],
       );
     } else {
       // An operator's hand-off that ends in Help is remembered, so no later drain returns it to
       // them. A re-route of someone going offline is not: they may take it back when online.
       const handedOnBy = request.cause === RoutingCause.TRANSFER ? request.excludeOperatorId : null;
-      await tx.execute(
+      [row] = await tx.execute<DialogRow[]>(
         `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?, queued_at = ?,
-                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = ?
-          where id = ?`,
-        [decision.groupId, now, now, handedOnBy, dialog.id],
+                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = ?${clock.sql}
+          where id = ? returning *`,
+        [decision.groupId, now, now, handedOnBy, ...clock.params, dialog.id],
       );
     }
     if (previous !== null && previous !== to) await this.release(tx, previous, 1);
-    // The first-response clock starts when the dialog reaches the operator side.
-    if (dialog.handed_over_at === null) {
-      await this.sl.start(tx, dialog.id, decision.groupId, SlKind.FIRST_RESPONSE, now);
-    }
 
     await tx.execute(
       `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
@@ -209,6 +216,9 @@ export class Router {
       previousOperatorId: previous,
     });
     await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.STATUS_CHANGED, dialogId: dialog.id, messageId: null });
+    // The row is locked by this transaction: it cannot have gone.
+    if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
+    return row;
   }
 
   /** null when the operator can take a dialog now (its row is then locked), else why not. */

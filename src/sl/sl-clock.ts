@@ -27,17 +27,25 @@ export interface ClockState {
 export class SlClock {
   constructor(private readonly defaults: SlDefaults) {}
 
-  /** Targets come from the dialog's group at the moment the clock starts (one statement). */
-  async start(tx: EntityManager, dialogId: string, groupId: string | null, kind: SlKind, at: Date): Promise<void> {
+  /**
+   * The SET clause that starts a clock, for the caller's own UPDATE of the dialog row (routing
+   * folds it into the assignment, so a hand-over stays one statement). Targets come from the
+   * dialog's group at the moment the clock starts.
+   */
+  startColumns(groupId: string | null, kind: SlKind, at: Date): { sql: string; params: unknown[] } {
     const fallbackSec = kind === SlKind.FIRST_RESPONSE ? this.defaults.firstResponseSec : this.defaults.nextResponseSec;
     const column = kind === SlKind.FIRST_RESPONSE ? 'sl_first_response_sec' : 'sl_next_response_sec';
-    await tx.execute(
-      `update dialogs set sl_kind = ?, sl_started_at = ?, sl_group_id = ?,
-              sl_deadline = ?::timestamptz + make_interval(secs => coalesce((select ${column} from groups where id = ?), ?)),
-              sl_breached_at = null, sl_warned_at = null
-        where id = ?`,
-      [kind, at, groupId, at, groupId, fallbackSec, dialogId],
-    );
+    return {
+      sql: `sl_kind = ?, sl_started_at = ?, sl_group_id = ?,
+            sl_deadline = ?::timestamptz + make_interval(secs => coalesce((select ${column} from groups where id = ?), ?)),
+            sl_breached_at = null, sl_warned_at = null`,
+      params: [kind, at, groupId, at, groupId, fallbackSec],
+    };
+  }
+
+  async start(tx: EntityManager, dialogId: string, groupId: string | null, kind: SlKind, at: Date): Promise<void> {
+    const set = this.startColumns(groupId, kind, at);
+    await tx.execute(`update dialogs set ${set.sql} where id = ?`, [...set.params, dialogId]);
   }
 
   /** A client message after an operator reply starts the next-response clock; a burst keeps the first start. */
