@@ -2,7 +2,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
-import { requireGroups, requireOperators } from '../groups/membership.js';
 import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
 import type { EventSink } from '../realtime/events.js';
 import { RoutingCause, type DialogRow, type LockedDialog, type Router } from '../routing/router.js';
@@ -112,8 +111,7 @@ export class DialogService {
     return this.routeOnce(em, viewer, key, 'transferDialog', async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       this.assertMayHandle(viewer, dialog);
-      if (to.groupId != null) await requireGroups(tx, [to.groupId], 'to.groupId');
-      if (to.operatorId != null) await requireOperators(tx, [to.operatorId], 'to.operatorId');
+      await this.requireTargets(tx, to);
       const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
       const { row } = await this.router.route(tx, dialog, {
         cause: RoutingCause.TRANSFER,
@@ -268,6 +266,21 @@ export class DialogService {
       });
     });
     return written ? em.map(Dialog, written) : em.findOneOrFail(Dialog, { id }, { refresh: true });
+  }
+
+  /** NOT_FOUND for a named group or operator that does not exist (one statement, on the hot path). */
+  private async requireTargets(tx: EntityManager, to: TransferTarget): Promise<void> {
+    const groupId = to.groupId ?? null;
+    const operatorId = to.operatorId ?? null;
+    if (groupId !== null && !isId(groupId)) throw new NotFoundError('Group', groupId, 'to.groupId');
+    if (operatorId !== null && !isId(operatorId)) throw new NotFoundError('Operator', operatorId, 'to.operatorId');
+    const [found] = await tx.execute<Array<{ group: boolean; operator: boolean }>>(
+      `select ?::uuid is null or exists (select 1 from groups where id = ?::uuid and deleted_at is null) as "group",
+              ?::uuid is null or exists (select 1 from operators where id = ?::uuid and deleted_at is null) as "operator"`,
+      [groupId, groupId, operatorId, operatorId],
+    );
+    if (!found?.group) throw new NotFoundError('Group', groupId!, 'to.groupId');
+    if (!found.operator) throw new NotFoundError('Operator', operatorId!, 'to.operatorId');
   }
 
   /** OPERATOR callers act only on dialogs assigned to them. */
