@@ -12,6 +12,7 @@ import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { formatError } from './shared/format-error.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
+import { sharedDocuments } from './realtime/document-cache.js';
 import { subscribeSharingResults } from './realtime/shared-subscribe.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -81,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       schema,
       // Internal failures close a socket with a generic reason; the details go to the log only.
       isProd: true,
+      ...sharedDocuments(),
       subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.['authorization']);

@@ -1,0 +1,62 @@
+import { buildSchema } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedDocuments } from '../src/realtime/document-cache.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
+import { createGroup } from './helpers/factories.js';
+import { eventually } from './helpers/eventually.js';
+import { subscribe, wsClient } from './helpers/ws.js';
+
+const schema = buildSchema(`type Query { a: Int }`);
+
+describe('sharedDocuments', () => {
+  it('parses a text once and shares the document', () => {
+    const docs = sharedDocuments();
+    const first = docs.parse('{ a }');
+    expect(docs.parse('{ a }')).toBe(first);
+    expect(docs.parse('{ a a }')).not.toBe(first);
+  });
+
+  it('validates a document once per schema and keeps its errors', () => {
+    const docs = sharedDocuments();
+    const bad = docs.parse('{ b }');
+    const errors = docs.validate(schema, bad);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/^Cannot query field "b" on type "Query"/);
+    expect(docs.validate(schema, bad)).toBe(errors);
+    expect(docs.validate(schema, docs.parse('{ a }'))).toEqual([]);
+    const other = buildSchema(`type Query { b: Int }`);
+    expect(docs.validate(other, bad)).toEqual([]);
+  });
+
+  it('lets a syntax error through as a parse failure every time', () => {
+    const docs = sharedDocuments();
+    expect(() => docs.parse('{ a')).toThrow(/Syntax Error/);
+    expect(() => docs.parse('{ a')).toThrow(/Syntax Error/);
+  });
+});
+
+describe('subscriptions sharing one document', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.stop());
+
+  it('still validates every subscription and delivers to each', async () => {
+    const g = await createGroup(t.admin);
+    const QUERY = `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id } } }`;
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    for (let i = 0; i < 2; i++) {
+      const invalid = subscribe(ws, `subscription { queueChanged { nope } }`);
+      await expect(invalid.next(5000)).rejects.toThrow(/Cannot query field \\?"nope\\?"/);
+    }
+    const before = t.app.services.bus.handlerCount();
+    const subs = [subscribe(ws, QUERY, { g: g.id }), subscribe(ws, QUERY, { g: g.id })];
+    await eventually(() => t.app.services.bus.handlerCount() === before + 2, 10_000, 'subscriptions registered');
+    const bot = t.admin;
+    const { startDialog } = await bot.ok<{ startDialog: { id: string } }>(`mutation { startDialog(input: {}) { id } }`);
+    await bot.ok(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id: startDialog.id, g: g.id });
+    for (const sub of subs) expect((await sub.next()).queueChanged).toMatchObject({ type: 'QUEUED', dialog: { id: startDialog.id } });
+    await ws.dispose();
+  });
+});
