@@ -7,8 +7,9 @@ import { assertInvariants } from './helpers/invariants.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
 
 /**
- * Two real server processes on one database, 32 concurrent clients, thousands of routing
- * decisions mixed with closes, takes and status flips; then MISSION's invariants, in SQL.
+ * Two real server processes on one database, 32 concurrent clients, thousands of successful
+ * routing decisions mixed with bot failures, closes, takes, status flips and maxDialogs
+ * changes; then MISSION's invariants, in SQL.
  */
 const CLIENTS = 32;
 const TRANSFERS = 2000;
@@ -78,16 +79,23 @@ describe('routing under concurrency on two processes', () => {
 
     const dialogs: string[] = [];
     let started = 0;
+    // Only transfers that succeeded count towards TRANSFERS; refused ones are in `outcomes`.
     let transfers = 0;
     const outcomes = new Map<string, number>();
     const failures: string[] = [];
     const deadline = Date.now() + TIME_LIMIT_MS;
 
-    const check = (op: string, result: GraphqlResult): void => {
+    const check = (op: string, result: GraphqlResult): boolean => {
       const code = result.errors?.[0]?.extensions?.code ?? 'OK';
       outcomes.set(`${op}:${code}`, (outcomes.get(`${op}:${code}`) ?? 0) + 1);
       const legitimate = ['OK', 'CONFLICT', 'BAD_USER_INPUT'];
       if (result.status >= 500 || !legitimate.includes(String(code))) failures.push(`${op}: ${JSON.stringify(result.errors ?? result.status)}`);
+      return code === 'OK';
+    };
+    const forget = (id: string): void => {
+      // A closed dialog refuses every later change: stop picking it.
+      const i = dialogs.indexOf(id);
+      if (i >= 0) dialogs.splice(i, 1);
     };
 
     const started0 = Date.now();
@@ -102,15 +110,25 @@ describe('routing under concurrency on two processes', () => {
             check('start', start);
             if (!start.data) continue;
             started++;
-            dialogs.push(start.data.startDialog.id);
-            transfers++;
-            check('transfer', await bot.request(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id: start.data.startDialog.id, g: pick(groups) }));
+            const id = start.data.startDialog.id;
+            dialogs.push(id);
+            if (random() < 0.1) {
+              check('botFailure', await bot.request(`mutation($id: ID!) { reportBotFailure(dialogId: $id, reason: "stuck") { id } }`, { id }));
+            } else if (check('transfer', await bot.request(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id, g: pick(groups) }))) {
+              transfers++;
+            }
           } else if (roll < 0.62) {
-            transfers++;
             const to = random() < 0.5 ? { operatorId: pick(operators).id } : { groupId: pick(groups), operatorId: pick(operators).id };
-            check('transfer', await bot.request(`mutation($id: ID!, $to: TransferTarget!) { transferDialog(dialogId: $id, to: $to) { id } }`, { id: pick(dialogs), to }));
+            if (check('transfer', await bot.request(`mutation($id: ID!, $to: TransferTarget!) { transferDialog(dialogId: $id, to: $to) { id } }`, { id: pick(dialogs), to }))) {
+              transfers++;
+            }
+          } else if (roll < 0.79) {
+            const id = pick(dialogs);
+            if (check('close', await bot.request(`mutation($id: ID!) { closeDialog(dialogId: $id) { id } }`, { id }))) forget(id);
           } else if (roll < 0.8) {
-            check('close', await bot.request(`mutation($id: ID!) { closeDialog(dialogId: $id) { id } }`, { id: pick(dialogs) }));
+            // Raising frees capacity (and drains); lowering below the load is refused.
+            const op = pick(operators);
+            check('maxDialogs', await admins[side]!.request(`mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, { id: op.id, m: 2 + Math.floor(random() * 6) }));
           } else if (roll < 0.85) {
             check('message', await bot.request(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello") { id } }`, { id: pick(dialogs) }));
           } else if (roll < 0.93) {
