@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareCandidates, compareQueued, type Candidate, type QueuedDialog } from '../src/routing/rules.js';
 import { ManualClock } from '../src/shared/clock.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { apiToken } from './helpers/factories.js';
@@ -9,8 +8,9 @@ import type { GraphqlClient } from './helpers/gql.js';
 /**
  * Random command sequences run against the real API and against a small in-memory model of
  * MISSION's routing rules; after every command both must agree on every dialog, every
- * operator's load and the Help queue's order. The model's state changes are written here,
- * independently of the router; only the orderings come from src/routing/rules.ts.
+ * operator's load and the Help queue's order. The model is written here from MISSION's words,
+ * independently of the router and of src/routing/rules.ts (orderings included), so a wrong rule
+ * cannot be wrong on both sides.
  */
 
 const GROUPS = 3;
@@ -35,6 +35,35 @@ interface MDialog {
   assignedAt: Date | null;
 }
 
+type Key = ReadonlyArray<number | string>;
+
+/** Ascending by the first differing key part. */
+function byKey<T>(key: (item: T) => Key): (a: T, b: T) => number {
+  return (a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i++) {
+      if (ka[i]! < kb[i]!) return -1;
+      if (ka[i]! > kb[i]!) return 1;
+    }
+    return 0;
+  };
+}
+
+/** "Fewest active dialogs; ties: waited longest since the last assignment (never = longest); then id." */
+const leastLoadedFirst = byKey<{ id: string; active: number; lastAssignedAt: Date | null }>((o) => [
+  o.active,
+  o.lastAssignedAt === null ? Number.NEGATIVE_INFINITY : o.lastAssignedAt.getTime(),
+  o.id,
+]);
+
+/** "Most urgent first": earliest SL deadline (none = last), then queued longest, then id. */
+const mostUrgentFirst = byKey<MDialog>((d) => [
+  d.deadline === null ? Number.POSITIVE_INFINITY : d.deadline.getTime(),
+  d.queuedAt!.getTime(),
+  d.id,
+]);
+
 class Model {
   operators = new Map<string, MOperator>();
   dialogs = new Map<string, MDialog>();
@@ -44,14 +73,14 @@ class Model {
   private active(opId: string): number {
     return [...this.dialogs.values()].filter((d) => d.status === 'ASSIGNED' && d.operatorId === opId).length;
   }
-  private candidate(op: MOperator): Candidate {
-    return { id: op.id, online: op.online, active: this.active(op.id), max: op.max, lastAssignedAt: op.lastAssignedAt };
-  }
   private available(op: MOperator, exclude: string | null): boolean {
     return op.online && this.active(op.id) < op.max && op.id !== exclude;
   }
   private best(ops: MOperator[], exclude: string | null): MOperator | undefined {
-    const c = ops.filter((o) => this.available(o, exclude)).map((o) => this.candidate(o)).sort(compareCandidates)[0];
+    const c = ops
+      .filter((o) => this.available(o, exclude))
+      .map((o) => ({ id: o.id, active: this.active(o.id), lastAssignedAt: o.lastAssignedAt }))
+      .sort(leastLoadedFirst)[0];
     return c ? this.operators.get(c.id) : undefined;
   }
 
@@ -85,12 +114,10 @@ class Model {
     const free = op.max - this.active(opId);
     if (free <= 0) return;
     const queued = [...this.dialogs.values()].filter((d) => d.status === 'QUEUED' && d.id !== skip);
-    const asQueued = (d: MDialog): QueuedDialog => ({ id: d.id, groupId: d.groupId, slDeadline: d.deadline, queuedAt: d.queuedAt! });
-    const own = queued.filter((d) => d.groupId && op.groups.has(d.groupId)).map(asQueued).sort(compareQueued).slice(0, free);
+    const own = queued.filter((d) => d.groupId && op.groups.has(d.groupId)).sort(mostUrgentFirst).slice(0, free);
     const rest = queued
       .filter((d) => !own.some((o) => o.id === d.id))
-      .map(asQueued)
-      .sort(compareQueued)
+      .sort(mostUrgentFirst)
       .slice(0, free - own.length);
     const now = this.now();
     for (const q of [...own, ...rest]) {
@@ -117,7 +144,8 @@ class Model {
 
   close(d: MDialog): void {
     const from = d.status === 'ASSIGNED' ? d.operatorId : null;
-    Object.assign(d, { status: 'CLOSED', operatorId: null });
+    // A closed dialog keeps the operator who held it (none if it was queued or with the bot).
+    Object.assign(d, { status: 'CLOSED', operatorId: from });
     if (from) this.drain(from);
   }
 
@@ -135,8 +163,7 @@ class Model {
   helpQueue(): string[] {
     return [...this.dialogs.values()]
       .filter((d) => d.status === 'QUEUED')
-      .map((d) => ({ id: d.id, groupId: d.groupId, slDeadline: d.deadline, queuedAt: d.queuedAt! }))
-      .sort(compareQueued)
+      .sort(mostUrgentFirst)
       .map((d) => d.id);
   }
 }
