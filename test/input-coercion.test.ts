@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
+import { subscribe, wsClient } from './helpers/ws.js';
 import { createOperator, unique } from './helpers/factories.js';
 
 let t: TestApp;
@@ -69,6 +70,18 @@ describe('input values GraphQL cannot coerce answer BAD_USER_INPUT with the fiel
     // Over HTTP a subscription document is still validated and coerced before it is refused.
     const result = await t.admin.request(TICKS, { every: 2.5 });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'intervalMs' });
+  });
+
+  it('the same over WebSocket', async () => {
+    // graphql-ws reports a refused operation as an error list, a failed execution as a result.
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const literal = subscribe(ws, `subscription { slTicks(intervalMs: 1.5) { serverTime } }`);
+    await expect(literal.next()).rejects.toThrow(/subscription failed/);
+    expect(literal.errors.flat()[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'intervalMs' } });
+    const variable = subscribe(ws, `subscription($n: Int) { slTicks(intervalMs: $n) { serverTime } }`, { n: 2 ** 31 });
+    await expect(variable.next()).rejects.toThrow(/subscription failed/);
+    expect(variable.errors.flat()[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'intervalMs' } });
+    await ws.dispose();
   });
 
   it('a missing or unknown input field in a variable is named; schema misuse stays a validation failure', async () => {
