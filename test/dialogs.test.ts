@@ -66,6 +66,13 @@ describe('idempotency keys', () => {
     await bot.ok(FAIL, { id: other.id, k: 'fail-1' });
     expect((await bot.ok(FAIL, { id: other.id, k: 'fail-1' })).reportBotFailure.id).toBe(other.id);
     await bot.fails(CLOSE, { id: other.id, k: 'fail-1' }, 'BAD_USER_INPUT', 'idempotencyKey');
+    // A key is bound to its call's arguments too: reused for another dialog or text, it is refused.
+    const third = await startDialog(bot);
+    await bot.fails(FAIL, { id: third.id, k: 'fail-1' }, 'BAD_USER_INPUT', 'idempotencyKey');
+    await bot.fails(TRANSFER, { id: third.id, g: g.id, k: 'tr-1' }, 'BAD_USER_INPUT', 'idempotencyKey');
+    await bot.fails(POST, { id: other.id, k: 'msg-1' }, 'BAD_USER_INPUT', 'idempotencyKey');
+    await bot.fails(`mutation { startDialog(input: { externalId: "c-2" }, idempotencyKey: "start-1") { id } }`, undefined, 'BAD_USER_INPUT', 'idempotencyKey');
+    expect((await getDialog(t.admin, third.id)).status).toBe('BOT');
     await bot.fails(START, { k: '' }, 'BAD_USER_INPUT', 'idempotencyKey');
     // Keys belong to the token that used them.
     const otherBot = t.client(await apiToken(t.admin, 'INTEGRATION'));

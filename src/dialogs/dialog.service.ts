@@ -13,7 +13,7 @@ import type { SlClock } from '../sl/sl-clock.js';
 import { DialogStatus, MessageAuthor } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
 import type { StartDialogInput, TransferTarget } from './dialog.inputs.js';
-import { once, validIdempotencyKey } from './idempotency.js';
+import { once, validIdempotencyKey, type IdempotentCall } from './idempotency.js';
 
 export const MAX_MESSAGE_LENGTH = 10_000;
 const MAX_SHORT_TEXT = 200;
@@ -65,7 +65,8 @@ export class DialogService {
     if (key === null) return em.map(Dialog, await insert(em, this.clock.now()));
     const id = await inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      return once(tx, keyScope(viewer), key, 'startDialog', now, async () => (await insert(tx, now)).id);
+      const call = { operation: 'startDialog', args: [externalId, clientName, scenarioId] };
+      return once(tx, keyScope(viewer), key, call, now, async () => (await insert(tx, now)).id);
     });
     // A repeat returns the dialog the first call created.
     return em.findOneOrFail(Dialog, { id }, { refresh: true });
@@ -85,7 +86,8 @@ export class DialogService {
     const key = validIdempotencyKey(idempotencyKey);
     return inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      return once(tx, keyScope(viewer), key, 'postClientMessage', now, async () => {
+      const call = { operation: 'postClientMessage', args: [dialogId, body, author] };
+      return once(tx, keyScope(viewer), key, call, now, async () => {
         const dialog = await this.openDialog(tx, dialogId);
         const messageId = await this.insertMessage(tx, dialog.id, author, body, null, now);
         if (author === MessageAuthor.CLIENT) {
@@ -108,7 +110,8 @@ export class DialogService {
       throw new BadInputError('to', 'name a groupId, an operatorId, or both');
     }
     const key = validIdempotencyKey(idempotencyKey);
-    return this.routeOnce(em, viewer, key, 'transferDialog', async (tx) => {
+    const call = { operation: 'transferDialog', args: [dialogId, to.groupId ?? null, to.operatorId ?? null] };
+    return this.routeOnce(em, viewer, key, call, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       this.assertMayHandle(viewer, dialog);
       await this.requireTargets(tx, to);
@@ -135,7 +138,7 @@ export class DialogService {
   ): Promise<Dialog> {
     const note = reason == null ? null : validText('reason', reason, 1000);
     const key = validIdempotencyKey(idempotencyKey);
-    return this.routeOnce(em, viewer, key, 'reportBotFailure', async (tx) => {
+    return this.routeOnce(em, viewer, key, { operation: 'reportBotFailure', args: [dialogId, note] }, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       if (dialog.status !== DialogStatus.BOT) {
         throw new BadInputError('dialogId', `the dialog is ${dialog.status}, not with the bot`);
@@ -216,7 +219,7 @@ export class DialogService {
     const key = validIdempotencyKey(idempotencyKey);
     return inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      return once(tx, keyScope(viewer), key, 'closeDialog', now, async () => {
+      return once(tx, keyScope(viewer), key, { operation: 'closeDialog', args: [dialogId] }, now, async () => {
         const dialog = await this.lockVisible(tx, dialogId);
         if (dialog.status === DialogStatus.CLOSED) return dialog.id;
         this.assertMayHandle(viewer, dialog);
@@ -254,13 +257,13 @@ export class DialogService {
     em: EntityManager,
     viewer: Viewer,
     key: string | null,
-    operation: string,
+    call: IdempotentCall,
     work: (tx: EntityManager) => Promise<DialogRow>,
   ): Promise<Dialog> {
     let written: DialogRow | null = null;
     const id = await inTransaction(em, async (tx) => {
       written = null; // a retried attempt starts afresh
-      return once(tx, keyScope(viewer), key, operation, this.clock.now(), async () => {
+      return once(tx, keyScope(viewer), key, call, this.clock.now(), async () => {
         written = await work(tx);
         return written.id;
       });

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { createHash } from 'node:crypto';
 import { BadInputError } from '../shared/errors.js';
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
@@ -11,8 +12,19 @@ export function validIdempotencyKey(key: string | null | undefined): string | nu
   return key;
 }
 
+/** What a call was asked to do, as stored with its key: the operation and its arguments. */
+export interface IdempotentCall {
+  readonly operation: string;
+  readonly args: ReadonlyArray<string | null>;
+}
+
+function fingerprintOf(call: IdempotentCall): string {
+  return createHash('sha256').update(JSON.stringify([call.operation, ...call.args])).digest('base64url');
+}
+
 /**
- * Runs `work` once per (scope, key). A repeat returns the first call's result id without
+ * Runs `work` once per (scope, key). A repeat must be the same call (operation and arguments):
+ * a key reused for anything else is refused rather than answered with an unrelated result. A repeat returns the first call's result id without
  * running anything. A concurrent repeat waits on the key's row until the first commits (or
  * rolls back, and then runs itself). Must be called inside the mutation's transaction.
  */
@@ -20,23 +32,29 @@ export async function once(
   tx: EntityManager,
   scope: string,
   key: string | null,
-  operation: string,
+  call: IdempotentCall,
   at: Date,
   work: () => Promise<string>,
 ): Promise<string> {
   if (key === null) return work();
+  const { operation } = call;
+  const fingerprint = fingerprintOf(call);
   const inserted = await tx.execute<unknown[]>(
-    `insert into idempotency_keys (scope, key, operation, created_at) values (?, ?, ?, ?)
+    `insert into idempotency_keys (scope, key, operation, fingerprint, created_at) values (?, ?, ?, ?, ?)
      on conflict do nothing returning key`,
-    [scope, key, operation, at],
+    [scope, key, operation, fingerprint, at],
   );
   if (inserted.length === 0) {
-    const [first] = await tx.execute<Array<{ operation: string; result_id: string }>>(
-      'select operation, result_id from idempotency_keys where scope = ? and key = ?',
+    const [first] = await tx.execute<Array<{ operation: string; fingerprint: string | null; result_id: string }>>(
+      'select operation, fingerprint, result_id from idempotency_keys where scope = ? and key = ?',
       [scope, key],
     );
     if (!first || first.operation !== operation) {
       throw new BadInputError('idempotencyKey', `idempotencyKey was already used for ${first?.operation ?? 'another call'}`);
+    }
+    // Keys stored before fingerprints existed match any arguments.
+    if (first.fingerprint !== null && first.fingerprint !== fingerprint) {
+      throw new BadInputError('idempotencyKey', `idempotencyKey was already used for ${operation} with other arguments`);
     }
     return first.result_id;
   }
