@@ -100,7 +100,8 @@ class Model {
       if (chosen.id !== previous) chosen.lastAssignedAt = now;
       Object.assign(d, { status: 'ASSIGNED', operatorId: chosen.id, groupId, assignedAt: now });
     } else {
-      Object.assign(d, { status: 'QUEUED', operatorId: null, groupId, queuedAt: now });
+      // Re-queued, it keeps its place.
+      Object.assign(d, { status: 'QUEUED', operatorId: null, groupId, queuedAt: d.status === 'QUEUED' ? d.queuedAt : now });
     }
     if (firstHandOver) {
       const sec = groupId ? this.groupTargets.get(groupId)! : DEFAULT_FIRST_SEC;

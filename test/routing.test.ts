@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/shared/clock.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
@@ -113,5 +114,39 @@ describe('handing a dialog on', () => {
     expect((await transfer(aClient, d.id, { groupId: empty.id })).status).toBe('QUEUED');
     const { takeDialog } = await aClient.ok(`mutation($id: ID!) { takeDialog(dialogId: $id) { status operator { id } } }`, { id: d.id });
     expect(takeDialog).toEqual({ status: 'ASSIGNED', operator: { id: a.id } });
+  });
+});
+
+describe('the Help queue', () => {
+  it('a queued dialog sent on to another busy target keeps its place and its hand-off', async () => {
+    const clock = new ManualClock('2026-04-01T12:00:00.000Z');
+    const own = await startTestApp({ clock });
+    try {
+      const ownBot = own.client(await apiToken(own.admin, 'INTEGRATION'));
+      const g = await createGroup(own.admin);
+      const g2 = await createGroup(own.admin);
+      const a = await createOperator(own.admin, { groupIds: [g.id] });
+      const aClient = own.client(await login(own.client(), a.email, a.password));
+      await aClient.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+      const d = await transfer(ownBot, (await startDialog(ownBot)).id, { groupId: g.id });
+      const handed = await transfer(aClient, d.id, { groupId: g2.id });
+      expect(handed.status).toBe('QUEUED');
+      const queuedAt = handed['queuedAt'];
+      clock.advance(30_000);
+      // Nobody is online: sent on to another group, the dialog waits on.
+      await setStatus(own.admin, a.id, 'OFFLINE');
+      const g3 = await createGroup(own.admin);
+      const requeued = await transfer(ownBot, d.id, { groupId: g3.id });
+      expect(requeued).toMatchObject({ status: 'QUEUED', queuedAt, group: { id: g3.id } });
+      const { queueStats } = await own.admin.ok(`{ queueStats { queued longestWaitSec } }`);
+      expect(queueStats).toEqual({ queued: 1, longestWaitSec: 30 });
+      // Still never drained back to whoever handed it on.
+      await setStatus(own.admin, a.id, 'ONLINE');
+      await own.app.sweeper.runOnce();
+      expect((await getDialog(own.admin, d.id)).status).toBe('QUEUED');
+      await assertInvariants(own.db.url);
+    } finally {
+      await own.stop();
+    }
   });
 });

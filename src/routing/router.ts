@@ -173,11 +173,13 @@ export class Router {
       );
     } else {
       // An operator's hand-off that ends in Help is remembered, so no later drain returns it to
-      // them. A re-route of someone going offline is not: they may take it back when online.
+      // them (a re-queue keeps it). A re-route of someone going offline is not: they may take it
+      // back when online. A re-queue keeps its place in the queue (queued_at).
       const handedOnBy = request.cause === RoutingCause.TRANSFER ? request.excludeOperatorId : null;
       [row] = await tx.execute<DialogRow[]>(
-        `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?, queued_at = ?,
-                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = ?${clock.sql}
+        `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?,
+                queued_at = case when status = 'QUEUED' then queued_at else ? end,
+                handed_over_at = coalesce(handed_over_at, ?), handed_on_by = coalesce(?, handed_on_by)${clock.sql}
           where id = ? returning *`,
         [decision.groupId, now, now, handedOnBy, ...clock.params, dialog.id],
       );
