@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/shared/clock.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
+import { eventually } from './helpers/eventually.js';
+import { subscribe, wsClient } from './helpers/ws.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import type { GraphqlClient } from './helpers/gql.js';
@@ -148,5 +150,27 @@ describe('the Help queue', () => {
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('event order', () => {
+  it('closing announces CLOSED before the drain it makes room for', async () => {
+    const g = await createGroup(t.admin);
+    const a = await createOperator(t.admin, { groupIds: [g.id], maxDialogs: 1 });
+    await setStatus(t.admin, a.id, 'ONLINE');
+    const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(d2.status).toBe('QUEUED');
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
+    const queue = subscribe(ws, `subscription($g: ID) { queueChanged(groupId: $g) { type sequence dialog { id } } }`, { g: g.id });
+    await eventually(() => t.app.services.bus.handlerCount() >= before + 1, 10_000, 'subscription registered');
+    await closeDialog(bot, d1.id);
+    const first = (await queue.next()).queueChanged;
+    const second = (await queue.next()).queueChanged;
+    expect([first.type, first.dialog.id]).toEqual(['CLOSED', d1.id]);
+    expect([second.type, second.dialog.id]).toEqual(['ASSIGNED', d2.id]);
+    expect(second.sequence).toBe(first.sequence + 1);
+    await ws.dispose();
   });
 });

@@ -227,10 +227,7 @@ export class DialogService {
         await this.sl.onClose(tx, dialog, now);
         // operator_id stays: a closed dialog keeps pointing at who handled it.
         await tx.execute(`update dialogs set status = 'CLOSED', closed_at = ? where id = ?`, [now, dialog.id]);
-        if (from !== null) {
-          await this.router.release(tx, from, 1);
-          await this.router.drain(tx, from);
-        }
+        // Announced before the drain it makes room for, so subscribers see cause before effect.
         await this.events.publish(tx, {
           kind: 'queue',
           type: QueueEventType.CLOSED,
@@ -243,6 +240,10 @@ export class DialogService {
           previousOperatorId: from,
         });
         await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.STATUS_CHANGED, dialogId: dialog.id, messageId: null });
+        if (from !== null) {
+          await this.router.release(tx, from, 1);
+          await this.router.drain(tx, from);
+        }
         return dialog.id;
       });
     });
