@@ -52,13 +52,22 @@ export async function getDialog(client: GraphqlClient, id: string): Promise<Dial
   return data.dialog;
 }
 
-export async function lastTransfer(
-  client: GraphqlClient,
-  id: string,
-): Promise<{ outcome: string; reason: string | null; kind: string; toOperator: { id: string } | null; fromOperator: { id: string } | null }> {
-  const data = await client.ok<{ dialog: { transfers: Array<any> } }>(
+export interface TransferView {
+  outcome: string;
+  reason: string | null;
+  kind: string;
+  toOperator: { id: string } | null;
+  fromOperator: { id: string } | null;
+  requestedGroup: { id: string } | null;
+  requestedOperator: { id: string } | null;
+}
+
+export async function lastTransfer(client: GraphqlClient, id: string): Promise<TransferView> {
+  const data = await client.ok<{ dialog: { transfers: TransferView[] } }>(
     `query($id: ID!) { dialog(id: $id) { transfers { outcome reason kind toOperator { id } fromOperator { id } requestedGroup { id } requestedOperator { id } } } }`,
     { id },
   );
-  return data.dialog.transfers.at(-1);
+  const last = data.dialog.transfers.at(-1);
+  if (!last) throw new Error(`dialog ${id} has no transfers`);
+  return last;
 }
