@@ -347,7 +347,8 @@ export class Router {
     );
     for (const { id } of rows) {
       const dialog = await this.lockDialog(tx, id);
-      if (!dialog || dialog.operator_id !== operatorId) continue;
+      // Closed dialogs keep their operator too: only those still held move on.
+      if (!dialog || dialog.status !== DialogStatus.ASSIGNED || dialog.operator_id !== operatorId) continue;
       await this.route(tx, dialog, {
         cause: RoutingCause.REROUTE,
         groupId: dialog.group_id,
