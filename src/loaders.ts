@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
+import type { EntityClass, EntityDictionary } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { GroupMember } from './groups/group-member.entity.js';
 import { Group } from './groups/group.entity.js';
 import { Operator } from './operators/operator.entity.js';
 import { User } from './users/user.entity.js';
@@ -9,6 +9,30 @@ import { Message } from './dialogs/message.entity.js';
 import { DialogTransfer } from './routing/dialog-transfer.entity.js';
 import { Dialog } from './dialogs/dialog.entity.js';
 import { listLoader, rowLoader } from './shared/loader.js';
+
+/**
+ * Entities reached through memberships, each with the key it was asked by, in one statement.
+ * `sql` selects `member_of` (the key) and the entity's columns. Each entity is built once
+ * however many keys share it: a dashboard's 1,000 memberships are 50 groups.
+ */
+async function membersOf<T extends object>(
+  em: EntityManager,
+  entity: EntityClass<T>,
+  sql: string,
+  keys: readonly string[],
+): Promise<Array<{ key: string; entity: T }>> {
+  const rows = await em.execute<Array<EntityDictionary<T> & { member_of: string; id: string }>>(sql, [keys]);
+  const built = new Map<string, T>();
+  return rows.map((row) => {
+    let value = built.get(row.id);
+    if (!value) {
+      // The extra member_of column matches no property and is left out of the entity.
+      value = em.map(entity, row);
+      built.set(row.id, value);
+    }
+    return { key: row.member_of, entity: value };
+  });
+}
 
 /**
  * Request-scoped DataLoaders for every relation a list can fan out over. By-id loaders also
@@ -41,23 +65,27 @@ export class Loaders {
     );
     this.operatorsOfGroup = listLoader(
       (ids) =>
-        em.find(
-          GroupMember,
-          { group: { $in: [...ids] }, operator: { deletedAt: null } },
-          { populate: ['operator'], orderBy: { createdAt: 'asc', operator: { id: 'asc' } } },
+        membersOf(
+          em,
+          Operator,
+          `select gm.group_id as member_of, o.* from group_members gm join operators o on o.id = gm.operator_id
+            where gm.group_id in (?) and o.deleted_at is null order by gm.created_at, o.id`,
+          ids,
         ),
-      (m) => m.group.id,
-      (m) => m.operator,
+      (m) => m.key,
+      (m) => m.entity,
     );
     this.groupsOfOperator = listLoader(
       (ids) =>
-        em.find(
-          GroupMember,
-          { operator: { $in: [...ids] }, group: { deletedAt: null } },
-          { populate: ['group'], orderBy: { group: { name: 'asc' } } },
+        membersOf(
+          em,
+          Group,
+          `select gm.operator_id as member_of, g.* from group_members gm join groups g on g.id = gm.group_id
+            where gm.operator_id in (?) and g.deleted_at is null order by g.name, g.id`,
+          ids,
         ),
-      (m) => m.operator.id,
-      (m) => m.group,
+      (m) => m.key,
+      (m) => m.entity,
     );
     this.scenarioById = rowLoader((ids) => em.find(Scenario, { id: { $in: [...ids] } }), (s) => s.id);
     this.dialogById = rowLoader((ids) => em.find(Dialog, { id: { $in: [...ids] } }), (d) => d.id);
