@@ -8,7 +8,7 @@ import { slTimerAt } from './sl-timer.type.js';
 
 export const MIN_TICK_INTERVAL_MS = 250;
 export const DEFAULT_TICK_INTERVAL_MS = 1000;
-/** A full re-read now and then covers events missed while the listener reconnected. */
+/** A full re-read now and then, as a backstop to the one after each listener reconnect. */
 const RESYNC_MS = 60_000;
 
 /** A running SL clock as the ticker keeps it in memory. */
@@ -59,6 +59,7 @@ export class SlTicker {
   private readonly subscribers = new Set<Subscriber>();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  private offReconnect: (() => void) | null = null;
   private lastResync = 0;
   private ticking = false;
 
@@ -72,6 +73,10 @@ export class SlTicker {
     this.unsubscribe = this.bus.subscribe(ALL_TOPICS, ({ event }) => {
       if ('dialogId' in event) this.dirty.add(event.dialogId);
     });
+    // Changes committed while the listener was away never reach `dirty`: re-read everything.
+    this.offReconnect = this.bus.onReconnect(() => {
+      this.lastResync = 0;
+    });
     await this.resync();
     this.timer = setInterval(() => void this.tick(), MIN_TICK_INTERVAL_MS);
     this.timer.unref();
@@ -82,6 +87,8 @@ export class SlTicker {
     this.timer = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.offReconnect?.();
+    this.offReconnect = null;
     this.subscribers.clear();
   }
 
