@@ -115,6 +115,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Front-end tooling reads the schema; the same with NODE_ENV=production as without.
+    introspection: true,
     stopOnTerminationSignals: false,
     plugins: [
       freshAfterMutation,

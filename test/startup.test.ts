@@ -28,14 +28,16 @@ describe('npm start on a fresh machine (embedded PostgreSQL)', () => {
   it('starts, prints an admin token once per data directory, answers, and stops cleanly', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'handover-start-'));
     dirs.push(dataDir);
-    // No DATABASE_URL, no ADMIN_TOKEN: everything comes from the data directory.
-    const env = { DATA_DIR: dataDir, PORT: '0' };
+    // No DATABASE_URL, no ADMIN_TOKEN: everything comes from the data directory. Started as
+    // in production, where the schema must still be readable by front-end tooling.
+    const env = { DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'production' };
     const first = await startServerProcess(env);
     const token = /(hov_[A-Za-z0-9_-]+)/.exec(first.output())?.[1];
     expect(token).toBeDefined();
 
     const client = new GraphqlClient(first.url, token);
     expect(await client.ok(`{ groups { id } }`)).toEqual({ groups: [] });
+    expect(await client.ok(`{ __schema { subscriptionType { name } } }`)).toEqual({ __schema: { subscriptionType: { name: 'Subscription' } } });
     const base = first.url.replace('/graphql', '');
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
