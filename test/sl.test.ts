@@ -374,6 +374,27 @@ describe('SL events on subscriptions', () => {
       await w.stop();
     }
   });
+
+  it('a breach in the Help queue reaches Help dashboards, with or without a group', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 10 });
+    const aimed = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    const loose = await bot.ok<{ reportBotFailure: { id: string; status: string } }>(
+      `mutation($id: ID!) { reportBotFailure(dialogId: $id) { id status } }`,
+      { id: (await startDialog(bot)).id },
+    );
+    expect([aimed.status, loose.reportBotFailure.status]).toEqual(['QUEUED', 'QUEUED']);
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
+    const help = subscribe(ws, `subscription { queueChanged { type dialog { id } } }`);
+    await registered(t, before, 1);
+
+    clock.advance(46 * SEC); // past both the group's 10 s and the default 45 s
+    expect(await t.app.sweeper.runOnce()).toMatchObject({ breached: 2 });
+    const seen = [(await help.next()).queueChanged, (await help.next()).queueChanged];
+    expect(seen.map((e) => e.type)).toEqual(['SL_BREACHED', 'SL_BREACHED']);
+    expect(seen.map((e) => e.dialog.id).sort()).toEqual([aimed.id, loose.reportBotFailure.id].sort());
+    await ws.dispose();
+  });
 });
 
 describe('auto-logout', () => {

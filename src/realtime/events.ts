@@ -47,6 +47,8 @@ export type DomainEvent =
       readonly dialogId: string;
       /** The dialog's group, so queue dashboards hear of it too. */
       readonly groupId?: string | null;
+      /** The dialog waits in the Help queue, so Help dashboards hear of it too. */
+      readonly queued?: boolean;
     };
 
 /** Where services report events. Implementations deliver them only if the transaction commits. */

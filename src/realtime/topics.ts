@@ -29,6 +29,7 @@ export function topicsOf(event: DomainEvent): string[] {
     case 'sl':
       out.add(topics.dialog(event.dialogId));
       if (event.groupId) out.add(topics.groupQueue(event.groupId));
+      if (event.queued) out.add(topics.helpQueue);
       break;
     case 'operator':
       out.add(topics.operatorStatus);

@@ -63,22 +63,22 @@ export class Sweeper {
         type === 'BREACHED'
           ? // Strictly past the deadline: a reply exactly at the deadline still meets it.
             // Rows a routing decision holds are left to the next sweep instead of waited for.
-            await tx.execute<Array<{ id: string; group_id: string | null }>>(
+            await tx.execute<Array<{ id: string; group_id: string | null; status: string }>>(
               `update dialogs set sl_breached_at = ?
                 where id in (select id from dialogs where sl_deadline < ? and sl_breached_at is null
                               for update skip locked)
-                returning id, group_id`,
+                returning id, group_id, status`,
               [now, now],
             )
-          : await tx.execute<Array<{ id: string; group_id: string | null }>>(
+          : await tx.execute<Array<{ id: string; group_id: string | null; status: string }>>(
               `update dialogs set sl_warned_at = ?
                 where id in (select id from dialogs where sl_deadline >= ? and sl_deadline <= ? and sl_warned_at is null
                               for update skip locked)
-                returning id, group_id`,
+                returning id, group_id, status`,
               [now, now, new Date(now.getTime() + this.services.config.slWarningSec * 1000)],
             );
       for (const row of rows) {
-        await this.services.events.publish(tx, { kind: 'sl', type, dialogId: row.id, groupId: row.group_id });
+        await this.services.events.publish(tx, { kind: 'sl', type, dialogId: row.id, groupId: row.group_id, queued: row.status === 'QUEUED' });
       }
       return rows.length;
     });
