@@ -75,6 +75,18 @@ async function main(): Promise<void> {
           [`${clients} clients: routing ratio`]: round(product.perSecond / baseline.perSecond),
         });
       }
+      // The same 32 clients spread over two server processes on the one database.
+      const second = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+      servers.push(second);
+      const perProcess = [productIteration(server.url, token, groups), productIteration(second.url, token, groups)];
+      const spread = await repeat(cfg.reps, () => load(32, cfg.durationMs, (c, i) => perProcess[c % 2]!(c, i)));
+      await second.stop();
+      Object.assign(figures, {
+        '32 clients on 2 processes: dialogs/s': spread.perSecond,
+        '32 clients on 2 processes: p50 ms': spread.p50Ms,
+        '32 clients on 2 processes: p99 ms': spread.p99Ms,
+        '32 clients on 2 processes: routing ratio': round(spread.perSecond / (figures['32 clients: baseline dialogs/s'] ?? NaN)),
+      });
       results.push({
         name: 'routing',
         parameters: { operators: 200, groups: 10, groupsPerOperator: 2, durationMs: cfg.durationMs, reps: cfg.reps },
