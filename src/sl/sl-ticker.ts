@@ -58,6 +58,7 @@ export class SlTicker {
   private readonly dirty = new Set<string>();
   private readonly subscribers = new Set<Subscriber>();
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private unsubscribe: (() => void) | null = null;
   private offReconnect: (() => void) | null = null;
   private lastResync = 0;
@@ -70,6 +71,7 @@ export class SlTicker {
   ) {}
 
   async start(): Promise<void> {
+    this.stopped = false;
     this.unsubscribe = this.bus.subscribe(ALL_TOPICS, ({ event }) => {
       if ('dialogId' in event) this.dirty.add(event.dialogId);
     });
@@ -78,13 +80,13 @@ export class SlTicker {
       this.lastResync = 0;
     });
     await this.resync();
-    this.timer = setInterval(() => void this.tick(), MIN_TICK_INTERVAL_MS);
-    this.timer.unref();
+    this.scheduleRound();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.offReconnect?.();
@@ -115,6 +117,20 @@ export class SlTicker {
     return [...this.running.values()];
   }
 
+  /**
+   * Rounds run on the wall clock's grid of MIN_TICK_INTERVAL_MS (not an interval timer that
+   * drifts), so each subscriber's grid point is served by the same round every time.
+   */
+  private scheduleRound(): void {
+    if (this.stopped) return;
+    const delay = MIN_TICK_INTERVAL_MS - (Date.now() % MIN_TICK_INTERVAL_MS);
+    this.timer = setTimeout(() => {
+      this.scheduleRound();
+      void this.tick();
+    }, delay);
+    this.timer.unref();
+  }
+
   /** One round: bring the index up to date, then serve every subscriber that is due. */
   async tick(): Promise<void> {
     if (this.ticking) return;
@@ -123,7 +139,9 @@ export class SlTicker {
       const wallNow = Date.now();
       if (wallNow - this.lastResync > RESYNC_MS) await this.resync();
       else await this.refreshDirty();
-      const due = [...this.subscribers].filter((s) => s.nextDueAt <= wallNow);
+      // A round serves what falls due before the middle of the next one.
+      const horizon = wallNow + MIN_TICK_INTERVAL_MS / 2;
+      const due = [...this.subscribers].filter((s) => s.nextDueAt <= horizon);
       if (due.length === 0) return;
       const now = this.clock.now();
       // Each clock's tick is computed at most once per round, and only if someone sees it.
@@ -139,7 +157,7 @@ export class SlTicker {
       // One batch object per scope and round: identical subscriptions then share one execution.
       const batches = new Map<string, SlTickBatch>();
       for (const subscriber of due) {
-        subscriber.nextDueAt = wallNow + subscriber.intervalMs - MIN_TICK_INTERVAL_MS / 2;
+        subscriber.nextDueAt = nextOnGrid(horizon, subscriber.intervalMs);
         let batch = batches.get(subscriber.scopeKey);
         if (!batch) {
           const pool = subscriber.groupId !== null ? (this.byGroup.get(subscriber.groupId)?.values() ?? []) : this.running.values();
@@ -207,6 +225,15 @@ export class SlTicker {
     group?.delete(dialogId);
     if (group?.size === 0) this.byGroup.delete(clock.groupId);
   }
+}
+
+/**
+ * The next multiple of `intervalMs` after `at`. Every subscriber of one interval is due in the
+ * same round, so subscribers of one scope share a batch (and its execution) instead of each
+ * phase computing its own.
+ */
+function nextOnGrid(at: number, intervalMs: number): number {
+  return (Math.floor(at / intervalMs) + 1) * intervalMs;
 }
 
 function toClock(row: ClockRow): RunningClock {
