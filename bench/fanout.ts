@@ -68,13 +68,16 @@ export async function fanoutBench(server: ServerChild, token: string, groupId: s
   await bare.next('started');
   await new Promise((r) => setTimeout(r, 500));
   const bareRssIdle = await rssKib(broadcaster.pid!);
+  // The same event rate as the product's run: each broadcast follows the previous one after the
+  // gap its counterpart had (a faster pace would only measure the broadcaster's backlog).
+  const gaps = sent.map((s, i) => (i === 0 ? 0 : s.at - sent[i - 1]!.at));
   const baseSent: Array<{ key: string; at: number }> = [];
   for (let i = 0; i < events; i++) {
+    await new Promise((r) => setTimeout(r, gaps[i]));
     const key = `b${i}`;
     const payload = JSON.stringify({ key, pad: 'x'.repeat(Math.max(0, payloadBytes - 30)) });
     baseSent.push({ key, at: now() });
     broadcaster.send({ kind: 'broadcast', payload });
-    await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 1000));
   bare.send({ kind: 'report' });
