@@ -24,9 +24,10 @@ function fingerprintOf(call: IdempotentCall): string {
 
 /**
  * Runs `work` once per (scope, key). A repeat must be the same call (operation and arguments):
- * a key reused for anything else is refused rather than answered with an unrelated result. A repeat returns the first call's result id without
- * running anything. A concurrent repeat waits on the key's row until the first commits (or
- * rolls back, and then runs itself). Must be called inside the mutation's transaction.
+ * a key reused for anything else is refused rather than answered with an unrelated result. A
+ * repeat returns the first call's result id without running anything. A concurrent repeat
+ * waits on the key's row until the first commits (or rolls back, and then runs itself). Must
+ * be called inside the mutation's transaction.
  */
 export async function once(
   tx: EntityManager,
