@@ -177,34 +177,41 @@ export class PgEventBus implements EventBus, EventSink {
     buffer.push(event);
   }
 
-  /** Numbers the transaction's events per topic (locking topics in name order) and NOTIFYs them. */
+  /**
+   * Numbers the transaction's events per topic and NOTIFYs them, in one statement: the topics'
+   * sequences advance (rows locked in topic order, so concurrent transactions queue rather than
+   * deadlock), each event gets the next number on each of its topics, and the notifications go
+   * out in the order the events happened.
+   */
   private async flush(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
-    const perEvent = events.map((event) => topicsOf(event));
-    const counts = new Map<string, number>();
-    for (const list of perEvent) for (const topic of list) counts.set(topic, (counts.get(topic) ?? 0) + 1);
-    if (counts.size === 0) return;
-    const rows = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([topic, n]) => ({ topic, n }));
-    const finals = await tx.execute<Array<{ topic: string; seq: string }>>(
-      `insert into event_topics (topic, seq)
-       select t.topic, t.n from json_to_recordset(?::json) as t(topic text, n bigint) order by t.topic
-       on conflict (topic) do update set seq = event_topics.seq + excluded.seq
-       returning topic, seq`,
-      [JSON.stringify(rows)],
+    const input = events.map((event) => ({ t: topicsOf(event), e: event }));
+    if (!input.some((i) => i.t.length > 0)) return;
+    await tx.execute(
+      `with input as (
+         select e.ord, e.value -> 'e' as event, e.value -> 't' as topics
+           from json_array_elements(?::json) with ordinality as e(value, ord)
+       ), mentions as (
+         select i.ord, t.topic, t.pos,
+                row_number() over (partition by t.topic order by i.ord) as nth,
+                count(*) over (partition by t.topic) as per_topic
+           from input i, json_array_elements_text(i.topics) with ordinality as t(topic, pos)
+       ), advanced as (
+         insert into event_topics (topic, seq)
+         select topic, count(*) from mentions group by topic order by topic
+         on conflict (topic) do update set seq = event_topics.seq + excluded.seq
+         returning topic, seq
+       ), numbered as (
+         select m.ord, json_agg(json_build_array(m.topic, a.seq - m.per_topic + m.nth) order by m.pos) as s
+           from mentions m join advanced a using (topic)
+          group by m.ord
+       )
+       select pg_notify('${CHANNEL}', json_build_object('s', n.s, 'e', i.event)::text)
+         from numbered n join input i using (ord)
+        order by n.ord`,
+      [JSON.stringify(input)],
     );
-    // The first sequence number of this transaction on each topic.
-    const next = new Map(finals.map((r) => [r.topic, Number(r.seq) - counts.get(r.topic)! + 1]));
-    const payloads = events.map((event, i) => {
-      const s = perEvent[i]!.map((topic): [string, number] => {
-        const seq = next.get(topic)!;
-        next.set(topic, seq + 1);
-        return [topic, seq];
-      });
-      return JSON.stringify({ s, e: event } satisfies Notification);
-    });
-    await tx.execute(`select pg_notify('${CHANNEL}', p) from json_array_elements_text(?::json) as p`, [
-      JSON.stringify(payloads),
-    ]);
   }
+
 
   private dispatch(payload: string): void {
     let note: Notification;
