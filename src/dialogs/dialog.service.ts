@@ -63,13 +63,8 @@ export class DialogService {
       return row;
     };
     if (key === null) return em.map(Dialog, await insert(em, this.clock.now()));
-    const id = await inTransaction(em, async (tx) => {
-      const now = this.clock.now();
-      const call = { operation: 'startDialog', args: [externalId, clientName, scenarioId] };
-      return once(tx, keyScope(viewer), key, call, now, async () => (await insert(tx, now)).id);
-    });
     // A repeat returns the dialog the first call created.
-    return em.findOneOrFail(Dialog, { id }, { refresh: true });
+    return this.writeOnce(em, viewer, key, { operation: 'startDialog', args: [externalId, clientName, scenarioId] }, insert);
   }
 
   /** A client (or bot) message. Returns the message id. */
@@ -111,7 +106,7 @@ export class DialogService {
     }
     const key = validIdempotencyKey(idempotencyKey);
     const call = { operation: 'transferDialog', args: [dialogId, to.groupId ?? null, to.operatorId ?? null] };
-    return this.routeOnce(em, viewer, key, call, async (tx) => {
+    return this.writeOnce(em, viewer, key, call, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       this.assertMayHandle(viewer, dialog);
       await this.requireTargets(tx, to);
@@ -138,7 +133,7 @@ export class DialogService {
   ): Promise<Dialog> {
     const note = reason == null ? null : validText('reason', reason, 1000);
     const key = validIdempotencyKey(idempotencyKey);
-    return this.routeOnce(em, viewer, key, { operation: 'reportBotFailure', args: [dialogId, note] }, async (tx) => {
+    return this.writeOnce(em, viewer, key, { operation: 'reportBotFailure', args: [dialogId, note] }, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       if (dialog.status !== DialogStatus.BOT) {
         throw new BadInputError('dialogId', `the dialog is ${dialog.status}, not with the bot`);
@@ -250,22 +245,23 @@ export class DialogService {
   }
 
   /**
-   * Runs a routing mutation once per idempotency key, in one transaction, and returns the dialog
-   * as committed: from the row the routing wrote (no read after commit), or, for a repeated key,
+   * Runs a dialog mutation once per idempotency key, in one transaction, and returns the dialog
+   * as committed: from the row the mutation wrote (no read after commit), or, for a repeated key,
    * as it is now.
    */
-  private async routeOnce(
+  private async writeOnce(
     em: EntityManager,
     viewer: Viewer,
     key: string | null,
     call: IdempotentCall,
-    work: (tx: EntityManager) => Promise<DialogRow>,
+    work: (tx: EntityManager, now: Date) => Promise<DialogRow>,
   ): Promise<Dialog> {
     let written: DialogRow | null = null;
     const id = await inTransaction(em, async (tx) => {
       written = null; // a retried attempt starts afresh
-      return once(tx, keyScope(viewer), key, call, this.clock.now(), async () => {
-        written = await work(tx);
+      const now = this.clock.now();
+      return once(tx, keyScope(viewer), key, call, now, async () => {
+        written = await work(tx, now);
         return written.id;
       });
     });
