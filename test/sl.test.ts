@@ -117,15 +117,24 @@ describe('SL clocks', () => {
   });
 
   it('a dialog without a group uses the server-wide default targets', async () => {
-    await onlineOperator([]);
-    const s = await bot.ok(`mutation { createScenario(name: "no fallback") { id } }`).catch(() => null);
-    expect(s).toBeNull(); // INTEGRATION cannot manage scenarios
+    const op = await onlineOperator([]);
+    // No scenario, hence no fallback group: the bot cannot make one either.
+    await bot.fails(`mutation { createScenario(name: "no fallback") { id } }`, undefined, 'FORBIDDEN');
     const d = await startDialog(bot);
+    expect(d.group).toBeNull();
     const { reportBotFailure } = await bot.ok(
-      `mutation($id: ID!) { reportBotFailure(dialogId: $id, reason: "parser crashed") { status group { id } slTimer { kind remainingMs } } }`,
+      `mutation($id: ID!) { reportBotFailure(dialogId: $id, reason: "parser crashed") { status group { id } operator { id } slTimer { kind remainingMs } } }`,
       { id: d.id },
     );
-    expect(reportBotFailure).toMatchObject({ status: 'ASSIGNED', group: null, slTimer: { kind: 'FIRST_RESPONSE', remainingMs: 45 * SEC } });
+    expect(reportBotFailure).toMatchObject({
+      status: 'ASSIGNED',
+      group: null,
+      operator: { id: op.id },
+      slTimer: { kind: 'FIRST_RESPONSE', remainingMs: 45 * SEC },
+    });
+    await reply(op.client, d.id);
+    await clientSays(d.id);
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', remainingMs: 90 * SEC });
   });
 });
 
