@@ -368,7 +368,7 @@ describe('across server processes', () => {
       const sub = subscribe(ws, QUEUE, { g: g.id });
       // The other process registers asynchronously; keep changing until its first event arrives.
       let event: Awaited<ReturnType<typeof sub.next>> | undefined;
-      for (let i = 0; i < 20 && !event; i++) {
+      for (let i = 0; i < 60 && !event; i++) {
         await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
         event = await sub.next(500).catch(() => undefined);
       }
