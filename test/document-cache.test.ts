@@ -7,17 +7,18 @@ import { eventually } from './helpers/eventually.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
 const schema = buildSchema(`type Query { a: Int }`);
+const LIMITS = { maxBytes: 1024 * 1024, maxDocumentBytes: 64 * 1024 };
 
 describe('sharedDocuments', () => {
   it('parses a text once and shares the document', () => {
-    const docs = sharedDocuments();
+    const docs = sharedDocuments(LIMITS);
     const first = docs.parse('{ a }');
     expect(docs.parse('{ a }')).toBe(first);
     expect(docs.parse('{ a a }')).not.toBe(first);
   });
 
   it('validates a document once per schema and keeps its errors', () => {
-    const docs = sharedDocuments();
+    const docs = sharedDocuments(LIMITS);
     const bad = docs.parse('{ b }');
     const errors = docs.validate(schema, bad);
     expect(errors).toHaveLength(1);
@@ -29,7 +30,7 @@ describe('sharedDocuments', () => {
   });
 
   it('lets a syntax error through as a parse failure every time', () => {
-    const docs = sharedDocuments();
+    const docs = sharedDocuments(LIMITS);
     expect(() => docs.parse('{ a')).toThrow(/Syntax Error/);
     expect(() => docs.parse('{ a')).toThrow(/Syntax Error/);
   });
