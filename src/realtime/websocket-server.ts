@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { ConnectionInitMessage, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
@@ -84,11 +84,16 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
   });
   const limits = { maxOperations: config.wsMaxSubscriptionsPerSocket, maxSlTicks: config.wsMaxSlTicksPerSocket };
 
-  const prepare = (ctx: { extra: SocketState; subscriptions: OpenOperations }, id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+  /** Limits, parse and validation of one operation; errors answer for its id only. */
+  const prepare = (
+    ctx: { extra: SocketState; subscriptions: OpenOperations },
+    id: string,
+    payload: SubscribePayload,
+  ): ExecutionArgs | readonly GraphQLError[] => {
     const operations = (ctx.extra.operations ??= new SocketOperations(limits));
     const overTotal = operations.refuseOverTotal(ctx.subscriptions);
     if (overTotal) return [overTotal];
-    let document;
+    let document: DocumentNode;
     try {
       document = documents.parse(payload.query);
     } catch (error) {
