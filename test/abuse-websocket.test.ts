@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
@@ -65,7 +67,63 @@ describe('frames', () => {
     ok.close();
     await ok.closed;
   });
+
+  it('a frame announcing 90 MB is refused from its header, before any of it is sent', async () => {
+    const { t } = app;
+    expect(await announceFrame(t.app.server.wsUrl, 90 * 1024 * 1024)).toBe(1009);
+    await healthy(t);
+  });
 });
+
+/**
+ * Over raw TCP: completes the WebSocket handshake, sends only the header of a masked text frame
+ * announcing `length` bytes, and resolves with the close code the server answers.
+ */
+function announceFrame(wsUrl: string, length: number): Promise<number> {
+  const { hostname, port, pathname } = new URL(wsUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = Buffer.alloc(0);
+    let upgraded = false;
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      socket.write(
+        [
+          `GET ${pathname} HTTP/1.1`,
+          `Host: ${hostname}:${port}`,
+          'Upgrade: websocket',
+          'Connection: Upgrade',
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Protocol: graphql-transport-ws',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (!upgraded) {
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        expect(received.subarray(0, end).toString()).toMatch(/^HTTP\/1\.1 101/);
+        upgraded = true;
+        received = received.subarray(end + 4);
+        const header = Buffer.alloc(14);
+        header[0] = 0x81; // FIN, text
+        header[1] = 0x80 | 127; // masked, 64-bit length follows
+        header.writeBigUInt64BE(BigInt(length), 2);
+        randomBytes(4).copy(header, 10);
+        socket.write(header);
+      }
+      // The server's close frame: 0x88, payload length, then the code.
+      if (received.length >= 4 && received[0] === 0x88) {
+        resolve(received.readUInt16BE(2));
+        socket.destroy();
+      }
+    });
+  });
+}
 
 describe('connection_init', () => {
   const app = withApp({ wsConnectionInitTimeoutMs: 300 });
