@@ -2,18 +2,16 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate } from './auth/authenticate.js';
 import { bearerToken, type Viewer } from './auth/viewer.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { formatError } from './shared/format-error.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
-import { sharedDocuments } from './realtime/document-cache.js';
-import { subscribeSharingResults } from './realtime/shared-subscribe.js';
+import type { SocketInfo } from './realtime/socket-registry.js';
+import { startWebSocketServer, type WebSocketTransport } from './realtime/websocket-server.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -34,15 +32,12 @@ export interface RunningServer {
   readonly port: number;
   readonly httpServer: Server;
   /** Per-socket data of graphql-ws connections (who is connected). */
-  readonly sockets: Set<SocketInfo>;
+  readonly sockets: ReadonlySet<SocketInfo>;
+  /** The WebSocket side (its limits and document cache). */
+  readonly webSockets: WebSocketTransport;
   /** Closes the WebSockets whose caller matches. */
   closeSockets(match: (viewer: Viewer) => boolean, code: number, reason: string): number;
   stop(): Promise<void>;
-}
-
-export interface SocketInfo {
-  readonly socket: WebSocket;
-  viewer: Viewer | null;
 }
 
 
@@ -73,43 +68,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { schema, rootEm, services } = options;
   const httpServer = createServer();
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-  const sockets = new Set<SocketInfo>();
-  const socketInfo = new WeakMap<WebSocket, SocketInfo>();
-
-  const wsCleanup = useServer(
-    {
-      schema,
-      // Internal failures close a socket with a generic reason; the details go to the log only.
-      isProd: true,
-      ...sharedDocuments(),
-      subscribe: subscribeSharingResults,
-      onConnect: async (ctx) => {
-        const token = bearerToken(ctx.connectionParams?.['authorization']);
-        const viewer = await authenticate(rootEm.fork(), token, services.config.adminToken);
-        if (!viewer) {
-          ctx.extra.socket.close(4401, 'Unauthorized');
-          return false;
-        }
-        const info: SocketInfo = { socket: ctx.extra.socket, viewer };
-        sockets.add(info);
-        socketInfo.set(ctx.extra.socket, info);
-        return true;
-      },
-      onClose: (ctx) => {
-        const info = socketInfo.get(ctx.extra.socket);
-        if (info) sockets.delete(info);
-      },
-      context: (ctx) => createContext(rootEm, services, socketInfo.get(ctx.extra.socket)?.viewer ?? null),
-      // The same error policy as HTTP: client errors pass, internal ones are masked and logged.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
-    },
-    wsServer,
-    // keep-alive pings every 12 s: dead peers are dropped
-    12_000,
-  );
+  const webSockets = startWebSocketServer({ httpServer, path: GRAPHQL_PATH, schema, rootEm, services });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -125,7 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         async serverWillStart() {
           return {
             async drainServer() {
-              await wsCleanup.dispose();
+              await webSockets.dispose();
             },
           };
         },
@@ -203,11 +162,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wsUrl: `ws://${shownHost}:${port}${GRAPHQL_PATH}`,
     port,
     httpServer,
-    sockets,
+    sockets: webSockets.sockets,
+    webSockets,
     closeSockets: (match, code, reason) => {
       let closed = 0;
-      for (const info of sockets) {
-        if (info.viewer && match(info.viewer)) {
+      for (const info of webSockets.sockets) {
+        if (match(info.viewer)) {
           info.socket.close(code, reason);
           closed++;
         }

@@ -13,7 +13,8 @@ import { ALL_TOPICS } from '../src/realtime/event-bus.js';
 let t: TestApp;
 let bot: GraphqlClient;
 beforeEach(async () => {
-  t = await startTestApp();
+  // Load tests: more sockets per token and subscriptions per socket than a dashboard opens.
+  t = await startTestApp({ config: { wsMaxSocketsPerToken: 1000, wsMaxSubscriptionsPerSocket: 1000, wsMaxSlTicksPerSocket: 1000 } });
   bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
 });
 afterEach(() => t.stop());

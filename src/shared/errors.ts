@@ -12,6 +12,8 @@ export enum ErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   /** Input that clashes with existing data, e.g. a duplicate email (services). */
   CONFLICT = 'CONFLICT',
+  /** An operation past a WebSocket's limit of open ones; `extensions.max` is the limit (WebSocket server). */
+  TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
 }
 
 export class AppError extends GraphQLError {

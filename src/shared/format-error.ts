@@ -1,14 +1,11 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, Kind, parse, type ASTNode, type ValueNode } from 'graphql';
+import { ErrorCode } from './errors.js';
 
 /** Codes whose messages are meant for the client (ours, and GraphQL's own request errors). */
-const CLIENT_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'BAD_USER_INPUT',
-  'CONFLICT',
+const CLIENT_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -109,9 +106,7 @@ function invalidInputField(error: LocatedError, code: unknown): string | null {
   if (missing) return source ? fieldOfVariable(source.body, missing[1]!) : missing[1]!;
   // A literal in the document: only value errors, found inside an argument's value. Unknown
   // fields or arguments and misplaced variables stay validation failures (a client bug).
-  // Validation errors have Apollo's code over HTTP, and none (nor a cause) over WebSocket.
-  const validation = code === 'GRAPHQL_VALIDATION_FAILED' || (code === undefined && error.originalError == null);
-  if (!validation || !source || error.positions?.[0] === undefined) return null;
+  if (code !== 'GRAPHQL_VALIDATION_FAILED' || !source || error.positions?.[0] === undefined) return null;
   const field = fieldOfLiteral(source.body, error.positions[0]);
   if (field === null) return null;
   return NAMED_FIELD.exec(message)?.[1] ?? field;
