@@ -17,10 +17,15 @@ const CLIENT_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** graphql-js's `Source`: every error from one document shares the same object. */
+interface RequestSource {
+  readonly body: string;
+}
+
 /** What graphql-js keeps of the request on its own errors (duck-typed: it may be wrapped). */
 interface LocatedError {
   readonly message: string;
-  readonly source?: { readonly body: string };
+  readonly source?: RequestSource;
   readonly positions?: readonly number[];
   readonly originalError?: unknown;
 }
@@ -58,16 +63,23 @@ function eachInputField(node: ASTNode, visit: (name: string, value: ValueNode) =
   }
 }
 
-function parsed(source: string): ASTNode | null {
+// One parse per document, however many errors it has: answering stays linear in its size.
+const parsedSources = new WeakMap<RequestSource, ASTNode | null>();
+
+function parsed(source: RequestSource): ASTNode | null {
+  if (parsedSources.has(source)) return parsedSources.get(source)!;
+  let document: ASTNode | null;
   try {
-    return parse(source, { noLocation: false });
+    document = parse(source.body);
   } catch {
-    return null;
+    document = null;
   }
+  parsedSources.set(source, document);
+  return document;
 }
 
 /** The argument or input field a variable is passed to (`maxDialogs: $m` → "maxDialogs"). */
-function fieldOfVariable(source: string, variable: string): string {
+function fieldOfVariable(source: RequestSource, variable: string): string {
   const document = parsed(source);
   let field: string | undefined;
   if (document) {
@@ -79,7 +91,7 @@ function fieldOfVariable(source: string, variable: string): string {
 }
 
 /** The innermost argument or input field whose literal value contains `offset`. */
-function fieldOfLiteral(source: string, offset: number): string | null {
+function fieldOfLiteral(source: RequestSource, offset: number): string | null {
   const document = parsed(source);
   let field: string | null = null;
   if (document) {
@@ -103,16 +115,16 @@ function invalidInputField(error: LocatedError, code: unknown): string | null {
     const named = NAMED_FIELD.exec(reason!);
     if (named) return named[1]!;
     if (path) return leafOf(path);
-    return source ? fieldOfVariable(source.body, name!) : name!;
+    return source ? fieldOfVariable(source, name!) : name!;
   }
   const missing = VARIABLE_MISSING.exec(message);
-  if (missing) return source ? fieldOfVariable(source.body, missing[1]!) : missing[1]!;
+  if (missing) return source ? fieldOfVariable(source, missing[1]!) : missing[1]!;
   // A literal in the document: only value errors, found inside an argument's value. Unknown
   // fields or arguments and misplaced variables stay validation failures (a client bug).
   // Validation errors have Apollo's code over HTTP, and none (nor a cause) over WebSocket.
   const validation = code === 'GRAPHQL_VALIDATION_FAILED' || (code === undefined && error.originalError == null);
   if (!validation || !source || error.positions?.[0] === undefined) return null;
-  const field = fieldOfLiteral(source.body, error.positions[0]);
+  const field = fieldOfLiteral(source, error.positions[0]);
   if (field === null) return null;
   return NAMED_FIELD.exec(message)?.[1] ?? field;
 }
