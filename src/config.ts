@@ -1,3 +1,5 @@
+import type { OperationLimits } from './shared/operation-limits.js';
+
 /** Server configuration. The only module that reads `process.env`. */
 export interface Config {
   /** HTTP and WebSocket port; 0 picks a free one. */
@@ -22,6 +24,8 @@ export interface Config {
   readonly slWarningSec: number;
   /** Connections in the pool of each server process. */
   readonly dbPoolSize: number;
+  /** What one GraphQL document may ask for, checked before it runs (HTTP and WebSocket). */
+  readonly operationLimits: OperationLimits;
 }
 
 export class ConfigError extends Error {}
@@ -59,5 +63,12 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs: intVar(env, 'SWEEP_INTERVAL_MS', 1000, 50, 60000),
     slWarningSec: intVar(env, 'SL_WARNING_SEC', 0, 0, 86400),
     dbPoolSize: intVar(env, 'DB_POOL_SIZE', 10, 1, 200),
+    operationLimits: {
+      tokens: intVar(env, 'MAX_QUERY_TOKENS', 5000, 100, 1_000_000),
+      depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 2, 1000),
+      aliases: intVar(env, 'MAX_QUERY_ALIASES', 100, 0, 100_000),
+      directives: intVar(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 100_000),
+      cost: intVar(env, 'MAX_QUERY_COST', 20_000, 100, 1_000_000_000),
+    },
   };
 }

@@ -11,6 +11,7 @@ import { bearerToken, type Viewer } from './auth/viewer.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { formatError } from './shared/format-error.js';
+import { checkSubscribe, costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 import { sharedDocuments } from './realtime/document-cache.js';
 import { subscribeSharingResults } from './realtime/shared-subscribe.js';
@@ -72,6 +73,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** One Node http server: Apollo over HTTP and graphql-ws over WebSocket, both on /graphql. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { schema, rootEm, services } = options;
+  const limits = services.config.operationLimits;
+  const checks = documentChecks(limits);
+  const documents = sharedDocuments(checks);
   const httpServer = createServer();
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
   const sockets = new Set<SocketInfo>();
@@ -82,7 +86,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       schema,
       // Internal failures close a socket with a generic reason; the details go to the log only.
       isProd: true,
-      ...sharedDocuments(),
+      ...documents,
+      onSubscribe: checkSubscribe(limits, schema, documents),
       subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.['authorization']);
@@ -118,7 +123,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Front-end tooling reads the schema; the same with NODE_ENV=production as without.
     introspection: true,
     stopOnTerminationSignals: false,
+    parseOptions: checks.parseOptions,
+    validationRules: [...checks.validationRules],
+    validationOptions: { maxErrors: checks.maxErrors },
     plugins: [
+      costLimitPlugin(limits),
       freshAfterMutation,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {

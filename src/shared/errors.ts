@@ -12,6 +12,11 @@ export enum ErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   /** Input that clashes with existing data, e.g. a duplicate email (services). */
   CONFLICT = 'CONFLICT',
+  /**
+   * A document over a configured limit; `extensions.limit` names it (tokens, depth, aliases,
+   * directives, cost) and `extensions.max` gives its value (operation limits, before execution).
+   */
+  OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED',
 }
 
 export class AppError extends GraphQLError {

@@ -1,6 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, Kind, parse, type ASTNode, type ValueNode } from 'graphql';
+import { operationLimitOf } from './operation-limits.js';
 
 /** Codes whose messages are meant for the client (ours, and GraphQL's own request errors). */
 const CLIENT_CODES = new Set([
@@ -9,6 +10,7 @@ const CLIENT_CODES = new Set([
   'NOT_FOUND',
   'BAD_USER_INPUT',
   'CONFLICT',
+  'OPERATION_LIMIT_EXCEEDED',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -153,6 +155,8 @@ export function loggable(error: unknown): unknown {
  * services' own checks, so clients handle one shape of input error.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const limit = operationLimitOf(error);
+  if (limit) return { message: limit.message, extensions: { code: limit.extensions['code'], limit: limit.limit, max: limit.max } };
   const code = formatted.extensions?.code;
   const source = located(error);
   const field = source ? invalidInputField(source, code) : null;
