@@ -24,6 +24,8 @@ export interface Config {
   readonly slWarningSec: number;
   /** Connections in the pool of each server process. */
   readonly dbPoolSize: number;
+  /** Largest HTTP request body; larger ones answer 413. */
+  readonly maxBodyBytes: number;
   /** What one GraphQL document may ask for, checked before it runs (HTTP and WebSocket). */
   readonly operationLimits: OperationLimits;
 }
@@ -63,6 +65,7 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs: intVar(env, 'SWEEP_INTERVAL_MS', 1000, 50, 60000),
     slWarningSec: intVar(env, 'SL_WARNING_SEC', 0, 0, 86400),
     dbPoolSize: intVar(env, 'DB_POOL_SIZE', 10, 1, 200),
+    maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     operationLimits: {
       tokens: intVar(env, 'MAX_QUERY_TOKENS', 5000, 100, 1_000_000),
       depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 2, 1000),

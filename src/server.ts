@@ -10,6 +10,7 @@ import { authenticate } from './auth/authenticate.js';
 import { bearerToken, type Viewer } from './auth/viewer.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
+import { ErrorCode } from './shared/errors.js';
 import { formatError } from './shared/format-error.js';
 import { checkSubscribe, costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
@@ -17,7 +18,6 @@ import { sharedDocuments } from './realtime/document-cache.js';
 import { subscribeSharingResults } from './realtime/shared-subscribe.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ServerOptions {
   readonly schema: GraphQLSchema;
@@ -47,20 +47,26 @@ export interface SocketInfo {
 }
 
 
-function readBody(req: IncomingMessage): Promise<string> {
+class PayloadTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`Request body exceeds ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * The request body as text. A body over `maxBytes` is read to its end and dropped before the
+ * answer: a client still sending would otherwise get a connection reset instead of the 413.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= maxBytes) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > maxBytes ? reject(new PayloadTooLargeError(maxBytes)) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }
@@ -150,7 +156,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     let body: unknown = undefined;
     if (req.method === 'POST') {
-      const raw = await readBody(req);
+      const raw = await readBody(req, services.config.maxBodyBytes);
       const contentType = headers.get('content-type') ?? '';
       if (contentType.includes('json')) {
         try {
@@ -192,9 +198,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sendJson(res, 404, { error: 'not found' });
     };
     handle().catch((error: unknown) => {
-      const tooLarge = error instanceof Error && error.message === 'body too large';
-      if (!tooLarge) console.error('[handover] request failed:', error);
-      if (!res.headersSent) sendJson(res, tooLarge ? 413 : 500, { error: tooLarge ? 'payload too large' : 'internal error' });
+      if (error instanceof PayloadTooLargeError && !res.headersSent) {
+        const extensions = { code: ErrorCode.PAYLOAD_TOO_LARGE, max: error.maxBytes };
+        return sendJson(res, 413, { errors: [{ message: error.message, extensions }] });
+      }
+      console.error('[handover] request failed:', error);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.end();
     });
   });

@@ -209,17 +209,31 @@ describe('the cost limit on its own', () => {
   });
 });
 
+describe('HTTP bodies over MAX_BODY_BYTES', () => {
+  it('answer 413 with a GraphQL error body, and the connection still delivers it', async () => {
+    const max = testConfig().maxBodyBytes;
+    const body = JSON.stringify({ query: `{ __typename }`, padding: 'x'.repeat(2 * max) });
+    const answer = await postWhileHealthy(t.app.url, body);
+    expect(answer.status).toBe(413);
+    expect(answer.errors).toEqual([{ message: `Request body exceeds ${max} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE', max } }]);
+    const ok = await query(`{ __typename }`);
+    expect(ok.data).toEqual({ __typename: 'Query' });
+  });
+});
+
 describe('limit configuration', () => {
   it('reads every limit from the environment and refuses values out of range', () => {
     const config = loadConfig({
+      MAX_BODY_BYTES: '2048',
       MAX_QUERY_TOKENS: '300',
       MAX_QUERY_DEPTH: '4',
       MAX_QUERY_ALIASES: '0',
       MAX_QUERY_DIRECTIVES: '3',
       MAX_QUERY_COST: '500',
     });
+    expect(config.maxBodyBytes).toBe(2048);
     expect(config.operationLimits).toEqual({ tokens: 300, depth: 4, aliases: 0, directives: 3, cost: 500 });
-    for (const name of ['MAX_QUERY_TOKENS', 'MAX_QUERY_DEPTH', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_QUERY_COST']) {
+    for (const name of ['MAX_BODY_BYTES', 'MAX_QUERY_TOKENS', 'MAX_QUERY_DEPTH', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_QUERY_COST']) {
       expect(() => loadConfig({ [name]: '-1' }), name).toThrow(ConfigError);
     }
   });

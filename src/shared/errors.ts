@@ -17,6 +17,8 @@ export enum ErrorCode {
    * directives, cost) and `extensions.max` gives its value (operation limits, before execution).
    */
   OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED',
+  /** An HTTP body over MAX_BODY_BYTES, answered with status 413 (HTTP server). */
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
 }
 
 export class AppError extends GraphQLError {
