@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -218,6 +219,29 @@ describe('HTTP bodies over MAX_BODY_BYTES', () => {
     expect(answer.errors).toEqual([{ message: `Request body exceeds ${max} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE', max } }]);
     const ok = await query(`{ __typename }`);
     expect(ok.data).toEqual({ __typename: 'Query' });
+  });
+});
+
+describe('automatic persisted queries', () => {
+  const text = `{ groups { id } }`;
+  const sha = createHash('sha256').update(text).digest('hex');
+  const post = (body: unknown): Promise<RawAnswer> => postWhileHealthy(t.app.url, JSON.stringify(body), ADMIN_TOKEN);
+  const extensions = (hash: string) => ({ persistedQuery: { version: 1, sha256Hash: hash } });
+
+  it('an unknown hash answers PERSISTED_QUERY_NOT_FOUND; registering it makes the hash alone work', async () => {
+    const unknown = await post({ extensions: extensions(sha) });
+    expect(unknown.status).toBeLessThan(500);
+    expect(unknown.errors?.[0]?.extensions?.['code']).toBe('PERSISTED_QUERY_NOT_FOUND');
+    const registered = await post({ query: text, extensions: extensions(sha) });
+    expect(registered.errors).toBeUndefined();
+    const byHash = await post({ extensions: extensions(sha) });
+    expect(byHash.data!['groups']).toHaveLength(10);
+  });
+
+  it('a hash that does not match its query answers BAD_REQUEST, not an internal error', async () => {
+    const answer = await post({ query: text, extensions: extensions('0'.repeat(64)) });
+    expect(answer.status).toBe(400);
+    expect(answer.errors).toEqual([{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }]);
   });
 });
 

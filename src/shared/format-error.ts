@@ -149,6 +149,16 @@ export function loggable(error: unknown): unknown {
 }
 
 /**
+ * Apollo's own refusals of a request that carry an HTTP 4xx status but no code, e.g. an
+ * automatic persisted query whose hash does not match its text.
+ */
+function isRequestError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions['code'] !== undefined) return false;
+  const status = (error.extensions['http'] as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
  * The one place that turns errors into responses: client errors pass through, anything else
  * (a bug, a lost database) is logged here and answered with a generic message, no stack.
  * Input values that GraphQL itself rejects answer BAD_USER_INPUT with the field, like the
@@ -157,6 +167,9 @@ export function loggable(error: unknown): unknown {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const limit = operationLimitOf(error);
   if (limit) return { message: limit.message, extensions: { code: limit.extensions['code'], limit: limit.limit, max: limit.max } };
+  if (isRequestError(error)) {
+    return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+  }
   const code = formatted.extensions?.code;
   const source = located(error);
   const field = source ? invalidInputField(source, code) : null;
