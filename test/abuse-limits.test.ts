@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { formatError } from '../src/shared/format-error.js';
 import { ADMIN_TOKEN, startTestApp, testConfig, type TestApp } from './helpers/app.js';
 import { createGroup, createOperator, login } from './helpers/factories.js';
 import { subscribe, wsClient } from './helpers/ws.js';
@@ -242,6 +243,27 @@ describe('automatic persisted queries', () => {
     const answer = await post({ query: text, extensions: extensions('0'.repeat(64)) });
     expect(answer.status).toBe(400);
     expect(answer.errors).toEqual([{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }]);
+  });
+});
+
+describe('error formatting', () => {
+  it('reads a document once for all of its errors', () => {
+    const text = `{ ${Array.from({ length: 50 }, (_, i) => `dialogs(first: "x${i}") { totalCount }`).join(' ')} }`;
+    let reads = 0;
+    const source = {
+      get body(): string {
+        reads++;
+        return text;
+      },
+    };
+    const fields = Array.from({ length: 50 }, (_, i) => {
+      // What graphql-js reports for each literal that is not an Int (duck-typed as the formatter reads it).
+      const error = { message: `Int cannot represent non-integer value: "x${i}"`, source, positions: [text.indexOf(`"x${i}"`)] };
+      const formatted = formatError({ message: error.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }, error);
+      return formatted.extensions?.['field'];
+    });
+    expect(fields).toEqual(Array.from({ length: 50 }, () => 'first'));
+    expect(reads).toBe(1);
   });
 });
 
