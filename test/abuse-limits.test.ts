@@ -172,6 +172,8 @@ describe('operation limits over WebSocket', () => {
         expect(error).toContain(`"limit":"${limit}"`);
         failed.dispose();
       }
+      const broken = subscribe(ws, `{ groups { id }`);
+      await expect(broken.next()).rejects.toThrow(/"code":"GRAPHQL_PARSE_FAILED"/);
       // Positive control on the same socket.
       const ok = subscribe<{ groups: unknown[] }>(ws, `{ groups { id } }`);
       expect((await ok.next()).groups).toHaveLength(10);

@@ -184,8 +184,11 @@ export function checkSubscribe(limits: OperationLimits, schema: GraphQLSchema, d
     try {
       document = documents.parse(payload.query);
     } catch (error) {
-      if (error instanceof GraphQLError) return [operationLimitOf(error) ?? error];
-      throw error;
+      if (!(error instanceof GraphQLError)) throw error;
+      const limit = operationLimitOf(error);
+      if (limit) return [limit];
+      // The same code as a syntax error over HTTP.
+      return [new GraphQLError(error.message, { source: error.source, positions: error.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
     }
     const errors = documents.validate(schema, document);
     if (errors.length) return [...errors];
