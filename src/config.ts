@@ -1,3 +1,5 @@
+import type { OperationLimits } from './shared/operation-limits.js';
+
 /** Server configuration. The only module that reads `process.env`. */
 export interface Config {
   /** HTTP and WebSocket port; 0 picks a free one. */
@@ -36,6 +38,10 @@ export interface Config {
   readonly wsDocumentCacheBytes: number;
   /** A document estimated bigger than this is parsed for its subscription but not cached. */
   readonly wsDocumentCacheMaxDocumentBytes: number;
+  /** Largest HTTP request body; larger ones answer 413. */
+  readonly maxBodyBytes: number;
+  /** What one GraphQL document may ask for, checked before it runs (HTTP and WebSocket). */
+  readonly operationLimits: OperationLimits;
 }
 
 export class ConfigError extends Error {}
@@ -83,5 +89,13 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxSocketsPerToken: intVar(env, 'WS_MAX_SOCKETS_PER_TOKEN', 20, 1, 100_000),
     wsDocumentCacheBytes: intVar(env, 'WS_DOCUMENT_CACHE_BYTES', 32 * MIB, 64 * KIB, 4096 * MIB),
     wsDocumentCacheMaxDocumentBytes: intVar(env, 'WS_DOCUMENT_CACHE_MAX_DOCUMENT_BYTES', 1 * MIB, 1 * KIB, 4096 * MIB),
+    maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    operationLimits: {
+      tokens: intVar(env, 'MAX_QUERY_TOKENS', 5000, 100, 1_000_000),
+      depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 2, 1000),
+      aliases: intVar(env, 'MAX_QUERY_ALIASES', 100, 0, 100_000),
+      directives: intVar(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 100_000),
+      cost: intVar(env, 'MAX_QUERY_COST', 20_000, 100, 1_000_000_000),
+    },
   };
 }

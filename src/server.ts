@@ -8,13 +8,14 @@ import { authenticate } from './auth/authenticate.js';
 import { bearerToken, type Viewer } from './auth/viewer.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
+import { ErrorCode } from './shared/errors.js';
 import { formatError } from './shared/format-error.js';
+import { costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 import type { SocketInfo } from './realtime/socket-registry.js';
 import { startWebSocketServer, type WebSocketTransport } from './realtime/websocket-server.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ServerOptions {
   readonly schema: GraphQLSchema;
@@ -41,20 +42,26 @@ export interface RunningServer {
 }
 
 
-function readBody(req: IncomingMessage): Promise<string> {
+class PayloadTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`Request body exceeds ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * The request body as text. A body over `maxBytes` is read to its end and dropped before the
+ * answer: a client still sending would otherwise get a connection reset instead of the 413.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= maxBytes) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > maxBytes ? reject(new PayloadTooLargeError(maxBytes)) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }
@@ -67,8 +74,18 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** One Node http server: Apollo over HTTP and graphql-ws over WebSocket, both on /graphql. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { schema, rootEm, services } = options;
+  const limits = services.config.operationLimits;
+  const checks = documentChecks(limits);
   const httpServer = createServer();
-  const webSockets = startWebSocketServer({ httpServer, path: GRAPHQL_PATH, schema, rootEm, services });
+  const webSockets = startWebSocketServer({
+    httpServer,
+    path: GRAPHQL_PATH,
+    schema,
+    rootEm,
+    services,
+    documents: { parseOptions: checks.parseOptions, rules: checks.validationRules, maxErrors: checks.maxErrors },
+    operationLimits: limits,
+  });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -77,7 +94,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Front-end tooling reads the schema; the same with NODE_ENV=production as without.
     introspection: true,
     stopOnTerminationSignals: false,
+    parseOptions: checks.parseOptions,
+    validationRules: [...checks.validationRules],
+    validationOptions: { maxErrors: checks.maxErrors },
     plugins: [
+      costLimitPlugin(limits),
       freshAfterMutation,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
@@ -100,7 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     let body: unknown = undefined;
     if (req.method === 'POST') {
-      const raw = await readBody(req);
+      const raw = await readBody(req, services.config.maxBodyBytes);
       const contentType = headers.get('content-type') ?? '';
       if (contentType.includes('json')) {
         try {
@@ -142,9 +163,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sendJson(res, 404, { error: 'not found' });
     };
     handle().catch((error: unknown) => {
-      const tooLarge = error instanceof Error && error.message === 'body too large';
-      if (!tooLarge) console.error('[handover] request failed:', error);
-      if (!res.headersSent) sendJson(res, tooLarge ? 413 : 500, { error: tooLarge ? 'payload too large' : 'internal error' });
+      if (error instanceof PayloadTooLargeError && !res.headersSent) {
+        const extensions = { code: ErrorCode.PAYLOAD_TOO_LARGE, max: error.maxBytes };
+        return sendJson(res, 413, { errors: [{ message: error.message, extensions }] });
+      }
+      console.error('[handover] request failed:', error);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.end();
     });
   });

@@ -228,7 +228,12 @@ describe('sockets per token', () => {
 describe('parsed-document cache', () => {
   const maxBytes = 2 * 1024 * 1024;
   const maxDocumentBytes = 256 * 1024;
-  const app = withApp({ wsDocumentCacheBytes: maxBytes, wsDocumentCacheMaxDocumentBytes: maxDocumentBytes });
+  // Operation limits raised out of the way: this is about the cache's memory bound alone.
+  const app = withApp({
+    wsDocumentCacheBytes: maxBytes,
+    wsDocumentCacheMaxDocumentBytes: maxDocumentBytes,
+    operationLimits: { tokens: 1_000_000, depth: 100, aliases: 100_000, directives: 100, cost: 1_000_000_000 },
+  });
 
   /** A distinct document of about `fields` × 3 tokens, refused by validation (so cheap to run). */
   const document = (i: number, fields: number): string =>

@@ -26,6 +26,8 @@ export interface DocumentCacheOptions {
   readonly parseOptions?: ParseOptions;
   /** Rules checked after graphql-js's own. */
   readonly rules?: readonly ValidationRule[];
+  /** Validation stops after this many errors (graphql-js's default: 100). */
+  readonly maxErrors?: number;
 }
 
 export interface SharedDocuments {
@@ -57,6 +59,7 @@ export function sharedDocuments(options: DocumentCacheOptions): SharedDocuments 
     sizeCalculation: (document, source) => estimatedDocumentBytes(source, document),
   });
   const rules = options.rules?.length ? [...specifiedRules, ...options.rules] : undefined;
+  const validationOptions = options.maxErrors === undefined ? undefined : { maxErrors: options.maxErrors };
   // Weak: a document's errors go when the cache and its subscriptions let go of it.
   const checked = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, readonly GraphQLError[]>>();
   return {
@@ -76,7 +79,7 @@ export function sharedDocuments(options: DocumentCacheOptions): SharedDocuments 
       }
       let errors = forSchema.get(document);
       if (!errors) {
-        errors = validate(schema, document, rules);
+        errors = validate(schema, document, rules, validationOptions);
         forSchema.set(document, errors);
       }
       return errors;

@@ -9,6 +9,7 @@ import { bearerToken } from '../auth/viewer.js';
 import { createContext } from '../context.js';
 import type { Services } from '../services.js';
 import { formatError } from '../shared/format-error.js';
+import { costLimitError, operationLimitOf, type OperationLimits } from '../shared/operation-limits.js';
 import { sharedDocuments, type DocumentCacheOptions } from './document-cache.js';
 import { rootFieldNames, SocketOperations, type OpenOperations } from './operation-limits.js';
 import { subscribeSharingResults } from './shared-subscribe.js';
@@ -25,7 +26,9 @@ export interface WebSocketServerOptions {
   readonly rootEm: EntityManager;
   readonly services: Services;
   /** Parse options and validation rules for every operation, on top of graphql-js's own. */
-  readonly documents?: Pick<DocumentCacheOptions, 'parseOptions' | 'rules'>;
+  readonly documents?: Pick<DocumentCacheOptions, 'parseOptions' | 'rules' | 'maxErrors'>;
+  /** The operation limits; cost is checked here, once the variables are known. */
+  readonly operationLimits: OperationLimits;
 }
 
 export interface WebSocketTransport {
@@ -52,7 +55,8 @@ function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[]
         positions: e.positions,
         path: e.path,
         originalError: e.originalError,
-        extensions: { ...e.extensions, code },
+        // An operation limit keeps its own code.
+        extensions: { code, ...e.extensions },
       }),
   );
 }
@@ -97,8 +101,9 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     try {
       document = documents.parse(payload.query);
     } catch (error) {
-      if (error instanceof GraphQLError) return withCode([error], 'GRAPHQL_PARSE_FAILED');
-      throw error;
+      if (!(error instanceof GraphQLError)) throw error;
+      const limit = operationLimitOf(error);
+      return limit ? [limit] : withCode([error], 'GRAPHQL_PARSE_FAILED');
     }
     const invalid = documents.validate(schema, document);
     if (invalid.length > 0) return withCode(invalid, 'GRAPHQL_VALIDATION_FAILED');
@@ -109,6 +114,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
         : 'Must provide operation name if query contains multiple operations.';
       return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
     }
+    const tooCostly = costLimitError(options.operationLimits, schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
+    if (tooCostly) return [tooCostly];
     const overTicking = operations.admit(id, ctx.subscriptions, rootFieldNames(document, operation));
     if (overTicking) return [overTicking];
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
