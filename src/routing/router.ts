@@ -11,31 +11,32 @@ import { SlKind } from '../sl/sl-kind.js';
 import { SkipReason, whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
 
 /*
- * Lock order and strength: every transaction, in every process, locks in this order and never
- * the reverse, so two of them can wait for each other's rows only in the rare cases named last.
+ * Lock order and strength, for every transaction in every process (and never the reverse):
  *
  *   1. The idempotency key (a repeated key waits for the first call to finish).
- *   2. Dialog rows, FOR NO KEY UPDATE; several in id order, or SKIP LOCKED (drains).
- *   3. Operator rows, FOR NO KEY UPDATE: first the one receiving a dialog (the requested
- *      operator, then the picked one), then the one giving it up (release). A plain
- *      `update operators` takes the same lock, so it is made in the same place in this order.
- *      A drain locks its operator before its dialogs, but skips dialogs others hold, so it never
- *      waits for one.
- *   4. Other rows of the change (memberships, sessions), then the event topics at commit, in
- *      topic order (realtime/event-bus.ts).
+ *   2. Dialog rows: several in id order, or SKIP LOCKED (drains, sweeps), which never waits.
+ *   3. Operator rows, waited for only in id order: a transaction waits for an operator row only
+ *      if its id is above every operator row it already holds (shared/operator-locks.ts).
+ *      Hence the operators a decision knows up front — the one giving the dialog up and the one
+ *      asked for — are locked together, in id order, before any pick. A pick takes a free
+ *      operator without waiting (SKIP LOCKED), and waits for a busy one only above those held;
+ *      below them it goes on down the chain. A plain `update operators` takes the same lock,
+ *      so it is made only on a row already held or as the transaction's first operator lock.
+ *      A drain locks its operator, then its dialogs SKIP LOCKED, so it never waits for those.
+ *   4. Other rows of the change (memberships, users, sessions), then the event topics at
+ *      commit, in topic order (realtime/event-bus.ts).
  *
- * FOR NO KEY UPDATE, never FOR UPDATE: no transaction changes an operator's or a dialog's key
- * columns, and inserting a message, an SL record or a transfer that refers to an operator takes
- * FOR KEY SHARE on that operator's row (the foreign-key check). FOR NO KEY UPDATE does not
- * conflict with that share lock; FOR UPDATE does, and a reply holding the share lock while
- * waiting to update the same row would deadlock with a drain waiting for FOR UPDATE.
+ * Strength: FOR NO KEY UPDATE, never FOR UPDATE. No transaction changes a key column of a
+ * dialog or an operator, and inserting a message, an SL record or a transfer that refers to an
+ * operator takes FOR KEY SHARE on the operator's row (the foreign-key check). FOR NO KEY UPDATE
+ * does not wait for that share lock; FOR UPDATE does, so a reply holding the share lock and
+ * waiting to update the operator would deadlock with a drain waiting for FOR UPDATE.
  *
  * Going offline (logout, auto-logout, deletion, status OFFLINE) locks the operator's assigned
- * dialogs in id order, then the operator, then routes each dialog on: the one place an operator
- * giving dialogs up is locked before the receivers. Anyone else giving up one of those dialogs
- * holds the dialog first, so it waits at step 2 holding no operator. What is left: a dialog
- * assigned to the operator between those two steps and acted on at once, and drains of several
- * new group members; there Postgres breaks the cycle and transaction.ts runs one side again.
+ * dialogs in id order, then the operator, then routes each dialog on. A dialog assigned to the
+ * operator between those steps may be held by someone waiting for the operator: the locks are
+ * given back and taken again (OperatorService.lockForOffline). Only past a few such rounds is
+ * a cycle left to Postgres' deadlock detector and the retry in shared/transaction.ts.
  */
 
 /** What started a routing decision (stored as DialogTransfer.kind). */
