@@ -277,13 +277,14 @@ export class OperatorService {
    */
   async lockForOffline(tx: EntityManager, operatorId: string, field = 'id'): Promise<Operator> {
     if (!isId(operatorId)) throw new NotFoundError('Operator', operatorId, field);
-    const ASSIGNED = `select id from dialogs where operator_id = ? and status = 'ASSIGNED'`;
+    const assigned = `select id from dialogs where operator_id = ? and status = 'ASSIGNED'`;
     for (let round = 1; ; round++) {
       await tx.execute('savepoint lock_for_offline');
-      const locked = (await tx.execute<Array<{ id: string }>>(`${ASSIGNED} order by id for no key update`, [operatorId])).map((d) => d.id);
+      const rows = await tx.execute<Array<{ id: string }>>(`${assigned} order by id for no key update`, [operatorId]);
+      const locked = rows.map((d) => d.id);
       const operator = await this.require(tx, operatorId, field, true);
       const [late] = await tx.execute<unknown[]>(
-        `${ASSIGNED}${locked.length ? ' and id not in (?)' : ''} limit 1`,
+        `${assigned}${locked.length ? ' and id not in (?)' : ''} limit 1`,
         locked.length ? [operatorId, locked] : [operatorId],
       );
       // Past a few rounds, a busy operator is left to the deadlock detector and a retry.
