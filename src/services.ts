@@ -43,9 +43,9 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
   });
   const router = new Router(clock, events, sl);
   const groups = new GroupService(clock, {
-    // New members may take queued dialogs at once.
+    // New members may take queued dialogs at once; several operators are locked in id order.
     membersAdded: async (tx, _groupId, operatorIds) => {
-      for (const id of operatorIds) await router.drain(tx, id);
+      for (const id of [...operatorIds].sort()) await router.drain(tx, id);
     },
   });
   const operators = new OperatorService(clock, events, {

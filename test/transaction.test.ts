@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inTransaction } from '../src/shared/transaction.js';
+import { inTransaction, transactionRetries } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createGroup } from './helpers/factories.js';
 
@@ -17,6 +17,7 @@ describe('inTransaction', () => {
     let arrived = 0;
     let release: () => void = () => {};
     const bothLocked = new Promise<void>((resolve) => (release = resolve));
+    const retriesBefore = transactionRetries();
     const lockInOrder = (first: string, second: string): Promise<void> =>
       inTransaction(t.app.orm.em.fork(), async (tx) => {
         attempts++;
@@ -28,5 +29,6 @@ describe('inTransaction', () => {
       });
     await Promise.all([lockInOrder(a.id, b.id), lockInOrder(b.id, a.id)]);
     expect(attempts).toBe(3); // one of the two was aborted once and ran again
+    expect(transactionRetries() - retriesBefore).toBe(1);
   });
 });

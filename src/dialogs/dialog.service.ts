@@ -7,6 +7,7 @@ import type { EventSink } from '../realtime/events.js';
 import { RoutingCause, type DialogRow, type LockedDialog, type Router } from '../routing/router.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, text as validText } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
@@ -176,8 +177,11 @@ export class DialogService {
       const messageId = await this.insertMessage(tx, dialog.id, MessageAuthor.OPERATOR, body, author, now);
       await this.sl.onOperatorReply(tx, dialog, author, now);
       // Replying is what keeps an operator from being logged out for inactivity.
+      // The message and SL record above took only FOR KEY SHARE on this row (their foreign keys),
+      // which no other transaction's lock on it waits for.
       if (viewer.operatorId !== null) {
         await tx.execute('update operators set last_activity_at = ? where id = ?', [now, viewer.operatorId]);
+        holdOperators(tx, [viewer.operatorId]);
       }
       return messageId;
     });
@@ -193,9 +197,10 @@ export class DialogService {
         throw new ConflictError('dialogId', `the dialog is ${dialog.status}, no longer in the Help queue`);
       }
       const [op] = await tx.execute<Array<{ status: string; active_dialog_count: number; max_dialogs: number }>>(
-        'select status, active_dialog_count, max_dialogs from operators where id = ? for update',
+        'select status, active_dialog_count, max_dialogs from operators where id = ? for no key update',
         [operatorId],
       );
+      holdOperators(tx, [operatorId]);
       if (!op || op.status !== 'ONLINE') throw new BadInputError('dialogId', 'go ONLINE before taking dialogs');
       if (op.active_dialog_count >= op.max_dialogs) {
         throw new ConflictError('dialogId', `at capacity (${op.max_dialogs} active dialogs)`);

@@ -1,10 +1,10 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { isStaff, type Viewer } from '../auth/viewer.js';
 import { addMemberships, removeMemberships, requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { lockOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId } from '../shared/validate.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from '../users/accounts.js';
@@ -18,6 +18,7 @@ import type { EventSink } from '../realtime/events.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;
 export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
+const MAX_OFFLINE_ROUNDS = 5;
 
 /**
  * What other features do when an operator changes, inside the same transaction.
@@ -81,14 +82,12 @@ export class OperatorService {
     return em.findOne(Operator, { id, deletedAt: null });
   }
 
+  /** `lock`: FOR NO KEY UPDATE, the strength of every operator lock (see routing/router.ts). */
   async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<Operator> {
-    const operator = isId(id)
-      ? await em.findOne(
-          Operator,
-          { id, deletedAt: null },
-          lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
-        )
-      : null;
+    if (!isId(id)) throw new NotFoundError('Operator', id, field);
+    // MikroORM's lock modes stop at FOR UPDATE, which would wait for every foreign-key check.
+    if (lock) await lockOperators(em, [id]);
+    const operator = await em.findOne(Operator, { id, deletedAt: null }, lock ? { refresh: true } : {});
     if (!operator) throw new NotFoundError('Operator', id, field);
     return operator;
   }
@@ -268,15 +267,33 @@ export class OperatorService {
   }
 
   /**
-   * Locks an operator who may be about to go offline: their assigned dialogs first, then the
-   * operator row — the order every routing transaction uses (dialog, then operator), so taking
-   * an operator offline does not deadlock with closes and transfers of their dialogs.
+   * Locks an operator who may be about to go offline: their assigned dialogs first (in id
+   * order), then the operator row — the order every routing transaction uses (dialog, then
+   * operator), so taking an operator offline does not deadlock with closes and transfers of
+   * their dialogs. A dialog assigned to them between the two steps may be held by someone
+   * waiting for the operator row; rather than wait for it while holding the operator, every lock
+   * taken here is given back (rollback to a savepoint) and both steps run again.
+   * Call it before taking any other lock.
    */
   async lockForOffline(tx: EntityManager, operatorId: string, field = 'id'): Promise<Operator> {
-    if (isId(operatorId)) {
-      await tx.execute(`select id from dialogs where operator_id = ? and status = 'ASSIGNED' order by id for update`, [operatorId]);
+    if (!isId(operatorId)) throw new NotFoundError('Operator', operatorId, field);
+    const assigned = `select id from dialogs where operator_id = ? and status = 'ASSIGNED'`;
+    for (let round = 1; ; round++) {
+      await tx.execute('savepoint lock_for_offline');
+      const rows = await tx.execute<Array<{ id: string }>>(`${assigned} order by id for no key update`, [operatorId]);
+      const locked = rows.map((d) => d.id);
+      const operator = await this.require(tx, operatorId, field, true);
+      const [late] = await tx.execute<unknown[]>(
+        `${assigned}${locked.length ? ' and id not in (?)' : ''} limit 1`,
+        locked.length ? [operatorId, locked] : [operatorId],
+      );
+      // Past a few rounds, a busy operator is left to the deadlock detector and a retry.
+      if (!late || round >= MAX_OFFLINE_ROUNDS) {
+        await tx.execute('release savepoint lock_for_offline');
+        return operator;
+      }
+      await tx.execute('rollback to savepoint lock_for_offline');
     }
-    return this.require(tx, operatorId, field, true);
   }
 
   /** Marks a locked, ONLINE operator OFFLINE and lets routing take their dialogs elsewhere. */

@@ -4,10 +4,40 @@ import { DialogStatus, TransferOutcome } from '../dialogs/dialog-enums.js';
 import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
 import type { EventSink } from '../realtime/events.js';
 import type { Clock } from '../shared/clock.js';
+import { holdOperators, lockOperators, NO_OPERATOR, operatorWaitFloor } from '../shared/operator-locks.js';
 import { pgDate } from '../shared/pg-time.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
 import { SkipReason, whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
+
+/*
+ * Lock order and strength, for every transaction in every process (and never the reverse):
+ *
+ *   1. The idempotency key (a repeated key waits for the first call to finish).
+ *   2. Dialog rows: several in id order, or SKIP LOCKED (drains, sweeps), which never waits.
+ *   3. Operator rows, waited for only in id order: a transaction waits for an operator row only
+ *      if its id is above every operator row it already holds (shared/operator-locks.ts).
+ *      Hence the operators a decision knows up front — the one giving the dialog up and the one
+ *      asked for — are locked together, in id order, before any pick. A pick takes a free
+ *      operator without waiting (SKIP LOCKED), and waits for a busy one only above those held;
+ *      below them it goes on down the chain. A plain `update operators` takes the same lock,
+ *      so it is made only on a row already held or as the transaction's first operator lock.
+ *      A drain locks its operator, then its dialogs SKIP LOCKED, so it never waits for those.
+ *   4. Other rows of the change (memberships, users, sessions), then the event topics at
+ *      commit, in topic order (realtime/event-bus.ts).
+ *
+ * Strength: FOR NO KEY UPDATE, never FOR UPDATE. No transaction changes a key column of a
+ * dialog or an operator, and inserting a message, an SL record or a transfer that refers to an
+ * operator takes FOR KEY SHARE on the operator's row (the foreign-key check). FOR NO KEY UPDATE
+ * does not wait for that share lock; FOR UPDATE does, so a reply holding the share lock and
+ * waiting to update the operator would deadlock with a drain waiting for FOR UPDATE.
+ *
+ * Going offline (logout, auto-logout, deletion, status OFFLINE) locks the operator's assigned
+ * dialogs in id order, then the operator, then routes each dialog on. A dialog assigned to the
+ * operator between those steps may be held by someone waiting for the operator: the locks are
+ * given back and taken again (OperatorService.lockForOffline). Only past a few such rounds is
+ * a cycle left to Postgres' deadlock detector and the retry in shared/transaction.ts.
+ */
 
 /** What started a routing decision (stored as DialogTransfer.kind). */
 export enum RoutingCause {
@@ -18,7 +48,7 @@ export enum RoutingCause {
   REROUTE = 'REROUTE',
 }
 
-/** A dialog row locked FOR UPDATE by the current transaction. */
+/** A dialog row locked (FOR NO KEY UPDATE) by the current transaction. */
 export interface LockedDialog extends ClockState {
   readonly status: DialogStatus;
   readonly scenario_id: string | null;
@@ -58,7 +88,7 @@ interface CandidateRow {
   last_assigned_at: string | null;
 }
 
-const NO_ID = '00000000-0000-0000-0000-000000000000';
+const NO_ID = NO_OPERATOR;
 const AVAILABLE = `o.status = 'ONLINE' and o.deleted_at is null and o.active_dialog_count < o.max_dialogs`;
 // The same order as rules.compareCandidates.
 const LEAST_LOADED = 'order by o.active_dialog_count, o.last_assigned_at nulls first, o.id';
@@ -91,7 +121,7 @@ export class Router {
     const [row] = await tx.execute<Array<Record<string, string | null>>>(
       `select id, status, scenario_id, group_id, operator_id, handed_over_at, sl_kind, sl_started_at,
               sl_deadline, sl_group_id, last_operator_reply_at
-         from dialogs where id = ? for update`,
+         from dialogs where id = ? for no key update`,
       [id],
     );
     if (!row) return null;
@@ -116,6 +146,9 @@ export class Router {
    */
   async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest): Promise<Routed> {
     const exclude = request.excludeOperatorId;
+    // The operators known up front, in id order, before any pick: the one giving the dialog up
+    // and the one asked for.
+    await lockOperators(tx, [dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null, request.operatorId]);
     const reasons: string[] = [];
     let chosen: string | null = null;
     let outcome = TransferOutcome.QUEUED;
@@ -223,11 +256,11 @@ export class Router {
     return row;
   }
 
-  /** null when the operator can take a dialog now (its row is then locked), else why not. */
+  /** null when the operator (locked by route) can take a dialog now, else why not. */
   private async tryOperator(tx: EntityManager, operatorId: string, exclude: string | null): Promise<SkipReason | null> {
     const [row] = await tx.execute<CandidateRow[]>(
       `select id, status, active_dialog_count, max_dialogs, last_assigned_at
-         from operators where id = ? and deleted_at is null for update`,
+         from operators where id = ? and deleted_at is null`,
       [operatorId],
     );
     return whyOperatorSkipped(row ? candidate(row) : undefined, exclude);
@@ -236,22 +269,20 @@ export class Router {
   /**
    * The least-loaded available member, locked. Rows another transaction is changing are
    * skipped first; only when no unlocked member fits do we wait for the locked ones, so a busy
-   * moment never sends a dialog past an operator who could take it.
+   * moment never sends a dialog past an operator who could take it — except one this
+   * transaction may not wait for (the lock order): then the chain goes on without them.
    */
   private async pickFromGroup(
     tx: EntityManager,
     groupId: string,
     exclude: string | null,
   ): Promise<string | { reason: SkipReason }> {
-    const sql = (lock: string): string =>
+    const sql = (waiting: boolean): string =>
       `select o.id from operators o join group_members gm on gm.operator_id = o.id
-        where gm.group_id = ? and ${AVAILABLE} and o.id <> ?
-        ${LEAST_LOADED} limit 1 for update of o ${lock}`;
-    const params = [groupId, exclude ?? NO_ID];
-    const [skipping] = await tx.execute<Array<{ id: string }>>(sql('skip locked'), params);
-    if (skipping) return skipping.id;
-    const [waiting] = await tx.execute<Array<{ id: string }>>(sql(''), params);
-    if (waiting) return waiting.id;
+        where gm.group_id = ? and ${AVAILABLE} and o.id <> ? ${waiting ? 'and o.id > ?' : ''}
+        ${LEAST_LOADED} limit 1 for no key update of o ${waiting ? '' : 'skip locked'}`;
+    const picked = await this.pick(tx, sql, [groupId, exclude ?? NO_ID]);
+    if (picked !== null) return picked;
 
     const [group] = await tx.execute<unknown[]>('select 1 from groups where id = ? and deleted_at is null', [groupId]);
     if (!group) return { reason: SkipReason.GROUP_NOT_FOUND };
@@ -266,18 +297,28 @@ export class Router {
 
   /** The least-loaded available operator anywhere, locked (same skip-then-wait as groups). */
   private async pickAny(tx: EntityManager, exclude: string | null): Promise<string | null> {
-    const sql = (lock: string): string =>
-      `select o.id from operators o where ${AVAILABLE} and o.id <> ? ${LEAST_LOADED} limit 1 for update of o ${lock}`;
-    const params = [exclude ?? NO_ID];
-    const [skipping] = await tx.execute<Array<{ id: string }>>(sql('skip locked'), params);
-    if (skipping) return skipping.id;
-    const [waiting] = await tx.execute<Array<{ id: string }>>(sql(''), params);
-    return waiting?.id ?? null;
+    const sql = (waiting: boolean): string =>
+      `select o.id from operators o where ${AVAILABLE} and o.id <> ? ${waiting ? 'and o.id > ?' : ''}
+        ${LEAST_LOADED} limit 1 for no key update of o ${waiting ? '' : 'skip locked'}`;
+    return this.pick(tx, sql, [exclude ?? NO_ID]);
   }
 
-  /** Takes `count` dialogs off an operator's load. */
+  /**
+   * Runs a pick: first skipping rows others hold (never waits), then waiting, but only for
+   * operators above every one this transaction holds, so the wait keeps the id order.
+   */
+  private async pick(tx: EntityManager, sql: (waiting: boolean) => string, params: unknown[]): Promise<string | null> {
+    const [skipping] = await tx.execute<Array<{ id: string }>>(sql(false), params);
+    const [row] = skipping ? [skipping] : await tx.execute<Array<{ id: string }>>(sql(true), [...params, operatorWaitFloor(tx)]);
+    if (!row) return null;
+    holdOperators(tx, [row.id]);
+    return row.id;
+  }
+
+  /** Takes `count` dialogs off an operator's load (locking their row, in the documented order). */
   async release(tx: EntityManager, operatorId: string, count: number): Promise<void> {
     await tx.execute('update operators set active_dialog_count = active_dialog_count - ? where id = ?', [count, operatorId]);
+    holdOperators(tx, [operatorId]);
   }
 
   /**
@@ -289,9 +330,10 @@ export class Router {
   async drain(tx: EntityManager, operatorId: string, skipDialogId: string | null = null): Promise<number> {
     const [op] = await tx.execute<CandidateRow[]>(
       `select id, status, active_dialog_count, max_dialogs, last_assigned_at
-         from operators where id = ? and deleted_at is null for update`,
+         from operators where id = ? and deleted_at is null for no key update`,
       [operatorId],
     );
+    holdOperators(tx, [operatorId]);
     if (!op || op.status !== 'ONLINE') return 0;
     const free = op.max_dialogs - op.active_dialog_count;
     if (free <= 0) return 0;
@@ -300,7 +342,7 @@ export class Router {
       `select d.id from dialogs d
         where d.status = 'QUEUED' and d.id <> ? and d.handed_on_by is distinct from ?
           and d.group_id in (select group_id from group_members where operator_id = ?)
-        ${MOST_URGENT} limit ? for update of d skip locked`,
+        ${MOST_URGENT} limit ? for no key update of d skip locked`,
       [skipDialogId ?? NO_ID, operatorId, operatorId, free],
     );
     const ownIds = own.map((d) => d.id);
@@ -310,7 +352,7 @@ export class Router {
             `select d.id from dialogs d
               where d.status = 'QUEUED' and d.id <> ? and d.handed_on_by is distinct from ?
                 ${ownIds.length ? 'and d.id not in (?)' : ''}
-              ${MOST_URGENT} limit ? for update of d skip locked`,
+              ${MOST_URGENT} limit ? for no key update of d skip locked`,
             ownIds.length
               ? [skipDialogId ?? NO_ID, operatorId, ownIds, free - own.length]
               : [skipDialogId ?? NO_ID, operatorId, free - own.length],
@@ -342,7 +384,7 @@ export class Router {
   async rerouteAll(tx: EntityManager, operatorId: string): Promise<number> {
     const rows = await tx.execute<Array<{ id: string }>>(
       `select id from dialogs where operator_id = ? and status = 'ASSIGNED'
-        order by sl_deadline nulls last, assigned_at, id for update`,
+        order by sl_deadline nulls last, assigned_at, id for no key update`,
       [operatorId],
     );
     for (const { id } of rows) {

@@ -3,11 +3,30 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 const MAX_ATTEMPTS = 10;
 
-function isRetryable(error: unknown): boolean {
-  if (error instanceof DeadlockException || error instanceof LockWaitTimeoutException) return true;
-  // 40001 serialization_failure, 40P01 deadlock_detected
+/** The SQLSTATEs after which a whole transaction may run again, by name. */
+const RETRYABLE: Readonly<Record<string, string>> = {
+  '40001': 'serialization_failure',
+  '40P01': 'deadlock_detected',
+};
+
+/** Why `error` may be retried (e.g. "deadlock_detected (40P01)"), or null when it may not. */
+function retryableCause(error: unknown): string | null {
   const code = (error as { code?: unknown }).code;
-  return code === '40001' || code === '40P01';
+  if (typeof code === 'string' && Object.hasOwn(RETRYABLE, code)) return `${RETRYABLE[code]} (${code})`;
+  if (error instanceof DeadlockException) return 'deadlock';
+  if (error instanceof LockWaitTimeoutException) return 'lock wait timeout';
+  return null;
+}
+
+let retries = 0;
+
+/**
+ * How many transactions this process has run again since it started. Locks are taken in one
+ * order (src/routing/router.ts), so under any load this should stay at 0: each retry is a lock
+ * cycle or a lock timeout that the order did not prevent.
+ */
+export function transactionRetries(): number {
+  return retries;
 }
 
 type Hook = () => Promise<void>;
@@ -26,8 +45,8 @@ export function beforeCommit(tx: EntityManager, key: unknown, hook: Hook): void 
 
 /**
  * Runs `work` in one transaction (flushed and committed at the end, rolled back on error).
- * Deadlocks between routing decisions that lock the same rows in a different order are
- * resolved by Postgres aborting one of them; that one is retried from the start.
+ * A transaction Postgres aborts to break a deadlock (or a serialization failure, or a lock
+ * timeout) runs again from the start: a safety net behind the lock order, counted and logged.
  */
 export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -44,7 +63,11 @@ export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManag
         { clear: true },
       );
     } catch (error) {
-      if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+      const cause = retryableCause(error);
+      if (attempt >= MAX_ATTEMPTS || cause === null) throw error;
+      retries++;
+      // The cause only: the driver's message carries the statement and its values.
+      console.warn(`[handover] transaction retried after ${cause}: attempt ${attempt + 1} of ${MAX_ATTEMPTS}`);
       // Exponential, jittered backoff: the transaction that won the deadlock gets time to
       // finish before this one takes its first lock again.
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 25 * 2 ** attempt)));

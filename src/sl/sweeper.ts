@@ -66,14 +66,14 @@ export class Sweeper {
             await tx.execute<Array<{ id: string; group_id: string | null; status: string }>>(
               `update dialogs set sl_breached_at = ?
                 where id in (select id from dialogs where sl_deadline < ? and sl_breached_at is null
-                              for update skip locked)
+                              for no key update skip locked)
                 returning id, group_id, status`,
               [now, now],
             )
           : await tx.execute<Array<{ id: string; group_id: string | null; status: string }>>(
               `update dialogs set sl_warned_at = ?
                 where id in (select id from dialogs where sl_deadline >= ? and sl_deadline <= ? and sl_warned_at is null
-                              for update skip locked)
+                              for no key update skip locked)
                 returning id, group_id, status`,
               [now, now, new Date(now.getTime() + this.services.config.slWarningSec * 1000)],
             );
