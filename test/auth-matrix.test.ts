@@ -14,8 +14,6 @@ import { subscribe, wsClient } from './helpers/ws.js';
  * so field-level rules do not blur the root field's); arguments come from ARGS below.
  */
 
-const NO_SUCH_ID = '00000000-0000-4000-8000-000000000000';
-
 let t: TestApp;
 let fields: RootField[];
 const tokens = {} as Record<Role, string>;
