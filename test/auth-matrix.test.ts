@@ -1,10 +1,10 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS, CALLERS, ROLES, mayCall, type Caller, type Role } from './helpers/access.js';
+import { ACCESS, CALLERS, FIELD_ACCESS, ROLES, mayCall, type Caller, type Role } from './helpers/access.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import { apiToken, createGroup, createOperator, login, unique } from './helpers/factories.js';
-import type { GraphqlClient, GraphqlError } from './helpers/gql.js';
+import type { GraphqlClient, GraphqlError, GraphqlResult } from './helpers/gql.js';
 import { operationFor, rootFields, type RootField } from './helpers/schema-ops.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
@@ -214,12 +214,30 @@ describe('queries and mutations over HTTP', () => {
     }
   });
 
-  it('field-level rules: Group.operators is for staff and operators', async () => {
+  it('field-level rules: Group.operators and Operator.email as FIELD_ACCESS says', async () => {
+    const failures: string[] = [];
+    const forbiddenAt = (errors: readonly GraphqlError[] | undefined, field: string): boolean =>
+      (errors ?? []).some((e) => e.extensions?.code === 'FORBIDDEN' && e.path?.at(-1) === field);
     for (const role of ROLES) {
-      const result = await clients[role].request(`{ groups { operators { id } } }`);
-      const forbidden = codes(result.errors).includes('FORBIDDEN');
-      expect(forbidden, role).toBe(role === 'INTEGRATION');
+      const operators = await clients[role].request(`{ groups { id operators { id } } }`);
+      if (forbiddenAt(operators.errors, 'operators') === mayCall(FIELD_ACCESS['Group.operators']!, role)) {
+        failures.push(`Group.operators as ${role}: ${JSON.stringify(operators.errors)}`);
+      }
+      // INTEGRATION reaches operators only through dialogs.
+      const emailOf = async (operatorId: string): Promise<GraphqlResult> =>
+        role === 'INTEGRATION'
+          ? clients[role].request(`query($id: ID!) { dialog(id: $id) { operator { email } } }`, {
+              id: operatorId === fx.other ? await othersDialog() : await ownDialog(),
+            })
+          : clients[role].request(`query($id: ID!) { operator(id: $id) { id email } }`, { id: operatorId });
+      const others = await emailOf(fx.other);
+      const allowed = mayCall(FIELD_ACCESS['Operator.email']!, role) && role !== 'OPERATOR';
+      if (forbiddenAt(others.errors, 'email') === allowed) failures.push(`another's Operator.email as ${role}: ${JSON.stringify(others)}`);
+      if (!allowed && JSON.stringify(others.data ?? {}).includes('@')) failures.push(`another's email leaked to ${role}`);
     }
+    const own = await clients.OPERATOR.request(`query($id: ID!) { operator(id: $id) { email } }`, { id: fx.own });
+    if (own.errors) failures.push(`own Operator.email as OPERATOR: ${JSON.stringify(own.errors)}`);
+    expect(failures).toEqual([]);
   });
 
   it('logout answers false for tokens that are not sessions, and UNAUTHENTICATED without one', async () => {

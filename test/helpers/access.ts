@@ -74,6 +74,12 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   myDialogs: { roles: ['OPERATOR'] },
 };
 
+/** Fields below the root with a rule of their own (FORBIDDEN at that field, the rest answers). */
+export const FIELD_ACCESS: Readonly<Record<string, Access>> = {
+  'Group.operators': { roles: STAFF_AND_OPERATORS },
+  'Operator.email': { roles: STAFF_AND_OPERATORS, operatorOwn: 'their own email' },
+};
+
 export function mayCall(access: Access, caller: Caller): boolean {
   return caller === 'ANONYMOUS' ? access.anonymous === true : access.roles.includes(caller);
 }
