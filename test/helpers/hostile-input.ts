@@ -82,7 +82,7 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 /** base64url cursors: well-formed but impossible, and malformed. */
 const cursor: fc.Arbitrary<string> = fc
   .oneof(
-    fc.constantFrom(
+    { weight: 3, arbitrary: fc.constantFrom(
       '["+275760-09-13T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
       '["-271821-04-20T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
       '["0000-01-01T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
@@ -93,9 +93,9 @@ const cursor: fc.Arbitrary<string> = fc
       'null',
       '[1e400, "x"]',
       '["2026-01-01T00:00:00.000Z","00000000-0000-4000-8000-000000000000\\u0000"]',
-    ),
-    fc.tuple(fc.date({ noInvalidDate: true }), fc.uuid()).map(([d, id]) => JSON.stringify([d.toISOString(), id])),
-    fc.string({ maxLength: 30 }),
+    ) },
+    { weight: 1, arbitrary: fc.tuple(fc.date({ noInvalidDate: true }), fc.uuid()).map(([d, id]) => JSON.stringify([d.toISOString(), id])) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
   )
   .map((json) => Buffer.from(json).toString('base64url'));
 
@@ -156,7 +156,7 @@ function scalarArb(name: string, hints: Hints, field: string): fc.Arbitrary<unkn
     case 'ID':
       return idArb(hints, field);
     case 'String':
-      return field === 'after' ? fc.oneof(cursor, hostileString) : hostileString;
+      return field === 'after' ? fc.oneof({ weight: 3, arbitrary: cursor }, { weight: 1, arbitrary: hostileString }) : hostileString;
     case 'Int':
       return int;
     case 'Float':
