@@ -91,3 +91,19 @@ describe('input values GraphQL cannot coerce answer BAD_USER_INPUT with the fiel
     await t.admin.fails(`{ group(nope: 1) { id } }`, undefined, 'GRAPHQL_VALIDATION_FAILED');
   });
 });
+
+describe('a variable with more bad values than GraphQL reports', () => {
+  it('answers BAD_USER_INPUT for every error, including "too many errors", not INTERNAL_SERVER_ERROR', async () => {
+    const result = await t.admin.request(`query($f: DialogFilter) { dialogs(filter: $f) { totalCount } }`, {
+      f: { status: Array.from({ length: 100 }, () => 'NOT_A_STATUS') },
+    });
+    expect(result.status).toBeLessThan(500);
+    const errors = result.errors ?? [];
+    expect(errors.length).toBeGreaterThan(50);
+    expect(errors.at(-1)?.message).toMatch(/Too many errors/);
+    for (const error of errors) {
+      expect(error.extensions?.code, JSON.stringify(error)).toBe('BAD_USER_INPUT');
+      expect(error.extensions?.field, JSON.stringify(error)).toEqual(expect.any(String));
+    }
+  });
+});

@@ -42,6 +42,8 @@ function located(error: unknown): LocatedError | null {
 const VARIABLE_VALUE = /^Variable "\$(\w+)" got invalid value [\s\S]*?(?: at "([\w.[\]]+)")?; ([\s\S]*)$/;
 // `Variable "$input" of required type "CreateGroupInput!" was not provided.` (or got null)
 const VARIABLE_MISSING = /^Variable "\$(\w+)" of (?:required|non-null) type /;
+// graphql-js stops coercing variables after 50 errors and adds this one, naming no variable.
+const TOO_MANY_VARIABLE_ERRORS = /^Too many errors processing variables/;
 // Input-object reasons that name the field themselves (bare in variables, `Type.field` in literals).
 const NAMED_FIELD = /^Field "(?:\w+\.)?(\w+)" (?:of required type|is not defined by type)/;
 
@@ -175,6 +177,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     return { ...formatted, extensions };
   }
   const original = unwrapResolverError(error);
+  if (original instanceof GraphQLError && !original.originalError && TOO_MANY_VARIABLE_ERRORS.test(original.message)) {
+    // The errors before it name their fields; this one is about the request's variables as a whole.
+    return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT', field: 'variables' } };
+  }
   // A GraphQLError thrown without a code by graphql-js itself (e.g. a variable coercion).
   if (original instanceof GraphQLError && !original.originalError && code === undefined) {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
