@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { dashboardBench } from './dashboard.js';
 import { fanoutBench } from './fanout.js';
+import { erlangBench, liveStatsBench } from './live-stats.js';
 import { ADMIN_TOKEN, ROOT, startPg, startServer, type ServerChild } from './lib/env.js';
 import { closeAgent, gql } from './lib/http.js';
 import { machine, printTable, writeResults, type BenchResult } from './lib/results.js';
@@ -17,8 +18,8 @@ import { slTicksBench } from './sl-ticks.js';
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const cfg = quick
-  ? { durationMs: 1500, reps: 1, concurrency: [1, 8, 32], subscribers: 200, events: 20, tickSubscribers: 50, tickWindowMs: 5000, closed: 20_000, queued: 1000, dashRequests: 20 }
-  : { durationMs: 5000, reps: 3, concurrency: [1, 8, 32], subscribers: 2000, events: 100, tickSubscribers: 200, tickWindowMs: 30_000, closed: 200_000, queued: 5000, dashRequests: 200 };
+  ? { durationMs: 1500, reps: 1, concurrency: [1, 8, 32], subscribers: 200, events: 20, tickSubscribers: 50, tickWindowMs: 5000, closed: 20_000, queued: 1000, dashRequests: 20, statsRequests: 50 }
+  : { durationMs: 5000, reps: 3, concurrency: [1, 8, 32], subscribers: 2000, events: 100, tickSubscribers: 200, tickWindowMs: 30_000, closed: 200_000, queued: 5000, dashRequests: 200, statsRequests: 500 };
 const wanted = (name: string): boolean => !only || only.split(',').includes(name);
 
 async function integrationToken(server: ServerChild): Promise<string> {
@@ -168,6 +169,14 @@ async function main(): Promise<void> {
       servers.push(ticking);
       results.push(await slTicksBench(ticking, tickGroups, cfg.tickSubscribers, 10_000, cfg.tickWindowMs));
     }
+
+    if (wanted('live')) {
+      const liveDb = await pgServer.createDatabase();
+      const liveServer = await startServer(liveDb, { SWEEP_INTERVAL_MS: '60000' });
+      servers.push(liveServer);
+      results.push(await liveStatsBench(liveServer, liveDb, cfg.closed, cfg.statsRequests));
+    }
+    if (wanted('erlang')) results.push(erlangBench());
 
     printTable(results);
     await writeResults(`${ROOT}/bench/results.json`, { machine: machine(pgServer.version), quick, results });

@@ -12,6 +12,7 @@ import { SubscriptionResolver } from './realtime/subscription.resolver.js';
 import { OperatorEventResolver } from './realtime/operator-event.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
+import { StaffingResolver } from './sl/staffing.resolver.js';
 
 const resolvers: NonEmptyArray<Function> = [
   GroupResolver,
@@ -26,6 +27,7 @@ const resolvers: NonEmptyArray<Function> = [
   OperatorEventResolver,
   SlTicksResolver,
   SlReportResolver,
+  StaffingResolver,
 ];
 
 let built: Promise<GraphQLSchema> | undefined;

@@ -13,6 +13,7 @@ import { SlClock } from './sl/sl-clock.js';
 import { UserService } from './users/user.service.js';
 import { SlTicker } from './sl/sl-ticker.js';
 import { SlReportService } from './sl/sl-report.service.js';
+import { StaffingService } from './sl/staffing.service.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** The application's services, wired once per process. */
@@ -31,6 +32,7 @@ export interface Services {
   readonly dialogs: DialogService;
   readonly dialogQueries: DialogQueries;
   readonly slReports: SlReportService;
+  readonly staffing: StaffingService;
   /** Started by the app; serves slTicks. */
   readonly slTicker: SlTicker;
 }
@@ -76,6 +78,7 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
     dialogs: new DialogService(clock, router, sl, events),
     dialogQueries: new DialogQueries(clock),
     slReports: new SlReportService(clock),
+    staffing: new StaffingService(clock, config.slDefaultFirstResponseSec),
     slTicker: new SlTicker(rootEm, bus, clock),
   };
 }

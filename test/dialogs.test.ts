@@ -124,9 +124,10 @@ describe('operator permissions', () => {
     const REPORT = `query($o: ID, $from: DateTime!, $to: DateTime!) {
       slReport(operatorId: $o, from: $from, to: $to) { sessions firstResponsesWithinSl avgFirstResponseSec } }`;
     const to = clock.now().toISOString();
-    // The clock stopped at the staff reply, but the operator answered nothing.
-    expect((await t.admin.ok(REPORT, { o: a.id, from, to })).slReport).toEqual({ sessions: 0, firstResponsesWithinSl: 0, avgFirstResponseSec: null });
-    expect((await t.admin.ok(REPORT, { from, to })).slReport).toMatchObject({ sessions: 1, firstResponsesWithinSl: 1 });
+    // Staff replies do not answer the SL clock: it still runs, on the assigned operator.
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ kind: 'FIRST_RESPONSE' });
+    expect((await t.admin.ok(REPORT, { o: a.id, from, to })).slReport).toEqual({ sessions: 1, firstResponsesWithinSl: 0, avgFirstResponseSec: null });
+    expect((await t.admin.ok(REPORT, { from, to })).slReport).toMatchObject({ sessions: 1, firstResponsesWithinSl: 0 });
 
     const withBot = await startDialog(bot);
     await t.admin.fails(SEND, { id: withBot.id }, 'BAD_USER_INPUT', 'dialogId');

@@ -6,6 +6,7 @@ import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { pgDate } from '../shared/pg-time.js';
 import { isId } from '../shared/validate.js';
+import { liveFigures } from '../sl/live-figures.js';
 import { DialogStatus } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
 import type { DialogFilter } from './dialog.inputs.js';
@@ -136,12 +137,14 @@ export class DialogQueries {
       groupId ? [groupId] : [],
     );
     const oldest = pgDate(queue?.oldest);
+    const now = this.clock.now();
     return Object.assign(new QueueStats(), {
       groupId,
       queued: Number(queue?.queued ?? 0),
-      longestWaitSec: oldest ? Math.max(0, Math.floor((this.clock.now().getTime() - oldest.getTime()) / 1000)) : 0,
+      longestWaitSec: oldest ? Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)) : 0,
       onlineOperators: Number(ops?.online ?? 0),
       freeCapacity: Number(ops?.free ?? 0),
+      ...(await liveFigures(em, groupId, now)),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Dialog } from './dialog.entity.js';
 
 @ObjectType()
@@ -47,4 +47,19 @@ export class QueueStats {
 
   @Field(() => Int)
   freeCapacity!: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'share of SL clocks decided in the last 15 minutes that met their target, x100; null when none',
+  })
+  slPercentLast15m!: number | null;
+
+  @Field(() => Int, { description: "dialogs that reached the group's operators in the last 60 minutes" })
+  arrivalsLastHour!: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'mean handle time (assignment to close) of dialogs closed in the last 60 minutes, seconds; null when none',
+  })
+  avgHandleTimeSec!: number | null;
 }

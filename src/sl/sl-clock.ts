@@ -54,8 +54,14 @@ export class SlClock {
     await this.start(tx, dialog.id, dialog.group_id, SlKind.NEXT_RESPONSE, at);
   }
 
-  /** An operator reply stops the running clock and records whether it met the target. */
+  /**
+   * The reply of the operator the dialog is assigned to stops the running clock and records
+   * whether it met the target. Any other reply (staff in the Help queue or in someone else's
+   * dialog) leaves the clock running: the dialog keeps its deadline, its place in the queue and
+   * its owner's accountability. Callers pass open dialogs only (a closed one keeps its operator).
+   */
   async onOperatorReply(tx: EntityManager, dialog: ClockState, operatorId: string | null, at: Date): Promise<void> {
+    if (operatorId === null || dialog.operator_id !== operatorId) return;
     if (dialog.sl_kind !== null && dialog.sl_started_at !== null && dialog.sl_deadline !== null) {
       await this.record(tx, dialog, operatorId, { answeredAt: at, closedAt: null, met: at.getTime() <= dialog.sl_deadline.getTime() });
     }

@@ -18,10 +18,17 @@ interface Row {
   next_counted: string;
   next_within: string;
   avg_first_sec: string | null;
+  avg_next_sec: string | null;
+  p90_first_sec: string | null;
+  abandoned: string;
 }
 
 function percent(part: number, whole: number): number | null {
   return whole === 0 ? null : Math.round((part / whole) * 10000) / 100;
+}
+
+function seconds(value: string | null | undefined): number | null {
+  return value == null ? null : Math.round(Number(value) * 1000) / 1000;
 }
 
 /**
@@ -35,7 +42,10 @@ function percent(part: number, whole: number): number | null {
  *   running before its deadline, it is undecided and counts in no percentage;
  * - percentages are within-SL / decided, null when nothing is decided;
  * - subsequent responses started in [from, to) count when decided, the same way;
- * - the average first-response time is over answered first responses.
+ * - the average first-response time, its 90th percentile (linear between the nearest ranks,
+ *   as percentile_cont) and the average subsequent-response time are over answered clocks;
+ * - abandoned: first-response clocks ended by closing the dialog unanswered, counted by the
+ *   close time in [from, to) (not by start time), whether or not the deadline had passed.
  */
 export class SlReportService {
   constructor(private readonly clock: Clock) {}
@@ -72,16 +82,22 @@ export class SlReportService {
          count(*) filter (where kind = 'NEXT_RESPONSE' and decided) as next_counted,
          count(*) filter (where kind = 'NEXT_RESPONSE' and met) as next_within,
          avg(extract(epoch from answered_at - started_at)) filter (where kind = 'FIRST_RESPONSE' and answered_at is not null)
-           as avg_first_sec
+           as avg_first_sec,
+         avg(extract(epoch from answered_at - started_at)) filter (where kind = 'NEXT_RESPONSE' and answered_at is not null)
+           as avg_next_sec,
+         percentile_cont(0.9) within group (order by extract(epoch from answered_at - started_at))
+           filter (where kind = 'FIRST_RESPONSE' and answered_at is not null) as p90_first_sec,
+         (select count(*) from sl_responses
+           where kind = 'FIRST_RESPONSE' and closed_at >= ? and closed_at < ?
+             and (?::uuid is null or group_id = ?::uuid) and (?::uuid is null or operator_id = ?::uuid)) as abandoned
          from scoped`,
-      [from, to, now, from, to, groupId, groupId, operatorId, operatorId],
+      [from, to, now, from, to, groupId, groupId, operatorId, operatorId, from, to, groupId, groupId, operatorId, operatorId],
     );
     const sessions = Number(row?.sessions ?? 0);
     const firstDecided = Number(row?.first_decided ?? 0);
     const firstWithin = Number(row?.first_within ?? 0);
     const nextCounted = Number(row?.next_counted ?? 0);
     const nextWithin = Number(row?.next_within ?? 0);
-    const avg = row?.avg_first_sec == null ? null : Math.round(Number(row.avg_first_sec) * 1000) / 1000;
     return Object.assign(new SlReport(), {
       from,
       to,
@@ -91,7 +107,10 @@ export class SlReportService {
       nextResponses: nextCounted,
       nextResponsesWithinSl: nextWithin,
       nextResponseSlPercent: percent(nextWithin, nextCounted),
-      avgFirstResponseSec: avg,
+      avgFirstResponseSec: seconds(row?.avg_first_sec),
+      avgNextResponseSec: seconds(row?.avg_next_sec),
+      p90FirstResponseSec: seconds(row?.p90_first_sec),
+      abandoned: Number(row?.abandoned ?? 0),
     });
   }
 

@@ -31,4 +31,13 @@ export class SlReport {
 
   @Field(() => Float, { nullable: true, description: 'over answered first responses' })
   avgFirstResponseSec!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'over answered subsequent responses' })
+  avgNextResponseSec!: number | null;
+
+  @Field(() => Float, { nullable: true, description: '90th percentile of answered first responses, seconds' })
+  p90FirstResponseSec!: number | null;
+
+  @Field(() => Int, { description: 'dialogs closed in the period while still waiting for their first operator reply' })
+  abandoned!: number;
 }

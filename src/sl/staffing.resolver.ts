@@ -1,0 +1,14 @@
+import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Role } from '../auth/role.js';
+import type { Context } from '../context.js';
+import { StaffingForecast, StaffingInput } from './staffing.type.js';
+
+@Resolver()
+export class StaffingResolver {
+  /** Staffing is a planning decision: ADMIN and SUPERVISOR (operators see the live QueueStats figures). */
+  @Authorized(Role.SUPERVISOR)
+  @Query(() => StaffingForecast)
+  staffingForecast(@Arg('input', () => StaffingInput) input: StaffingInput, @Ctx() { em, services }: Context): Promise<StaffingForecast> {
+    return services.staffing.forecast(em, input);
+  }
+}
