@@ -12,6 +12,7 @@ import { SubscriptionResolver } from './realtime/subscription.resolver.js';
 import { OperatorEventResolver } from './realtime/operator-event.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
+import { guardArguments } from './shared/storable-input.js';
 
 const resolvers: NonEmptyArray<Function> = [
   GroupResolver,
@@ -46,7 +47,7 @@ export function handoverSchema(): Promise<GraphQLSchema> {
         throw new Error('use the event bus');
       },
     },
-  });
+  }).then(guardArguments);
   return built;
 }
 
