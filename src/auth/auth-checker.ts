@@ -2,6 +2,7 @@ import type { AuthChecker } from 'type-graphql';
 import type { Context } from '../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../shared/errors.js';
 import { Role } from './role.js';
+import { isStaff, type Viewer } from './viewer.js';
 
 /**
  * `@Authorized()` = any valid token; `@Authorized(Role.X, …)` = those roles. ADMIN may do
@@ -23,3 +24,8 @@ export const READERS = {
   /** users */
   staff: [Role.SUPERVISOR],
 } as const;
+
+/** An operator's e-mail (a login name): staff, and the operator themself. */
+export function mayReadOperatorEmail(viewer: Viewer | null, operatorId: string): boolean {
+  return viewer !== null && (isStaff(viewer) || viewer.operatorId === operatorId);
+}
