@@ -42,7 +42,9 @@ const KINDS = [
   ['subscription', schema.getSubscriptionType()!],
 ] as const;
 const PATHS = KINDS.flatMap(([kind, root]) => operatorPaths(schema, root).map((path) => ({ kind, path, name: path.join('.') })));
-const pathsOf = (kind: string): typeof PATHS => PATHS.filter((p) => p.kind === kind);
+/** Its answer is the signed-in user's, whoever calls: tested on its own below. */
+const TESTED_APART = new Set(['login']);
+const pathsOf = (kind: string): typeof PATHS => PATHS.filter((p) => p.kind === kind && !TESTED_APART.has(p.path[0]!));
 
 let t: TestApp;
 const clients = {} as Record<ViewerName, GraphqlClient>;
@@ -226,7 +228,7 @@ const QUERY_RUNS: Record<string, Prepare[]> = {
   scenarios: [fixed('')],
 };
 
-const VARIABLE_TYPES: Record<string, string> = { id: 'ID!', f: 'DialogFilter', g: 'ID!', o: 'ID!', s: 'ID', to: 'TransferTarget!', n: 'String!', e: 'String!', p: 'String!', q: 'ID' };
+const VARIABLE_TYPES: Record<string, string> = { id: 'ID!', f: 'DialogFilter', g: 'ID!', o: 'ID!', s: 'ID', to: 'TransferTarget!', n: 'String!', e: 'String!', q: 'ID' };
 
 /** Declares the variables used in `args`. */
 function header(kind: string, variables: Record<string, unknown>): string {
@@ -247,8 +249,6 @@ const MUTATION_RUNS: Record<string, Prepare[]> = {
   createUser: [fixed('(input: { firstName: "N", lastName: "N", email: $e, role: OPERATOR })', () => ({ e: `${unique('u')}@example.com` }))],
   createScenario: [fixed('(name: $n, fallbackGroupId: $g)', () => ({ n: unique('s'), g: ids.gA }))],
   updateScenario: [fixed('(id: $id)', () => ({ id: ids.sA }))],
-  // as each viewer's token: login answers for the new session's user, but the caller is the token's
-  login: [fixed('(email: $e, password: $p)', () => ({ e: opA.email, p: opA.password }))],
   startDialog: [fixed('(input: { scenarioId: $s })', () => ({ s: ids.sA }))],
   postClientMessage: [async () => ({ args: '(dialogId: $id, text: "more")', variables: { id: await heldByA() } })],
   sendMessage: [async () => ({ args: '(dialogId: $id, text: "on it")', variables: { id: await heldByA() } })],
@@ -399,6 +399,7 @@ function expectCoverage(viewer: ViewerName, what: 'refused' | 'shownOwn', names:
 describe('Operator.email: staff and the operator themself, on every path', () => {
   it('the paths come from the schema', () => {
     const names = PATHS.map((p) => p.name);
+    expect(PATHS.map((p) => p.name)).toContain('login.user.operator');
     for (const expected of [
       'operators',
       'me.operator',
@@ -432,8 +433,25 @@ describe('Operator.email: staff and the operator themself, on every path', () =>
     await runHttp('mutation', MUTATION_RUNS);
     checkCoverage('mutation');
     expectCoverage('INTEGRATION', 'refused', ['transferDialog.operator', 'transferDialog.transfers.toOperator', 'transferDialog.transfers.requestedOperator', 'reportBotFailure.operator', 'closeDialog.operator']);
-    expectCoverage('SELF', 'shownOwn', ['sendMessage.operator', 'transferDialog.transfers.fromOperator', 'takeDialog.operator', 'closeDialog.operator', 'login.user.operator', 'setOperatorStatus']);
-    expectCoverage('OTHER', 'refused', ['login.user.operator']);
+    expectCoverage('SELF', 'shownOwn', ['sendMessage.operator', 'transferDialog.transfers.fromOperator', 'takeDialog.operator', 'closeDialog.operator', 'setOperatorStatus']);
+  });
+
+  it("a login answers with the signed-in operator's e-mail, whoever calls; nothing else changes", async () => {
+    const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { email operator { id email } } } }`;
+    for (const caller of [t.client(), clients.OTHER, clients.INTEGRATION]) {
+      const { login } = await caller.ok<{ login: { user: { email: string; operator: { id: string; email: string } } } }>(LOGIN, {
+        e: opA.email,
+        p: opA.password,
+      });
+      expect(login.user).toEqual({ email: opA.email, operator: { id: opA.id, email: opA.email } });
+    }
+    // The caller's own token still decides everything else in the operation.
+    const result = await clients.INTEGRATION.request(
+      `mutation($e: String!, $p: String!, $o: ID!) { login(email: $e, password: $p) { token } updateOperator(id: $o, input: {}) { email } }`,
+      { e: opA.email, p: opA.password, o: opB.id },
+    );
+    expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(result)).not.toContain(opB.email);
   });
 
   it('subscription events', { timeout: 120_000 }, async () => {
