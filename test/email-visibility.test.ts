@@ -156,10 +156,9 @@ async function botDialog(): Promise<string> {
   return startDialog.id;
 }
 
-/** A dialog of group `groupId` held by opA, with a client message and opA's reply. */
+/** A dialog of group `groupId` held by opA, with opA's reply. */
 async function heldByA(groupId = ids.gA): Promise<string> {
   const id = await botDialog();
-  await t.admin.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello") { id } }`, { id });
   const { transferDialog } = await t.admin.ok<{ transferDialog: { status: string } }>(DIALOG_BY_ADMIN, {
     id,
     to: { operatorId: opA.id, groupId },
