@@ -1,3 +1,5 @@
+import type { OperationLimits } from './shared/operation-limits.js';
+
 /** Server configuration. The only module that reads `process.env`. */
 export interface Config {
   /** HTTP and WebSocket port; 0 picks a free one. */
@@ -22,9 +24,30 @@ export interface Config {
   readonly slWarningSec: number;
   /** Connections in the pool of each server process. */
   readonly dbPoolSize: number;
+  /** Largest WebSocket frame accepted; a bigger one closes the socket (1009) before it is parsed. */
+  readonly wsMaxPayloadBytes: number;
+  /** A WebSocket that has not sent `connection_init` by then is closed (4408). */
+  readonly wsConnectionInitTimeoutMs: number;
+  /** Operations one WebSocket may have open at once (subscriptions, and queries while they run). */
+  readonly wsMaxSubscriptionsPerSocket: number;
+  /** `slTicks` subscriptions one WebSocket may have open at once (each costs work every interval). */
+  readonly wsMaxSlTicksPerSocket: number;
+  /** WebSockets one token may have open on this server process. */
+  readonly wsMaxSocketsPerToken: number;
+  /** Estimated memory the shared parsed-document cache may hold. */
+  readonly wsDocumentCacheBytes: number;
+  /** A document estimated bigger than this is parsed for its subscription but not cached. */
+  readonly wsDocumentCacheMaxDocumentBytes: number;
+  /** Largest HTTP request body; larger ones answer 413. */
+  readonly maxBodyBytes: number;
+  /** What one GraphQL document may ask for, checked before it runs (HTTP and WebSocket). */
+  readonly operationLimits: OperationLimits;
 }
 
 export class ConfigError extends Error {}
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -59,5 +82,20 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs: intVar(env, 'SWEEP_INTERVAL_MS', 1000, 50, 60000),
     slWarningSec: intVar(env, 'SL_WARNING_SEC', 0, 0, 86400),
     dbPoolSize: intVar(env, 'DB_POOL_SIZE', 10, 1, 200),
+    wsMaxPayloadBytes: intVar(env, 'WS_MAX_PAYLOAD_BYTES', 64 * KIB, 1 * KIB, 64 * MIB),
+    wsConnectionInitTimeoutMs: intVar(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),
+    wsMaxSubscriptionsPerSocket: intVar(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100, 1, 10_000),
+    wsMaxSlTicksPerSocket: intVar(env, 'WS_MAX_SL_TICKS_PER_SOCKET', 5, 0, 1000),
+    wsMaxSocketsPerToken: intVar(env, 'WS_MAX_SOCKETS_PER_TOKEN', 20, 1, 100_000),
+    wsDocumentCacheBytes: intVar(env, 'WS_DOCUMENT_CACHE_BYTES', 32 * MIB, 64 * KIB, 4096 * MIB),
+    wsDocumentCacheMaxDocumentBytes: intVar(env, 'WS_DOCUMENT_CACHE_MAX_DOCUMENT_BYTES', 1 * MIB, 1 * KIB, 4096 * MIB),
+    maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    operationLimits: {
+      tokens: intVar(env, 'MAX_QUERY_TOKENS', 5000, 100, 1_000_000),
+      depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 2, 1000),
+      aliases: intVar(env, 'MAX_QUERY_ALIASES', 100, 0, 100_000),
+      directives: intVar(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 100_000),
+      cost: intVar(env, 'MAX_QUERY_COST', 20_000, 100, 1_000_000_000),
+    },
   };
 }

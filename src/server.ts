@@ -2,21 +2,20 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate } from './auth/authenticate.js';
 import { bearerToken, type Viewer } from './auth/viewer.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
+import { ErrorCode } from './shared/errors.js';
 import { formatError } from './shared/format-error.js';
+import { costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
-import { sharedDocuments } from './realtime/document-cache.js';
-import { subscribeSharingResults } from './realtime/shared-subscribe.js';
+import type { SocketInfo } from './realtime/socket-registry.js';
+import { startWebSocketServer, type WebSocketTransport } from './realtime/websocket-server.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ServerOptions {
   readonly schema: GraphQLSchema;
@@ -34,32 +33,35 @@ export interface RunningServer {
   readonly port: number;
   readonly httpServer: Server;
   /** Per-socket data of graphql-ws connections (who is connected). */
-  readonly sockets: Set<SocketInfo>;
+  readonly sockets: ReadonlySet<SocketInfo>;
+  /** The WebSocket side (its limits and document cache). */
+  readonly webSockets: WebSocketTransport;
   /** Closes the WebSockets whose caller matches. */
   closeSockets(match: (viewer: Viewer) => boolean, code: number, reason: string): number;
   stop(): Promise<void>;
 }
 
-export interface SocketInfo {
-  readonly socket: WebSocket;
-  viewer: Viewer | null;
+
+class PayloadTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`Request body exceeds ${maxBytes} bytes`);
+  }
 }
 
-
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * The request body as text. A body over `maxBytes` is read to its end and dropped before the
+ * answer: a client still sending would otherwise get a connection reset instead of the 413.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= maxBytes) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > maxBytes ? reject(new PayloadTooLargeError(maxBytes)) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }
@@ -72,44 +74,18 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** One Node http server: Apollo over HTTP and graphql-ws over WebSocket, both on /graphql. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { schema, rootEm, services } = options;
+  const limits = services.config.operationLimits;
+  const checks = documentChecks(limits);
   const httpServer = createServer();
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-  const sockets = new Set<SocketInfo>();
-  const socketInfo = new WeakMap<WebSocket, SocketInfo>();
-
-  const wsCleanup = useServer(
-    {
-      schema,
-      // Internal failures close a socket with a generic reason; the details go to the log only.
-      isProd: true,
-      ...sharedDocuments(),
-      subscribe: subscribeSharingResults,
-      onConnect: async (ctx) => {
-        const token = bearerToken(ctx.connectionParams?.['authorization']);
-        const viewer = await authenticate(rootEm.fork(), token, services.config.adminToken);
-        if (!viewer) {
-          ctx.extra.socket.close(4401, 'Unauthorized');
-          return false;
-        }
-        const info: SocketInfo = { socket: ctx.extra.socket, viewer };
-        sockets.add(info);
-        socketInfo.set(ctx.extra.socket, info);
-        return true;
-      },
-      onClose: (ctx) => {
-        const info = socketInfo.get(ctx.extra.socket);
-        if (info) sockets.delete(info);
-      },
-      context: (ctx) => createContext(rootEm, services, socketInfo.get(ctx.extra.socket)?.viewer ?? null),
-      // The same error policy as HTTP: client errors pass, internal ones are masked and logged.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
-    },
-    wsServer,
-    // keep-alive pings every 12 s: dead peers are dropped
-    12_000,
-  );
+  const webSockets = startWebSocketServer({
+    httpServer,
+    path: GRAPHQL_PATH,
+    schema,
+    rootEm,
+    services,
+    documents: { parseOptions: checks.parseOptions, rules: checks.validationRules, maxErrors: checks.maxErrors },
+    operationLimits: limits,
+  });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -118,14 +94,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Front-end tooling reads the schema; the same with NODE_ENV=production as without.
     introspection: true,
     stopOnTerminationSignals: false,
+    parseOptions: checks.parseOptions,
+    validationRules: [...checks.validationRules],
+    validationOptions: { maxErrors: checks.maxErrors },
     plugins: [
+      costLimitPlugin(limits),
       freshAfterMutation,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
         async serverWillStart() {
           return {
             async drainServer() {
-              await wsCleanup.dispose();
+              await webSockets.dispose();
             },
           };
         },
@@ -141,7 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     let body: unknown = undefined;
     if (req.method === 'POST') {
-      const raw = await readBody(req);
+      const raw = await readBody(req, services.config.maxBodyBytes);
       const contentType = headers.get('content-type') ?? '';
       if (contentType.includes('json')) {
         try {
@@ -183,9 +163,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sendJson(res, 404, { error: 'not found' });
     };
     handle().catch((error: unknown) => {
-      const tooLarge = error instanceof Error && error.message === 'body too large';
-      if (!tooLarge) console.error('[handover] request failed:', error);
-      if (!res.headersSent) sendJson(res, tooLarge ? 413 : 500, { error: tooLarge ? 'payload too large' : 'internal error' });
+      if (error instanceof PayloadTooLargeError && !res.headersSent) {
+        const extensions = { code: ErrorCode.PAYLOAD_TOO_LARGE, max: error.maxBytes };
+        return sendJson(res, 413, { errors: [{ message: error.message, extensions }] });
+      }
+      console.error('[handover] request failed:', error);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.end();
     });
   });
@@ -203,11 +186,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wsUrl: `ws://${shownHost}:${port}${GRAPHQL_PATH}`,
     port,
     httpServer,
-    sockets,
+    sockets: webSockets.sockets,
+    webSockets,
     closeSockets: (match, code, reason) => {
       let closed = 0;
-      for (const info of sockets) {
-        if (info.viewer && match(info.viewer)) {
+      for (const info of webSockets.sockets) {
+        if (match(info.viewer)) {
           info.socket.close(code, reason);
           closed++;
         }

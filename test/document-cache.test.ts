@@ -1,23 +1,24 @@
-import { buildSchema } from 'graphql';
+import { buildSchema, GraphQLError, parse, type ValidationRule } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedDocuments } from '../src/realtime/document-cache.js';
+import { estimatedDocumentBytes, sharedDocuments } from '../src/realtime/document-cache.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { createGroup } from './helpers/factories.js';
 import { eventually } from './helpers/eventually.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
 const schema = buildSchema(`type Query { a: Int }`);
+const LIMITS = { maxBytes: 1024 * 1024, maxDocumentBytes: 64 * 1024 };
 
 describe('sharedDocuments', () => {
   it('parses a text once and shares the document', () => {
-    const docs = sharedDocuments();
+    const docs = sharedDocuments(LIMITS);
     const first = docs.parse('{ a }');
     expect(docs.parse('{ a }')).toBe(first);
     expect(docs.parse('{ a a }')).not.toBe(first);
   });
 
   it('validates a document once per schema and keeps its errors', () => {
-    const docs = sharedDocuments();
+    const docs = sharedDocuments(LIMITS);
     const bad = docs.parse('{ b }');
     const errors = docs.validate(schema, bad);
     expect(errors).toHaveLength(1);
@@ -29,9 +30,53 @@ describe('sharedDocuments', () => {
   });
 
   it('lets a syntax error through as a parse failure every time', () => {
-    const docs = sharedDocuments();
+    const docs = sharedDocuments(LIMITS);
     expect(() => docs.parse('{ a')).toThrow(/Syntax Error/);
     expect(() => docs.parse('{ a')).toThrow(/Syntax Error/);
+  });
+});
+
+describe('sharedDocuments limits', () => {
+  /** `{ f0: a f1: a … }`: three tokens a field. */
+  const fields = (n: number, prefix = 'f'): string => `{ ${Array.from({ length: n }, (_, i) => `${prefix}${i}: a`).join(' ')} }`;
+
+  it('keeps the estimated memory within maxBytes, dropping the least recently used first', () => {
+    const one = estimatedDocumentBytes(fields(100), parse(fields(100)));
+    const docs = sharedDocuments({ maxBytes: 3 * one, maxDocumentBytes: one });
+    const first = docs.parse(fields(100, 'a'));
+    docs.parse(fields(100, 'b'));
+    docs.parse(fields(100, 'c'));
+    expect(docs.cachedBytes()).toBe(3 * one);
+    expect(docs.parse(fields(100, 'a'))).toBe(first); // now the most recently used
+    docs.parse(fields(100, 'd')); // pushes out b
+    expect(docs.cachedBytes()).toBe(3 * one);
+    expect(docs.parse(fields(100, 'a'))).toBe(first);
+    const b = docs.parse(fields(100, 'b'));
+    expect(docs.parse(fields(100, 'b'))).toBe(b);
+    expect(docs.cachedBytes()).toBe(3 * one);
+  });
+
+  it('parses a document over maxDocumentBytes every time and keeps none of it', () => {
+    const docs = sharedDocuments({ maxBytes: 1024 * 1024, maxDocumentBytes: 10 * 1024 });
+    const big = fields(1000);
+    const first = docs.parse(big);
+    expect(first.definitions).toHaveLength(1);
+    // Compared by hand: a failing matcher would print the whole AST.
+    expect(docs.parse(big) === first).toBe(false);
+    expect(docs.cachedBytes()).toBe(0);
+  });
+
+  it('applies the given parse options and extra validation rules', () => {
+    const noB: ValidationRule = (context) => ({
+      Field(node) {
+        if (node.name.value === 'b') context.reportError(new GraphQLError('no b here', { nodes: node }));
+      },
+    });
+    const docs = sharedDocuments({ ...LIMITS, parseOptions: { maxTokens: 10 }, rules: [noB] });
+    expect(() => docs.parse(fields(10))).toThrow(/Document contains more th\w+ 10 tokens/);
+    const other = buildSchema(`type Query { a: Int b: Int }`);
+    expect(docs.validate(other, docs.parse('{ a b }')).map((e) => e.message)).toEqual(['no b here']);
+    expect(docs.validate(other, docs.parse('{ a }'))).toEqual([]);
   });
 });
 

@@ -305,9 +305,11 @@ async function runScenario(commands: Command[]): Promise<void> {
 
 describe('routing against a reference model', () => {
   it('agrees on every step of random command sequences', async () => {
+    const seed = Number(process.env['MODEL_SEED'] ?? 424242);
+    console.log(`routing model seed ${seed} (MODEL_SEED=${seed} replays it)`);
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 30 }), (commands) => runScenario(commands)),
-      { numRuns: Number(process.env['MODEL_RUNS'] ?? 15), seed: Number(process.env['MODEL_SEED'] ?? 424242), endOnFailure: true },
+      { numRuns: Number(process.env['MODEL_RUNS'] ?? 15), seed, endOnFailure: true },
     );
   }, 600_000);
 });

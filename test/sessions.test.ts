@@ -1,3 +1,4 @@
+import type { Client } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenHash } from '../src/auth/secrets.js';
@@ -5,7 +6,7 @@ import { LISTENER_APPLICATION_NAME } from '../src/realtime/event-bus.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { eventually } from './helpers/eventually.js';
 import { createOperator, login } from './helpers/factories.js';
-import { connected, wsClient } from './helpers/ws.js';
+import { connected, subscribe, wsClient } from './helpers/ws.js';
 
 let t: TestApp;
 let db: pg.Client;
@@ -20,11 +21,11 @@ afterAll(async () => {
 });
 
 /** An operator's live WebSocket session, and the close code it ends with. */
-async function liveSocket(token: string): Promise<{ closed: Promise<number>; dispose: () => Promise<void> }> {
+async function liveSocket(token: string): Promise<{ client: Client; closed: Promise<number>; dispose: () => Promise<void> }> {
   const client = wsClient(t.app.server.wsUrl, token, { lazy: false });
   const closed = new Promise<number>((resolve) => client.on('closed', (e) => resolve((e as { code: number }).code)));
   await connected(client);
-  return { closed, dispose: async () => client.dispose() };
+  return { client, closed, dispose: async () => client.dispose() };
 }
 
 function readyz(): Promise<number> {
@@ -74,7 +75,11 @@ describe('ending sessions', () => {
 
     expect(await socketA.closed).toBe(4401);
     await eventually(async () => (await readyz()) === 200, 10_000, '/readyz recovering');
-    expect(bClosed).toBe(false); // a still valid session keeps its socket
+    // A still valid session keeps its socket: the re-check closes in one pass, so a close of B
+    // would have reached it before this answer.
+    const ticks = subscribe(socketB.client, `subscription { slTicks(intervalMs: 250) { serverTime } }`);
+    expect((await ticks.next()).slTicks.serverTime).toEqual(expect.any(String));
+    expect(bClosed).toBe(false);
     await socketA.dispose();
     await socketB.dispose();
   });

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { PASSWORD_FILE } from '../src/db/embedded.js';
-import { createTestDatabase } from './helpers/database.js';
+import { ADMIN_TOKEN } from './helpers/app.js';
+import { createEmptyDatabase, createTestDatabase } from './helpers/database.js';
 import { GraphqlClient } from './helpers/gql.js';
+import { migrationNames, migrationState, publicTables } from './helpers/migrations.js';
 import { PROJECT_ROOT, startServerProcess } from './helpers/process.js';
 
 const dirs: string[] = [];
@@ -69,18 +71,57 @@ describe('npm start on a fresh machine (embedded PostgreSQL)', () => {
   }, 120_000);
 });
 
+/** `npm run migrate` against `databaseUrl`, from source; its output. */
+function runMigrate(databaseUrl: string): string {
+  return execFileSync(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/migrate.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env['PATH'], DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
+}
+
 describe('npm run migrate', () => {
-  it('applies pending migrations and exits', async () => {
+  it('on a migrated database finds nothing pending and exits', async () => {
     const db = await createTestDatabase(inject('pgServerUrl'), inject('templateDatabase'));
     try {
-      const out = execFileSync(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/migrate.ts'], {
-        cwd: PROJECT_ROOT,
-        env: { PATH: process.env['PATH'], DATABASE_URL: db.url },
-        encoding: 'utf8',
-      });
-      expect(out).toContain('no pending migrations');
+      expect(runMigrate(db.url)).toContain('no pending migrations');
     } finally {
       await db.drop();
     }
   }, 60_000);
+
+  it('on an empty database applies every migration, in order, and exits', async () => {
+    const db = await createEmptyDatabase(inject('pgServerUrl'));
+    try {
+      expect(await publicTables(db.url)).toEqual([]);
+      const all = await migrationNames();
+      expect(all.length).toBeGreaterThan(0);
+      expect(runMigrate(db.url).trim()).toBe(`applied: ${all.join(', ')}`);
+      expect(await migrationState(db.url)).toEqual({ executed: all, pending: [], missingTables: [] });
+      expect(runMigrate(db.url)).toContain('no pending migrations');
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+});
+
+describe('the server on an empty database (DATABASE_URL)', () => {
+  it('migrates it at start-up, then answers', async () => {
+    const db = await createEmptyDatabase(inject('pgServerUrl'));
+    try {
+      expect(await publicTables(db.url)).toEqual([]);
+      const server = await startServerProcess({ DATABASE_URL: db.url, PORT: '0', ADMIN_TOKEN });
+      try {
+        const client = new GraphqlClient(server.url, ADMIN_TOKEN);
+        expect(await client.ok(`{ groups { id } }`)).toEqual({ groups: [] });
+        await client.ok(`mutation { createGroup(input: { name: "First", slFirstResponseSec: 60, slNextResponseSec: 120 }) { id } }`);
+        expect((await client.ok(`{ groups { name } }`)).groups).toEqual([{ name: 'First' }]);
+        expect(await migrationState(db.url)).toEqual({ executed: await migrationNames(), pending: [], missingTables: [] });
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    } finally {
+      await db.drop();
+    }
+  }, 90_000);
 });

@@ -44,7 +44,12 @@ describe('queueChanged', () => {
     expect(e2.stats.queued).toBe(1);
     const h = (await help.next()).queueChanged;
     expect(h).toMatchObject({ type: 'QUEUED', groupId: null, dialog: { id: d2.id } });
-    expect(help.buffered).toHaveLength(0);
+    // d1, assigned in g, never reached Help: h came first, and the next one is the next Help change.
+    const { reportBotFailure: d3 } = await bot.ok(`mutation($id: ID!) { reportBotFailure(dialogId: $id) { id status } }`, {
+      id: (await startDialog(bot)).id,
+    });
+    expect(d3.status).toBe('QUEUED');
+    expect((await help.next()).queueChanged).toMatchObject({ type: 'QUEUED', groupId: null, dialog: { id: d3.id }, sequence: h.sequence + 1 });
     expect(group.errors).toEqual([]);
     await ws.dispose();
   });

@@ -69,7 +69,17 @@ export function startServer(databaseUrl: string, extraEnv: Record<string, string
   const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
   const child = spawn(process.execPath, [...profile, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'], NODE_ENV: 'production', DATABASE_URL: databaseUrl, PORT: '0', ADMIN_TOKEN, DB_POOL_SIZE: '20', ...extraEnv },
+    env: {
+      PATH: process.env['PATH'],
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      ADMIN_TOKEN,
+      DB_POOL_SIZE: '20',
+      // Thousands of simulated dashboards share the one token.
+      WS_MAX_SOCKETS_PER_TOKEN: '100000',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

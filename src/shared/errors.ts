@@ -12,6 +12,15 @@ export enum ErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   /** Input that clashes with existing data, e.g. a duplicate email (services). */
   CONFLICT = 'CONFLICT',
+  /** An operation past a WebSocket's limit of open ones; `extensions.max` is the limit (WebSocket server). */
+  TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
+  /**
+   * A document over a configured limit; `extensions.limit` names it (tokens, depth, aliases,
+   * directives, cost) and `extensions.max` gives its value (operation limits, before execution).
+   */
+  OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED',
+  /** An HTTP body over MAX_BODY_BYTES, answered with status 413 (HTTP server). */
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
 }
 
 export class AppError extends GraphQLError {

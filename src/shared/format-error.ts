@@ -1,14 +1,12 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, Kind, parse, type ASTNode, type ValueNode } from 'graphql';
+import { ErrorCode } from './errors.js';
+import { operationLimitOf } from './operation-limits.js';
 
 /** Codes whose messages are meant for the client (ours, and GraphQL's own request errors). */
-const CLIENT_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'BAD_USER_INPUT',
-  'CONFLICT',
+const CLIENT_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -17,10 +15,15 @@ const CLIENT_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** graphql-js's `Source`: every error from one document shares the same object. */
+interface RequestSource {
+  readonly body: string;
+}
+
 /** What graphql-js keeps of the request on its own errors (duck-typed: it may be wrapped). */
 interface LocatedError {
   readonly message: string;
-  readonly source?: { readonly body: string };
+  readonly source?: RequestSource;
   readonly positions?: readonly number[];
   readonly originalError?: unknown;
 }
@@ -58,16 +61,23 @@ function eachInputField(node: ASTNode, visit: (name: string, value: ValueNode) =
   }
 }
 
-function parsed(source: string): ASTNode | null {
+// One parse per document, however many errors it has: answering stays linear in its size.
+const parsedSources = new WeakMap<RequestSource, ASTNode | null>();
+
+function parsed(source: RequestSource): ASTNode | null {
+  if (parsedSources.has(source)) return parsedSources.get(source)!;
+  let document: ASTNode | null;
   try {
-    return parse(source, { noLocation: false });
+    document = parse(source.body);
   } catch {
-    return null;
+    document = null;
   }
+  parsedSources.set(source, document);
+  return document;
 }
 
 /** The argument or input field a variable is passed to (`maxDialogs: $m` → "maxDialogs"). */
-function fieldOfVariable(source: string, variable: string): string {
+function fieldOfVariable(source: RequestSource, variable: string): string {
   const document = parsed(source);
   let field: string | undefined;
   if (document) {
@@ -79,7 +89,7 @@ function fieldOfVariable(source: string, variable: string): string {
 }
 
 /** The innermost argument or input field whose literal value contains `offset`. */
-function fieldOfLiteral(source: string, offset: number): string | null {
+function fieldOfLiteral(source: RequestSource, offset: number): string | null {
   const document = parsed(source);
   let field: string | null = null;
   if (document) {
@@ -103,16 +113,14 @@ function invalidInputField(error: LocatedError, code: unknown): string | null {
     const named = NAMED_FIELD.exec(reason!);
     if (named) return named[1]!;
     if (path) return leafOf(path);
-    return source ? fieldOfVariable(source.body, name!) : name!;
+    return source ? fieldOfVariable(source, name!) : name!;
   }
   const missing = VARIABLE_MISSING.exec(message);
-  if (missing) return source ? fieldOfVariable(source.body, missing[1]!) : missing[1]!;
+  if (missing) return source ? fieldOfVariable(source, missing[1]!) : missing[1]!;
   // A literal in the document: only value errors, found inside an argument's value. Unknown
   // fields or arguments and misplaced variables stay validation failures (a client bug).
-  // Validation errors have Apollo's code over HTTP, and none (nor a cause) over WebSocket.
-  const validation = code === 'GRAPHQL_VALIDATION_FAILED' || (code === undefined && error.originalError == null);
-  if (!validation || !source || error.positions?.[0] === undefined) return null;
-  const field = fieldOfLiteral(source.body, error.positions[0]);
+  if (code !== 'GRAPHQL_VALIDATION_FAILED' || !source || error.positions?.[0] === undefined) return null;
+  const field = fieldOfLiteral(source, error.positions[0]);
   if (field === null) return null;
   return NAMED_FIELD.exec(message)?.[1] ?? field;
 }
@@ -135,12 +143,27 @@ export function loggable(error: unknown): unknown {
 }
 
 /**
+ * Apollo's own refusals of a request that carry an HTTP 4xx status but no code, e.g. an
+ * automatic persisted query whose hash does not match its text.
+ */
+function isRequestError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions['code'] !== undefined) return false;
+  const status = (error.extensions['http'] as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
  * The one place that turns errors into responses: client errors pass through, anything else
  * (a bug, a lost database) is logged here and answered with a generic message, no stack.
  * Input values that GraphQL itself rejects answer BAD_USER_INPUT with the field, like the
  * services' own checks, so clients handle one shape of input error.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const limit = operationLimitOf(error);
+  if (limit) return { message: limit.message, extensions: { code: limit.extensions['code'], limit: limit.limit, max: limit.max } };
+  if (isRequestError(error)) {
+    return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+  }
   const code = formatted.extensions?.code;
   const source = located(error);
   const field = source ? invalidInputField(source, code) : null;

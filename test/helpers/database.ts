@@ -19,7 +19,7 @@ export interface TestDatabase {
  * main process id (the parent of this worker) so the run's teardown can sweep leftovers.
  */
 export async function createTestDatabase(serverUrl: string, template: string): Promise<TestDatabase> {
-  const name = `handover_t_${process.ppid}_${randomBytes(4).toString('hex')}`;
+  const name = testDatabaseName();
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
@@ -36,6 +36,27 @@ export async function createTestDatabase(serverUrl: string, template: string): P
   } finally {
     await admin.end();
   }
+  return testDatabase(serverUrl, name);
+}
+
+/** A fresh database with nothing in it: no tables, no migrations. */
+export async function createEmptyDatabase(serverUrl: string): Promise<TestDatabase> {
+  const name = testDatabaseName();
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  return testDatabase(serverUrl, name);
+}
+
+function testDatabaseName(): string {
+  return `handover_t_${process.ppid}_${randomBytes(4).toString('hex')}`;
+}
+
+function testDatabase(serverUrl: string, name: string): TestDatabase {
   return {
     name,
     url: databaseUrl(serverUrl, name),

@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { GraphqlError } from './gql.js';
 
 /** A graphql-ws client as a dashboard would use it. */
 export function wsClient(url: string, token?: string, options: { lazy?: boolean; retryAttempts?: number } = {}): Client {
@@ -91,4 +92,96 @@ export function connected(client: Client, timeoutMs = 5000): Promise<void> {
       resolve();
     });
   });
+}
+
+/** A graphql-transport-ws message from the server. */
+export type ProtocolMessage =
+  | { readonly type: 'next'; readonly id: string; readonly payload: { data?: Record<string, any> | null; errors?: GraphqlError[] } }
+  | { readonly type: 'error'; readonly id: string; readonly payload: GraphqlError[] }
+  | { readonly type: 'complete'; readonly id: string }
+  | { readonly type: 'connection_ack' | 'ping' | 'pong'; readonly id?: undefined; readonly payload?: unknown };
+
+/**
+ * A bare `graphql-transport-ws` socket, for tests that need exact control over frames and
+ * operation ids (what a misbehaving client sends) rather than what graphql-ws's client allows.
+ */
+export class ProtocolSocket {
+  private readonly received: ProtocolMessage[] = [];
+  private readonly waiters = new Set<() => void>();
+  /** Resolves with the close code and reason, from whichever side closed. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.received.push(JSON.parse(String(data)) as ProtocolMessage);
+      for (const wake of this.waiters) wake();
+    });
+    this.closed = new Promise((resolve) => {
+      socket.on('close', (code, reason) => {
+        resolve({ code, reason: String(reason) });
+        for (const wake of this.waiters) wake();
+      });
+    });
+    // Errors end in a close event too; the tests assert on that.
+    socket.on('error', () => {});
+  }
+
+  /** Opens a socket with the graphql-ws subprotocol. */
+  static open(url: string): Promise<ProtocolSocket> {
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => resolve(new ProtocolSocket(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Opens a socket and authenticates it with `token` (waits for the acknowledgement). */
+  static async connect(url: string, token: string): Promise<ProtocolSocket> {
+    const s = await ProtocolSocket.open(url);
+    s.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
+    await s.next((m) => m.type === 'connection_ack');
+    return s;
+  }
+
+  send(message: Readonly<Record<string, unknown>> | string): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  subscribe(id: string, query: string, variables: Record<string, unknown> = {}, operationName?: string): void {
+    this.send({ type: 'subscribe', id, payload: { query, variables, operationName } });
+  }
+
+  complete(id: string): void {
+    this.send({ type: 'complete', id });
+  }
+
+  /** Takes the first message received (or yet to come) that matches; rejects on close or timeout. */
+  async next(match: (message: ProtocolMessage) => boolean = () => true, timeoutMs = 5000): Promise<ProtocolMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.received.findIndex(match);
+      if (i >= 0) return this.received.splice(i, 1)[0]!;
+      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`socket closed: ${JSON.stringify(await this.closed)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching message within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  /** The next message for operation `id`. */
+  nextFor(id: string, timeoutMs?: number): Promise<ProtocolMessage> {
+    return this.next((m) => m.id === id, timeoutMs);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
 }

@@ -1,0 +1,175 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { ConnectionInitMessage, SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Server } from 'node:http';
+import { WebSocketServer } from 'ws';
+import { authenticate } from '../auth/authenticate.js';
+import { bearerToken } from '../auth/viewer.js';
+import { createContext } from '../context.js';
+import type { Services } from '../services.js';
+import { formatError } from '../shared/format-error.js';
+import { costLimitError, operationLimitOf, type OperationLimits } from '../shared/operation-limits.js';
+import { sharedDocuments, type DocumentCacheOptions } from './document-cache.js';
+import { rootFieldNames, SocketOperations, type OpenOperations } from './operation-limits.js';
+import { subscribeSharingResults } from './shared-subscribe.js';
+import { SocketRegistry, type SocketInfo } from './socket-registry.js';
+
+/** Close code for a socket over its token's limit (graphql-ws leaves 4400–4499 to such client errors). */
+export const TOO_MANY_CONNECTIONS_CODE = 4429;
+const KEEP_ALIVE_MS = 12_000;
+
+export interface WebSocketServerOptions {
+  readonly httpServer: Server;
+  readonly path: string;
+  readonly schema: GraphQLSchema;
+  readonly rootEm: EntityManager;
+  readonly services: Services;
+  /** Parse options and validation rules for every operation, on top of graphql-js's own. */
+  readonly documents?: Pick<DocumentCacheOptions, 'parseOptions' | 'rules' | 'maxErrors'>;
+  /** The operation limits; cost is checked here, once the variables are known. */
+  readonly operationLimits: OperationLimits;
+}
+
+export interface WebSocketTransport {
+  /** The authenticated sockets (who is connected). */
+  readonly sockets: ReadonlySet<SocketInfo>;
+  /** Estimated memory held by the shared parsed-document cache. */
+  documentCacheBytes(): number;
+  /** Closes every socket and stops accepting new ones. */
+  dispose(): Promise<void>;
+}
+
+/** What this server keeps on graphql-ws's per-socket context. */
+type SocketState = {
+  info?: SocketInfo;
+  operations?: SocketOperations;
+};
+
+function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[] {
+  return errors.map(
+    (e) =>
+      new GraphQLError(e.message, {
+        nodes: e.nodes,
+        source: e.source,
+        positions: e.positions,
+        path: e.path,
+        originalError: e.originalError,
+        // An operation limit keeps its own code.
+        extensions: { code, ...e.extensions },
+      }),
+  );
+}
+
+/**
+ * ws emits a client's protocol violation (an oversized frame, invalid UTF-8) as an error after
+ * it has already closed the socket with the matching code: nothing internal to report.
+ */
+function onSocketError(error: Error & { code?: unknown }): void {
+  if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) return;
+  console.error('[handover] WebSocket error:', error);
+}
+
+/**
+ * graphql-ws on `path` of the HTTP server, with the limits a public endpoint needs: frame
+ * size, time to authenticate, sockets per token, operations per socket, and a bounded cache
+ * of parsed documents. A refused or invalid operation answers an error for its id only; the
+ * socket and its other streams carry on.
+ */
+export function startWebSocketServer(options: WebSocketServerOptions): WebSocketTransport {
+  const { schema, rootEm, services } = options;
+  const { config } = services;
+  const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: config.wsMaxPayloadBytes });
+  const registry = new SocketRegistry(config.wsMaxSocketsPerToken);
+  const documents = sharedDocuments({
+    ...options.documents,
+    maxBytes: config.wsDocumentCacheBytes,
+    maxDocumentBytes: config.wsDocumentCacheMaxDocumentBytes,
+  });
+  const limits = { maxOperations: config.wsMaxSubscriptionsPerSocket, maxSlTicks: config.wsMaxSlTicksPerSocket };
+
+  /** Limits, parse and validation of one operation; errors answer for its id only. */
+  const prepare = (
+    ctx: { extra: SocketState; subscriptions: OpenOperations },
+    id: string,
+    payload: SubscribePayload,
+  ): ExecutionArgs | readonly GraphQLError[] => {
+    const operations = (ctx.extra.operations ??= new SocketOperations(limits));
+    const overTotal = operations.refuseOverTotal(ctx.subscriptions);
+    if (overTotal) return [overTotal];
+    let document: DocumentNode;
+    try {
+      document = documents.parse(payload.query);
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      const limit = operationLimitOf(error);
+      return limit ? [limit] : withCode([error], 'GRAPHQL_PARSE_FAILED');
+    }
+    const invalid = documents.validate(schema, document);
+    if (invalid.length > 0) return withCode(invalid, 'GRAPHQL_VALIDATION_FAILED');
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) {
+      const message = payload.operationName
+        ? `Unknown operation named "${payload.operationName}".`
+        : 'Must provide operation name if query contains multiple operations.';
+      return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+    }
+    const tooCostly = costLimitError(options.operationLimits, schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
+    if (tooCostly) return [tooCostly];
+    const overTicking = operations.admit(id, ctx.subscriptions, rootFieldNames(document, operation));
+    if (overTicking) return [overTicking];
+    return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+  };
+
+  const server = useServer<ConnectionInitMessage['payload'], SocketState>(
+    {
+      schema,
+      // Internal failures close a socket with a generic reason; the details go to the log only.
+      isProd: true,
+      connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
+      subscribe: subscribeSharingResults,
+      onConnect: async (ctx) => {
+        const token = bearerToken(ctx.connectionParams?.['authorization']);
+        const viewer = await authenticate(rootEm.fork(), token, config.adminToken);
+        // Closed while authenticating: onClose has run already, so it must not be registered.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        if (!viewer) {
+          ctx.extra.socket.close(4401, 'Unauthorized');
+          return false;
+        }
+        const info: SocketInfo = { socket: ctx.extra.socket, viewer };
+        if (!registry.add(info)) {
+          ctx.extra.socket.close(TOO_MANY_CONNECTIONS_CODE, 'Too many connections');
+          return false;
+        }
+        ctx.extra.info = info;
+        return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.info) registry.remove(ctx.extra.info);
+      },
+      onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload),
+      context: (ctx) => createContext(rootEm, services, ctx.extra.info?.viewer ?? null),
+      // The same error policy as HTTP: client errors pass, internal ones are masked and logged.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
+    },
+    wsServer,
+    // keep-alive pings: dead peers are dropped
+    KEEP_ALIVE_MS,
+  );
+  // Registered after useServer's own listener, which would log client errors as internal ones.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', onSocketError);
+  });
+
+  return {
+    sockets: registry.sockets,
+    documentCacheBytes: () => documents.cachedBytes(),
+    dispose: async () => {
+      await server.dispose();
+    },
+  };
+}
