@@ -20,6 +20,8 @@ export interface Context {
    * before each and read while resolving it.
    */
   eventSequence: number | null;
+  /** The user a `login` in this operation signed in: its answer is theirs to read. */
+  signedInUserId: string | null;
   /** A short-lived fork for one-off reads that must not stay alive with a subscription. */
   fork(): EntityManager;
 }
@@ -46,6 +48,7 @@ export function createContext(rootEm: EntityManager, services: Services, viewer:
     viewer,
     services,
     eventSequence: null,
+    signedInUserId: null,
     fork: () => rootEm.fork(),
   };
 }

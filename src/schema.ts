@@ -13,6 +13,7 @@ import { OperatorEventResolver } from './realtime/operator-event.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
 import { StaffingResolver } from './sl/staffing.resolver.js';
+import { guardArguments } from './shared/storable-input.js';
 
 const resolvers: NonEmptyArray<Function> = [
   GroupResolver,
@@ -48,7 +49,7 @@ export function handoverSchema(): Promise<GraphQLSchema> {
         throw new Error('use the event bus');
       },
     },
-  });
+  }).then(guardArguments);
   return built;
 }
 

@@ -2,6 +2,7 @@ import type { AuthChecker } from 'type-graphql';
 import type { Context } from '../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../shared/errors.js';
 import { Role } from './role.js';
+import { isStaff } from './viewer.js';
 
 /**
  * `@Authorized()` = any valid token; `@Authorized(Role.X, …)` = those roles. ADMIN may do
@@ -23,3 +24,13 @@ export const READERS = {
   /** users */
   staff: [Role.SUPERVISOR],
 } as const;
+
+/**
+ * An operator's e-mail (a login name): staff, and the operator themself, also in the answer to
+ * the login that signs them in.
+ */
+export function mayReadOperatorEmail(context: Context, operator: { readonly id: string; readonly user: { readonly id: string } }): boolean {
+  const { viewer } = context;
+  if (viewer !== null && (isStaff(viewer) || viewer.operatorId === operator.id)) return true;
+  return context.signedInUserId !== null && context.signedInUserId === operator.user.id;
+}

@@ -6,12 +6,14 @@ import { Role } from './role.js';
 @Resolver()
 export class AuthResolver {
   @Mutation(() => AuthPayload)
-  login(
+  async login(
     @Arg('email', () => String) email: string,
     @Arg('password', () => String) password: string,
-    @Ctx() { em, services }: Context,
+    @Ctx() context: Context,
   ): Promise<AuthPayload> {
-    return services.auth.login(em, email, password);
+    const payload = await context.services.auth.login(context.em, email, password);
+    context.signedInUserId = payload.user.id;
+    return payload;
   }
 
   @Authorized()

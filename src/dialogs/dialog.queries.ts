@@ -4,7 +4,7 @@ import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
-import { pgDate } from '../shared/pg-time.js';
+import { isStorableDate, pgDate } from '../shared/pg-time.js';
 import { isId } from '../shared/validate.js';
 import { liveFigures } from '../sl/live-figures.js';
 import { DialogStatus } from './dialog-enums.js';
@@ -24,15 +24,25 @@ function encodeCursor(dialog: Dialog): string {
   return Buffer.from(JSON.stringify([dialog.createdAt.toISOString(), dialog.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): Cursor {
+function parsedCursor(cursor: string): Cursor | null {
+  let decoded: unknown;
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const at = new Date(createdAt);
-    if (Number.isNaN(at.getTime()) || typeof id !== 'string' || !isId(id)) throw new Error('bad cursor');
-    return { createdAt: at, id };
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new BadInputError('after', 'after is not a cursor this API returned');
+    return null;
   }
+  if (!Array.isArray(decoded) || decoded.length !== 2) return null;
+  const [createdAt, id] = decoded as unknown[];
+  if (typeof createdAt !== 'string' || typeof id !== 'string' || !isId(id)) return null;
+  const at = new Date(createdAt);
+  // A crafted date the database cannot compare with (year 275760, or before year 1).
+  return isStorableDate(at) ? { createdAt: at, id } : null;
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const decoded = parsedCursor(cursor);
+  if (!decoded) throw new BadInputError('after', 'after is not a cursor this API returned');
+  return decoded;
 }
 
 /** Reads of dialogs, limited to what the viewer may see. */

@@ -1,7 +1,8 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { READERS } from '../auth/auth-checker.js';
+import { mayReadOperatorEmail, READERS } from '../auth/auth-checker.js';
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
+import { ForbiddenError } from '../shared/errors.js';
 import { Group } from '../groups/group.entity.js';
 import type { User } from '../users/user.entity.js';
 import { Operator } from './operator.entity.js';
@@ -42,8 +43,11 @@ export class OperatorResolver {
     return (await userOf(operator, ctx)).lastName;
   }
 
-  @FieldResolver(() => String)
+  @FieldResolver(() => String, { description: 'ADMIN, SUPERVISOR and the operator themself (also in their login answer); FORBIDDEN for others' })
   async email(@Root() operator: Operator, @Ctx() ctx: Context): Promise<string> {
+    if (!mayReadOperatorEmail(ctx, operator)) {
+      throw new ForbiddenError("Only staff and the operator themself read an operator's email");
+    }
     return (await userOf(operator, ctx)).email;
   }
 

@@ -13,7 +13,8 @@ import type { Context } from '../context.js';
 /**
  * Root fields whose event objects are shared by every subscriber of the same stream (each
  * subscriber's own authorization has already let the event through). Field-level authorization
- * depends only on the caller's role, so executions are shared per document, variables and role.
+ * depends on the caller's role and, for an operator's own e-mail, their operator: executions are
+ * shared per document, variables, role and operator.
  */
 const SHARED_ROOT_FIELDS = new Set(['slTicks', 'queueChanged']);
 
@@ -61,8 +62,8 @@ export async function subscribeSharingResults(
   }
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-  const role = (args.contextValue as Context | undefined)?.viewer?.role ?? 'none';
-  const key = `${role}\n${print(args.document)}\n${JSON.stringify(args.variableValues ?? {})}`;
+  const viewer = (args.contextValue as Context | undefined)?.viewer;
+  const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}\n${print(args.document)}\n${JSON.stringify(args.variableValues ?? {})}`;
   return mapAsync(source[Symbol.asyncIterator](), (payload: unknown) => {
     if (payload === null || typeof payload !== 'object') {
       return Promise.resolve(execute({ ...args, rootValue: payload }));

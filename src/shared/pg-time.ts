@@ -9,3 +9,12 @@ export function pgDate(value: string | Date | null | undefined): Date | null {
   if (/[+-]\d\d$/.test(iso)) iso += ':00';
   return new Date(iso);
 }
+
+/**
+ * Dates the API accepts from clients: years 1..9999. JavaScript reaches ±275760 and the
+ * database's own range differs at both ends; a calendar date outside this is a mistake.
+ */
+export function isStorableDate(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && year >= 1 && year <= 9999;
+}
