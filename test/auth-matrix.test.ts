@@ -60,6 +60,7 @@ const ARGS: Readonly<Record<string, Args>> = {
     own: () => ({ from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', operatorId: fx.own }),
     others: () => ({ from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', operatorId: fx.other }),
   },
+  staffingForecast: { own: () => ({ input: { groupId: fx.ownGroup, arrivalsPerHour: 60, avgHandleTimeSec: 120 } }) },
   login: { own: () => ({ email: 'nobody@example.com', password: 'whatever1' }) },
   createGroup: { own: () => ({ input: { name: unique('m'), slFirstResponseSec: 1, slNextResponseSec: 1 } }) },
   updateGroup: { own: () => ({ id: fx.otherGroup, input: {} }) },

@@ -42,6 +42,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   operator: { roles: STAFF_AND_OPERATORS },
   users: { roles: STAFF },
   slReport: { roles: STAFF_AND_OPERATORS, operatorOwn: 'their own report (operatorId = their operator)' },
+  staffingForecast: { roles: STAFF },
   // Mutation
   login: { roles: EVERY_ROLE, anonymous: true },
   logout: { roles: EVERY_ROLE },
