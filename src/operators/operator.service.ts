@@ -278,6 +278,9 @@ export class OperatorService {
   async lockForOffline(tx: EntityManager, operatorId: string, field = 'id'): Promise<Operator> {
     if (!isId(operatorId)) throw new NotFoundError('Operator', operatorId, field);
     const assigned = `select id from dialogs where operator_id = ? and status = 'ASSIGNED'`;
+    // Before any row lock: two offline changes of one operator (a logout racing an auto-logout,
+    // status flips) take turns instead of each locking part of the same dialogs.
+    await tx.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`operator-offline:${operatorId}`]);
     for (let round = 1; ; round++) {
       await tx.execute('savepoint lock_for_offline');
       const rows = await tx.execute<Array<{ id: string }>>(`${assigned} order by id for no key update`, [operatorId]);

@@ -280,7 +280,7 @@ export class Router {
     const sql = (waiting: boolean): string =>
       `select o.id from operators o join group_members gm on gm.operator_id = o.id
         where gm.group_id = ? and ${AVAILABLE} and o.id <> ? ${waiting ? 'and o.id > ?' : ''}
-        ${LEAST_LOADED} limit 1 for no key update of o ${waiting ? '' : 'skip locked'}`;
+        ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
     const picked = await this.pick(tx, sql, [groupId, exclude ?? NO_ID]);
     if (picked !== null) return picked;
 
@@ -299,20 +299,31 @@ export class Router {
   private async pickAny(tx: EntityManager, exclude: string | null): Promise<string | null> {
     const sql = (waiting: boolean): string =>
       `select o.id from operators o where ${AVAILABLE} and o.id <> ? ${waiting ? 'and o.id > ?' : ''}
-        ${LEAST_LOADED} limit 1 for no key update of o ${waiting ? '' : 'skip locked'}`;
+        ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
     return this.pick(tx, sql, [exclude ?? NO_ID]);
   }
 
   /**
-   * Runs a pick: first skipping rows others hold (never waits), then waiting, but only for
-   * operators above every one this transaction holds, so the wait keeps the id order.
+   * Runs a pick: first skipping rows others hold (never waits); else it waits for the best busy
+   * operator above every one this transaction holds, so the wait keeps the id order. That wait
+   * locks one named row: a locking `order by load limit 1` would lock every row it rechecks and
+   * finds no longer fitting, in load order, and two such waits can deadlock.
    */
   private async pick(tx: EntityManager, sql: (waiting: boolean) => string, params: unknown[]): Promise<string | null> {
     const [skipping] = await tx.execute<Array<{ id: string }>>(sql(false), params);
-    const [row] = skipping ? [skipping] : await tx.execute<Array<{ id: string }>>(sql(true), [...params, operatorWaitFloor(tx)]);
-    if (!row) return null;
-    holdOperators(tx, [row.id]);
-    return row.id;
+    if (skipping) {
+      holdOperators(tx, [skipping.id]);
+      return skipping.id;
+    }
+    const [busy] = await tx.execute<Array<{ id: string }>>(sql(true), [...params, operatorWaitFloor(tx)]);
+    if (!busy) return null;
+    const [row] = await tx.execute<Array<{ id: string }>>(
+      `select o.id from operators o where o.id = ? and ${AVAILABLE} for no key update`,
+      [busy.id],
+    );
+    // Held even when it no longer fits (the lock stays until commit).
+    holdOperators(tx, [busy.id]);
+    return row?.id ?? null;
   }
 
   /** Takes `count` dialogs off an operator's load (locking their row, in the documented order). */
@@ -382,9 +393,11 @@ export class Router {
 
   /** After an operator went offline: each of their dialogs through the chain again (their group, any, Help). */
   async rerouteAll(tx: EntityManager, operatorId: string): Promise<number> {
+    // Most urgent first. The rows are held already (OperatorService.lockForOffline, in id order);
+    // each is locked again below before it moves.
     const rows = await tx.execute<Array<{ id: string }>>(
       `select id from dialogs where operator_id = ? and status = 'ASSIGNED'
-        order by sl_deadline nulls last, assigned_at, id for no key update`,
+        order by sl_deadline nulls last, assigned_at, id`,
       [operatorId],
     );
     for (const { id } of rows) {
