@@ -1,6 +1,8 @@
+import { createClient } from 'graphql-ws';
 import { request } from 'node:http';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { createOperator, unique } from './helpers/factories.js';
 import type { GraphqlResult } from './helpers/gql.js';
 
@@ -125,5 +127,37 @@ describe('login throttling across server instances', () => {
     expectThrottled(await loginFrom(a, shared, fresh.email, fresh.password));
     expectThrottled(await loginFrom(b, shared, fresh.email, fresh.password));
     expect((await loginFrom(b, freshAddress(), fresh.email, fresh.password)).data?.login.token).toMatch(/^hov_/);
+  });
+});
+
+describe('login throttling over WebSocket', () => {
+  it("counts the socket's address: failures over a socket lock that address for HTTP too", async () => {
+    const address = freshAddress();
+    const client = createClient({
+      url: `ws://127.0.0.1:${a.app.server.port}/graphql`,
+      webSocketImpl: class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { localAddress: address });
+        }
+      },
+      lazy: true,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const loginOverSocket = (email: string): Promise<LoginResult> =>
+      new Promise((resolve, reject) => {
+        let result: LoginResult = { status: 200 };
+        client.subscribe<{ login: { token: string } }>(
+          { query: `mutation($e: String!) { login(email: $e, password: "wrong password") { token } }`, variables: { e: email } },
+          { next: (value) => (result = { status: 200, ...(value as Omit<LoginResult, 'status'>) }), error: reject, complete: () => resolve(result) },
+        );
+      });
+    for (let i = 0; i < LIMITS.loginMaxFailuresPerAddress; i++) {
+      expect(codeOf(await loginOverSocket(`${unique('x')}@example.com`))).toBe('UNAUTHENTICATED');
+    }
+    expectThrottled(await loginOverSocket(`${unique('x')}@example.com`));
+    const op = await createOperator(a.admin);
+    expectThrottled(await loginFrom(a, address, op.email, op.password));
+    await client.dispose();
   });
 });
