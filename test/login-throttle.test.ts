@@ -161,3 +161,25 @@ describe('login throttling over WebSocket', () => {
     await client.dispose();
   });
 });
+
+describe('forgetting old counters', () => {
+  it('the sweep deletes counters whose window ended over an hour ago and keeps the others', async () => {
+    // Only the sweep called below runs: the timed ones of both instances stop.
+    await a.quiet();
+    await b.quiet();
+    const db = a.app.orm.em.fork();
+    const now = Date.now();
+    const rows: Array<[string, number]> = [
+      ['email:long-gone', now - 2 * 3600_000],
+      ['email:recently-ended', now - 60_000],
+      ['email:running', now + 600_000],
+    ];
+    await db.execute(`insert into login_throttle (key, points, expire) values (?, 3, ?), (?, 3, ?), (?, 3, ?)`, rows.flat());
+    const { throttleCountersPurged } = await a.app.sweeper.runOnce();
+    expect(throttleCountersPurged).toBe(1);
+    const left = await db.execute<Array<{ key: string }>>(`select key from login_throttle where key in (?) order by key`, [
+      ['email:long-gone', 'email:recently-ended', 'email:running'],
+    ]);
+    expect(left.map((r) => r.key)).toEqual(['email:recently-ended', 'email:running']);
+  });
+});

@@ -8,6 +8,7 @@ export interface SweepResult {
   readonly loggedOut: number;
   readonly drained: number;
   readonly sessionsExpired: number;
+  readonly throttleCountersPurged: number;
 }
 
 /**
@@ -56,8 +57,8 @@ export class Sweeper {
     }
     const drained = await this.drainQueue();
     const sessionsExpired = await this.services.auth.endExpiredSessions(this.rootEm.fork());
-    await this.services.loginThrottle.purgeExpired();
-    return { breached, warned, loggedOut, drained, sessionsExpired };
+    const throttleCountersPurged = await this.services.loginThrottle.purgeExpired();
+    return { breached, warned, loggedOut, drained, sessionsExpired, throttleCountersPurged };
   }
 
   /** Marks each overdue (or nearly due) running clock once and announces it. */
