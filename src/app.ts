@@ -84,13 +84,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
     started.push(() => server.stop());
     const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {
-      closeRevokedSockets(orm.em.fork(), server, which).catch((error: unknown) =>
+      closeRevokedSockets(orm.em.fork(), server, services.clock.now(), which).catch((error: unknown) =>
         console.error('[handover] could not re-check WebSocket sessions:', error),
       );
     };
-    // Ended sessions (logout, auto-logout, deletion) lose their sockets on every instance.
+    // Ended sessions (logout, auto-logout, expiry, deletion) and revoked API tokens lose
+    // their sockets on every instance.
     bus.subscribe(topics.sessions, ({ event }) => {
       if (event.kind === 'session_ended') closeRevoked((viewer) => viewer.userId === event.userId);
+      if (event.kind === 'token_revoked') closeRevoked((viewer) => viewer.tokenId === event.tokenId);
     });
     // Session ends announced while the listener was away were missed: check every socket.
     bus.onReconnect(() => closeRevoked());
@@ -124,7 +126,7 @@ export async function bootstrapAdminToken(app: App): Promise<string | null> {
     [TokenKind.API, Role.ADMIN, BOOTSTRAP_TOKEN_NAME],
   );
   if (existing.length) return null;
-  const issued = await app.services.auth.createApiToken(em, BOOTSTRAP_TOKEN_NAME, Role.ADMIN);
+  const issued = await app.services.apiTokens.create(em, BOOTSTRAP_TOKEN_NAME, Role.ADMIN);
   return issued.token;
 }
 

@@ -42,6 +42,12 @@ export interface Config {
   readonly maxBodyBytes: number;
   /** What one GraphQL document may ask for, checked before it runs (HTTP and WebSocket). */
   readonly operationLimits: OperationLimits;
+  /** A login session ends this long after its last use (renewed at most once a minute). */
+  readonly sessionTtlSec: number;
+  /** Failed logins allowed per email, and per client address, within one throttle window. */
+  readonly loginMaxFailuresPerEmail: number;
+  readonly loginMaxFailuresPerAddress: number;
+  readonly loginThrottleWindowSec: number;
 }
 
 export class ConfigError extends Error {}
@@ -97,5 +103,9 @@ export function loadConfig(env: Env = process.env): Config {
       directives: intVar(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 100_000),
       cost: intVar(env, 'MAX_QUERY_COST', 20_000, 100, 1_000_000_000),
     },
+    sessionTtlSec: intVar(env, 'SESSION_TTL_SEC', 43200, 600, 2592000),
+    loginMaxFailuresPerEmail: intVar(env, 'LOGIN_MAX_FAILURES_PER_EMAIL', 10, 1, 100000),
+    loginMaxFailuresPerAddress: intVar(env, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 50, 1, 100000),
+    loginThrottleWindowSec: intVar(env, 'LOGIN_THROTTLE_WINDOW_SEC', 900, 1, 86400),
   };
 }

@@ -13,6 +13,8 @@ export interface Context {
    */
   loaders: Loaders;
   readonly viewer: Viewer | null;
+  /** The peer's address (HTTP request or WebSocket); what login throttling counts per client. */
+  readonly clientAddress: string | null;
   readonly services: Services;
   /**
    * In a subscription whose payload is an entity (operatorStatusChanged), the sequence of the
@@ -30,7 +32,12 @@ export interface Context {
  * Lazy on purpose: a WebSocket subscription gets a context per operation and keeps it while
  * open; thousands of idle subscriptions should not each hold an EntityManager and loaders.
  */
-export function createContext(rootEm: EntityManager, services: Services, viewer: Viewer | null): Context {
+export function createContext(
+  rootEm: EntityManager,
+  services: Services,
+  viewer: Viewer | null,
+  clientAddress: string | null = null,
+): Context {
   let em: EntityManager | undefined;
   let loaders: Loaders | undefined;
   return {
@@ -46,6 +53,7 @@ export function createContext(rootEm: EntityManager, services: Services, viewer:
       loaders = value;
     },
     viewer,
+    clientAddress,
     services,
     eventSequence: null,
     signedInUserId: null,

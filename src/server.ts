@@ -4,7 +4,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLSchema } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { authenticate } from './auth/authenticate.js';
 import { bearerToken, type Viewer } from './auth/viewer.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
@@ -137,8 +136,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => {
-        const viewer = await authenticate(rootEm.fork(), bearerToken(req.headers.authorization), services.config.adminToken);
-        return createContext(rootEm, services, viewer);
+        const viewer = await services.auth.authenticate(rootEm.fork(), bearerToken(req.headers.authorization));
+        return createContext(rootEm, services, viewer, req.socket.remoteAddress ?? null);
       },
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);

@@ -1,4 +1,7 @@
+import { ApiTokenService } from './auth/api-token.service.js';
 import { AuthService } from './auth/auth.service.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { PasswordService } from './auth/password.service.js';
 import type { Config } from './config.js';
 import { DialogQueries } from './dialogs/dialog.queries.js';
 import { DialogService } from './dialogs/dialog.service.js';
@@ -29,6 +32,10 @@ export interface Services {
   readonly users: UserService;
   readonly scenarios: ScenarioService;
   readonly auth: AuthService;
+  readonly apiTokens: ApiTokenService;
+  readonly passwords: PasswordService;
+  /** Failed password checks per email and per client address. */
+  readonly loginThrottle: LoginThrottle;
   readonly dialogs: DialogService;
   readonly dialogQueries: DialogQueries;
   readonly slReports: SlReportService;
@@ -64,6 +71,11 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
       await events.publish(tx, { kind: 'operator', operatorId: operator.id, groupIds: groups.map((g) => g.group_id) });
     },
   });
+  const loginThrottle = new LoginThrottle(rootEm, {
+    maxFailuresPerEmail: config.loginMaxFailuresPerEmail,
+    maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
+    windowSec: config.loginThrottleWindowSec,
+  });
   return {
     clock,
     config,
@@ -72,9 +84,15 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
     router,
     groups,
     operators,
-    users: new UserService(clock, operators),
+    users: new UserService(clock, operators, events),
     scenarios: new ScenarioService(clock),
-    auth: new AuthService(clock, operators, events),
+    auth: new AuthService(clock, operators, events, loginThrottle, {
+      adminToken: config.adminToken,
+      sessionTtlSec: config.sessionTtlSec,
+    }),
+    apiTokens: new ApiTokenService(clock, events),
+    passwords: new PasswordService(clock, events, loginThrottle),
+    loginThrottle,
     dialogs: new DialogService(clock, router, sl, events),
     dialogQueries: new DialogQueries(clock),
     slReports: new SlReportService(clock),

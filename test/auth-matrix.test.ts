@@ -50,6 +50,13 @@ async function botDialog(): Promise<string> {
   return (await startDialog(bot)).id;
 }
 const email = (): string => `${unique('matrix')}@example.com`;
+async function freshUser(): Promise<string> {
+  const { createUser } = await t.admin.ok<{ createUser: { id: string } }>(
+    `mutation($e: String!) { createUser(input: { email: $e, firstName: "A", lastName: "B", role: SUPERVISOR }) { id } }`,
+    { e: email() },
+  );
+  return createUser.id;
+}
 let mateOnline = false;
 
 const ARGS: Readonly<Record<string, Args>> = {
@@ -72,8 +79,21 @@ const ARGS: Readonly<Record<string, Args>> = {
   deleteOperator: { own: async () => ({ id: (await createOperator(t.admin)).id }) },
   createUser: { own: () => ({ input: { email: email(), firstName: 'A', lastName: 'B', role: 'SUPERVISOR' } }) },
   createApiToken: { own: () => ({ name: unique('m'), role: 'INTEGRATION' }) },
+  revokeApiToken: {
+    own: async () => ({
+      id: (await t.admin.ok<{ createApiToken: { id: string } }>(`mutation { createApiToken(name: "revoked", role: INTEGRATION) { id } }`)).createApiToken.id,
+    }),
+  },
+  setPassword: { own: async () => ({ userId: await freshUser(), password: 'long enough password' }) },
+  // A wrong current password: the OPERATOR's session and password stay as they are.
+  changePassword: { own: () => ({ currentPassword: 'not the password', newPassword: 'a brand new secret' }) },
+  updateUser: { own: async () => ({ id: await freshUser(), input: {} }) },
+  deleteUser: { own: async () => ({ id: await freshUser() }) },
   createScenario: { own: () => ({ name: unique('m') }) },
   updateScenario: { own: () => ({ id: fx.scenario, name: unique('m') }) },
+  deleteScenario: {
+    own: async () => ({ id: (await t.admin.ok<{ createScenario: { id: string } }>(`mutation { createScenario(name: "gone") { id } }`)).createScenario.id }),
+  },
   setOperatorStatus: {
     own: () => ({ status: 'ONLINE', operatorId: fx.own }),
     others: () => ({ status: 'ONLINE', operatorId: fx.other }),

@@ -38,10 +38,10 @@ describe('ending sessions', () => {
     const token = await login(t.client(), op.email, op.password);
     const { rows } = await db.query<{ user_id: string }>('select user_id from operators where id = $1', [op.id]);
     const userId = rows[0]!.user_id;
-    // Earlier logins that were never logged out (sessions do not expire).
+    // Earlier logins that were never logged out and have not expired yet.
     await db.query(
-      `insert into auth_tokens (id, kind, role, user_id, token_hash, created_at)
-       select gen_random_uuid(), 'SESSION', 'OPERATOR', $1, md5(random()::text || i) || md5(i::text), now()
+      `insert into auth_tokens (id, kind, role, user_id, token_hash, created_at, expires_at)
+       select gen_random_uuid(), 'SESSION', 'OPERATOR', $1, md5(random()::text || i) || md5(i::text), now(), now() + interval '1 hour'
          from generate_series(1, 299) as i`,
       [userId],
     );

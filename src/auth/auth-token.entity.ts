@@ -13,7 +13,7 @@ export enum TokenKind {
 /** A bearer token. Only its SHA-256 is stored; the token itself is shown once. */
 @Entity({ tableName: 'auth_tokens' })
 export class AuthToken {
-  [OptionalProps]?: 'createdAt' | 'revokedAt' | 'user' | 'name';
+  [OptionalProps]?: 'createdAt' | 'revokedAt' | 'user' | 'name' | 'expiresAt' | 'lastUsedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -38,4 +38,12 @@ export class AuthToken {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   revokedAt: Date | null = null;
+
+  /** Sessions only: the end unless used again (sliding). API tokens do not expire. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  expiresAt: Date | null = null;
+
+  /** Coarse: written at most once a minute, never on every request. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  lastUsedAt: Date | null = null;
 }

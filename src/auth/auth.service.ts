@@ -1,47 +1,65 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
-import { BadInputError, UnauthenticatedError } from '../shared/errors.js';
+import { UnauthenticatedError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
-import { requiredName } from '../shared/validate.js';
 import { User } from '../users/user.entity.js';
 import { Operator } from '../operators/operator.entity.js';
 import { OperatorStatus } from '../operators/operator-status.js';
 import type { OperatorService } from '../operators/operator.service.js';
 import { AuthToken, TokenKind } from './auth-token.entity.js';
-import { Role } from './role.js';
+import { ApiToken, ViewerInfo } from './auth.types.js';
+import { authenticate } from './authenticate.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { decoyPasswordHash, generateToken, tokenHash, verifyPassword } from './secrets.js';
 import type { Viewer } from './viewer.js';
 import { endSessions } from './sessions.js';
 import type { EventSink } from '../realtime/events.js';
 
-export interface IssuedToken {
-  readonly id: string;
-  readonly name: string;
-  readonly role: Role;
-  /** The only time the token itself is available. */
-  readonly token: string;
+export interface SessionOptions {
+  readonly adminToken: string | undefined;
+  readonly sessionTtlSec: number;
 }
 
-/** Logins, logouts and API tokens. */
+/** Logins, logouts and login sessions: who a token is, and how long a session lives. */
 export class AuthService {
   constructor(
     private readonly clock: Clock,
     private readonly operators: OperatorService,
     private readonly events: EventSink,
+    private readonly throttle: LoginThrottle,
+    private readonly options: SessionOptions,
   ) {}
 
-  /** Email + password → a session token. The same error for an unknown email and a wrong password. */
-  async login(em: EntityManager, email: string, password: string): Promise<{ token: string; user: User }> {
+  /** The caller a bearer token stands for, or null (see `authenticate`). */
+  authenticate(em: EntityManager, token: string | undefined): Promise<Viewer | null> {
+    return authenticate(em, token, { ...this.options, now: this.clock.now() });
+  }
+
+  /**
+   * Email + password → a session token. The same error, after the same argon2 work, for an
+   * unknown email and a wrong password. Throttled per email and per client address.
+   */
+  async login(em: EntityManager, email: string, password: string, clientAddress: string | null): Promise<{ token: string; user: User }> {
+    await this.throttle.attempt(email, clientAddress);
     const user = await em.findOne(User, { email: email.trim().toLowerCase(), deletedAt: null });
     const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), password);
     if (!user || !user.passwordHash || !ok) throw new UnauthenticatedError('Invalid email or password');
     const token = generateToken();
     await inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      tx.create(AuthToken, { kind: TokenKind.SESSION, role: user.role, user: user.id, tokenHash: tokenHash(token), createdAt: now });
+      tx.create(AuthToken, {
+        kind: TokenKind.SESSION,
+        role: user.role,
+        user: user.id,
+        tokenHash: tokenHash(token),
+        createdAt: now,
+        lastUsedAt: now,
+        expiresAt: new Date(now.getTime() + this.options.sessionTtlSec * 1000),
+      });
       // Logging in counts as activity for auto-logout.
       await tx.nativeUpdate(Operator, { user: user.id, deletedAt: null }, { lastActivityAt: now });
     });
+    await this.throttle.succeeded(email, clientAddress);
     return { token, user };
   }
 
@@ -56,25 +74,41 @@ export class AuthService {
       // Dialogs, then the operator, then sessions: the order auto-logout and deletion lock in,
       // so a logout racing them waits instead of deadlocking.
       const operator = operatorId !== null ? await this.operators.lockForOffline(tx, operatorId) : null;
-      const ended = await endSessions(tx, this.events, userId, this.clock.now(), [tokenId]);
+      const ended = await endSessions(tx, this.events, userId, this.clock.now(), { only: [tokenId] });
       if (ended.length > 0 && operator?.status === OperatorStatus.ONLINE) await this.operators.goOffline(tx, operator);
       return ended.length > 0;
     });
   }
 
-  async createApiToken(em: EntityManager, name: string, role: Role): Promise<IssuedToken> {
-    const validName = requiredName('name', name);
-    if (!Object.values(Role).includes(role)) throw new BadInputError('role', 'Unknown role');
-    const token = generateToken();
-    const row = await inTransaction(em, async (tx) =>
-      tx.create(AuthToken, {
-        kind: TokenKind.API,
-        name: validName,
-        role,
-        tokenHash: tokenHash(token),
-        createdAt: this.clock.now(),
-      }),
-    );
-    return { id: row.id, name: validName, role, token };
+  /** The caller as the `viewer` query shows it: their user or API token, and a session's end. */
+  async describe(em: EntityManager, viewer: Viewer): Promise<ViewerInfo> {
+    const token = viewer.tokenId !== null ? await em.findOne(AuthToken, { id: viewer.tokenId }) : null;
+    const user = viewer.userId !== null ? await em.findOne(User, { id: viewer.userId }) : null;
+    return Object.assign(new ViewerInfo(), {
+      role: viewer.role,
+      user,
+      apiToken: token?.kind === TokenKind.API ? ApiToken.of(token) : null,
+      expiresAt: token?.kind === TokenKind.SESSION ? token.expiresAt : null,
+    });
+  }
+
+  /**
+   * Ends sessions past their expiry and announces it, so their sockets close on every
+   * instance. Rows another sweeping process holds are left to it. Returns how many ended.
+   */
+  async endExpiredSessions(em: EntityManager, limit = 500): Promise<number> {
+    return inTransaction(em, async (tx) => {
+      const now = this.clock.now();
+      const rows = await tx.execute<Array<{ id: string; user_id: string }>>(
+        `select id, user_id from auth_tokens
+          where kind = 'SESSION' and revoked_at is null and expires_at <= ?
+          order by expires_at limit ? for update skip locked`,
+        [now, limit],
+      );
+      const byUser = new Map<string, string[]>();
+      for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row.id]);
+      for (const [userId, only] of byUser) await endSessions(tx, this.events, userId, now, { only });
+      return rows.length;
+    });
   }
 }

@@ -56,7 +56,7 @@ export class DialogService {
       const [row] = await tx.execute<DialogRow[]>(
         `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
          select ?, ?, ?, 'BOT', ?::uuid, ?
-          where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid)
+          where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
          returning *`,
         [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
       );

@@ -40,6 +40,8 @@ export type DomainEvent =
    * close. Which ones is read from the database, so the event stays small however many ended.
    */
   | { readonly kind: 'session_ended'; readonly userId: string }
+  /** An API token was revoked: its open sockets must close on every instance. */
+  | { readonly kind: 'token_revoked'; readonly tokenId: string }
   /** An SL clock passed its deadline (or is about to, for a warning). */
   | {
       readonly kind: 'sl';

@@ -7,12 +7,13 @@ export const SESSION_ENDED_CODE = 4401;
 
 /**
  * Closes the open WebSockets (those matching `which`) whose token no longer authenticates:
- * revoked, or its user deleted. One query however many sockets are checked. Returns how many
- * were closed.
+ * revoked, expired at `now`, or its user deleted. One query however many sockets are
+ * checked. Returns how many were closed.
  */
 export async function closeRevokedSockets(
   em: EntityManager,
   server: Pick<RunningServer, 'sockets'>,
+  now: Date,
   which: (viewer: Viewer) => boolean = () => true,
 ): Promise<number> {
   const checked = [...server.sockets].filter((info) => info.viewer.tokenId !== null && which(info.viewer));
@@ -22,8 +23,9 @@ export async function closeRevokedSockets(
   const valid = await em.execute<Array<{ id: string }>>(
     `select t.id from auth_tokens t
        left join users u on u.id = t.user_id
-      where t.id = any(?::uuid[]) and t.revoked_at is null and (t.user_id is null or u.deleted_at is null)`,
-    [`{${tokenIds.join(',')}}`],
+      where t.id = any(?::uuid[]) and t.revoked_at is null and (t.expires_at is null or t.expires_at > ?)
+        and (t.user_id is null or u.deleted_at is null)`,
+    [`{${tokenIds.join(',')}}`, now],
   );
   const stillValid = new Set(valid.map((r) => r.id));
   let closed = 0;

@@ -36,6 +36,7 @@ export function topicsOf(event: DomainEvent): string[] {
       for (const g of event.groupIds) out.add(topics.groupOperatorStatus(g));
       break;
     case 'session_ended':
+    case 'token_revoked':
       out.add(topics.sessions);
       break;
   }

@@ -4,7 +4,6 @@ import type { ConnectionInitMessage, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
 import { WebSocketServer } from 'ws';
-import { authenticate } from '../auth/authenticate.js';
 import { bearerToken } from '../auth/viewer.js';
 import { createContext } from '../context.js';
 import type { Services } from '../services.js';
@@ -130,7 +129,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.['authorization']);
-        const viewer = await authenticate(rootEm.fork(), token, config.adminToken);
+        const viewer = await services.auth.authenticate(rootEm.fork(), token);
         // Closed while authenticating: onClose has run already, so it must not be registered.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         if (!viewer) {
@@ -149,7 +148,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
         if (ctx.extra.info) registry.remove(ctx.extra.info);
       },
       onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload),
-      context: (ctx) => createContext(rootEm, services, ctx.extra.info?.viewer ?? null),
+      context: (ctx) =>
+        createContext(rootEm, services, ctx.extra.info?.viewer ?? null, ctx.extra.request.socket.remoteAddress ?? null),
       // The same error policy as HTTP: client errors pass, internal ones are masked and logged.
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,

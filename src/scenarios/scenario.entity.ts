@@ -7,7 +7,7 @@ import { Group } from '../groups/group.entity.js';
 @ObjectType()
 @Entity({ tableName: 'scenarios' })
 export class Scenario {
-  [OptionalProps]?: 'createdAt' | 'fallbackGroup';
+  [OptionalProps]?: 'createdAt' | 'fallbackGroup' | 'deletedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -22,4 +22,9 @@ export class Scenario {
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date = new Date();
+
+  /** Deleted scenarios leave the catalog; dialogs started from them keep referring to them. */
+  @Field(() => Date, { nullable: true, description: 'set once deleted; dialogs keep referring to it' })
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  deletedAt: Date | null = null;
 }

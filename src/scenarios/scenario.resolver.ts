@@ -41,4 +41,10 @@ export class ScenarioResolver {
   ): Promise<Scenario> {
     return services.scenarios.update(em, id, { name, fallbackGroupId });
   }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ID, { description: 'dialogs keep referring to it' })
+  deleteScenario(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<string> {
+    return services.scenarios.delete(em, id);
+  }
 }

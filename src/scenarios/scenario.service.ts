@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
@@ -11,15 +12,17 @@ export class ScenarioService {
   constructor(private readonly clock: Clock) {}
 
   list(em: EntityManager): Promise<Scenario[]> {
-    return em.find(Scenario, {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    return em.find(Scenario, { deletedAt: null }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
   async find(em: EntityManager, id: string): Promise<Scenario | null> {
-    return isId(id) ? em.findOne(Scenario, { id }) : null;
+    return isId(id) ? em.findOne(Scenario, { id, deletedAt: null }) : null;
   }
 
-  async require(em: EntityManager, id: string, field = 'id'): Promise<Scenario> {
-    const scenario = await this.find(em, id);
+  async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<Scenario> {
+    const scenario = isId(id)
+      ? await em.findOne(Scenario, { id, deletedAt: null }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {})
+      : null;
     if (!scenario) throw new NotFoundError('Scenario', id, field);
     return scenario;
   }
@@ -40,7 +43,7 @@ export class ScenarioService {
   ): Promise<Scenario> {
     const name = changes.name == null ? undefined : requiredName('name', changes.name);
     return inTransaction(em, async (tx) => {
-      const scenario = await this.require(tx, id);
+      const scenario = await this.require(tx, id, 'id', true);
       if (name !== undefined) scenario.name = name;
       if (changes.fallbackGroupId === null) scenario.fallbackGroup = null;
       else if (changes.fallbackGroupId !== undefined) {
@@ -48,6 +51,18 @@ export class ScenarioService {
         scenario.fallbackGroup = group ?? null;
       }
       return scenario;
+    });
+  }
+
+  /**
+   * Soft delete: the scenario leaves the catalog and new dialogs cannot name it, while the
+   * dialogs started from it keep it (their `scenario` still resolves, with `deletedAt` set).
+   */
+  async delete(em: EntityManager, id: string): Promise<string> {
+    return inTransaction(em, async (tx) => {
+      const scenario = await this.require(tx, id, 'id', true);
+      scenario.deletedAt = this.clock.now();
+      return scenario.id;
     });
   }
 }

@@ -21,6 +21,8 @@ export enum ErrorCode {
   OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED',
   /** An HTTP body over MAX_BODY_BYTES, answered with status 413 (HTTP server). */
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  /** Too many failed attempts; `extensions.retryAfterSec` says when to try again (login throttling). */
+  TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
 }
 
 export class AppError extends GraphQLError {
@@ -56,5 +58,11 @@ export class BadInputError extends AppError {
 export class ConflictError extends AppError {
   constructor(field: string, message: string) {
     super(ErrorCode.CONFLICT, message, { field });
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(retryAfterSec: number) {
+    super(ErrorCode.TOO_MANY_REQUESTS, `Too many failed attempts; try again in ${retryAfterSec} s`, { retryAfterSec });
   }
 }

@@ -31,13 +31,18 @@ export function email(field: string, value: string): string {
   return normalized;
 }
 
-export const MIN_PASSWORD_LENGTH = 8;
+export const MIN_PASSWORD_LENGTH = 10;
+export const MAX_PASSWORD_LENGTH = 1024;
 
-export function password(field: string, value: string): string {
+/** The minimum strength: 10..1024 characters, and not the account's own email. */
+export function password(field: string, value: string, accountEmail: string): string {
   if (value.length < MIN_PASSWORD_LENGTH) {
     throw new BadInputError(field, `${field} must be at least ${MIN_PASSWORD_LENGTH} characters`);
   }
-  if (value.length > 1024) throw new BadInputError(field, `${field} is too long`);
+  if (value.length > MAX_PASSWORD_LENGTH) throw new BadInputError(field, `${field} is too long`);
+  if (value.trim().toLowerCase() === accountEmail.trim().toLowerCase()) {
+    throw new BadInputError(field, `${field} must not be the account's email`);
+  }
   return value;
 }
 

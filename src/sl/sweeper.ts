@@ -7,11 +7,14 @@ export interface SweepResult {
   readonly warned: number;
   readonly loggedOut: number;
   readonly drained: number;
+  readonly sessionsExpired: number;
+  readonly throttleCountersPurged: number;
 }
 
 /**
  * The periodic work that runs from database timestamps: SL breaches (and warnings),
- * auto-logout after inactivity, and the Help-queue safety drain. Every step is a conditional
+ * auto-logout after inactivity, the Help-queue safety drain, expired sessions (their sockets
+ * close) and long-expired login throttle counters. Every step is a conditional
  * update or skips locked rows, so any number of processes may sweep at once, and nothing is
  * lost across restarts. `runOnce()` is what the timer calls; tests call it directly.
  */
@@ -52,7 +55,10 @@ export class Sweeper {
     for (const id of await this.services.operators.dueForAutoLogout(em, this.services.clock.now())) {
       if (await this.services.operators.autoLogout(this.rootEm.fork(), id)) loggedOut++;
     }
-    return { breached, warned, loggedOut, drained: await this.drainQueue() };
+    const drained = await this.drainQueue();
+    const sessionsExpired = await this.services.auth.endExpiredSessions(this.rootEm.fork());
+    const throttleCountersPurged = await this.services.loginThrottle.purgeExpired();
+    return { breached, warned, loggedOut, drained, sessionsExpired, throttleCountersPurged };
   }
 
   /** Marks each overdue (or nearly due) running clock once and announces it. */

@@ -30,7 +30,7 @@ export function validateAccount(fields: AccountFields): ValidAccountFields {
   const firstName = validate.requiredName('firstName', fields.firstName);
   const lastName = validate.requiredName('lastName', fields.lastName);
   const email = validate.email('email', fields.email);
-  const password = fields.password == null ? null : validate.password('password', fields.password);
+  const password = fields.password == null ? null : validate.password('password', fields.password, email);
   const passwordHash = password === null ? Promise.resolve(null) : hashPassword(password);
   // Awaited by insertUser; if a later check fails first, the result is simply dropped.
   passwordHash.catch(() => undefined);

@@ -18,3 +18,16 @@ export class CreateUserInput {
   @Field(() => String, { nullable: true })
   password?: string | null;
 }
+
+/** Omitted (or null) fields keep their value. */
+@InputType()
+export class UpdateUserInput {
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+
+  @Field(() => String, { nullable: true })
+  firstName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  lastName?: string | null;
+}

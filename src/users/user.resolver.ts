@@ -1,10 +1,10 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { READERS } from '../auth/auth-checker.js';
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Operator } from '../operators/operator.entity.js';
 import { User } from './user.entity.js';
-import { CreateUserInput } from './user.inputs.js';
+import { CreateUserInput, UpdateUserInput } from './user.inputs.js';
 
 @Resolver(() => User)
 export class UserResolver {
@@ -30,5 +30,21 @@ export class UserResolver {
   @Mutation(() => User, { description: 'role OPERATOR also creates the operator' })
   createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { em, services }: Context): Promise<User> {
     return services.users.create(em, input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => User)
+  updateUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Ctx() { em, services }: Context,
+  ): Promise<User> {
+    return services.users.update(em, id, input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ID, { description: "ends the user's sessions; an operator's dialogs are routed again" })
+  deleteUser(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<string> {
+    return services.users.delete(em, id);
   }
 }

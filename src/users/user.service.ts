@@ -1,18 +1,25 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
+import { endSessions } from '../auth/sessions.js';
+import type { EventSink } from '../realtime/events.js';
 import type { Clock } from '../shared/clock.js';
+import { NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
+import * as validate from '../shared/validate.js';
 import { isId } from '../shared/validate.js';
+import { Operator } from '../operators/operator.entity.js';
 import type { OperatorService } from '../operators/operator.service.js';
-import { insertUser, validateAccount, withEmailConflict } from './accounts.js';
+import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from './accounts.js';
 import { User } from './user.entity.js';
-import type { CreateUserInput } from './user.inputs.js';
+import type { CreateUserInput, UpdateUserInput } from './user.inputs.js';
 
 /** User accounts of every role. */
 export class UserService {
   constructor(
     private readonly clock: Clock,
     private readonly operators: OperatorService,
+    private readonly events: EventSink,
   ) {}
 
   list(em: EntityManager): Promise<User[]> {
@@ -36,5 +43,53 @@ export class UserService {
         return user;
       }),
     );
+  }
+
+  /** Email and names; a field left out (or null) keeps its value. The email stays unique. */
+  async update(em: EntityManager, id: string, input: UpdateUserInput): Promise<User> {
+    const firstName = input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName);
+    const lastName = input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName);
+    const email = input.email == null ? undefined : validate.email('email', input.email);
+    return withEmailConflict(() =>
+      inTransaction(em, async (tx) => {
+        const user = await this.require(tx, id, true);
+        if (email !== undefined && email !== user.email) {
+          await assertEmailFree(tx, email, user.id);
+          user.email = email;
+        }
+        if (firstName !== undefined) user.firstName = firstName;
+        if (lastName !== undefined) user.lastName = lastName;
+        return user;
+      }),
+    );
+  }
+
+  /**
+   * Soft-deletes the account and ends its sessions. An operator's account goes the way
+   * deleteOperator goes: offline first, so their dialogs are routed again.
+   */
+  async delete(em: EntityManager, id: string): Promise<string> {
+    const user = await this.require(em, id);
+    const operator = user.role === Role.OPERATOR ? await em.findOne(Operator, { user: user.id, deletedAt: null }) : null;
+    if (operator) {
+      await this.operators.delete(em, operator.id);
+      return user.id;
+    }
+    return inTransaction(em, async (tx) => {
+      const locked = await this.require(tx, id, true);
+      const now = this.clock.now();
+      locked.deletedAt = now;
+      await tx.flush();
+      await endSessions(tx, this.events, locked.id, now);
+      return locked.id;
+    });
+  }
+
+  private async require(em: EntityManager, id: string, lock = false): Promise<User> {
+    const user = isId(id)
+      ? await em.findOne(User, { id, deletedAt: null }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {})
+      : null;
+    if (!user) throw new NotFoundError('User', id, 'id');
+    return user;
   }
 }

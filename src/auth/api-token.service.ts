@@ -1,0 +1,67 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EventSink } from '../realtime/events.js';
+import type { Clock } from '../shared/clock.js';
+import { BadInputError, NotFoundError } from '../shared/errors.js';
+import { inTransaction } from '../shared/transaction.js';
+import { isId, requiredName } from '../shared/validate.js';
+import { AuthToken, TokenKind } from './auth-token.entity.js';
+import { ApiToken } from './auth.types.js';
+import { Role } from './role.js';
+import { generateToken, tokenHash } from './secrets.js';
+
+export interface IssuedToken {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  /** The only time the token itself is available. */
+  readonly token: string;
+}
+
+/** API tokens for scripts and bot runtimes: issued, listed, revoked. */
+export class ApiTokenService {
+  constructor(
+    private readonly clock: Clock,
+    private readonly events: EventSink,
+  ) {}
+
+  async create(em: EntityManager, name: string, role: Role): Promise<IssuedToken> {
+    const validName = requiredName('name', name);
+    if (!Object.values(Role).includes(role)) throw new BadInputError('role', 'Unknown role');
+    const token = generateToken();
+    const row = await inTransaction(em, async (tx) =>
+      tx.create(AuthToken, {
+        kind: TokenKind.API,
+        name: validName,
+        role,
+        tokenHash: tokenHash(token),
+        createdAt: this.clock.now(),
+      }),
+    );
+    return { id: row.id, name: validName, role, token };
+  }
+
+  /** Every API token, revoked ones included, newest first. */
+  async list(em: EntityManager): Promise<ApiToken[]> {
+    const rows = await em.find(AuthToken, { kind: TokenKind.API }, { orderBy: { createdAt: 'desc', id: 'desc' } });
+    return rows.map((row) => ApiToken.of(row));
+  }
+
+  /**
+   * Revokes at once: authentication reads the token row on every request, on every instance.
+   * The announcement makes every instance close the token's WebSockets. Revoking twice keeps
+   * the first time.
+   */
+  async revoke(em: EntityManager, id: string): Promise<ApiToken> {
+    return inTransaction(em, async (tx) => {
+      const row = isId(id) ? await tx.findOne(AuthToken, { id, kind: TokenKind.API }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+      if (!row) throw new NotFoundError('ApiToken', id, 'id');
+      if (row.revokedAt === null) {
+        row.revokedAt = this.clock.now();
+        await tx.flush();
+        await this.events.publish(tx, { kind: 'token_revoked', tokenId: row.id });
+      }
+      return ApiToken.of(row);
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EventSink } from '../realtime/events.js';
+import type { Clock } from '../shared/clock.js';
+import { BadInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { inTransaction } from '../shared/transaction.js';
+import * as validate from '../shared/validate.js';
+import { User } from '../users/user.entity.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { hashPassword, verifyPassword } from './secrets.js';
+import { endSessions, type SessionSelection } from './sessions.js';
+import type { Viewer } from './viewer.js';
+
+/** Setting and changing passwords. A new password ends sessions opened with the old one. */
+export class PasswordService {
+  constructor(
+    private readonly clock: Clock,
+    private readonly events: EventSink,
+    private readonly throttle: LoginThrottle,
+  ) {}
+
+  /** An administrator sets a user's password; all of the user's sessions end. */
+  async set(em: EntityManager, userId: string, password: string): Promise<boolean> {
+    const user = validate.isId(userId) ? await em.findOne(User, { id: userId, deletedAt: null }) : null;
+    if (!user) throw new NotFoundError('User', userId, 'userId');
+    const hash = await hashPassword(validate.password('password', password, user.email));
+    await this.store(em, user.id, hash, 'all');
+    return true;
+  }
+
+  /**
+   * The caller changes their own password, proving the current one (wrong guesses count
+   * against the login limits); the caller's other sessions end, this one stays.
+   */
+  async change(em: EntityManager, viewer: Viewer, currentPassword: string, newPassword: string, clientAddress: string | null): Promise<boolean> {
+    if (viewer.userId === null || viewer.tokenId === null) {
+      throw new ForbiddenError('Only a logged-in user has a password to change');
+    }
+    const user = await em.findOne(User, { id: viewer.userId, deletedAt: null });
+    if (!user) throw new NotFoundError('User', viewer.userId);
+    validate.password('newPassword', newPassword, user.email);
+    await this.throttle.attempt(user.email, clientAddress);
+    if (!user.passwordHash || !(await verifyPassword(user.passwordHash, currentPassword))) {
+      throw new BadInputError('currentPassword', 'The current password is wrong');
+    }
+    await this.throttle.succeeded(user.email, clientAddress);
+    if (newPassword === currentPassword) throw new BadInputError('newPassword', 'newPassword must differ from the current one');
+    await this.store(em, user.id, await hashPassword(newPassword), { except: viewer.tokenId });
+    return true;
+  }
+
+  /** Hashed before the transaction, so no lock is held while argon2 works. */
+  private async store(em: EntityManager, userId: string, passwordHash: string, endWhich: SessionSelection): Promise<void> {
+    await inTransaction(em, async (tx) => {
+      const user = await tx.findOne(User, { id: userId, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!user) throw new NotFoundError('User', userId, 'userId');
+      user.passwordHash = passwordHash;
+      await tx.flush();
+      await endSessions(tx, this.events, userId, this.clock.now(), endWhich);
+    });
+  }
+}
