@@ -207,6 +207,14 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
+/** The user account behind an operator. */
+async function userOf(operatorId: string): Promise<string> {
+  const { users } = await t.admin.ok<{ users: Array<{ id: string; operator: { id: string } | null }> }>(`{ users { id operator { id } } }`);
+  const user = users.find((u) => u.operator?.id === operatorId);
+  if (!user) throw new Error(`no user for operator ${operatorId}`);
+  return user.id;
+}
+
 /** Arguments for each root field, made afresh for each viewer; a field may be run several ways. */
 type Prepare = () => Promise<{ args: string; variables: Record<string, unknown> }>;
 const fixed =
@@ -218,6 +226,7 @@ const QUERY_RUNS: Record<string, Prepare[]> = {
   operators: [fixed('')],
   operator: [fixed('(id: $id)', () => ({ id: opA.id })), fixed('(id: $id)', () => ({ id: opB.id }))],
   me: [fixed('')],
+  viewer: [fixed('')],
   users: [fixed('')],
   dialog: (['dA', 'dQ', 'dAB'] as const).map((key) => fixed('(id: $id)', () => ({ id: ids[key] }))),
   dialogs: [fixed(''), fixed('(filter: $f)', () => ({ f: { groupId: ids.gA } }))],
@@ -227,7 +236,7 @@ const QUERY_RUNS: Record<string, Prepare[]> = {
   scenarios: [fixed('')],
 };
 
-const VARIABLE_TYPES: Record<string, string> = { id: 'ID!', f: 'DialogFilter', g: 'ID!', o: 'ID!', s: 'ID', to: 'TransferTarget!', n: 'String!', e: 'String!', q: 'ID' };
+const VARIABLE_TYPES: Record<string, string> = { id: 'ID!', f: 'DialogFilter', g: 'ID!', o: 'ID!', s: 'ID', to: 'TransferTarget!', n: 'String!', e: 'String!', q: 'ID', u: 'ID!' };
 
 /** Declares the variables used in `args`. */
 function header(kind: string, variables: Record<string, unknown>): string {
@@ -247,6 +256,7 @@ const MUTATION_RUNS: Record<string, Prepare[]> = {
   setOperatorStatus: [fixed('(status: ONLINE, operatorId: $o)', () => ({ o: opA.id }))],
   createUser: [fixed('(input: { firstName: "N", lastName: "N", email: $e, role: OPERATOR })', () => ({ e: `${unique('u')}@example.com` }))],
   createScenario: [fixed('(name: $n, fallbackGroupId: $g)', () => ({ n: unique('s'), g: ids.gA }))],
+  updateUser: [async () => ({ args: '(id: $u, input: {})', variables: { u: await userOf(opA.id) } })],
   updateScenario: [fixed('(id: $id)', () => ({ id: ids.sA }))],
   startDialog: [fixed('(input: { scenarioId: $s })', () => ({ s: ids.sA }))],
   postClientMessage: [async () => ({ args: '(dialogId: $id, text: "more")', variables: { id: await heldByA() } })],
