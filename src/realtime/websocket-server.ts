@@ -10,7 +10,7 @@ import type { Services } from '../services.js';
 import { formatError } from '../shared/format-error.js';
 import { costLimitError, operationLimitOf, type OperationLimits } from '../shared/operation-limits.js';
 import { sharedDocuments, type DocumentCacheOptions } from './document-cache.js';
-import { rootFieldNames, SocketOperations, type OpenOperations } from './operation-limits.js';
+import { rootFieldNames, SocketOperations, type OpenOperations } from './socket-operations.js';
 import { subscribeSharingResults } from './shared-subscribe.js';
 import { SocketRegistry, type SocketInfo } from './socket-registry.js';
 
