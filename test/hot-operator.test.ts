@@ -7,6 +7,7 @@ import { startDialog, transfer } from './helpers/dialogs.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import type { GraphqlClient, GraphqlResult } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { prng } from './helpers/prng.js';
 
 /**
  * One busy operator: 16 clients work the dialogs of a single operator at once (replies, client
@@ -17,18 +18,6 @@ import { assertInvariants } from './helpers/invariants.js';
 const CLIENTS = 16;
 const OPERATIONS = 600;
 const HOT_MAX = 50;
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Op = 'reply' | 'clientMessage' | 'close' | 'newDialog' | 'take' | 'handToSecond' | 'handBack' | 'flipSecond';
 const MIX: ReadonlyArray<readonly [Op, number]> = [

@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { GraphqlClient, type GraphqlResult } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
+import { prng } from './helpers/prng.js';
 
 /**
  * Two real server processes on one database, 32 concurrent clients, thousands of successful
@@ -21,18 +22,6 @@ const WARM_UP_STEPS = 2;
 
 let db: TestDatabase;
 const servers: ServerProcess[] = [];
-
-/** A small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Client `client`'s own generator: its stream does not depend on how many draws the others made. */
 function clientPrng(seed: number, client: number): () => number {
