@@ -3,6 +3,9 @@ import type { Window } from './cluster.js';
 import type { OpResult } from './ops.js';
 import type { Watcher } from './watchers.js';
 
+/** What a subscriber recorded (a Watcher, or a hand-made record in tests). */
+export type Observed = Pick<Watcher, 'spec' | 'received' | 'interruptions' | 'eventErrors'>;
+
 export interface InvariantCheck {
   readonly name: string;
   readonly violations: number;
@@ -84,6 +87,8 @@ export interface StreamCheck {
   /** Events missing while this process's listener was down (the known limitation). */
   readonly missingInOutage: number;
   readonly outOfOrder: number;
+  /** Seen a sequence number the database never committed (invariant 4). */
+  readonly beyondCommitted: boolean;
   readonly lastSeen: number | null;
   readonly committed: number;
   /** Committed events after the last one seen, when they cannot be blamed on an outage. */
@@ -98,7 +103,7 @@ export interface StreamCheck {
  * it spans a window in which this watcher's own process had lost its event listener, or a
  * resubscription forced by the database outage.
  */
-export function checkStream(watcher: Watcher, listenerDown: readonly Window[], dbOutages: readonly Window[], committed: number): StreamCheck {
+export function checkStream(watcher: Observed, listenerDown: readonly Window[], dbOutages: readonly Window[], committed: number): StreamCheck {
   const inOutage = (at: number): boolean => dbOutages.some((w) => overlaps(at, at, w)) || listenerDown.some((w) => overlaps(at, at, w));
   const interruptionsInOutage = watcher.interruptions.filter((i) => inOutage(i.at));
   const excused = (from: number, to: number): boolean =>
@@ -124,7 +129,6 @@ export function checkStream(watcher: Watcher, listenerDown: readonly Window[], d
     if (excused(last.at, Infinity)) missingInOutage += missing;
     else tailMissing = missing;
   }
-  if (last && committed < last.sequence) outOfOrder++;
   return {
     label: watcher.spec.label,
     events: got.length,
@@ -132,6 +136,7 @@ export function checkStream(watcher: Watcher, listenerDown: readonly Window[], d
     missingOutsideOutage,
     missingInOutage,
     outOfOrder,
+    beyondCommitted: last !== undefined && last.sequence > committed,
     lastSeen: last?.sequence ?? null,
     committed,
     tailMissing,
@@ -142,7 +147,12 @@ export function checkStream(watcher: Watcher, listenerDown: readonly Window[], d
 }
 
 export const streamOk = (s: StreamCheck): boolean =>
-  s.events > 0 && s.missingOutsideOutage === 0 && s.outOfOrder === 0 && s.tailMissing === 0 && s.interruptionsOutsideOutage.length === 0;
+  s.events > 0 &&
+  s.missingOutsideOutage === 0 &&
+  s.outOfOrder === 0 &&
+  !s.beyondCommitted &&
+  s.tailMissing === 0 &&
+  s.interruptionsOutsideOutage.length === 0;
 
 export type Phase = 'normal' | 'server-kill' | 'db-outage';
 

@@ -9,6 +9,8 @@ export interface Summary {
   readonly byKind: Record<string, Record<string, number>>;
   readonly errorsByPhase: Record<Phase, Record<string, number>>;
   readonly latencyMs: Record<string, { p50: number; p99: number; n: number }>;
+  /** Each distinct error answer: kind, outcome, phase and message, most frequent first. */
+  readonly errorMessages: ReadonlyArray<{ kind: string; outcome: string; phase: Phase; message: string; count: number }>;
   readonly outcomeViolations: number;
   readonly invariants: readonly InvariantCheck[];
   readonly streams: {
@@ -16,6 +18,8 @@ export interface Summary {
     readonly events: number;
     readonly strictPairs: number;
     readonly missingInOutage: number;
+    readonly interruptionsInOutage: number;
+    readonly eventErrors: number;
     readonly failing: readonly StreamCheck[];
   };
   readonly serverLog: { readonly deadlockLines: number; readonly topErrors: ReadonlyArray<{ text: string; count: number }> };
@@ -43,11 +47,19 @@ export function summarize(
   const byKind: Summary['byKind'] = {};
   const errorsByPhase: Summary['errorsByPhase'] = { normal: {}, 'server-kill': {}, 'db-outage': {} };
   const durations: Record<string, number[]> = { all: [] };
+  const messages = new Map<string, { kind: string; outcome: string; phase: Phase; message: string; count: number }>();
   let outcomeViolations = 0;
   for (const r of results) {
     bump((byKind[r.kind] ??= {}), r.outcome);
     const phase = phaseOf(r, windows.serverKills, windows.dbOutages);
-    if (r.outcome !== 'OK' && r.outcome !== 'SKIPPED') bump(errorsByPhase[phase], r.outcome);
+    if (r.outcome !== 'OK' && r.outcome !== 'SKIPPED') {
+      bump(errorsByPhase[phase], r.outcome);
+      const message = shape(r.message ?? '');
+      const key = `${r.kind}|${r.outcome}|${phase}|${message}`;
+      const entry = messages.get(key) ?? { kind: r.kind, outcome: r.outcome, phase, message, count: 0 };
+      entry.count++;
+      messages.set(key, entry);
+    }
     if (isViolation(r.outcome, phase)) outcomeViolations++;
     if (phase === 'normal' && r.outcome !== 'SKIPPED') {
       const ms = r.endedAt - r.startedAt;
@@ -68,6 +80,7 @@ export function summarize(
     byKind,
     errorsByPhase,
     latencyMs,
+    errorMessages: [...messages.values()].sort((a, b) => b.count - a.count),
     outcomeViolations,
     invariants,
     streams: {
@@ -75,6 +88,8 @@ export function summarize(
       events: streams.reduce((n, s) => n + s.events, 0),
       strictPairs: streams.reduce((n, s) => n + s.strictPairs, 0),
       missingInOutage: streams.reduce((n, s) => n + s.missingInOutage, 0),
+      interruptionsInOutage: streams.reduce((n, s) => n + s.interruptionsInOutage, 0),
+      eventErrors: streams.reduce((n, s) => n + s.eventErrors, 0),
       failing: streams.filter((s) => !streamOk(s)),
     },
     serverLog: {
@@ -102,6 +117,9 @@ export function printSummary(s: Summary): void {
     console.log(`  ${phase.padEnd(12)} ${entries.length ? entries.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`);
   }
   console.log(`  violations (INTERNAL, 5xx, timeouts or transport errors outside their phase): ${s.outcomeViolations}`);
+  const outsideOutage = s.errorMessages.filter((m) => m.phase !== 'db-outage');
+  console.log('  error answers outside the database outage, most frequent first:');
+  for (const m of outsideOutage.slice(0, 15)) console.log(`    ${String(m.count).padStart(5)} × ${m.kind} ${m.outcome} (${m.phase}): ${m.message}`);
   console.log('\n== latency outside the outages, ms (p50 / p99, n)');
   for (const [kind, l] of Object.entries(s.latencyMs)) console.log(`  ${kind.padEnd(20)} ${l.p50} / ${l.p99}  (${l.n})`);
   console.log('\n== invariants (SQL, after the final sweep)');
@@ -109,6 +127,7 @@ export function printSummary(s: Summary): void {
   console.log('\n== subscriptions (queueChanged per group and Help, dialogEvents) on the surviving processes');
   console.log(`  ${s.streams.watched} streams, ${s.streams.events} events, ${s.streams.strictPairs} consecutive pairs checked strictly`);
   console.log(`  events lost while a listener was down (known limitation, not a failure): ${s.streams.missingInOutage}`);
+  console.log(`  resubscriptions during the outage: ${s.streams.interruptionsInOutage}; events answered with errors: ${s.streams.eventErrors}`);
   console.log(`  ${s.streams.failing.length === 0 ? 'ok  ' : 'FAIL'} every stream in order with no gap outside its process's listener outage, complete up to event_topics`);
   for (const f of s.streams.failing) console.log(`    ${JSON.stringify(f)}`);
   console.log('\n== server logs');
