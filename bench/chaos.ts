@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { checkInvariants, checkStream, topicSequences } from './chaos/checks.js';
-import { Cluster, now, sleep, type Node } from './chaos/cluster.js';
+import { Cluster, now, sleep, type Node, type Window } from './chaos/cluster.js';
 import { Operations, planOps, type OpResult } from './chaos/ops.js';
 import { printSummary, summarize, violations } from './chaos/report.js';
 import { dialogWatch, queueWatch, Watcher } from './chaos/watchers.js';
@@ -33,21 +33,27 @@ const KILL_AT = 0.25;
 const DB_RESTART_AT = 0.55;
 const DOWN_MS = 2000;
 const SWEEP_WAIT_MS = 3500;
+const seconds = (w: Window): string => ((w.to - w.from) / 1000).toFixed(1);
 const log = (message: string): void => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${message}`);
 
 let cluster: Cluster | null = null;
 const watchers: Watcher[] = [];
+let cleaning: Promise<void> | null = null;
+let interrupted = false;
 
-async function cleanup(): Promise<void> {
-  await Promise.all(watchers.map((w) => w.stop()));
-  closeAgent();
-  const c = cluster;
-  cluster = null;
-  await c?.stop();
+/** Stops everything this run started; every caller waits for the same single cleanup. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.all(watchers.map((w) => w.stop()));
+    closeAgent();
+    await cluster?.stop();
+  })();
+  return cleaning;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     log(`${signal}: cleaning up`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -85,8 +91,10 @@ function serverFor(c: Cluster, client: number): Node | undefined {
 async function main(): Promise<number> {
   log(`seed ${seedValue} (--seed ${seedValue} replays the choice of operations and targets; the interleaving of ${cfg.clients} concurrent clients is not replayable)`);
   log(`${quick ? 'quick' : 'full'} run: ${cfg.clients} clients, ${cfg.ops} operations, ${SERVERS} server processes`);
-  cluster = await Cluster.start(SERVERS);
-  const c = cluster;
+  const c = await Cluster.start(SERVERS);
+  cluster = c;
+  // A signal during the start found nothing to stop yet.
+  if (interrupted) await c.stop();
   log(`embedded PostgreSQL on 127.0.0.1:${c.postgresPort}; servers ${c.nodes.map((n) => n.url).join(' ')}`);
 
   const random = seededRandom(seedValue);
@@ -135,12 +143,12 @@ async function main(): Promise<number> {
     if (await reach(KILL_AT)) {
       log(`kill -9 server ${VICTIM} (pid ${c.nodes[VICTIM]!.process!.pid}); restart in ${DOWN_MS} ms`);
       await c.killAndRestart(c.nodes[VICTIM]!, DOWN_MS);
-      log(`server ${VICTIM} back`);
+      log(`server ${VICTIM} back and every server ready, ${seconds(c.serverKills.at(-1)!)} s after the kill`);
     } else skipped.push('server kill');
     if (await reach(DB_RESTART_AT)) {
       log(`stopping PostgreSQL; starting it again in ${DOWN_MS} ms`);
       await c.restartPostgres(DOWN_MS);
-      log('PostgreSQL back; every server ready');
+      log(`PostgreSQL back and every server ready, ${seconds(c.dbOutages.at(-1)!)} s after the stop`);
     } else skipped.push('database restart');
     return skipped;
   };
@@ -177,10 +185,11 @@ async function main(): Promise<number> {
 main()
   .then(async (code) => {
     await cleanup();
-    process.exit(code);
+    process.exit(interrupted ? 130 : code);
   })
   .catch(async (error: unknown) => {
-    console.error(error);
+    // After a signal, the run fails as its parts are stopped under it: that is not news.
+    if (!interrupted) console.error(error);
     await cleanup().catch((e: unknown) => console.error('cleanup failed:', e));
-    process.exit(1);
+    process.exit(interrupted ? 130 : 1);
   });

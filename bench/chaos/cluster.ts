@@ -58,6 +58,9 @@ export class Cluster {
   readonly serverKills: Window[] = [];
   readonly dbOutages: Window[] = [];
   private pg: EmbeddedDatabase | null = null;
+  private stopped = false;
+  /** A kill/restart in progress: stop() lets it finish, so nothing it starts is left behind. */
+  private action: Promise<void> | null = null;
 
   private constructor(
     private readonly dataDir: string,
@@ -80,8 +83,13 @@ export class Cluster {
       const port = await freePort();
       cluster.nodes.push({ index: i, url: `http://127.0.0.1:${port}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, process: null, listenerDown: [] });
     }
-    // One at a time: the first applies the migrations.
-    for (const node of cluster.nodes) await cluster.startNode(node);
+    try {
+      // One at a time: the first applies the migrations.
+      for (const node of cluster.nodes) await cluster.startNode(node);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
     return cluster;
   }
 
@@ -94,6 +102,7 @@ export class Cluster {
   }
 
   private async startNode(node: Node): Promise<void> {
+    if (this.stopped) throw new Error('the cluster is stopping');
     const port = new URL(node.url).port;
     const server = await startServer(this.databaseUrl, { ...SERVER_ENV, PORT: port, HOST: '127.0.0.1' });
     node.process = server;
@@ -117,8 +126,21 @@ export class Cluster {
     if (LISTENER_BACK.test(text) && open && open.to === Infinity) open.to = at;
   }
 
+  private exclusive(work: () => Promise<void>): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error('the cluster is stopping'));
+    const action = work().finally(() => {
+      if (this.action === action) this.action = null;
+    });
+    this.action = action;
+    return action;
+  }
+
   /** kill -9, then a restart after `downMs`. */
-  async killAndRestart(node: Node, downMs: number): Promise<void> {
+  killAndRestart(node: Node, downMs: number): Promise<void> {
+    return this.exclusive(() => this.kill(node, downMs));
+  }
+
+  private async kill(node: Node, downMs: number): Promise<void> {
     const window: Window = { from: now(), to: Infinity };
     this.serverKills.push(window);
     const child = node.process!.child;
@@ -133,12 +155,17 @@ export class Cluster {
   }
 
   /** Stops PostgreSQL, starts it again on the same port after `downMs`, and waits until every server is ready again. */
-  async restartPostgres(downMs: number): Promise<void> {
+  restartPostgres(downMs: number): Promise<void> {
+    return this.exclusive(() => this.bouncePostgres(downMs));
+  }
+
+  private async bouncePostgres(downMs: number): Promise<void> {
     const window: Window = { from: now(), to: Infinity };
     this.dbOutages.push(window);
     await this.pg!.stop();
     this.pg = null;
     await sleep(downMs);
+    if (this.stopped) throw new Error('the cluster is stopping');
     this.pg = await startEmbeddedPostgres(this.dataDir, () => {}, this.pgPort);
     await this.waitReady(60_000);
     window.to = now();
@@ -148,6 +175,7 @@ export class Cluster {
   async waitReady(timeoutMs: number): Promise<void> {
     const deadline = now() + timeoutMs;
     for (;;) {
+      if (this.stopped) throw new Error('the cluster is stopping');
       const states = await Promise.all(this.nodes.filter((n) => this.isUp(n)).map((n) => readyz(n.url)));
       if (states.every((s) => s === 200)) return;
       if (now() > deadline) throw new Error(`servers not ready within ${timeoutMs} ms (readyz: ${states.join(', ')})`);
@@ -157,6 +185,8 @@ export class Cluster {
 
   /** Stops every server and PostgreSQL and removes the data directory; safe to call twice. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.action?.catch(() => undefined);
     await Promise.all(
       this.nodes.map(async (node) => {
         const server = node.process;
