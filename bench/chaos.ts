@@ -33,6 +33,10 @@ const KILL_AT = 0.25;
 const DB_RESTART_AT = 0.55;
 const DOWN_MS = 2000;
 const SWEEP_WAIT_MS = 3500;
+/** How long subscribers may take to catch up after the traffic, and to go without any progress. */
+const CATCH_UP_LIMIT_MS = 5 * 60_000;
+const STALL_MS = 15_000;
+const received = (): number => watchers.reduce((n, w) => n + w.received.length, 0);
 const seconds = (w: Window): string => ((w.to - w.from) / 1000).toFixed(1);
 const log = (message: string): void => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${message}`);
 
@@ -91,7 +95,7 @@ function serverFor(c: Cluster, client: number): Node | undefined {
 async function main(): Promise<number> {
   log(`seed ${seedValue} (--seed ${seedValue} replays the choice of operations and targets; the interleaving of ${cfg.clients} concurrent clients is not replayable)`);
   log(`${quick ? 'quick' : 'full'} run: ${cfg.clients} clients, ${cfg.ops} operations, ${SERVERS} server processes`);
-  const c = await Cluster.start(SERVERS);
+  const c = await Cluster.start(SERVERS, log);
   cluster = c;
   // A signal during the start found nothing to stop yet.
   if (interrupted) await c.stop();
@@ -154,20 +158,34 @@ async function main(): Promise<number> {
   };
   const started = now();
   const [skipped] = await Promise.all([chaos(), ...Array.from({ length: cfg.clients }, (_, i) => worker(i))]);
-  const trafficMs = now() - started;
+  const trafficEnd = now();
+  const trafficMs = trafficEnd - started;
   log(`${results.length} operations in ${(trafficMs / 1000).toFixed(1)} s${results.length < plan.length ? ` (stopped at the ${cfg.deadlineMs / 60_000} min limit)` : ''}`);
 
   // Idle: let the periodic sweeps run, then look at the database and the streams.
-  await c.waitReady(30_000);
+  await c.waitReady(60_000);
   await sleep(SWEEP_WAIT_MS);
   const invariants = await checkInvariants(c.databaseUrl, world.dialogs.map((d) => d.id));
+  // Subscribers may lag behind a busy server: wait while they still make progress (bounded).
   let committed = await topicSequences(c.databaseUrl);
-  for (let i = 0; i < 50 && watchers.some((w) => (w.last ?? 0) < (committed.get(w.spec.topic) ?? 0)); i++) {
-    await sleep(200);
+  const behind = (): Watcher[] => watchers.filter((w) => (w.last ?? 0) < (committed.get(w.spec.topic) ?? 0));
+  let catchUpMs: number | null = null;
+  let seen = received();
+  let lastProgress = now();
+  while (now() - trafficEnd < CATCH_UP_LIMIT_MS && now() - lastProgress < STALL_MS) {
     committed = await topicSequences(c.databaseUrl);
+    if (behind().length === 0) {
+      catchUpMs = now() - trafficEnd;
+      break;
+    }
+    if (received() > seen) {
+      seen = received();
+      lastProgress = now();
+    }
+    await sleep(250);
   }
   const streams = watchers.map((w) => checkStream(w, c.nodes[w.spec.server]!.listenerDown, c.dbOutages, committed.get(w.spec.topic) ?? 0));
-  const summary = summarize(results, c, invariants, streams, c.logs);
+  const summary = summarize(results, c, invariants, streams, catchUpMs, c.logs);
   printSummary(summary);
   const failures = violations(summary) + skipped.length + (results.length < plan.length ? 1 : 0);
   for (const s of skipped) console.log(`FAIL: the ${s} did not happen (traffic ended first)`);

@@ -85,7 +85,12 @@ export interface StreamCheck {
   /** Events missing outside this process's listener outage: violations. */
   readonly missingOutsideOutage: number;
   /** Events missing while this process's listener was down (the known limitation). */
-  readonly missingInOutage: number;
+  readonly missingWhileListenerDown: number;
+  /**
+   * Events missing across a resubscription: the server ended the subscription during the
+   * database outage, dropping what it had not yet delivered, and the client subscribed again.
+   */
+  readonly missingAcrossResubscription: number;
   readonly outOfOrder: number;
   /** Seen a sequence number the database never committed (invariant 4). */
   readonly beyondCommitted: boolean;
@@ -106,11 +111,16 @@ export interface StreamCheck {
 export function checkStream(watcher: Observed, listenerDown: readonly Window[], dbOutages: readonly Window[], committed: number): StreamCheck {
   const inOutage = (at: number): boolean => dbOutages.some((w) => overlaps(at, at, w)) || listenerDown.some((w) => overlaps(at, at, w));
   const interruptionsInOutage = watcher.interruptions.filter((i) => inOutage(i.at));
-  const excused = (from: number, to: number): boolean =>
-    listenerDown.some((w) => overlaps(from, to, w)) || interruptionsInOutage.some((i) => i.at >= from && i.at <= to);
+  const excuse = (from: number, to: number): 'listener' | 'resubscribed' | null =>
+    listenerDown.some((w) => overlaps(from, to, w)) ? 'listener' : interruptionsInOutage.some((i) => i.at >= from && i.at <= to) ? 'resubscribed' : null;
   let strictPairs = 0;
   let missingOutsideOutage = 0;
-  let missingInOutage = 0;
+  let missingWhileListenerDown = 0;
+  let missingAcrossResubscription = 0;
+  const count = (missing: number, why: ReturnType<typeof excuse>): void => {
+    if (why === 'listener') missingWhileListenerDown += missing;
+    else if (why === 'resubscribed') missingAcrossResubscription += missing;
+  };
   let outOfOrder = 0;
   const got = watcher.received;
   for (let i = 1; i < got.length; i++) {
@@ -119,14 +129,14 @@ export function checkStream(watcher: Observed, listenerDown: readonly Window[], 
     const missing = b.sequence - a.sequence - 1;
     if (missing < 0) outOfOrder++;
     else if (missing === 0) strictPairs++;
-    else if (excused(a.at, b.at)) missingInOutage += missing;
+    else if (excuse(a.at, b.at)) count(missing, excuse(a.at, b.at));
     else missingOutsideOutage += missing;
   }
   const last = got.at(-1);
   let tailMissing = 0;
   if (last && committed > last.sequence) {
     const missing = committed - last.sequence;
-    if (excused(last.at, Infinity)) missingInOutage += missing;
+    if (excuse(last.at, Infinity)) count(missing, excuse(last.at, Infinity));
     else tailMissing = missing;
   }
   return {
@@ -134,7 +144,8 @@ export function checkStream(watcher: Observed, listenerDown: readonly Window[], 
     events: got.length,
     strictPairs,
     missingOutsideOutage,
-    missingInOutage,
+    missingWhileListenerDown,
+    missingAcrossResubscription,
     outOfOrder,
     beyondCommitted: last !== undefined && last.sequence > committed,
     lastSeen: last?.sequence ?? null,

@@ -66,9 +66,10 @@ export class Cluster {
     private readonly dataDir: string,
     private pgPort: number,
     readonly databaseUrl: string,
+    private readonly log: (message: string) => void,
   ) {}
 
-  static async start(servers: number): Promise<Cluster> {
+  static async start(servers: number, log: (message: string) => void): Promise<Cluster> {
     const dataDir = await mkdtemp(join(tmpdir(), 'handover-chaos-'));
     let pg: EmbeddedDatabase;
     try {
@@ -77,7 +78,7 @@ export class Cluster {
       await rm(dataDir, { recursive: true, force: true });
       throw error;
     }
-    const cluster = new Cluster(dataDir, pg.port, await ensureDatabase(pg.url, 'handover_chaos'));
+    const cluster = new Cluster(dataDir, pg.port, await ensureDatabase(pg.url, 'handover_chaos'), log);
     cluster.pg = pg;
     for (let i = 0; i < servers; i++) {
       const port = await freePort();
@@ -150,7 +151,8 @@ export class Cluster {
     node.process = null;
     await sleep(downMs);
     await this.startNode(node);
-    await this.waitReady(30_000);
+    this.log(`server ${node.index} started again`);
+    await this.waitReady(60_000);
     window.to = now();
   }
 
@@ -164,10 +166,12 @@ export class Cluster {
     this.dbOutages.push(window);
     await this.pg!.stop();
     this.pg = null;
+    this.log(`PostgreSQL stopped after ${now() - window.from} ms`);
     await sleep(downMs);
     if (this.stopped) throw new Error('the cluster is stopping');
     this.pg = await startEmbeddedPostgres(this.dataDir, () => {}, this.pgPort);
-    await this.waitReady(60_000);
+    this.log('PostgreSQL started again');
+    await this.waitReady(120_000);
     window.to = now();
   }
 

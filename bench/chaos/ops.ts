@@ -80,11 +80,10 @@ async function call<T>(url: string, token: string, query: string, variables?: Re
   return answer.body.data as T;
 }
 
-const DIALOG = 'id status operator { id }';
+const DIALOG = 'id status';
 interface DialogAnswer {
   id: string;
   status: string;
-  operator: { id: string } | null;
 }
 
 function pick<T>(items: readonly T[], r: number): T | undefined {
@@ -112,9 +111,10 @@ export class Operations {
     return { kind: op.kind, outcome, server, startedAt, endedAt: Date.now(), ...(message !== undefined ? { message } : {}) };
   }
 
+  /** A dialog not known to be closed (with `status`, preferably one last seen in it). */
   private openDialog(r: number, status?: string): KnownDialog | undefined {
-    const candidates = this.world.dialogs.filter((d) => (status ? d.status === status : d.status !== 'CLOSED'));
-    return pick(candidates, r) ?? pick(this.world.dialogs, r);
+    const open = this.world.dialogs.filter((d) => d.status !== 'CLOSED');
+    return pick(open.filter((d) => d.status === status), r) ?? pick(open, r) ?? pick(this.world.dialogs, r);
   }
 
   private note(answer: DialogAnswer): void {
@@ -144,7 +144,7 @@ export class Operations {
     let token = this.world.botToken;
     let dialogId: string | undefined;
     if (r[0]! < 0.5) {
-      dialogId = (this.openDialog(r[1]!, 'BOT') ?? this.openDialog(r[1]!))?.id;
+      dialogId = this.openDialog(r[1]!, 'BOT')?.id;
     } else {
       const slot = this.loggedIn(r[1]!);
       if (!slot) return false;
@@ -274,7 +274,7 @@ export class Operations {
   }
 
   async reportBotFailure(url: string, r: readonly number[]): Promise<boolean> {
-    const dialog = this.openDialog(r[0]!, 'BOT') ?? this.openDialog(r[0]!);
+    const dialog = this.openDialog(r[0]!, 'BOT');
     if (!dialog) return false;
     const data = await call<{ reportBotFailure: DialogAnswer }>(
       url,
