@@ -17,8 +17,9 @@ import { seededRandom } from './lib/rng.js';
  * numbers are checked. Exits 1 on any violation.
  */
 const quick = process.argv.includes('--quick');
-const seedArg = process.argv.indexOf('--seed');
-const seedValue = seedArg >= 0 ? Number(process.argv[seedArg + 1]) : randomInt(2 ** 31);
+const seedArg = process.argv.findIndex((a) => a === '--seed' || a.startsWith('--seed='));
+const seedText = seedArg < 0 ? undefined : process.argv[seedArg]!.includes('=') ? process.argv[seedArg]!.slice('--seed='.length) : process.argv[seedArg + 1];
+const seedValue = seedText === undefined ? randomInt(2 ** 31) : Number(seedText);
 if (!Number.isInteger(seedValue) || seedValue < 0) {
   console.error('--seed takes a non-negative integer');
   process.exit(2);
@@ -36,12 +37,12 @@ const SWEEP_WAIT_MS = 3500;
 /** How long subscribers may take to catch up after the traffic, and to go without any progress. */
 const CATCH_UP_LIMIT_MS = 5 * 60_000;
 const STALL_MS = 15_000;
-const received = (): number => watchers.reduce((n, w) => n + w.received.length, 0);
 const seconds = (w: Window): string => ((w.to - w.from) / 1000).toFixed(1);
 const log = (message: string): void => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${message}`);
 
 let cluster: Cluster | null = null;
 const watchers: Watcher[] = [];
+const received = (): number => watchers.reduce((n, w) => n + w.received.length, 0);
 let cleaning: Promise<void> | null = null;
 let interrupted = false;
 

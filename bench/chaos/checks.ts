@@ -99,7 +99,7 @@ export interface StreamCheck {
   /** Committed events after the last one seen, when they cannot be blamed on an outage. */
   readonly tailMissing: number;
   readonly interruptionsOutsideOutage: string[];
-  readonly interruptionsInOutage: number;
+  readonly interruptionsInOutage: string[];
   readonly eventErrors: number;
 }
 
@@ -111,8 +111,10 @@ export interface StreamCheck {
 export function checkStream(watcher: Observed, listenerDown: readonly Window[], dbOutages: readonly Window[], committed: number): StreamCheck {
   const inOutage = (at: number): boolean => dbOutages.some((w) => overlaps(at, at, w)) || listenerDown.some((w) => overlaps(at, at, w));
   const interruptionsInOutage = watcher.interruptions.filter((i) => inOutage(i.at));
+  // A subscription ended in the outage drops everything it had not delivered yet, including
+  // what a lost listener missed: a gap spanning both counts as dropped with the subscription.
   const excuse = (from: number, to: number): 'listener' | 'resubscribed' | null =>
-    listenerDown.some((w) => overlaps(from, to, w)) ? 'listener' : interruptionsInOutage.some((i) => i.at >= from && i.at <= to) ? 'resubscribed' : null;
+    interruptionsInOutage.some((i) => i.at >= from && i.at <= to) ? 'resubscribed' : listenerDown.some((w) => overlaps(from, to, w)) ? 'listener' : null;
   let strictPairs = 0;
   let missingOutsideOutage = 0;
   let missingWhileListenerDown = 0;
@@ -152,7 +154,7 @@ export function checkStream(watcher: Observed, listenerDown: readonly Window[], 
     committed,
     tailMissing,
     interruptionsOutsideOutage: watcher.interruptions.filter((i) => !inOutage(i.at)).map((i) => i.reason),
-    interruptionsInOutage: interruptionsInOutage.length,
+    interruptionsInOutage: interruptionsInOutage.map((i) => i.reason),
     eventErrors: watcher.eventErrors.length,
   };
 }

@@ -21,7 +21,8 @@ export interface Summary {
     readonly missingAcrossResubscription: number;
     /** From the end of the traffic until every stream had caught up with event_topics. */
     readonly catchUpMs: number | null;
-    readonly interruptionsInOutage: number;
+    /** Why subscriptions ended during the database outage, with counts. */
+    readonly interruptionsInOutage: Record<string, number>;
     readonly eventErrors: number;
     readonly failing: readonly StreamCheck[];
   };
@@ -94,7 +95,10 @@ export function summarize(
       missingWhileListenerDown: streams.reduce((n, s) => n + s.missingWhileListenerDown, 0),
       missingAcrossResubscription: streams.reduce((n, s) => n + s.missingAcrossResubscription, 0),
       catchUpMs,
-      interruptionsInOutage: streams.reduce((n, s) => n + s.interruptionsInOutage, 0),
+      interruptionsInOutage: streams.flatMap((s) => s.interruptionsInOutage).reduce<Record<string, number>>((t, reason) => {
+        bump(t, shape(reason));
+        return t;
+      }, {}),
       eventErrors: streams.reduce((n, s) => n + s.eventErrors, 0),
       failing: streams.filter((s) => !streamOk(s)),
     },
@@ -133,9 +137,11 @@ export function printSummary(s: Summary): void {
   console.log('\n== subscriptions (queueChanged per group and Help, dialogEvents) on the surviving processes');
   console.log(`  ${s.streams.watched} streams, ${s.streams.events} events, ${s.streams.strictPairs} consecutive pairs checked strictly`);
   console.log(`  events lost while a listener was down (known limitation, not a failure): ${s.streams.missingWhileListenerDown}`);
-  console.log(`  events dropped with subscriptions the server ended during the database outage: ${s.streams.missingAcrossResubscription}`);
+  console.log(`  events dropped with subscriptions the server ended during the database outage (their undelivered backlog): ${s.streams.missingAcrossResubscription}`);
   console.log(`  streams caught up with event_topics ${s.streams.catchUpMs === null ? 'NOT within the limit' : `${(s.streams.catchUpMs / 1000).toFixed(1)} s after the traffic ended`}`);
-  console.log(`  resubscriptions during the outage: ${s.streams.interruptionsInOutage}; events answered with errors: ${s.streams.eventErrors}`);
+  const ended = Object.entries(s.streams.interruptionsInOutage);
+  console.log(`  subscriptions ended during the outage (then subscribed again): ${ended.length ? ended.map(([why, n]) => `${n} × ${why}`).join('; ') : 'none'}`);
+  console.log(`  events answered with errors: ${s.streams.eventErrors}`);
   console.log(`  ${s.streams.failing.length === 0 ? 'ok  ' : 'FAIL'} every stream in order with no gap outside its process's listener outage, complete up to event_topics`);
   for (const f of s.streams.failing) console.log(`    ${JSON.stringify(f)}`);
   console.log('\n== server logs');
