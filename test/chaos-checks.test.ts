@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { checkInvariants, checkStream, isViolation, streamOk, type Observed } from '../bench/chaos/checks.js';
+import { planOps } from '../bench/chaos/ops.js';
 import { queueWatch } from '../bench/chaos/watchers.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
@@ -58,6 +59,14 @@ describe('the chaos run: stream check', () => {
     expect(isViolation('TRANSPORT', 'server-kill')).toBe(false);
     expect(isViolation('HTTP_500', 'normal')).toBe(true);
     expect(isViolation('CONFLICT', 'normal')).toBe(false);
+  });
+});
+
+describe('the chaos run: operation plan', () => {
+  it('is the same for the same seed (what --seed replays), and another for another seed', () => {
+    expect(planOps(42, 200)).toEqual(planOps(42, 200));
+    expect(planOps(43, 200)).not.toEqual(planOps(42, 200));
+    expect(new Set(planOps(42, 2000).map((op) => op.kind)).size).toBeGreaterThanOrEqual(13);
   });
 });
 
