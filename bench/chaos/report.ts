@@ -26,7 +26,7 @@ export interface Summary {
     readonly eventErrors: number;
     readonly failing: readonly StreamCheck[];
   };
-  readonly serverLog: { readonly deadlockLines: number; readonly topErrors: ReadonlyArray<{ text: string; count: number }> };
+  readonly serverLog: { readonly deadlockLines: number; readonly deadlockSamples: readonly string[]; readonly topErrors: ReadonlyArray<{ text: string; count: number }> };
 }
 
 function bump(table: Record<string, number>, key: string): void {
@@ -104,6 +104,7 @@ export function summarize(
     },
     serverLog: {
       deadlockLines: logs.filter((l) => /deadlock/i.test(l.text)).length,
+      deadlockSamples: [...new Set(logs.filter((l) => /deadlock/i.test(l.text)).map((l) => `server ${l.server}: ${shape(l.text)}`))].slice(0, 5),
       topErrors: [...errors].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([text, count]) => ({ text, count })),
     },
   };
@@ -146,5 +147,6 @@ export function printSummary(s: Summary): void {
   for (const f of s.streams.failing) console.log(`    ${JSON.stringify(f)}`);
   console.log('\n== server logs');
   console.log(`  lines mentioning a deadlock: ${s.serverLog.deadlockLines}`);
+  for (const line of s.serverLog.deadlockSamples) console.log(`    ${line}`);
   for (const e of s.serverLog.topErrors) console.log(`  ${String(e.count).padStart(5)} × ${e.text}`);
 }
