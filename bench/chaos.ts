@@ -148,12 +148,12 @@ async function main(): Promise<number> {
     if (await reach(KILL_AT)) {
       log(`kill -9 server ${VICTIM} (pid ${c.nodes[VICTIM]!.process!.pid}); restart in ${DOWN_MS} ms`);
       await c.killAndRestart(c.nodes[VICTIM]!, DOWN_MS);
-      log(`server ${VICTIM} back and every server ready, ${seconds(c.serverKills.at(-1)!)} s after the kill`);
+      log(`server ${VICTIM} back and every server ready, ${seconds(c.serverKills.at(-1)!)} s after the kill (${((c.serverKills.at(-1)!.from - started) / 1000).toFixed(1)} s into the traffic)`);
     } else skipped.push('server kill');
     if (await reach(DB_RESTART_AT)) {
       log(`stopping PostgreSQL; starting it again in ${DOWN_MS} ms`);
       await c.restartPostgres(DOWN_MS);
-      log(`PostgreSQL back and every server ready, ${seconds(c.dbOutages.at(-1)!)} s after the stop`);
+      log(`PostgreSQL back and every server ready, ${seconds(c.dbOutages.at(-1)!)} s after the stop (${((c.dbOutages.at(-1)!.from - started) / 1000).toFixed(1)} s into the traffic)`);
     } else skipped.push('database restart');
     return skipped;
   };

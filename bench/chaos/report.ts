@@ -12,6 +12,8 @@ export interface Summary {
   /** Each distinct error answer: kind, outcome, phase and message, most frequent first. */
   readonly errorMessages: ReadonlyArray<{ kind: string; outcome: string; phase: Phase; message: string; count: number }>;
   readonly outcomeViolations: number;
+  /** The operations behind outcomeViolations (the first 20): seconds after the traffic started. */
+  readonly violatingOps: ReadonlyArray<{ kind: string; outcome: string; phase: Phase; server: number; startS: number; endS: number; message: string }>;
   readonly invariants: readonly InvariantCheck[];
   readonly streams: {
     readonly watched: number;
@@ -54,6 +56,8 @@ export function summarize(
   const durations: Record<string, number[]> = { all: [] };
   const messages = new Map<string, { kind: string; outcome: string; phase: Phase; message: string; count: number }>();
   let outcomeViolations = 0;
+  const violatingOps: Array<Summary['violatingOps'][number]> = [];
+  const t0 = Math.min(...results.map((r) => r.startedAt));
   for (const r of results) {
     bump((byKind[r.kind] ??= {}), r.outcome);
     const phase = phaseOf(r, windows.serverKills, windows.dbOutages);
@@ -65,7 +69,11 @@ export function summarize(
       entry.count++;
       messages.set(key, entry);
     }
-    if (isViolation(r.outcome, phase)) outcomeViolations++;
+    if (isViolation(r.outcome, phase)) {
+      outcomeViolations++;
+      const at = (t: number): number => Math.round((t - t0) / 100) / 10;
+      if (violatingOps.length < 20) violatingOps.push({ kind: r.kind, outcome: r.outcome, phase, server: r.server, startS: at(r.startedAt), endS: at(r.endedAt), message: r.message ?? '' });
+    }
     if (phase === 'normal' && r.outcome !== 'SKIPPED') {
       const ms = r.endedAt - r.startedAt;
       durations['all']!.push(ms);
@@ -87,6 +95,7 @@ export function summarize(
     latencyMs,
     errorMessages: [...messages.values()].sort((a, b) => b.count - a.count),
     outcomeViolations,
+    violatingOps,
     invariants,
     streams: {
       watched: streams.length,
@@ -128,6 +137,7 @@ export function printSummary(s: Summary): void {
     console.log(`  ${phase.padEnd(12)} ${entries.length ? entries.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`);
   }
   console.log(`  violations (INTERNAL, 5xx, timeouts or transport errors outside their phase): ${s.outcomeViolations}`);
+  for (const v of s.violatingOps) console.log(`    ${v.kind} ${v.outcome} on server ${v.server}, ${v.startS}–${v.endS} s into the traffic: ${v.message}`);
   const outsideOutage = s.errorMessages.filter((m) => m.phase !== 'db-outage');
   console.log('  error answers outside the database outage, most frequent first:');
   for (const m of outsideOutage.slice(0, 15)) console.log(`    ${String(m.count).padStart(5)} × ${m.kind} ${m.outcome} (${m.phase}): ${m.message}`);
