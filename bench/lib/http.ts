@@ -8,7 +8,20 @@ export interface GqlResponse<T> {
 }
 
 /** A GraphQL POST over a keep-alive agent; throws on any error. */
-export function gql<T = Record<string, unknown>>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+export async function gql<T = Record<string, unknown>>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+  const { body } = await gqlResponse<T>(url, token, query, variables);
+  if (body.errors?.length) throw new Error(JSON.stringify(body.errors));
+  return body.data as T;
+}
+
+/** A GraphQL POST with its HTTP status and errors as answered; throws only on transport or parse failure. */
+export function gqlResponse<T = Record<string, unknown>>(
+  url: string,
+  token: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  timeoutMs = 60_000,
+): Promise<{ status: number; body: GqlResponse<T> }> {
   const body = JSON.stringify({ query, variables });
   const target = new URL(url);
   return new Promise((resolve, reject) => {
@@ -19,22 +32,26 @@ export function gql<T = Record<string, unknown>>(url: string, token: string, que
         port: target.port,
         path: target.pathname,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          // An empty token: an anonymous request (e.g. login).
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           try {
-            const parsed = JSON.parse(Buffer.concat(chunks).toString()) as GqlResponse<T>;
-            if (parsed.errors?.length) reject(new Error(JSON.stringify(parsed.errors)));
-            else resolve(parsed.data as T);
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as GqlResponse<T> });
           } catch (error) {
             reject(error);
           }
         });
       },
     );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
   });

@@ -88,14 +88,16 @@ async function superuserPassword(dataDir: string, initialised: boolean): Promise
 
 /**
  * Starts (initialising on first use) a PostgreSQL server whose data lives in `dataDir`.
- * Its port is picked freshly on every start, so it never clashes with another server.
+ * Its port is picked freshly on every start, so it never clashes with another server, unless
+ * `port` is given (a restart that clients must find again at the same address).
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: (line: string) => void = () => {},
+  port?: number,
 ): Promise<EmbeddedDatabase> {
   const databaseDir = resolve(dataDir, 'pg');
-  const port = await freePort();
+  port ??= await freePort();
   const isRoot = userInfo().uid === 0;
   await mkdir(resolve(dataDir), { recursive: true });
   if (isRoot) await makeTraversableForPostgres(databaseDir);
