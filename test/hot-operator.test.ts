@@ -7,7 +7,7 @@ import { startDialog, transfer } from './helpers/dialogs.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import type { GraphqlClient, GraphqlResult } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
-import { prng } from './helpers/prng.js';
+import { seededRandom as prng } from '../bench/lib/rng.js';
 
 /**
  * One busy operator: 16 clients work the dialogs of a single operator at once (replies, client

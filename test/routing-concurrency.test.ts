@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { GraphqlClient, type GraphqlResult } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
-import { prng } from './helpers/prng.js';
+import { seededRandom as prng } from '../bench/lib/rng.js';
 
 /**
  * Two real server processes on one database, 32 concurrent clients, thousands of successful
