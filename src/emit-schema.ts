@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { writeFile } from 'node:fs/promises';
 import { handoverSchema, printHandoverSchema } from './schema.js';
+import { createLogger } from './shared/logger.js';
 
 /** Writes schema.graphql (run from the project root). */
 const schema = await handoverSchema();
 await writeFile('schema.graphql', printHandoverSchema(schema));
-console.log('schema.graphql written');
+createLogger().info('schema.graphql written');
