@@ -114,15 +114,17 @@ describe('GET /metrics', () => {
   });
 
   it('counts WebSocket connections and subscriptions by root field while they are open', async () => {
-    const client = wsClient(t.app.server.wsUrl, bot.token, { lazy: false });
+    const client = wsClient(t.app.server.wsUrl, t.admin.token, { lazy: false });
     await connected(client);
-    const sub = subscribe(client, `subscription { queueChanged { dialogId } }`);
+    const sub = subscribe<{ queueChanged: { dialog: { id: string } } }>(client, `subscription { queueChanged { dialog { id } } }`);
     try {
       await eventually(async () => sampleSum(await scrape(), 'handover_websocket_subscriptions', { field: 'queueChanged' }) === 1);
       const open = await scrape();
       expect(sampleSum(open, 'handover_websocket_connections')).toBe(1);
-      // The subscription is live (positive control for the gauge going back down below).
-      await startDialog(bot).then((d) => transfer(bot, d.id, { groupId: null as unknown as string }).catch(() => d));
+      // The subscription is live: it delivers an event.
+      const g = await createGroup(t.admin);
+      const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+      await eventually(async () => (await sub.next()).queueChanged.dialog.id === d.id);
     } finally {
       sub.dispose();
       await client.dispose();

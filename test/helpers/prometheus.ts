@@ -13,6 +13,7 @@ function unescape(value: string): string {
 }
 
 function number(raw: string): number {
+  if (/^nan$/i.test(raw)) return NaN;
   if (raw === '+Inf') return Infinity;
   if (raw === '-Inf') return -Infinity;
   return Number(raw);
@@ -34,7 +35,7 @@ export function parsePrometheus(text: string): PromSample[] {
       labels[label[1]!] = unescape(label[2]!);
     }
     const value = number(match[3]!);
-    if (Number.isNaN(value)) throw new Error(`bad value in: ${line}`);
+    if (Number.isNaN(value) && !/^nan$/i.test(match[3]!)) throw new Error(`bad value in: ${line}`);
     samples.push({ name: match[1]!, labels, value });
   }
   return samples;
