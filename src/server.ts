@@ -1,7 +1,7 @@
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bearerToken, type Viewer } from './auth/viewer.js';
@@ -142,8 +142,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => {
-        const viewer = await services.auth.authenticate(rootEm.fork(), bearerToken(req.headers.authorization));
-        return createContext(rootEm, services, viewer, req.socket.remoteAddress ?? null, requestId);
+        try {
+          const viewer = await services.auth.authenticate(rootEm.fork(), bearerToken(req.headers.authorization));
+          return createContext(rootEm, services, viewer, req.socket.remoteAddress ?? null, requestId);
+        } catch (error) {
+          // Apollo answers it without running the request plugins, which would log it.
+          if (!(error instanceof GraphQLError)) services.logger.error({ requestId, err: loggable(error) }, 'internal error');
+          throw error;
+        }
       },
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);

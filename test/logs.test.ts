@@ -153,4 +153,34 @@ describe('structured logs', () => {
       await db.end();
     }
   });
+
+  it('logs a failure to authenticate (before any resolver) with the request id returned in x-request-id', async () => {
+    const op = await createOperator(t.admin);
+    const token = (
+      await t.client().ok<{ login: { token: string } }>(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`, {
+        e: op.email,
+        p: op.password,
+      })
+    ).login.token;
+    const db = new pg.Client({ connectionString: t.db.url });
+    await db.connect();
+    await db.query('alter table auth_tokens rename to auth_tokens_away');
+    try {
+      const response = await fetch(t.app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ viewer { role } }' }),
+      });
+      const body = (await response.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+      expect(body.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+      expect(body.errors?.[0]?.message).toBe('Internal server error');
+      const requestId = response.headers.get('x-request-id');
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      const logged = lines().filter((l) => l.requestId === requestId && l.level === ERROR_LEVEL && l.msg === 'internal error');
+      expect(logged).toHaveLength(1);
+    } finally {
+      await db.query('alter table auth_tokens_away rename to auth_tokens');
+      await db.end();
+    }
+  });
 });
