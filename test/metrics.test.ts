@@ -26,7 +26,7 @@ async function scrape(): Promise<PromSample[]> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ clock, config: { metricsToken: METRICS_TOKEN } });
+  t = await startTestApp({ clock, config: { metricsToken: METRICS_TOKEN, loginMaxFailuresPerEmail: 2 } });
   bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
 });
 afterAll(async () => {
@@ -138,5 +138,16 @@ describe('GET /metrics', () => {
     });
     const done = await scrape();
     expect(sampleSum(done, 'handover_graphql_operations_total', { transport: 'ws', type: 'subscription', outcome: 'ok' })).toBe(1);
+  });
+
+  it('counts logins refused by the throttle, by the limit that refused them', async () => {
+    const op = await createOperator(t.admin);
+    const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`;
+    const codes: unknown[] = [];
+    for (let i = 0; i < 3; i++) codes.push((await t.client().request(LOGIN, { e: op.email, p: 'wrong password' })).errors?.[0]?.extensions?.code);
+    expect(codes).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'TOO_MANY_REQUESTS']);
+    const after = await scrape();
+    expect(sampleSum(after, 'handover_login_throttled_total', { limit: 'email' })).toBe(1);
+    expect(sampleSum(after, 'handover_login_throttled_total', { limit: 'address' })).toBe(0);
   });
 });
