@@ -5,9 +5,8 @@ export type { Logger, LevelWithSilent as LogLevel, DestinationStream as LogDesti
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
- * Paths of a logged object that are replaced by "[redacted]" wherever they appear: a
- * safety net behind the rule that tokens, passwords and message texts are never passed to
- * the logger at all.
+ * Keys replaced by "[redacted]" at the top of a logged object or one level down: a safety net
+ * behind the rule that tokens, passwords and message texts are never passed to the logger.
  */
 const REDACT = [
   'authorization',
