@@ -12,6 +12,10 @@ import { closeRevokedSockets } from './realtime/session-sockets.js';
 import { topics } from './realtime/topics.js';
 import type { Viewer } from './auth/viewer.js';
 import { Sweeper } from './sl/sweeper.js';
+import { Metrics } from './observability/metrics.js';
+import { registerDatabaseGauges } from './observability/database-gauges.js';
+import { createLogger, loggable, type LogDestination, type Logger } from './shared/logger.js';
+import { onTransactionRetry } from './shared/transaction.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -22,6 +26,8 @@ export interface AppOptions {
   readonly onQuery?: (sql: string) => void;
   /** Port override (0 = any free port). */
   readonly port?: number;
+  /** Where the JSON log lines go (default stdout). */
+  readonly logDestination?: LogDestination;
 }
 
 export interface App {
@@ -31,6 +37,7 @@ export interface App {
   /** Periodic SL, auto-logout and queue work (runOnce() for tests). */
   readonly sweeper: Sweeper;
   readonly url: string;
+  readonly logger: Logger;
   stop(): Promise<void>;
 }
 
@@ -40,6 +47,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const databaseUrl = options.databaseUrl ?? config.databaseUrl;
   if (!databaseUrl) throw new Error('no database URL');
   const clock = options.clock ?? systemClock;
+  const logger = createLogger({ level: config.logLevel, destination: options.logDestination });
+  const metrics = new Metrics();
 
   const orm = await initOrm({ databaseUrl, poolSize: config.dbPoolSize, onQuery: options.onQuery });
   // What has been started so far, stopped in reverse order by stop() or by a failed start.
@@ -59,10 +68,16 @@ export async function startApp(options: AppOptions): Promise<App> {
   };
   try {
     await migrate(orm);
-    const bus = new PgEventBus(databaseUrl, orm.em);
+    started.push(
+      onTransactionRetry((cause, attempt, maxAttempts) => {
+        metrics.transactionRetries.inc({ cause });
+        logger.warn({ cause, attempt, maxAttempts }, 'transaction retried');
+      }),
+    );
+    const bus = new PgEventBus(databaseUrl, orm.em, (message) => logger.warn(message));
     await bus.start();
     started.push(() => bus.stop());
-    const services = createServices(config, clock, bus, orm.em);
+    const services = createServices(config, clock, bus, orm.em, { metrics, logger });
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
     const sweeper = new Sweeper(orm.em, services);
@@ -83,9 +98,11 @@ export async function startApp(options: AppOptions): Promise<App> {
       },
     });
     started.push(() => server.stop());
+    registerDatabaseGauges(metrics, orm.em, clock);
+    metrics.beforeScrape(async () => metrics.webSocketConnections.set(server.sockets.size));
     const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {
       closeRevokedSockets(orm.em.fork(), server, services.clock.now(), which).catch((error: unknown) =>
-        console.error('[handover] could not re-check WebSocket sessions:', error),
+        logger.error({ err: loggable(error) }, 'could not re-check WebSocket sessions'),
       );
     };
     // Ended sessions (logout, auto-logout, expiry, deletion) and revoked API tokens lose
@@ -103,13 +120,14 @@ export async function startApp(options: AppOptions): Promise<App> {
       server,
       sweeper,
       url: server.url,
+      logger,
       stop: () => {
         stopping ??= stopStarted();
         return stopping;
       },
     };
   } catch (error) {
-    await stopStarted().catch((stopError: unknown) => console.error('[handover] cleanup after a failed start failed:', stopError));
+    await stopStarted().catch((stopError: unknown) => logger.error({ err: loggable(stopError) }, 'cleanup after a failed start failed'));
     throw error;
   }
 }

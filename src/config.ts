@@ -1,3 +1,4 @@
+import { LOG_LEVELS, type LogLevel } from './shared/logger.js';
 import type { OperationLimits } from './shared/operation-limits.js';
 
 /** Server configuration. The only module that reads `process.env`. */
@@ -48,6 +49,10 @@ export interface Config {
   readonly loginMaxFailuresPerEmail: number;
   readonly loginMaxFailuresPerAddress: number;
   readonly loginThrottleWindowSec: number;
+  /** The least severe log lines written (JSON lines on stdout). */
+  readonly logLevel: LogLevel;
+  /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
+  readonly metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -70,6 +75,13 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
 function stringVar(env: Env, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw ? raw : undefined;
+}
+
+function logLevelVar(env: Env): LogLevel {
+  const raw = stringVar(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
+  const level = LOG_LEVELS.find((l) => l === raw);
+  if (!level) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -107,5 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxFailuresPerEmail: intVar(env, 'LOGIN_MAX_FAILURES_PER_EMAIL', 10, 1, 100000),
     loginMaxFailuresPerAddress: intVar(env, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 50, 1, 100000),
     loginThrottleWindowSec: intVar(env, 'LOGIN_THROTTLE_WINDOW_SEC', 900, 1, 86400),
+    logLevel: logLevelVar(env),
+    metricsToken: stringVar(env, 'METRICS_TOKEN'),
   };
 }

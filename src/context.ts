@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
 import type { Viewer } from './auth/viewer.js';
 import { Loaders } from './loaders.js';
 import type { Services } from './services.js';
@@ -15,6 +16,8 @@ export interface Context {
   readonly viewer: Viewer | null;
   /** The peer's address (HTTP request or WebSocket); what login throttling counts per client. */
   readonly clientAddress: string | null;
+  /** Names this request (or WebSocket operation) in the log and in internal errors' `extensions.requestId`. */
+  readonly requestId: string;
   readonly services: Services;
   /**
    * In a subscription whose payload is an entity (operatorStatusChanged), the sequence of the
@@ -37,6 +40,7 @@ export function createContext(
   services: Services,
   viewer: Viewer | null,
   clientAddress: string | null = null,
+  requestId: string = randomUUID(),
 ): Context {
   let em: EntityManager | undefined;
   let loaders: Loaders | undefined;
@@ -54,6 +58,7 @@ export function createContext(
     },
     viewer,
     clientAddress,
+    requestId,
     services,
     eventSequence: null,
     signedInUserId: null,

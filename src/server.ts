@@ -1,7 +1,7 @@
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bearerToken, type Viewer } from './auth/viewer.js';
@@ -13,6 +13,9 @@ import { costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
 import type { SocketInfo } from './realtime/socket-registry.js';
 import { startWebSocketServer, type WebSocketTransport } from './realtime/websocket-server.js';
+import { serveMetrics } from './observability/metrics-endpoint.js';
+import { requestIdFrom, requestObserver } from './observability/request-plugin.js';
+import { loggable } from './shared/logger.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -98,6 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     validationOptions: { maxErrors: checks.maxErrors },
     plugins: [
       costLimitPlugin(limits),
+      requestObserver,
       freshAfterMutation,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
@@ -114,6 +118,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await apollo.start();
 
   const handleGraphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -136,8 +142,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => {
-        const viewer = await services.auth.authenticate(rootEm.fork(), bearerToken(req.headers.authorization));
-        return createContext(rootEm, services, viewer, req.socket.remoteAddress ?? null);
+        try {
+          const viewer = await services.auth.authenticate(rootEm.fork(), bearerToken(req.headers.authorization));
+          return createContext(rootEm, services, viewer, req.socket.remoteAddress ?? null, requestId);
+        } catch (error) {
+          // Apollo answers it without running the request plugins, which would log it.
+          if (!(error instanceof GraphQLError)) services.logger.error({ requestId, err: loggable(error) }, 'internal error');
+          throw error;
+        }
       },
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
@@ -154,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handle = async (): Promise<void> => {
       if (url.pathname === GRAPHQL_PATH) return handleGraphql(req, res, url);
+      if (url.pathname === '/metrics' && req.method === 'GET') return serveMetrics(req, res, services.metrics, services.config.metricsToken);
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
         const ready = await options.ready().catch(() => false);
@@ -166,7 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const extensions = { code: ErrorCode.PAYLOAD_TOO_LARGE, max: error.maxBytes };
         return sendJson(res, 413, { errors: [{ message: error.message, extensions }] });
       }
-      console.error('[handover] request failed:', error);
+      services.logger.error({ err: loggable(error), path: url.pathname }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.end();
     });

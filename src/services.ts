@@ -18,6 +18,8 @@ import { SlTicker } from './sl/sl-ticker.js';
 import { SlReportService } from './sl/sl-report.service.js';
 import { StaffingService } from './sl/staffing.service.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Metrics } from './observability/metrics.js';
+import type { Logger } from './shared/logger.js';
 
 /** The application's services, wired once per process. */
 export interface Services {
@@ -42,15 +44,33 @@ export interface Services {
   readonly staffing: StaffingService;
   /** Started by the app; serves slTicks. */
   readonly slTicker: SlTicker;
+  /** This app instance's metrics (its own registry). */
+  readonly metrics: Metrics;
+  readonly logger: Logger;
 }
 
-export function createServices(config: Config, clock: Clock, bus: EventBus & EventSink, rootEm: EntityManager): Services {
+/** What the services report to, besides the database. */
+export interface Observers {
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+export function createServices(
+  config: Config,
+  clock: Clock,
+  bus: EventBus & EventSink,
+  rootEm: EntityManager,
+  { metrics, logger }: Observers,
+): Services {
   const events: EventSink = bus;
   const sl = new SlClock({
     firstResponseSec: config.slDefaultFirstResponseSec,
     nextResponseSec: config.slDefaultNextResponseSec,
   });
-  const router = new Router(clock, events, sl);
+  const router = new Router(clock, events, sl, (decision) => {
+    metrics.routingDecisions.inc({ kind: decision.kind, outcome: decision.outcome, reason: decision.reason ?? 'none' });
+    metrics.routingSeconds.observe({ kind: decision.kind }, decision.seconds);
+  });
   const groups = new GroupService(clock, {
     // New members may take queued dialogs at once; several operators are locked in id order.
     membersAdded: async (tx, _groupId, operatorIds) => {
@@ -75,7 +95,7 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
     maxFailuresPerEmail: config.loginMaxFailuresPerEmail,
     maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
     windowSec: config.loginThrottleWindowSec,
-  });
+  }, (limit) => metrics.loginRefusals.inc({ limit }));
   return {
     clock,
     config,
@@ -97,6 +117,8 @@ export function createServices(config: Config, clock: Clock, bus: EventBus & Eve
     dialogQueries: new DialogQueries(clock),
     slReports: new SlReportService(clock),
     staffing: new StaffingService(clock, config.slDefaultFirstResponseSec),
-    slTicker: new SlTicker(rootEm, bus, clock),
+    slTicker: new SlTicker(rootEm, bus, clock, logger),
+    metrics,
+    logger,
   };
 }

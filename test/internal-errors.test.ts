@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loggable } from '../src/shared/format-error.js';
+import { loggable } from '../src/shared/logger.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createOperator, login } from './helpers/factories.js';
 import { wsClient } from './helpers/ws.js';

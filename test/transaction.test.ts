@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inTransaction, transactionRetries } from '../src/shared/transaction.js';
+import { afterCommit, inTransaction, transactionRetries } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createGroup } from './helpers/factories.js';
 
@@ -18,9 +18,14 @@ describe('inTransaction', () => {
     let release: () => void = () => {};
     const bothLocked = new Promise<void>((resolve) => (release = resolve));
     const retriesBefore = transactionRetries();
+    const retryMetric = async (): Promise<number> =>
+      (await t.app.services.metrics.transactionRetries.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const retriesCountedBefore = await retryMetric();
+    let committed = 0;
     const lockInOrder = (first: string, second: string): Promise<void> =>
       inTransaction(t.app.orm.em.fork(), async (tx) => {
         attempts++;
+        afterCommit(tx, () => committed++);
         await tx.execute('select id from groups where id = ? for update', [first]);
         // First attempts meet here, so each holds one row and waits for the other's.
         if (++arrived === 2) release();
@@ -30,5 +35,22 @@ describe('inTransaction', () => {
     await Promise.all([lockInOrder(a.id, b.id), lockInOrder(b.id, a.id)]);
     expect(attempts).toBe(3); // one of the two was aborted once and ran again
     expect(transactionRetries() - retriesBefore).toBe(1);
+    expect((await retryMetric()) - retriesCountedBefore).toBe(1);
+    // The aborted attempt's after-commit work never ran; each committed one's ran once.
+    expect(committed).toBe(2);
+  });
+
+  it('runs after-commit work only when the transaction commits', async () => {
+    const ran: string[] = [];
+    await inTransaction(t.app.orm.em.fork(), async (tx) => {
+      afterCommit(tx, () => ran.push('committed'));
+      await tx.execute('select 1');
+    });
+    const failed = await inTransaction(t.app.orm.em.fork(), async (tx) => {
+      afterCommit(tx, () => ran.push('rolled back'));
+      throw new Error('work failed');
+    }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(Error);
+    expect(ran).toEqual(['committed']);
   });
 });

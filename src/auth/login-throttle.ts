@@ -28,6 +28,8 @@ export class LoginThrottle {
   constructor(
     private readonly rootEm: EntityManager,
     limits: LoginLimits,
+    /** Told of each refused attempt and which limit refused it. */
+    private readonly onRefused: (limit: 'email' | 'address') => void = () => undefined,
   ) {
     const store = { storeClient: rootEm.getKnex(), storeType: 'knex', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false };
     this.byEmail = new RateLimiterPostgres({ ...store, keyPrefix: 'email', points: limits.maxFailuresPerEmail, duration: limits.windowSec });
@@ -36,8 +38,8 @@ export class LoginThrottle {
 
   /** Counts an attempt; TOO_MANY_REQUESTS (with `retryAfterSec`) when either limit is used up. */
   async attempt(email: string, address: string | null): Promise<void> {
-    if (address !== null) await consume(this.byAddress, address);
-    await consume(this.byEmail, emailKey(email));
+    if (address !== null) await this.consume(this.byAddress, address, 'address');
+    await this.consume(this.byEmail, emailKey(email), 'email');
   }
 
   /** The attempt was right: it does not count against the address, and the email starts afresh. */
@@ -55,19 +57,20 @@ export class LoginThrottle {
       ]);
     return row?.n ?? 0;
   }
+
+  private async consume(limiter: RateLimiterPostgres, key: string, limit: 'email' | 'address'): Promise<void> {
+    try {
+      await limiter.consume(key, 1);
+    } catch (rejection) {
+      // Over the limit rejects with the counter's state; a store failure rejects with an Error.
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      this.onRefused(limit);
+      throw new TooManyRequestsError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+    }
+  }
 }
 
 /** Emails are stored hashed (the table is read by nobody, but need not hold addresses). */
 function emailKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
-}
-
-async function consume(limiter: RateLimiterPostgres, key: string): Promise<void> {
-  try {
-    await limiter.consume(key, 1);
-  } catch (rejection) {
-    // Over the limit rejects with the counter's state; a store failure rejects with an Error.
-    if (rejection instanceof RateLimiterRes) throw new TooManyRequestsError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
-    throw rejection;
-  }
 }

@@ -83,7 +83,7 @@ export class PgEventBus implements EventBus, EventSink {
   constructor(
     private readonly databaseUrl: string,
     private readonly rootEm: EntityManager,
-    private readonly log: (message: string) => void = (m) => console.error(m),
+    private readonly log: (message: string) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -117,7 +117,7 @@ export class PgEventBus implements EventBus, EventSink {
     });
     const lost = (reason: string): void => {
       if (this.listener !== client) return;
-      this.log(`[handover] event listener lost its connection: ${reason}`);
+      this.log(`event listener lost its connection: ${reason}`);
       this.listener = null;
       this.scheduleReconnect();
     };
@@ -148,18 +148,18 @@ export class PgEventBus implements EventBus, EventSink {
             return;
           }
           this.listener = client;
-          this.log('[handover] event listener reconnected');
+          this.log('event listener reconnected');
           for (const handler of [...this.reconnectHandlers]) {
             try {
               handler();
             } catch (error) {
-              this.log(`[handover] reconnect handler failed: ${String(error)}`);
+              this.log(`reconnect handler failed: ${String(error)}`);
             }
           }
         },
         (error: Error) => {
           this.reconnectTimer = null;
-          this.log(`[handover] event listener reconnect failed: ${error.message}`);
+          this.log(`event listener reconnect failed: ${error.message}`);
           this.scheduleReconnect();
         },
       );
@@ -218,7 +218,7 @@ export class PgEventBus implements EventBus, EventSink {
     try {
       note = JSON.parse(payload) as Notification;
     } catch {
-      this.log('[handover] ignoring a malformed event notification');
+      this.log('ignoring a malformed event notification');
       return;
     }
     let scope: EventScope | undefined;
@@ -241,7 +241,7 @@ export class PgEventBus implements EventBus, EventSink {
     try {
       handler(delivery);
     } catch (error) {
-      this.log(`[handover] event handler failed: ${String(error)}`);
+      this.log(`event handler failed: ${String(error)}`);
     }
   }
 

@@ -1,5 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import type { ConnectionInitMessage, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
@@ -7,7 +14,10 @@ import { WebSocketServer } from 'ws';
 import { bearerToken } from '../auth/viewer.js';
 import { createContext } from '../context.js';
 import type { Services } from '../services.js';
-import { formatError } from '../shared/format-error.js';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../shared/logger.js';
+import { formatReported } from '../shared/format-error.js';
+import { outcomeOf } from '../observability/request-plugin.js';
 import { costLimitError, operationLimitOf, type OperationLimits } from '../shared/operation-limits.js';
 import { sharedDocuments, type DocumentCacheOptions } from './document-cache.js';
 import { rootFieldNames, SocketOperations, type OpenOperations } from './socket-operations.js';
@@ -39,10 +49,22 @@ export interface WebSocketTransport {
   dispose(): Promise<void>;
 }
 
+/** An operation that passed its checks and runs (or, for a subscription, stays open). */
+interface RunningOperation {
+  readonly requestId: string;
+  readonly name: string | null;
+  readonly type: string;
+  readonly rootFields: readonly string[];
+  readonly startedAt: number;
+  /** The first error code it answered, if any. */
+  outcome: string;
+}
+
 /** What this server keeps on graphql-ws's per-socket context. */
 type SocketState = {
   info?: SocketInfo;
   operations?: SocketOperations;
+  running?: Map<string, RunningOperation>;
 };
 
 function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[] {
@@ -64,9 +86,9 @@ function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[]
  * ws emits a client's protocol violation (an oversized frame, invalid UTF-8) as an error after
  * it has already closed the socket with the matching code: nothing internal to report.
  */
-function onSocketError(error: Error & { code?: unknown }): void {
+function onSocketError(logger: Logger, error: Error & { code?: unknown }): void {
   if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) return;
-  console.error('[handover] WebSocket error:', error);
+  logger.error({ err: { name: error.name, code: error.code, message: error.message } }, 'WebSocket error');
 }
 
 /**
@@ -86,6 +108,41 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     maxDocumentBytes: config.wsDocumentCacheMaxDocumentBytes,
   });
   const limits = { maxOperations: config.wsMaxSubscriptionsPerSocket, maxSlTicks: config.wsMaxSlTicksPerSocket };
+
+  const { metrics, logger } = services;
+
+  const started = (state: SocketState, id: string, operation: RunningOperation): void => {
+    (state.running ??= new Map()).set(id, operation);
+    if (operation.type === 'subscription') for (const field of operation.rootFields) metrics.webSocketSubscriptions.inc({ field });
+  };
+
+  /** Counts an operation once, when it ends (or its socket closes under it). */
+  const ended = (state: SocketState, id: string): void => {
+    const operation = state.running?.get(id);
+    if (!operation) return;
+    state.running!.delete(id);
+    const subscription = operation.type === 'subscription';
+    if (subscription) for (const field of operation.rootFields) metrics.webSocketSubscriptions.dec({ field });
+    const seconds = subscription ? undefined : (performance.now() - operation.startedAt) / 1000;
+    metrics.recordOperation({ transport: 'ws', name: operation.name, type: operation.type, outcome: operation.outcome, seconds });
+    logger.debug({ requestId: operation.requestId, operation: operation.name, type: operation.type, outcome: operation.outcome }, 'websocket operation');
+  };
+
+  /** The same error policy as HTTP: client errors pass, internal ones are masked and logged. */
+  const answerErrors = (state: SocketState, id: string, errors: readonly GraphQLError[]): GraphQLFormattedError[] => {
+    const operation = state.running?.get(id);
+    const requestId = operation?.requestId ?? randomUUID();
+    const formatted = errors.map((error) =>
+      formatReported(error, (err) => logger.error({ requestId, operation: operation?.name ?? null, err }, 'internal error')),
+    );
+    const withId = formatted.map((error) =>
+      error.extensions?.['code'] === 'INTERNAL_SERVER_ERROR' ? { ...error, extensions: { ...error.extensions, requestId } } : error,
+    );
+    if (operation && operation.outcome === 'ok') operation.outcome = outcomeOf(withId);
+    // Refused before it ran: counted here, as it will never complete.
+    if (!operation) metrics.recordOperation({ transport: 'ws', name: null, type: 'unknown', outcome: outcomeOf(withId) });
+    return withId;
+  };
 
   /** Limits, parse and validation of one operation; errors answer for its id only. */
   const prepare = (
@@ -115,8 +172,17 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     }
     const tooCostly = costLimitError(options.operationLimits, schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
     if (tooCostly) return [tooCostly];
-    const overTicking = operations.admit(id, ctx.subscriptions, rootFieldNames(document, operation));
+    const rootFields = rootFieldNames(document, operation);
+    const overTicking = operations.admit(id, ctx.subscriptions, rootFields);
     if (overTicking) return [overTicking];
+    started(ctx.extra, id, {
+      requestId: randomUUID(),
+      name: operation.name?.value ?? null,
+      type: operation.operation,
+      rootFields: [...rootFields],
+      startedAt: performance.now(),
+      outcome: 'ok',
+    });
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
   };
 
@@ -146,14 +212,21 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       },
       onClose: (ctx) => {
         if (ctx.extra.info) registry.remove(ctx.extra.info);
+        for (const id of [...(ctx.extra.running?.keys() ?? [])]) ended(ctx.extra, id);
       },
       onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload),
-      context: (ctx) =>
-        createContext(rootEm, services, ctx.extra.info?.viewer ?? null, ctx.extra.request.socket.remoteAddress ?? null),
-      // The same error policy as HTTP: client errors pass, internal ones are masked and logged.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
+      onComplete: (ctx, id) => ended(ctx.extra, id),
+      context: (ctx, id) =>
+        createContext(
+          rootEm,
+          services,
+          ctx.extra.info?.viewer ?? null,
+          ctx.extra.request.socket.remoteAddress ?? null,
+          ctx.extra.running?.get(id)?.requestId,
+        ),
+      onNext: (ctx, id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: answerErrors(ctx.extra, id, result.errors) } : undefined,
+      onError: (ctx, id, _payload, errors) => answerErrors(ctx.extra, id, errors),
     },
     wsServer,
     // keep-alive pings: dead peers are dropped
@@ -162,7 +235,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
   // Registered after useServer's own listener, which would log client errors as internal ones.
   wsServer.on('connection', (socket) => {
     socket.removeAllListeners('error');
-    socket.on('error', onSocketError);
+    socket.on('error', (error) => onSocketError(logger, error));
   });
 
   return {

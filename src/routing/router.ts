@@ -6,6 +6,7 @@ import type { EventSink } from '../realtime/events.js';
 import type { Clock } from '../shared/clock.js';
 import { holdOperators, lockOperators, NO_OPERATOR, operatorWaitFloor } from '../shared/operator-locks.js';
 import { pgDate } from '../shared/pg-time.js';
+import { afterCommit } from '../shared/transaction.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
 import { SkipReason, whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
@@ -72,6 +73,16 @@ export interface Decision {
   readonly reason: string | null;
 }
 
+/** A committed decision, as metrics see it. */
+export interface DecisionRecord {
+  readonly kind: RoutingCause;
+  readonly outcome: TransferOutcome;
+  /** The first reason the decision records (why the first choice was skipped); null when none. */
+  readonly reason: string | null;
+  /** From the start of the decision to its write. */
+  readonly seconds: number;
+}
+
 /** A dialogs row as the database returns it (column names). */
 export type DialogRow = { readonly id: string } & Readonly<Record<string, unknown>>;
 
@@ -115,6 +126,8 @@ export class Router {
     private readonly clock: Clock,
     private readonly events: EventSink,
     private readonly sl: SlClock,
+    /** Told of every decision once its transaction has committed. */
+    private readonly onDecision: (record: DecisionRecord) => void = () => undefined,
   ) {}
 
   async lockDialog(tx: EntityManager, id: string): Promise<LockedDialog | null> {
@@ -145,6 +158,7 @@ export class Router {
    * available operator, else the Help queue. Writes the decision and its DialogTransfer.
    */
   async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest): Promise<Routed> {
+    const startedAt = performance.now();
     const exclude = request.excludeOperatorId;
     // The operators known up front, in id order, before any pick: the one giving the dialog up
     // and the one asked for.
@@ -178,11 +192,17 @@ export class Router {
       groupId: request.groupId ?? dialog.group_id,
       reason: reasons.length ? reasons.join(',') : null,
     };
-    return { ...decision, row: await this.apply(tx, dialog, request, decision) };
+    return { ...decision, row: await this.apply(tx, dialog, request, decision, startedAt) };
   }
 
   /** Moves the dialog to the decided place and records why. Returns the updated row. */
-  private async apply(tx: EntityManager, dialog: LockedDialog, request: RouteRequest, decision: Decision): Promise<DialogRow> {
+  private async apply(
+    tx: EntityManager,
+    dialog: LockedDialog,
+    request: RouteRequest,
+    decision: Decision,
+    startedAt: number,
+  ): Promise<DialogRow> {
     const now = this.clock.now();
     const previous = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
     const to = decision.operatorId;
@@ -253,6 +273,13 @@ export class Router {
     await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.STATUS_CHANGED, dialogId: dialog.id, messageId: null });
     // The row is locked by this transaction: it cannot have gone.
     if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
+    const record: DecisionRecord = {
+      kind: request.cause,
+      outcome: decision.outcome,
+      reason: decision.reason?.split(',')[0] ?? null,
+      seconds: (performance.now() - startedAt) / 1000,
+    };
+    afterCommit(tx, () => this.onDecision(record));
     return row;
   }
 
@@ -372,6 +399,7 @@ export class Router {
 
     let assigned = 0;
     for (const { id } of [...own, ...rest]) {
+      const startedAt = performance.now();
       const dialog = await this.lockDialog(tx, id);
       if (!dialog || dialog.status !== DialogStatus.QUEUED) continue;
       const isOwn = ownIds.includes(id);
@@ -385,6 +413,7 @@ export class Router {
           groupId: dialog.group_id,
           reason: null,
         },
+        startedAt,
       );
       assigned++;
     }

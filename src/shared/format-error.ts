@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, Kind, parse, type ASTNode, type ValueNode } from 'graphql';
 import { ErrorCode } from './errors.js';
+import { loggable } from './logger.js';
 import { operationLimitOf } from './operation-limits.js';
 
 /** Codes whose messages are meant for the client (ours, and GraphQL's own request errors). */
@@ -128,23 +129,6 @@ function invalidInputField(error: LocatedError, code: unknown): string | null {
 }
 
 /**
- * What the log gets of an unexpected error. A database error's message quotes the statement
- * with its parameter values (token and password hashes, emails): log what identifies the
- * failure (SQLSTATE, constraint, table) and where it happened, not the values.
- */
-export function loggable(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const db = error as Error & { code?: unknown; constraint?: unknown; table?: unknown; column?: unknown; routine?: unknown };
-  if (typeof db.code !== 'string' || !/^[0-9A-Z]{5}$/.test(db.code)) return error;
-  const facts = [`sqlstate ${db.code}`];
-  for (const key of ['constraint', 'table', 'column', 'routine'] as const) {
-    if (typeof db[key] === 'string') facts.push(`${key} ${db[key]}`);
-  }
-  const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at '));
-  return `${error.name} (${facts.join(', ')})\n${frames.join('\n')}`;
-}
-
-/**
  * Apollo's own refusals of a request that carry an HTTP 4xx status but no code, e.g. an
  * automatic persisted query whose hash does not match its text.
  */
@@ -156,7 +140,8 @@ function isRequestError(error: unknown): boolean {
 
 /**
  * The one place that turns errors into responses: client errors pass through, anything else
- * (a bug, a lost database) is logged here and answered with a generic message, no stack.
+ * (a bug, a lost database) is answered with a generic message, no stack (and logged by the
+ * caller, see formatReported).
  * Input values that GraphQL itself rejects answer BAD_USER_INPUT with the field, like the
  * services' own checks, so clients handle one shape of input error.
  */
@@ -185,11 +170,22 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (original instanceof GraphQLError && !original.originalError && code === undefined) {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
   }
-  console.error('[handover] internal error:', loggable(original));
   return {
     message: 'Internal server error',
     locations: formatted.locations,
     path: formatted.path,
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    extensions: { code: INTERNAL_SERVER_ERROR },
   };
+}
+
+export const INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR';
+
+/**
+ * `formatError` for a transport that has the request at hand: an error answered as internal
+ * is handed to `logInternal` first, as much of it as may be logged.
+ */
+export function formatReported(error: GraphQLError, logInternal: (loggableError: unknown) => void): GraphQLFormattedError {
+  const formatted = formatError(error.toJSON(), error);
+  if (formatted.extensions?.['code'] === INTERNAL_SERVER_ERROR) logInternal(loggable(unwrapResolverError(error)));
+  return formatted;
 }

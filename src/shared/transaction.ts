@@ -19,6 +19,14 @@ function retryableCause(error: unknown): string | null {
 }
 
 let retries = 0;
+type RetryListener = (cause: string, attempt: number, maxAttempts: number) => void;
+const retryListeners = new Set<RetryListener>();
+
+/** Calls `listener` on every retry in this process (for logs and metrics); returns its removal. */
+export function onTransactionRetry(listener: RetryListener): () => void {
+  retryListeners.add(listener);
+  return () => retryListeners.delete(listener);
+}
 
 /**
  * How many transactions this process has run again since it started. Locks are taken in one
@@ -31,6 +39,7 @@ export function transactionRetries(): number {
 
 type Hook = () => Promise<void>;
 const beforeCommitHooks = new WeakMap<EntityManager, Map<unknown, Hook>>();
+const afterCommitHooks = new WeakMap<EntityManager, Array<() => void>>();
 
 /**
  * Runs `hook` at the end of `tx`'s work, still inside the transaction (once per `key`).
@@ -44,17 +53,29 @@ export function beforeCommit(tx: EntityManager, key: unknown, hook: Hook): void 
 }
 
 /**
+ * Runs `hook` once `tx` has committed; never when it rolls back (nor for an attempt that is
+ * retried). For bookkeeping outside the database, e.g. metrics: it must not throw.
+ */
+export function afterCommit(tx: EntityManager, hook: () => void): void {
+  const hooks = afterCommitHooks.get(tx);
+  if (!hooks) throw new Error('afterCommit() outside inTransaction()');
+  hooks.push(hook);
+}
+
+/**
  * Runs `work` in one transaction (flushed and committed at the end, rolled back on error).
  * A transaction Postgres aborts to break a deadlock (or a serialization failure, or a lock
  * timeout) runs again from the start: a safety net behind the lock order, counted and logged.
  */
 export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const committed: Array<() => void> = [];
     try {
-      return await em.transactional(
+      const result = await em.transactional(
         async (tx) => {
           const hooks = new Map<unknown, Hook>();
           beforeCommitHooks.set(tx, hooks);
+          afterCommitHooks.set(tx, committed);
           const result = await work(tx);
           await tx.flush();
           for (const hook of hooks.values()) await hook();
@@ -62,12 +83,14 @@ export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManag
         },
         { clear: true },
       );
+      for (const hook of committed) hook();
+      return result;
     } catch (error) {
       const cause = retryableCause(error);
       if (attempt >= MAX_ATTEMPTS || cause === null) throw error;
       retries++;
       // The cause only: the driver's message carries the statement and its values.
-      console.warn(`[handover] transaction retried after ${cause}: attempt ${attempt + 1} of ${MAX_ATTEMPTS}`);
+      for (const listener of retryListeners) listener(cause, attempt + 1, MAX_ATTEMPTS);
       // Exponential, jittered backoff: the transaction that won the deadlock gets time to
       // finish before this one takes its first lock again.
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 25 * 2 ** attempt)));

@@ -5,6 +5,7 @@ import { pgDate } from '../shared/pg-time.js';
 import type { SlKind } from './sl-kind.js';
 import { SlTick, SlTickBatch } from './sl-tick.types.js';
 import { slTimerAt } from './sl-timer.type.js';
+import { loggable, type Logger } from '../shared/logger.js';
 
 export const MIN_TICK_INTERVAL_MS = 250;
 export const DEFAULT_TICK_INTERVAL_MS = 1000;
@@ -68,6 +69,7 @@ export class SlTicker {
     private readonly rootEm: EntityManager,
     private readonly bus: EventBus,
     private readonly clock: Clock,
+    private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
@@ -168,7 +170,7 @@ export class SlTicker {
         subscriber.push(batch);
       }
     } catch (error) {
-      console.error('[handover] SL tick failed:', error);
+      this.logger.error({ err: loggable(error) }, 'SL tick failed');
     } finally {
       this.ticking = false;
     }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from '../services.js';
+import { loggable } from '../shared/logger.js';
 import { inTransaction } from '../shared/transaction.js';
 
 export interface SweepResult {
@@ -29,7 +30,7 @@ export class Sweeper {
 
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
-      this.runOnce().catch((error: unknown) => console.error('[handover] sweep failed:', error));
+      this.runOnce().catch((error: unknown) => this.services.logger.error({ err: loggable(error) }, 'sweep failed'));
     }, intervalMs);
     this.timer.unref();
   }
@@ -41,10 +42,25 @@ export class Sweeper {
   }
 
   runOnce(): Promise<SweepResult> {
-    this.running ??= this.sweep().finally(() => {
+    this.running ??= this.measured().finally(() => {
       this.running = null;
     });
     return this.running;
+  }
+
+  private async measured(): Promise<SweepResult> {
+    const { metrics } = this.services;
+    const done = metrics.sweepSeconds.startTimer();
+    try {
+      const result = await this.sweep();
+      metrics.slBreaches.inc(result.breached);
+      return result;
+    } catch (error) {
+      metrics.sweepFailures.inc();
+      throw error;
+    } finally {
+      done();
+    }
   }
 
   private async sweep(): Promise<SweepResult> {

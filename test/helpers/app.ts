@@ -2,6 +2,7 @@ import { inject } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/shared/clock.js';
+import type { LogDestination } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { GraphqlClient } from './gql.js';
 
@@ -22,14 +23,17 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-/** Background sweeps are slowed down in tests: tests call `app.sweeper.runOnce()` when they mean it. */
+/**
+ * Background sweeps are slowed down in tests: tests call `app.sweeper.runOnce()` when they mean it.
+ * Only warnings and errors are logged unless a test asks for more.
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ ADMIN_TOKEN, PORT: '0', SWEEP_INTERVAL_MS: '60000' }), ...overrides };
+  return { ...loadConfig({ ADMIN_TOKEN, PORT: '0', SWEEP_INTERVAL_MS: '60000', LOG_LEVEL: 'warn' }), ...overrides };
 }
 
 /** The real server on a free port, over its own fresh database. */
 export async function startTestApp(
-  options: { clock?: Clock; config?: Partial<Config>; db?: TestDatabase } = {},
+  options: { clock?: Clock; config?: Partial<Config>; db?: TestDatabase; logDestination?: LogDestination } = {},
 ): Promise<TestApp> {
   const db = options.db ?? (await createTestDatabase(inject('pgServerUrl'), inject('templateDatabase')));
   let queries = 0;
@@ -38,6 +42,7 @@ export async function startTestApp(
     databaseUrl: db.url,
     port: 0,
     clock: options.clock,
+    logDestination: options.logDestination,
     onQuery: () => {
       queries++;
     },

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
+import { createGroup, createOperator, unique } from './helpers/factories.js';
+
+/** A captured JSON log line (the fields the request log writes). */
+interface LogLine {
+  level: number;
+  msg: string;
+  requestId?: string;
+  operation?: string | null;
+  type?: string;
+  role?: string;
+  durationMs?: number;
+  outcome?: string;
+}
+
+const ERROR_LEVEL = 50;
+const captured: string[] = [];
+let t: TestApp;
+
+function lines(): LogLine[] {
+  return captured.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
+}
+
+function requestLine(operation: string): LogLine {
+  const found = lines().filter((l) => l.msg === 'graphql request' && l.operation === operation);
+  expect(found, `one request line for ${operation}`).toHaveLength(1);
+  return found[0]!;
+}
+
+beforeAll(async () => {
+  t = await startTestApp({ config: { logLevel: 'trace' }, logDestination: { write: (line: string) => void captured.push(line) } });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+describe('structured logs', () => {
+  it('write one line per request and never a password, a token or a message text', async () => {
+    const mark = randomBytes(6).toString('hex');
+    const password = `Recognizable-Password-${mark}`;
+    const wrongPassword = `Wrong-Password-${mark}`;
+    const clientText = `client-text-${mark}`;
+    const replyText = `operator-reply-${mark}`;
+    const g = await createGroup(t.admin);
+    const op = await createOperator(t.admin, { groupIds: [g.id] });
+    const anonymous = t.client();
+    const first = await anonymous.ok<{ login: { token: string } }>(
+      `mutation FirstLogin($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`,
+      { e: op.email, p: op.password },
+    );
+    const { viewer } = await t.client(first.login.token).ok<{ viewer: { user: { id: string } } }>(`query Me { viewer { user { id } } }`);
+    await t.admin.ok(`mutation SetPassword($id: ID!, $p: String!) { setPassword(userId: $id, password: $p) }`, { id: viewer.user.id, p: password });
+    const refused = await anonymous.request(`mutation WrongLogin($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`, {
+      e: op.email,
+      p: wrongPassword,
+    });
+    expect(refused.errors?.[0]?.extensions?.code).toBeDefined();
+    const { login } = await anonymous.ok<{ login: { token: string } }>(
+      `mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`,
+      { e: op.email, p: password },
+    );
+    const { createApiToken } = await t.admin.ok<{ createApiToken: { token: string } }>(
+      `mutation CreateToken($n: String!) { createApiToken(name: $n, role: INTEGRATION) { token } }`,
+      { n: unique('bot') },
+    );
+    const operator = t.client(login.token);
+    const bot = t.client(createApiToken.token);
+    await operator.ok(`mutation GoOnline { setOperatorStatus(status: ONLINE) { id } }`);
+    const { startDialog } = await bot.ok<{ startDialog: { id: string } }>(
+      `mutation StartDialog { startDialog(input: { clientName: "Client ${mark}" }) { id } }`,
+    );
+    const dialogId = startDialog.id;
+    await bot.ok(`mutation PostMessage($id: ID!, $text: String!) { postClientMessage(dialogId: $id, text: $text) { id } }`, {
+      id: dialogId,
+      text: clientText,
+    });
+    const { transferDialog } = await bot.ok<{ transferDialog: { operator: { id: string } | null } }>(
+      `mutation Transfer($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { operator { id } } }`,
+      { id: dialogId, g: g.id },
+    );
+    expect(transferDialog.operator?.id).toBe(op.id);
+    await operator.ok(`mutation Reply($id: ID!, $text: String!) { sendMessage(dialogId: $id, text: $text) { id } }`, {
+      id: dialogId,
+      text: replyText,
+    });
+    await operator.ok(`mutation Close($id: ID!) { closeDialog(dialogId: $id) { id } }`, { id: dialogId });
+
+    const log = captured.join('');
+    for (const secret of [password, wrongPassword, op.password, first.login.token, login.token, createApiToken.token, ADMIN_TOKEN, clientText, replyText]) {
+      expect(log.includes(secret), `log contains ${secret}`).toBe(false);
+    }
+    // Positive control: the same log has each request's line, with who and how it went.
+    const expected: Array<[string, string, string]> = [
+      ['FirstLogin', 'anonymous', 'ok'],
+      ['SetPassword', 'ADMIN', 'ok'],
+      ['Login', 'anonymous', 'ok'],
+      ['CreateToken', 'ADMIN', 'ok'],
+      ['GoOnline', 'OPERATOR', 'ok'],
+      ['StartDialog', 'INTEGRATION', 'ok'],
+      ['PostMessage', 'INTEGRATION', 'ok'],
+      ['Transfer', 'INTEGRATION', 'ok'],
+      ['Reply', 'OPERATOR', 'ok'],
+      ['Close', 'OPERATOR', 'ok'],
+    ];
+    const ids = new Set<string>();
+    for (const [operation, role, outcome] of expected) {
+      const line = requestLine(operation);
+      expect(line).toMatchObject({ role, outcome, type: 'mutation' });
+      expect(line.durationMs).toBeGreaterThanOrEqual(0);
+      expect(line.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      ids.add(line.requestId!);
+    }
+    expect(ids.size).toBe(expected.length);
+    expect(requestLine('WrongLogin').outcome).toBe(refused.errors?.[0]?.extensions?.code);
+  });
+
+  it('logs an internal error with the request id that the answer carries as extensions.requestId', async () => {
+    const db = new pg.Client({ connectionString: t.db.url });
+    await db.connect();
+    // Reading groups now fails inside the database layer.
+    await db.query('alter table groups rename to groups_away');
+    try {
+      const ask = async (headers: Record<string, string>): Promise<{ body: { errors?: Array<{ extensions?: Record<string, unknown> }> }; header: string | null }> => {
+        const response = await fetch(t.app.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, ...headers },
+          body: JSON.stringify({ query: 'query Groups { groups { id } }' }),
+        });
+        return { body: (await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> }, header: response.headers.get('x-request-id') };
+      };
+      // A caller's own request id is kept; a missing or unusable one is replaced by a fresh one.
+      const given = await ask({ 'x-request-id': 'lb-trace.0042' });
+      const fresh = await ask({ 'x-request-id': 'not a sane id; drop table' });
+      expect(given.body.errors?.[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: 'lb-trace.0042' });
+      expect(given.header).toBe('lb-trace.0042');
+      const freshId = fresh.body.errors?.[0]?.extensions?.['requestId'];
+      expect(freshId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(fresh.header).toBe(freshId);
+      for (const requestId of ['lb-trace.0042', freshId as string]) {
+        const errors = lines().filter((l) => l.requestId === requestId && l.level === ERROR_LEVEL && l.msg === 'internal error');
+        expect(errors, `internal error logged for ${requestId}`).toHaveLength(1);
+        const request = lines().filter((l) => l.requestId === requestId && l.msg === 'graphql request');
+        expect(request).toEqual([expect.objectContaining({ operation: 'Groups', outcome: 'INTERNAL_SERVER_ERROR', role: 'ADMIN' })]);
+      }
+      // A client error carries no request id.
+      const bad = await t.admin.request(`query { operator(id: "not-a-uuid") { id } }`);
+      expect(bad.errors?.[0]?.extensions?.['requestId']).toBeUndefined();
+    } finally {
+      await db.query('alter table groups_away rename to groups');
+      await db.end();
+    }
+  });
+
+  it('logs a failure to authenticate (before any resolver) with the request id returned in x-request-id', async () => {
+    const op = await createOperator(t.admin);
+    const token = (
+      await t.client().ok<{ login: { token: string } }>(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`, {
+        e: op.email,
+        p: op.password,
+      })
+    ).login.token;
+    const db = new pg.Client({ connectionString: t.db.url });
+    await db.connect();
+    await db.query('alter table auth_tokens rename to auth_tokens_away');
+    try {
+      const response = await fetch(t.app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ viewer { role } }' }),
+      });
+      const body = (await response.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+      expect(body.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+      expect(body.errors?.[0]?.message).toBe('Internal server error');
+      const requestId = response.headers.get('x-request-id');
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      const logged = lines().filter((l) => l.requestId === requestId && l.level === ERROR_LEVEL && l.msg === 'internal error');
+      expect(logged).toHaveLength(1);
+    } finally {
+      await db.query('alter table auth_tokens_away rename to auth_tokens');
+      await db.end();
+    }
+  });
+});
