@@ -48,6 +48,8 @@ export interface Config {
   readonly loginMaxFailuresPerEmail: number;
   readonly loginMaxFailuresPerAddress: number;
   readonly loginThrottleWindowSec: number;
+  /** On SIGTERM, how long requests in flight may take to finish before their connections are cut. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -107,5 +109,6 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxFailuresPerEmail: intVar(env, 'LOGIN_MAX_FAILURES_PER_EMAIL', 10, 1, 100000),
     loginMaxFailuresPerAddress: intVar(env, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 50, 1, 100000),
     loginThrottleWindowSec: intVar(env, 'LOGIN_THROTTLE_WINDOW_SEC', 900, 1, 86400),
+    shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
 }
