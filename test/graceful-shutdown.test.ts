@@ -82,7 +82,7 @@ describe('SIGTERM under load', () => {
           const started = await send(server.url, bot, START, { input: {} });
           outcomes.push(started);
           if (started.kind !== 'ok') return;
-          const moved = await send(server.url, bot, TRANSFER, { id: started.data['startDialog']!.id, to: { groupId: group.id } });
+          const moved = await send(server.url, bot, TRANSFER, { id: started.data['startDialog'].id, to: { groupId: group.id } });
           outcomes.push(moved);
           if (moved.kind !== 'ok') return;
           if (++transfers === TRANSFERS_BEFORE_SIGNAL) enoughLoad();

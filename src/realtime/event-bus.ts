@@ -225,7 +225,7 @@ export class PgEventBus implements EventBus, EventSink {
     const everything = this.handlers.get(ALL_TOPICS);
     if (everything?.size && note.s.length) {
       scope = new EventScope(this.rootEm.fork());
-      const [topic, sequence] = note.s[0]!;
+      const [topic, sequence] = note.s[0];
       for (const handler of [...everything]) this.deliver(handler, { topic, sequence, event: note.e, scope });
     }
     for (const [topic, sequence] of note.s) {
