@@ -88,6 +88,7 @@ describe('revokeApiToken', () => {
     const leakedSocket = await liveSocket(b, leaked.token);
     const keptSocket = await liveSocket(b, kept.token);
     let keptClosed = false;
+    // `closed` never rejects.
     void keptSocket.closed.then(() => (keptClosed = true));
     expect((await b.client(leaked.token).ok(`{ viewer { role } }`)).viewer.role).toBe('INTEGRATION');
 

@@ -61,6 +61,7 @@ describe('ending sessions', () => {
     const socketA = await liveSocket(tokenA);
     const socketB = await liveSocket(tokenB);
     let bClosed = false;
+    // `closed` never rejects.
     void socketB.closed.then(() => (bClosed = true));
     expect(await readyz()).toBe(200);
 

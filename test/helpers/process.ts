@@ -47,6 +47,7 @@ export function startServerProcess(env: Record<string, string | undefined>, time
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
+    // `exited` never rejects.
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited (${code}) before starting:\n${out}`));
