@@ -18,7 +18,7 @@ import { seededRandom } from './lib/rng.js';
  */
 const quick = process.argv.includes('--quick');
 const seedArg = process.argv.findIndex((a) => a === '--seed' || a.startsWith('--seed='));
-const seedText = seedArg < 0 ? undefined : process.argv[seedArg]!.includes('=') ? process.argv[seedArg]!.slice('--seed='.length) : process.argv[seedArg + 1];
+const seedText = seedArg < 0 ? undefined : process.argv[seedArg].includes('=') ? process.argv[seedArg].slice('--seed='.length) : process.argv[seedArg + 1];
 const seedValue = seedText === undefined ? randomInt(2 ** 31) : Number(seedText);
 if (!Number.isInteger(seedValue) || seedValue < 0) {
   console.error('--seed takes a non-negative integer');
@@ -60,7 +60,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     interrupted = true;
     log(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
+    // Settled before the exit: a failed cleanup is reported, then the run exits all the same.
+    void cleanup()
+      .catch((error: unknown) => log(`cleanup failed: ${String(error)}`))
+      .finally(() => process.exit(130));
   });
 }
 
@@ -87,7 +90,7 @@ async function warmUp(url: string, world: World, warm: readonly Watcher[]): Prom
 
 function serverFor(c: Cluster, client: number): Node | undefined {
   for (let k = 0; k < c.nodes.length; k++) {
-    const node = c.nodes[(client + k) % c.nodes.length]!;
+    const node = c.nodes[(client + k) % c.nodes.length];
     if (c.isUp(node)) return node;
   }
   return undefined;
@@ -103,19 +106,19 @@ async function main(): Promise<number> {
   log(`embedded PostgreSQL on 127.0.0.1:${c.postgresPort}; servers ${c.nodes.map((n) => n.url).join(' ')}`);
 
   const random = seededRandom(seedValue);
-  const world = await seed(c.nodes[0]!.url, cfg, random);
+  const world = await seed(c.nodes[0].url, cfg, random);
   for (const node of c.nodes.filter((n) => n.index !== VICTIM)) {
     for (const groupId of [...world.groups, null]) watchers.push(new Watcher(queueWatch(groupId, node.index), node.wsUrl, world.botToken));
     for (const d of world.dialogs.filter((x) => x.watched)) watchers.push(new Watcher(dialogWatch(d.id, node.index), node.wsUrl, world.botToken));
   }
   for (const w of watchers) w.start();
-  await warmUp(c.nodes[1]!.url, world, watchers);
+  await warmUp(c.nodes[1].url, world, watchers);
   log(`${watchers.length} subscriptions live on servers ${c.nodes.filter((n) => n.index !== VICTIM).map((n) => n.index).join(', ')}`);
 
   // Three in four operators log in and come ONLINE (which drains the warm-up dialogs).
   for (const [i, slot] of world.operators.entries()) {
     if (i % 4 === 3) continue;
-    const url = c.nodes[i % SERVERS]!.url;
+    const url = c.nodes[i % SERVERS].url;
     slot.token = await login(url, slot);
     await gql(url, slot.token, `mutation { setOperatorStatus(status: ONLINE) { id } }`);
   }
@@ -127,7 +130,7 @@ async function main(): Promise<number> {
   const deadline = now() + cfg.deadlineMs;
   const worker = async (client: number): Promise<void> => {
     while (next < plan.length && now() < deadline) {
-      const op = plan[next++]!;
+      const op = plan[next++];
       const node = serverFor(c, client);
       if (!node) {
         await sleep(100);
@@ -146,8 +149,8 @@ async function main(): Promise<number> {
       return next < plan.length;
     };
     if (await reach(KILL_AT)) {
-      log(`kill -9 server ${VICTIM} (pid ${c.nodes[VICTIM]!.process!.pid}); restart in ${DOWN_MS} ms`);
-      await c.killAndRestart(c.nodes[VICTIM]!, DOWN_MS);
+      log(`kill -9 server ${VICTIM} (pid ${c.nodes[VICTIM].process!.pid}); restart in ${DOWN_MS} ms`);
+      await c.killAndRestart(c.nodes[VICTIM], DOWN_MS);
       log(`server ${VICTIM} back and every server ready, ${seconds(c.serverKills.at(-1)!)} s after the kill (${((c.serverKills.at(-1)!.from - started) / 1000).toFixed(1)} s into the traffic)`);
     } else skipped.push('server kill');
     if (await reach(DB_RESTART_AT)) {
@@ -185,7 +188,7 @@ async function main(): Promise<number> {
     }
     await sleep(250);
   }
-  const streams = watchers.map((w) => checkStream(w, c.nodes[w.spec.server]!.listenerDown, c.dbOutages, committed.get(w.spec.topic) ?? 0));
+  const streams = watchers.map((w) => checkStream(w, c.nodes[w.spec.server].listenerDown, c.dbOutages, committed.get(w.spec.topic) ?? 0));
   const summary = summarize(results, c, invariants, streams, catchUpMs, c.logs);
   printSummary(summary);
   const failures = violations(summary) + skipped.length + (results.length < plan.length ? 1 : 0);

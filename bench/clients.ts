@@ -32,7 +32,7 @@ async function start(msg: Start): Promise<void> {
         sockets.push(socket);
         socket.on('message', (data: Buffer) => {
           const text = data.toString();
-          record(JSON.parse(text).key as string, data.length);
+          record((JSON.parse(text) as { key: string }).key, data.length);
         });
         return new Promise<void>((resolve, reject) => {
           socket.once('open', () => resolve());
@@ -81,7 +81,7 @@ process.on('message', (raw: Msg) => {
     } else if (raw.kind === 'report') {
       process.send?.({ kind: 'report', received: Object.fromEntries(received), arrivals });
     } else if (raw.kind === 'stop') {
-      await Promise.all(clients.map((c) => c.dispose()));
+      await Promise.all(clients.map(async (c) => c.dispose()));
       for (const s of sockets) s.close();
       clients = [];
       sockets = [];

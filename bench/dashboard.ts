@@ -81,10 +81,10 @@ export async function dashboardBench(databaseUrl: string, requests: number): Pro
       name: 'dashboard queries',
       parameters: { groups: 50, operatorsPerGroup: 20, dialogs: 100, requests },
       figures: {
-        'groups: SQL statements per request': groupStatements!,
+        'groups: SQL statements per request': groupStatements,
         'groups: p50 ms': groups.p50,
         'groups: p99 ms': groups.p99,
-        'dialogs(first: 100): SQL statements per request': dialogStatements!,
+        'dialogs(first: 100): SQL statements per request': dialogStatements,
         'dialogs(first: 100): p50 ms': dialogs.p50,
         'dialogs(first: 100): p99 ms': dialogs.p99,
       },

@@ -55,8 +55,8 @@ export async function fanoutBench(server: ServerChild, token: string, groupId: s
     await new Promise((r) => setTimeout(r, 100));
     final = await report();
   }
-  const latencies = sent.filter((s) => final.received[s.id]?.count === subscribers).map((s) => final.received[s.id]!.last - s.at);
-  const payloadBytes = final.received[sent[0]!.id]?.bytes ?? 300;
+  const latencies = sent.filter((s) => final.received[s.id]?.count === subscribers).map((s) => final.received[s.id].last - s.at);
+  const payloadBytes = final.received[sent[0].id]?.bytes ?? 300;
   await clients.stop();
 
   // Baseline: the same number of bare ws clients and a broadcaster sending the same size.
@@ -70,7 +70,7 @@ export async function fanoutBench(server: ServerChild, token: string, groupId: s
   const bareRssIdle = await rssKib(broadcaster.pid!);
   // The same event rate as the product's run: each broadcast follows the previous one after the
   // gap its counterpart had (a faster pace would only measure the broadcaster's backlog).
-  const gaps = sent.map((s, i) => (i === 0 ? 0 : s.at - sent[i - 1]!.at));
+  const gaps = sent.map((s, i) => (i === 0 ? 0 : s.at - sent[i - 1].at));
   const baseSent: Array<{ key: string; at: number }> = [];
   for (let i = 0; i < events; i++) {
     await new Promise((r) => setTimeout(r, gaps[i]));
@@ -82,7 +82,7 @@ export async function fanoutBench(server: ServerChild, token: string, groupId: s
   await new Promise((r) => setTimeout(r, 1000));
   bare.send({ kind: 'report' });
   const baseReport = await bare.next<Report>('report');
-  const baseLatencies = baseSent.filter((s) => baseReport.received[s.key]?.count === subscribers).map((s) => baseReport.received[s.key]!.last - s.at);
+  const baseLatencies = baseSent.filter((s) => baseReport.received[s.key]?.count === subscribers).map((s) => baseReport.received[s.key].last - s.at);
   await bare.stop();
   broadcaster.send({ kind: 'stop' });
 

@@ -27,7 +27,7 @@ const WINDOW_INDEXES = [
 async function seedHistory(databaseUrl: string, closed: number): Promise<string> {
   return withDb(databaseUrl, async (db) => {
     const [group] = await seedGroups(db, 1, 'live-');
-    const operators = await seedOperators(db, 20, [group!], 300, 'live');
+    const operators = await seedOperators(db, 20, [group], 300, 'live');
     await db.query(
       `insert into dialogs (id, status, group_id, operator_id, created_at, handed_over_at, assigned_at, closed_at)
        select gen_random_uuid(), 'CLOSED', $1, ($2::uuid[])[1 + i % $3], at - interval '300 s', at - interval '300 s', at - interval '290 s', at
@@ -49,7 +49,7 @@ async function seedHistory(databaseUrl: string, closed: number): Promise<string>
       [group],
     );
     await db.query('analyze');
-    return group!;
+    return group;
   });
 }
 
@@ -85,7 +85,7 @@ export async function liveStatsBench(server: ServerChild, databaseUrl: string, c
   const groupId = await seedHistory(databaseUrl, closed);
   const figures: Figures = {};
   const orm = await initOrm({ databaseUrl, poolSize: 1 });
-  const em = orm.em as EntityManager;
+  const em = orm.em;
   const sample = await gql<{ queueStats: Record<string, unknown> }>(server.url, ADMIN_TOKEN, STATS, { g: groupId });
   figures['group: arrivals last hour'] = sample.queueStats['arrivalsLastHour'] as number;
   for (const [label, g] of [['group', groupId], ['server-wide', null]] as const) {

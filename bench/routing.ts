@@ -67,7 +67,7 @@ export function baselineIteration(pool: pg.Pool, groups: readonly string[]): (c:
           order by o.active_dialog_count, o.last_assigned_at nulls first, o.id limit 1 for update of o skip locked`,
         [groups[(c + i) % groups.length]],
       );
-      const op = rows[0]!.id;
+      const op = rows[0].id;
       await client.query('update operators set active_dialog_count = active_dialog_count + 1, last_assigned_at = now() where id = $1', [op]);
       await client.query(`update dialogs set status = 'ASSIGNED', operator_id = $1, assigned_at = now() where id = $2`, [op, id]);
       await client.query(

@@ -38,7 +38,7 @@ export async function slTicksBench(server: ServerChild, groups: readonly string[
   after.arrivals.forEach((times, i) => {
     const fresh = times.slice(before.arrivals[i]?.length ?? 0);
     batches += fresh.length;
-    for (let k = 1; k < fresh.length; k++) jitter.push(Math.abs(fresh[k]! - fresh[k - 1]! - 1000));
+    for (let k = 1; k < fresh.length; k++) jitter.push(Math.abs(fresh[k] - fresh[k - 1] - 1000));
   });
   const cpuPercent = ((cpu1 - cpu0) / elapsed) * 100;
   return {

@@ -53,6 +53,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
   readonly metricsToken: string | undefined;
+  /** On SIGTERM, how long requests in flight may take to finish before their connections are cut. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -121,5 +123,6 @@ export function loadConfig(env: Env = process.env): Config {
     loginThrottleWindowSec: intVar(env, 'LOGIN_THROTTLE_WINDOW_SEC', 900, 1, 86400),
     logLevel: logLevelVar(env),
     metricsToken: stringVar(env, 'METRICS_TOKEN'),
+    shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
 }

@@ -26,6 +26,7 @@ async function shutdown(reason: string, code = 0): Promise<void> {
 /** `npm start`: config → database (embedded unless DATABASE_URL) → app; SIGINT/SIGTERM/SIGHUP → stop. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // shutdown() reports its failures and exits; it never rejects.
   for (const signal of SIGNALS) process.on(signal, () => void shutdown(signal));
 
   let databaseUrl = config.databaseUrl;
@@ -46,6 +47,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof ConfigError ? `[handover] ${error.message}` : error);
-  // A failed start must not leave the embedded PostgreSQL behind.
+  // A failed start must not leave the embedded PostgreSQL behind (shutdown() never rejects).
   void shutdown('start failed', 1);
 });

@@ -1,6 +1,6 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { buildSchema, type ClassType, type NonEmptyArray } from 'type-graphql';
 import { authChecker } from './auth/auth-checker.js';
 import { AuthResolver } from './auth/auth.resolver.js';
 import { GroupResolver } from './groups/group.resolver.js';
@@ -15,7 +15,7 @@ import { SlReportResolver } from './sl/sl-report.resolver.js';
 import { StaffingResolver } from './sl/staffing.resolver.js';
 import { guardArguments } from './shared/storable-input.js';
 
-const resolvers: NonEmptyArray<Function> = [
+const resolvers: NonEmptyArray<ClassType> = [
   GroupResolver,
   OperatorResolver,
   UserResolver,

@@ -1,10 +1,10 @@
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bearerToken, type Viewer } from './auth/viewer.js';
+import { HttpDrain } from './http-drain.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { ErrorCode } from './shared/errors.js';
@@ -40,6 +40,10 @@ export interface RunningServer {
   readonly webSockets: WebSocketTransport;
   /** Closes the WebSockets whose caller matches. */
   closeSockets(match: (viewer: Viewer) => boolean, code: number, reason: string): number;
+  /**
+   * Graceful: `/readyz` answers 503 and new requests are refused at once, WebSockets close
+   * (1001), requests in flight finish (up to SHUTDOWN_TIMEOUT_MS). Rejects when some had to be cut.
+   */
   stop(): Promise<void>;
 }
 
@@ -73,12 +77,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** A request that arrived on a kept-alive connection after shutdown began: 503, and the connection closes. */
+function refuseWhileStopping(url: URL, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  if (url.pathname === '/readyz') return sendJson(res, 503, { status: 'shutting down' });
+  const extensions = { code: ErrorCode.SHUTTING_DOWN };
+  sendJson(res, 503, { errors: [{ message: 'The server is shutting down; send the request again', extensions }] });
+}
+
 /** One Node http server: Apollo over HTTP and graphql-ws over WebSocket, both on /graphql. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { schema, rootEm, services } = options;
   const limits = services.config.operationLimits;
   const checks = documentChecks(limits);
   const httpServer = createServer();
+  const drain = new HttpDrain(httpServer);
   const webSockets = startWebSocketServer({
     httpServer,
     path: GRAPHQL_PATH,
@@ -103,16 +116,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       costLimitPlugin(limits),
       requestObserver,
       freshAfterMutation,
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      {
-        async serverWillStart() {
-          return {
-            async drainServer() {
-              await webSockets.dispose();
-            },
-          };
-        },
-      },
     ],
   });
   await apollo.start();
@@ -164,6 +167,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (drain.isStopping && url.pathname !== '/healthz') return refuseWhileStopping(url, res);
+    drain.track(req, res);
     const handle = async (): Promise<void> => {
       if (url.pathname === GRAPHQL_PATH) return handleGraphql(req, res, url);
       if (url.pathname === '/metrics' && req.method === 'GET') return serveMetrics(req, res, services.metrics, services.config.metricsToken);
@@ -211,8 +216,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closed;
     },
     stop: () => {
-      // Apollo's stop() must not run twice at once.
-      stopping ??= apollo.stop();
+      // Runs once; its first steps (refusing requests, closing sockets) happen before it returns.
+      stopping ??= (async () => {
+        const [, cut] = await Promise.all([webSockets.dispose(), drain.stop(services.config.shutdownTimeoutMs)]);
+        await apollo.stop();
+        if (cut > 0) throw new Error(`${cut} request(s) still running after SHUTDOWN_TIMEOUT_MS were cut off`);
+      })();
       return stopping;
     },
   };

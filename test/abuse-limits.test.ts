@@ -20,7 +20,7 @@ beforeAll(async () => {
   for (let i = 0; i < 10; i++) groups.push(await createGroup(t.admin));
   const groupIds = groups.map((g) => g.id);
   const operators = await Promise.all(Array.from({ length: 10 }, () => createOperator(t.admin, { groupIds })));
-  operatorToken = await login(t.client(), operators[0]!.email, operators[0]!.password);
+  operatorToken = await login(t.client(), operators[0].email, operators[0].password);
 }, 60_000);
 afterAll(() => t.stop());
 
@@ -51,9 +51,9 @@ function query(text: string, token?: string, url = t.app.url): Promise<RawAnswer
 function expectLimit(answer: RawAnswer, limit: string, max: number): void {
   expect(answer.status, JSON.stringify(answer).slice(0, 500)).toBe(400);
   expect(answer.errors).toHaveLength(1);
-  expect(answer.errors![0]!.extensions).toEqual({ code: 'OPERATION_LIMIT_EXCEEDED', limit, max });
-  expect(answer.errors![0]!.message).toContain(limit);
-  expect(answer.errors![0]!.message).toContain(String(max));
+  expect(answer.errors![0].extensions).toEqual({ code: 'OPERATION_LIMIT_EXCEEDED', limit, max });
+  expect(answer.errors![0].message).toContain(limit);
+  expect(answer.errors![0].message).toContain(String(max));
   expect(answer.data).toBeUndefined();
 }
 

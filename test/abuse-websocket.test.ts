@@ -245,7 +245,7 @@ describe('parsed-document cache', () => {
     const cache = t.app.server.webSockets;
     for (let i = 0; i < 40; i++) {
       s.subscribe(`d${i}`, document(i, 120)); // ~360 tokens: ~180 KB estimated
-      expect(errorsOf(await s.nextFor(`d${i}`))[0]!.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
+      expect(errorsOf(await s.nextFor(`d${i}`))[0].extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
       expect(cache.documentCacheBytes()).toBeLessThanOrEqual(maxBytes);
     }
     // Full: older documents made way for newer ones.
@@ -253,7 +253,7 @@ describe('parsed-document cache', () => {
     expect(full).toBeGreaterThan(maxBytes / 2);
 
     s.subscribe('huge', document(99, 5000)); // ~15 000 tokens: ~7 MB estimated, parsed but not kept
-    expect(errorsOf(await s.nextFor('huge'))[0]!.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(errorsOf(await s.nextFor('huge'))[0].extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
     expect(cache.documentCacheBytes()).toBe(full);
     s.close();
   });

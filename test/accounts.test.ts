@@ -118,6 +118,7 @@ describe('changePassword', () => {
     const otherSocket = await liveSocket(other.token!);
     const currentSocket = await liveSocket(current.token!);
     let currentClosed = false;
+    // `closed` never rejects.
     void currentSocket.closed.then(() => (currentClosed = true));
 
     expect((await current.ok(CHANGE_PASSWORD, { c: op.password, n: 'a brand new secret' })).changePassword).toBe(true);

@@ -88,6 +88,7 @@ describe('revokeApiToken', () => {
     const leakedSocket = await liveSocket(b, leaked.token);
     const keptSocket = await liveSocket(b, kept.token);
     let keptClosed = false;
+    // `closed` never rejects.
     void keptSocket.closed.then(() => (keptClosed = true));
     expect((await b.client(leaked.token).ok(`{ viewer { role } }`)).viewer.role).toBe('INTEGRATION');
 
@@ -137,5 +138,5 @@ describe('revokeApiToken', () => {
 /** A session's token row id, read from the database (sessions are never listed). */
 async function tokenIdOf(token: string): Promise<string> {
   const rows = await a.app.orm.em.fork().execute<Array<{ id: string }>>('select id from auth_tokens where token_hash = ?', [tokenHash(token)]);
-  return rows[0]!.id;
+  return rows[0].id;
 }

@@ -241,7 +241,7 @@ describe('queries and mutations over HTTP', () => {
       (errors ?? []).some((e) => e.extensions?.code === 'FORBIDDEN' && e.path?.at(-1) === field);
     for (const role of ROLES) {
       const operators = await clients[role].request(`{ groups { id operators { id } } }`);
-      if (forbiddenAt(operators.errors, 'operators') === mayCall(FIELD_ACCESS['Group.operators']!, role)) {
+      if (forbiddenAt(operators.errors, 'operators') === mayCall(FIELD_ACCESS['Group.operators'], role)) {
         failures.push(`Group.operators as ${role}: ${JSON.stringify(operators.errors)}`);
       }
       // INTEGRATION reaches operators only through dialogs.
@@ -252,7 +252,7 @@ describe('queries and mutations over HTTP', () => {
             })
           : clients[role].request(`query($id: ID!) { operator(id: $id) { id email } }`, { id: operatorId });
       const others = await emailOf(fx.other);
-      const allowed = mayCall(FIELD_ACCESS['Operator.email']!, role) && role !== 'OPERATOR';
+      const allowed = mayCall(FIELD_ACCESS['Operator.email'], role) && role !== 'OPERATOR';
       if (forbiddenAt(others.errors, 'email') === allowed) failures.push(`another's Operator.email as ${role}: ${JSON.stringify(others)}`);
       if (!allowed && JSON.stringify(others.data ?? {}).includes('@')) failures.push(`another's email leaked to ${role}`);
     }

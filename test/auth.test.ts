@@ -85,6 +85,7 @@ describe('WebSocket authentication', () => {
     return new Promise((resolve) => {
       client.on('closed', (event) => {
         resolve((event as { code: number }).code);
+        // Disposing a client that already closed cannot fail.
         void client.dispose();
       });
     });

@@ -13,7 +13,7 @@ async function seed(t: TestApp, groups: number, perGroup: number): Promise<void>
   const work: Array<Promise<unknown>> = [];
   for (let i = 0; i < groups; i++) {
     for (let j = 0; j < perGroup / 2; j++) {
-      work.push(createOperator(t.admin, { groupIds: [created[i]!.id, created[(i + 1) % groups]!.id] }));
+      work.push(createOperator(t.admin, { groupIds: [created[i].id, created[(i + 1) % groups].id] }));
     }
   }
   for (let i = 0; i < work.length; i += 25) await Promise.all(work.slice(i, i + 25));

@@ -168,8 +168,8 @@ describe('dialog queries', () => {
       clock.advance(1000);
       ids.push((await startDialog(bot)).id);
     }
-    await transfer(bot, ids[1]!, { groupId: g.id });
-    await transfer(bot, ids[4]!, { groupId: g.id });
+    await transfer(bot, ids[1], { groupId: g.id });
+    await transfer(bot, ids[4], { groupId: g.id });
     const PAGE = `query($f: DialogFilter, $n: Int, $after: String) { dialogs(filter: $f, first: $n, after: $after) {
       totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id } } } }`;
     const seen: string[] = [];

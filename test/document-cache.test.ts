@@ -22,7 +22,7 @@ describe('sharedDocuments', () => {
     const bad = docs.parse('{ b }');
     const errors = docs.validate(schema, bad);
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toMatch(/^Cannot query field "b" on type "Query"/);
+    expect(errors[0].message).toMatch(/^Cannot query field "b" on type "Query"/);
     expect(docs.validate(schema, bad)).toBe(errors);
     expect(docs.validate(schema, docs.parse('{ a }'))).toEqual([]);
     const other = buildSchema(`type Query { b: Int }`);

@@ -44,7 +44,7 @@ const KINDS = [
 const PATHS = KINDS.flatMap(([kind, root]) => operatorPaths(schema, root).map((path) => ({ kind, path, name: path.join('.') })));
 /** Its answer is the signed-in user's, whoever calls: tested on its own below. */
 const TESTED_APART = new Set(['login']);
-const pathsOf = (kind: string): typeof PATHS => PATHS.filter((p) => p.kind === kind && !TESTED_APART.has(p.path[0]!));
+const pathsOf = (kind: string): typeof PATHS => PATHS.filter((p) => p.kind === kind && !TESTED_APART.has(p.path[0]));
 
 let t: TestApp;
 const clients = {} as Record<ViewerName, GraphqlClient>;
@@ -289,10 +289,10 @@ const notProduced = (name: string): boolean => Object.keys(NOT_PRODUCED).some((p
 
 async function runHttp(kind: 'query' | 'mutation', runs: Record<string, Prepare[]>): Promise<void> {
   for (const { path, name } of pathsOf(kind)) {
-    const root = path[0]!;
+    const root = path[0];
     const prepared = runs[root];
     expect(prepared, `no runs for ${kind} ${root}: add them to the table`).toBeDefined();
-    for (const prepare of prepared!) {
+    for (const prepare of prepared) {
       const answers: Array<{ viewer: ViewerName; raw: string }> = [];
       for (const viewer of VIEWERS) {
         const { args, variables } = await prepare();
@@ -340,9 +340,9 @@ async function runSubscriptions(): Promise<void> {
   const streams: Stream[] = [];
   const before = t.app.services.bus.handlerCount();
   for (const { path, name } of pathsOf('subscription')) {
-    const root = path[0]!;
+    const root = path[0];
     expect(runs[root], `no runs for subscription ${root}: add them to the table`).toBeDefined();
-    for (const variables of runs[root]!) {
+    for (const variables of runs[root]) {
       for (const { viewer, client } of sockets) {
         const stream: Stream = { viewer, name, path, results: [], completed: false };
         streams.push(stream);
@@ -380,7 +380,7 @@ async function runSubscriptions(): Promise<void> {
       record(stream.viewer, stream.name, judge(stream.viewer, stream.name, stream.path, JSON.stringify(result), result, emails));
     }
   }
-  await Promise.all(sockets.map(({ client }) => client.dispose()));
+  await Promise.all(sockets.map(async ({ client }) => client.dispose()));
 }
 
 /**

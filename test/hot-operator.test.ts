@@ -57,7 +57,7 @@ async function deadlocks(): Promise<number> {
     const { rows } = await client.query<{ deadlocks: string }>(
       `select deadlocks from pg_stat_database where datname = current_database()`,
     );
-    return Number(rows[0]!.deadlocks);
+    return Number(rows[0].deadlocks);
   } finally {
     await client.end();
   }
@@ -72,7 +72,7 @@ async function connectionsClosed(): Promise<void> {
       const { rows } = await client.query<{ n: number }>(
         `select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
       );
-      if (rows[0]!.n === 0) return;
+      if (rows[0].n === 0) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('server connections still open');
@@ -165,7 +165,7 @@ describe('a busy operator', () => {
     const choose = (): Op => {
       let r = random() * total;
       for (const [op, weight] of MIX) if ((r -= weight) < 0) return op;
-      return MIX[0]![0];
+      return MIX[0][0];
     };
 
     const deadlocksBefore = await deadlocks();

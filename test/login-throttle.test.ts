@@ -58,7 +58,7 @@ function expectThrottled(result: LoginResult): void {
   expect(result.status).toBeLessThan(500);
   expect(codeOf(result), JSON.stringify(result)).toBe('TOO_MANY_REQUESTS');
   expect(result.data?.login ?? null).toBeNull();
-  const retryAfterSec = result.errors![0]!.extensions!['retryAfterSec'];
+  const retryAfterSec = result.errors![0].extensions!['retryAfterSec'];
   expect(Number.isInteger(retryAfterSec)).toBe(true);
   expect(retryAfterSec).toBeGreaterThanOrEqual(1);
   expect(retryAfterSec).toBeLessThanOrEqual(LIMITS.loginThrottleWindowSec);

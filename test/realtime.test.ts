@@ -3,7 +3,7 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import { eventually } from './helpers/eventually.js';
-import type { GraphqlClient } from './helpers/gql.js';
+import type { GraphqlClient, GraphqlData } from './helpers/gql.js';
 import { startServerProcess } from './helpers/process.js';
 import { subscribe, wsClient, type Subscription } from './helpers/ws.js';
 import { inTransaction } from '../src/shared/transaction.js';
@@ -25,8 +25,8 @@ const EVENTS = `subscription($id: ID!) { dialogEvents(dialogId: $id) { type sequ
 const STATUS = `subscription($g: ID) { operatorStatusChanged(groupId: $g) { id status } }`;
 
 /** Events of `sub` up to and including the message `text`. */
-async function nextMessage(sub: Subscription<Record<string, any>>, text: string): Promise<Array<Record<string, any>>> {
-  const seen: Array<Record<string, any>> = [];
+async function nextMessage(sub: Subscription<GraphqlData>, text: string): Promise<GraphqlData[]> {
+  const seen: GraphqlData[] = [];
   for (;;) {
     const event = await sub.next();
     seen.push(event);

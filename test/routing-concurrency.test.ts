@@ -61,7 +61,7 @@ describe('routing under concurrency on two processes', () => {
     const seed = Number(process.env['ROUTING_SEED'] ?? 20261124);
     console.log(`routing seed ${seed} (ROUTING_SEED=${seed} replays each client's steps)`);
     const admins = servers.map((s) => new GraphqlClient(s.url, ADMIN_TOKEN));
-    const admin = admins[0]!;
+    const admin = admins[0];
 
     const groups: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -83,7 +83,7 @@ describe('routing under concurrency on two processes', () => {
           return new GraphqlClient(s.url, login.token);
         }),
       );
-      if (i % 6 !== 5) await sessions[0]!.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+      if (i % 6 !== 5) await sessions[0].ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
       operators.push({ id: createOperator.id, sessions });
     }
     const bots = await Promise.all(
@@ -115,7 +115,7 @@ describe('routing under concurrency on two processes', () => {
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, c) => {
         const random = clientPrng(seed, c);
-        const bot = bots[c % bots.length]!;
+        const bot = bots[c % bots.length];
         const side = c % servers.length;
         for (let i = 0; i < MAX_STEPS_PER_CLIENT && transfers < TRANSFERS && failures.length === 0; i++) {
           // Every step draws the same five numbers, whatever it does with them.
@@ -139,11 +139,11 @@ describe('routing under concurrency on two processes', () => {
           }
           if (step.roll >= 0.79 && step.roll < 0.8) {
             // Raising frees capacity (and drains); lowering below the load is refused.
-            check('maxDialogs', await admins[side]!.request(`mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, { id: op.id, m: 2 + Math.floor(step.b * 6) }));
+            check('maxDialogs', await admins[side].request(`mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, { id: op.id, m: 2 + Math.floor(step.b * 6) }));
             continue;
           }
           if (step.roll >= 0.85 && step.roll < 0.93) {
-            check('status', await op.sessions[side]!.request(`mutation($s: OperatorStatus!) { setOperatorStatus(status: $s) { id } }`, { s: step.b < 0.5 ? 'ONLINE' : 'OFFLINE' }));
+            check('status', await op.sessions[side].request(`mutation($s: OperatorStatus!) { setOperatorStatus(status: $s) { id } }`, { s: step.b < 0.5 ? 'ONLINE' : 'OFFLINE' }));
             continue;
           }
           // The rest act on a dialog some client started and nobody closed yet.
@@ -162,7 +162,7 @@ describe('routing under concurrency on two processes', () => {
           } else if (step.roll < 0.85) {
             check('message', await bot.request(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello") { id } }`, { id }));
           } else {
-            check('take', await op.sessions[side]!.request(`mutation($id: ID!) { takeDialog(dialogId: $id) { id } }`, { id }));
+            check('take', await op.sessions[side].request(`mutation($id: ID!) { takeDialog(dialogId: $id) { id } }`, { id }));
           }
         }
       }),

@@ -43,8 +43,8 @@ function byKey<T>(key: (item: T) => Key): (a: T, b: T) => number {
     const ka = key(a);
     const kb = key(b);
     for (let i = 0; i < ka.length; i++) {
-      if (ka[i]! < kb[i]!) return -1;
-      if (ka[i]! > kb[i]!) return 1;
+      if (ka[i] < kb[i]) return -1;
+      if (ka[i] > kb[i]) return 1;
     }
     return 0;
   };
@@ -205,11 +205,11 @@ async function runScenario(commands: Command[]): Promise<void> {
         { n: `g${g}`, s: FIRST_RESPONSE_SEC[g] },
       );
       groups.push(createGroup.id);
-      model.groupTargets.set(createGroup.id, FIRST_RESPONSE_SEC[g]!);
+      model.groupTargets.set(createGroup.id, FIRST_RESPONSE_SEC[g]);
     }
     const ops: string[] = [];
     for (let o = 0; o < OPERATORS; o++) {
-      const memberOf = [groups[o % GROUPS]!, ...(o === 0 ? [groups[1]!] : [])];
+      const memberOf = [groups[o % GROUPS], ...(o === 0 ? [groups[1]] : [])];
       const { createOperator } = await admin.ok(
         `mutation($e: String!, $g: [ID!], $m: Int) { createOperator(input: { firstName: "O", lastName: "P", email: $e, groupIds: $g, maxDialogs: $m }) { id } }`,
         { e: `o${o}@example.com`, g: memberOf, m: 1 + (o % 2) },
@@ -236,17 +236,17 @@ async function runScenario(commands: Command[]): Promise<void> {
             id: ops[c.op],
             s: c.online ? 'ONLINE' : 'OFFLINE',
           });
-          model.setOnline(ops[c.op]!, c.online);
+          model.setOnline(ops[c.op], c.online);
           break;
         case 'newToGroup': {
           const d = await newDialog();
           await bot.ok(TRANSFER, { id: d.id, to: { groupId: groups[c.group] } });
-          model.transfer(d, { groupId: groups[c.group]!, operatorId: null });
+          model.transfer(d, { groupId: groups[c.group], operatorId: null });
           break;
         }
         case 'newToOperator': {
           const d = await newDialog();
-          const to = { operatorId: ops[c.op]!, groupId: c.group === null ? null : groups[c.group]! };
+          const to = { operatorId: ops[c.op], groupId: c.group === null ? null : groups[c.group] };
           await bot.ok(TRANSFER, { id: d.id, to });
           model.transfer(d, to);
           break;
@@ -260,8 +260,8 @@ async function runScenario(commands: Command[]): Promise<void> {
         case 'transfer': {
           const candidates = open().filter((id) => model.dialogs.get(id)!.status !== 'BOT');
           if (!candidates.length || (c.group === null && c.op === null)) break;
-          const d = model.dialogs.get(candidates[c.dialog % candidates.length]!)!;
-          const to = { groupId: c.group === null ? null : groups[c.group]!, operatorId: c.op === null ? null : ops[c.op]! };
+          const d = model.dialogs.get(candidates[c.dialog % candidates.length])!;
+          const to = { groupId: c.group === null ? null : groups[c.group], operatorId: c.op === null ? null : ops[c.op] };
           await bot.ok(TRANSFER, { id: d.id, to });
           model.transfer(d, to);
           break;
@@ -269,13 +269,13 @@ async function runScenario(commands: Command[]): Promise<void> {
         case 'close': {
           const candidates = open();
           if (!candidates.length) break;
-          const d = model.dialogs.get(candidates[c.dialog % candidates.length]!)!;
+          const d = model.dialogs.get(candidates[c.dialog % candidates.length])!;
           await bot.ok(`mutation($id: ID!) { closeDialog(dialogId: $id) { id } }`, { id: d.id });
           model.close(d);
           break;
         }
         case 'raiseMax': {
-          const op = model.operators.get(ops[c.op]!)!;
+          const op = model.operators.get(ops[c.op])!;
           await admin.ok(`mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, { id: op.id, m: op.max + c.by });
           model.raiseMax(op.id, c.by);
           break;

@@ -82,6 +82,7 @@ describe('sliding session expiry (SESSION_TTL_SEC)', () => {
     const newToken = await login(t.client(), op.email, op.password);
     const newSocket = await liveSocket(newToken);
     let newClosed = false;
+    // `closed` never rejects.
     void newSocket.closed.then(() => (newClosed = true));
 
     clock.advance((TTL_SEC / 2) * 1000);

@@ -37,7 +37,7 @@ describe('ending sessions', () => {
     const op = await createOperator(t.admin);
     const token = await login(t.client(), op.email, op.password);
     const { rows } = await db.query<{ user_id: string }>('select user_id from operators where id = $1', [op.id]);
-    const userId = rows[0]!.user_id;
+    const userId = rows[0].user_id;
     // Earlier logins that were never logged out and have not expired yet.
     await db.query(
       `insert into auth_tokens (id, kind, role, user_id, token_hash, created_at, expires_at)
@@ -61,6 +61,7 @@ describe('ending sessions', () => {
     const socketA = await liveSocket(tokenA);
     const socketB = await liveSocket(tokenB);
     let bClosed = false;
+    // `closed` never rejects.
     void socketB.closed.then(() => (bClosed = true));
     expect(await readyz()).toBe(200);
 

@@ -126,8 +126,8 @@ export function checkStream(watcher: Observed, listenerDown: readonly Window[], 
   let outOfOrder = 0;
   const got = watcher.received;
   for (let i = 1; i < got.length; i++) {
-    const a = got[i - 1]!;
-    const b = got[i]!;
+    const a = got[i - 1];
+    const b = got[i];
     const missing = b.sequence - a.sequence - 1;
     if (missing < 0) outOfOrder++;
     else if (missing === 0) strictPairs++;

@@ -190,6 +190,7 @@ export class Cluster {
   /** Stops every server and PostgreSQL and removes the data directory; safe to call twice. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Waits for an action in progress; its caller gets and reports its failure.
     await this.action?.catch(() => undefined);
     await Promise.all(
       this.nodes.map(async (node) => {

@@ -48,7 +48,7 @@ export function planOps(seed: number, count: number): PlannedOp[] {
   const ops: PlannedOp[] = [];
   for (let i = 0; i < count; i++) {
     let x = random() * total;
-    const kind = OP_KINDS.find((k) => (x -= WEIGHTS[k]) < 0) ?? OP_KINDS[0]!;
+    const kind = OP_KINDS.find((k) => (x -= WEIGHTS[k]) < 0) ?? OP_KINDS[0];
     ops.push({ kind, r: [random(), random(), random(), random()] });
   }
   return ops;
@@ -143,20 +143,20 @@ export class Operations {
   private async transfer(url: string, r: readonly number[], to: (r: number) => Record<string, string>): Promise<boolean> {
     let token = this.world.botToken;
     let dialogId: string | undefined;
-    if (r[0]! < 0.5) {
-      dialogId = this.openDialog(r[1]!, 'BOT')?.id;
+    if (r[0] < 0.5) {
+      dialogId = this.openDialog(r[1], 'BOT')?.id;
     } else {
-      const slot = this.loggedIn(r[1]!);
+      const slot = this.loggedIn(r[1]);
       if (!slot) return false;
       token = slot.token!;
-      dialogId = await this.heldBy(url, slot, r[2]!);
+      dialogId = await this.heldBy(url, slot, r[2]);
     }
     if (!dialogId) return false;
     const data = await call<{ transferDialog: DialogAnswer }>(
       url,
       token,
       `mutation($d: ID!, $to: TransferTarget!) { transferDialog(dialogId: $d, to: $to) { ${DIALOG} } }`,
-      { d: dialogId, to: to(r[3]!) },
+      { d: dialogId, to: to(r[3]) },
     );
     this.note(data.transferDialog);
     return true;
@@ -171,12 +171,12 @@ export class Operations {
   }
 
   async startDialog(url: string, r: readonly number[]): Promise<boolean> {
-    const scenario = r[0]! < 0.7 ? pick(this.world.scenarios, r[1]!)!.id : null;
+    const scenario = r[0] < 0.7 ? pick(this.world.scenarios, r[1])!.id : null;
     const data = await call<{ startDialog: DialogAnswer }>(
       url,
       this.world.botToken,
       `mutation($s: ID, $x: String) { startDialog(input: { scenarioId: $s, externalId: $x, clientName: "chaos" }) { ${DIALOG} } }`,
-      { s: scenario, x: `chaos-${r[2]!.toString(36).slice(2)}` },
+      { s: scenario, x: `chaos-${r[2].toString(36).slice(2)}` },
     );
     this.world.dialogs.push({ id: data.startDialog.id, status: data.startDialog.status, watched: false });
     return true;
@@ -196,16 +196,16 @@ export class Operations {
 
   async postClientMessage(url: string, r: readonly number[]): Promise<boolean> {
     const watched = this.world.dialogs.filter((d) => d.watched);
-    const dialog = r[0]! < 0.25 ? pick(watched, r[1]!) : this.openDialog(r[1]!);
+    const dialog = r[0] < 0.25 ? pick(watched, r[1]) : this.openDialog(r[1]);
     if (!dialog) return false;
     await call(url, this.world.botToken, `mutation($d: ID!) { postClientMessage(dialogId: $d, text: "hello?") { id } }`, { d: dialog.id });
     return true;
   }
 
   async sendMessage(url: string, r: readonly number[]): Promise<boolean> {
-    const slot = this.loggedIn(r[0]!);
+    const slot = this.loggedIn(r[0]);
     if (!slot) return false;
-    const dialogId = await this.heldBy(url, slot, r[1]!);
+    const dialogId = await this.heldBy(url, slot, r[1]);
     if (!dialogId) return false;
     await call(url, slot.token!, `mutation($d: ID!) { sendMessage(dialogId: $d, text: "on it") { id } }`, { d: dialogId });
     return true;
@@ -214,13 +214,13 @@ export class Operations {
   async closeDialog(url: string, r: readonly number[]): Promise<boolean> {
     let token = this.world.botToken;
     let dialogId: string | undefined;
-    if (r[0]! < 0.5) {
-      dialogId = this.openDialog(r[1]!)?.id;
+    if (r[0] < 0.5) {
+      dialogId = this.openDialog(r[1])?.id;
     } else {
-      const slot = this.loggedIn(r[1]!);
+      const slot = this.loggedIn(r[1]);
       if (!slot) return false;
       token = slot.token!;
-      dialogId = await this.heldBy(url, slot, r[2]!);
+      dialogId = await this.heldBy(url, slot, r[2]);
     }
     if (!dialogId) return false;
     const data = await call<{ closeDialog: DialogAnswer }>(url, token, `mutation($d: ID!) { closeDialog(dialogId: $d) { ${DIALOG} } }`, { d: dialogId });
@@ -229,14 +229,14 @@ export class Operations {
   }
 
   async takeDialog(url: string, r: readonly number[]): Promise<boolean> {
-    const slot = this.loggedIn(r[0]!);
+    const slot = this.loggedIn(r[0]);
     if (!slot) return false;
     const queued = await call<{ dialogs: { edges: Array<{ node: { id: string } }> } }>(
       url,
       slot.token!,
       `{ dialogs(filter: { status: [QUEUED] }, first: 20) { edges { node { id } } } }`,
     );
-    const dialogId = pick(queued.dialogs.edges, r[1]!)?.node.id;
+    const dialogId = pick(queued.dialogs.edges, r[1])?.node.id;
     if (!dialogId) return false;
     const data = await call<{ takeDialog: DialogAnswer }>(url, slot.token!, `mutation($d: ID!) { takeDialog(dialogId: $d) { ${DIALOG} } }`, { d: dialogId });
     this.note(data.takeDialog);
@@ -244,9 +244,9 @@ export class Operations {
   }
 
   async setOperatorStatus(url: string, r: readonly number[]): Promise<boolean> {
-    const status = r[1]! < 0.6 ? 'ONLINE' : 'OFFLINE';
-    const own = r[2]! < 0.6 ? this.loggedIn(r[0]!) : undefined;
-    const slot = own ?? pick(this.world.operators, r[0]!)!;
+    const status = r[1] < 0.6 ? 'ONLINE' : 'OFFLINE';
+    const own = r[2] < 0.6 ? this.loggedIn(r[0]) : undefined;
+    const slot = own ?? pick(this.world.operators, r[0])!;
     await call(
       url,
       own ? own.token! : ADMIN_TOKEN,
@@ -257,14 +257,14 @@ export class Operations {
   }
 
   async relogin(url: string, r: readonly number[]): Promise<boolean> {
-    const slot = pick(this.world.operators, r[0]!)!;
+    const slot = pick(this.world.operators, r[0])!;
     if (slot.token) {
       const token = slot.token;
       slot.token = null;
       await call(url, token, `mutation { logout }`);
     }
     slot.token = await this.login(url, slot);
-    if (r[1]! < 0.7) await call(url, slot.token, `mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    if (r[1] < 0.7) await call(url, slot.token, `mutation { setOperatorStatus(status: ONLINE) { id } }`);
     return true;
   }
 
@@ -274,7 +274,7 @@ export class Operations {
   }
 
   async reportBotFailure(url: string, r: readonly number[]): Promise<boolean> {
-    const dialog = this.openDialog(r[0]!, 'BOT');
+    const dialog = this.openDialog(r[0], 'BOT');
     if (!dialog) return false;
     const data = await call<{ reportBotFailure: DialogAnswer }>(
       url,
@@ -288,7 +288,7 @@ export class Operations {
 
   /** Deletes an operator and puts a new one (logged in, ONLINE) in the same seat. */
   async deleteOperator(url: string, r: readonly number[]): Promise<boolean> {
-    const slot = pick(this.world.operators, r[0]!)!;
+    const slot = pick(this.world.operators, r[0])!;
     try {
       await call(url, ADMIN_TOKEN, `mutation($id: ID!) { deleteOperator(id: $id) }`, { id: slot.id });
     } catch (error) {
@@ -297,7 +297,7 @@ export class Operations {
     }
     slot.token = null;
     const seat = this.world.operators.indexOf(slot);
-    const replacement = await createOperator((query, variables) => call(url, ADMIN_TOKEN, query, variables), this.world.groups, seat, ++this.replacements, r[1]!);
+    const replacement = await createOperator((query, variables) => call(url, ADMIN_TOKEN, query, variables), this.world.groups, seat, ++this.replacements, r[1]);
     replacement.token = await this.login(url, replacement);
     this.world.operators[seat] = replacement;
     await call(url, replacement.token, `mutation { setOperatorStatus(status: ONLINE) { id } }`);
@@ -306,8 +306,8 @@ export class Operations {
 
   async updateMaxDialogs(url: string, r: readonly number[]): Promise<boolean> {
     await call(url, ADMIN_TOKEN, `mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, {
-      id: this.operatorId(r[0]!),
-      m: randomMaxDialogs(r[1]!),
+      id: this.operatorId(r[0]),
+      m: randomMaxDialogs(r[1]),
     });
     return true;
   }

@@ -76,7 +76,7 @@ export function summarize(
     }
     if (phase === 'normal' && r.outcome !== 'SKIPPED') {
       const ms = r.endedAt - r.startedAt;
-      durations['all']!.push(ms);
+      durations['all'].push(ms);
       (durations[r.kind] ??= []).push(ms);
     }
   }

@@ -88,6 +88,7 @@ export class Watcher {
   private interrupted(client: Client, reason: string): void {
     if (this.stopped || client !== this.client) return;
     this.interruptions.push({ at: now(), reason });
+    // Replaced by a new client; nothing waits for the old one to close.
     void client.dispose();
     this.client = null;
     if (this.interruptions.length <= MAX_RESUBSCRIBES) setTimeout(() => this.start(), 500);
@@ -106,7 +107,7 @@ export class Watcher {
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (Array.isArray(error)) return error.map((e: { message?: string }) => e.message ?? String(e)).join('; ');
+  if (Array.isArray(error)) return error.map((e: { message?: string }) => e.message ?? JSON.stringify(e)).join('; ');
   const close = error as { code?: number; reason?: string };
   if (typeof close?.code === 'number') return `socket closed ${close.code} ${close.reason ?? ''}`.trim();
   return JSON.stringify(error);

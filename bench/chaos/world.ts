@@ -48,7 +48,7 @@ export const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, pass
 /** Creates an operator (OFFLINE, not logged in) in two groups. */
 export async function createOperator(admin: AdminCall, groups: readonly string[], seat: number, generation: number, r: number): Promise<OperatorSlot> {
   const email = `op${seat}-g${generation}@chaos.local`;
-  const groupIds = [...new Set([groups[seat % groups.length]!, groups[(seat + 1 + Math.floor(r * groups.length)) % groups.length]!])];
+  const groupIds = [...new Set([groups[seat % groups.length], groups[(seat + 1 + Math.floor(r * groups.length)) % groups.length]])];
   const { createOperator: op } = await admin<{ createOperator: { id: string } }>(
     `mutation($input: CreateOperatorInput!) { createOperator(input: $input) { id } }`,
     { input: { firstName: 'Op', lastName: `${seat}.${generation}`, email, password: PASSWORD, groupIds, maxDialogs: randomMaxDialogs(r) } },
@@ -78,7 +78,7 @@ export async function seed(url: string, size: SeedSize, random: () => number): P
   for (let i = 0; i < size.operators; i++) operators.push(await createOperator(admin, groups, i, 0, random()));
   const scenarios: World['scenarios'] = [];
   for (let i = 0; i < size.scenarios; i++) {
-    const fallbackGroupId = i === 0 ? null : groups[i % groups.length]!;
+    const fallbackGroupId = i === 0 ? null : groups[i % groups.length];
     const { createScenario } = await gql<{ createScenario: { id: string } }>(
       url,
       ADMIN_TOKEN,
@@ -98,7 +98,7 @@ export async function seed(url: string, size: SeedSize, random: () => number): P
       url,
       world.botToken,
       `mutation($s: ID) { startDialog(input: { clientName: "watched", scenarioId: $s }) { id status } }`,
-      { s: scenarios[i % scenarios.length]!.id },
+      { s: scenarios[i % scenarios.length].id },
     );
     world.dialogs.push({ id: startDialog.id, status: startDialog.status, watched: true });
   }

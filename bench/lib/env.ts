@@ -35,7 +35,7 @@ export async function startPg(): Promise<PgServer> {
   }
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
+  const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0].server_version;
   const created: string[] = [];
   return {
     url,
@@ -44,7 +44,7 @@ export async function startPg(): Promise<PgServer> {
       const name = `handover_bench_${randomBytes(4).toString('hex')}`;
       await admin.query(`create database "${name}"`);
       created.push(name);
-      return withDatabase(url!, name);
+      return withDatabase(url, name);
     },
     async stop() {
       for (const name of created) await admin.query(`drop database if exists "${name}" with (force)`);
@@ -88,10 +88,10 @@ export function startServer(databaseUrl: string, extraEnv: Record<string, string
       out += chunk.toString();
       const match = /GraphQL on (http:\/\/\S+)/.exec(out);
       if (match) {
-        child.stdout!.off('data', onData);
+        child.stdout.off('data', onData);
         resolve({
-          url: match[1]!,
-          wsUrl: match[1]!.replace('http', 'ws'),
+          url: match[1],
+          wsUrl: match[1].replace('http', 'ws'),
           pid: child.pid!,
           child,
           stop: () =>
@@ -102,8 +102,8 @@ export function startServer(databaseUrl: string, extraEnv: Record<string, string
         });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.once('exit', (code) => reject(new Error(`server exited (${code}):\n${out}`)));
   });
 }

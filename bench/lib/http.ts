@@ -46,7 +46,7 @@ export function gqlResponse<T = Record<string, unknown>>(
           try {
             resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as GqlResponse<T> });
           } catch (error) {
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         });
       },

@@ -8,6 +8,7 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  // A stored hash argon2 cannot read matches no password.
   return verify(passwordHash, password).catch(() => false);
 }
 

@@ -124,7 +124,7 @@ export async function startEmbeddedPostgres(
     await server.start();
   } catch (error) {
     throw new Error(
-      `embedded PostgreSQL did not start in ${databaseDir}: ${String(error ?? 'it exited early')}`,
+      `embedded PostgreSQL did not start in ${databaseDir}: ${error instanceof Error ? error.message : (JSON.stringify(error) ?? 'it exited early')}`,
     );
   }
   return {

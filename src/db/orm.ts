@@ -64,6 +64,7 @@ export async function migrate(orm: Orm): Promise<string[]> {
     const applied = await orm.getMigrator().up();
     return applied.map((m) => m.name);
   } finally {
+    // Ending the session releases the lock too: a failed unlock or close loses nothing.
     await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await lock.end().catch(() => undefined);
   }

@@ -96,6 +96,7 @@ export class PgEventBus implements EventBus, EventSink {
     this.reconnectTimer = null;
     const client = this.listener;
     this.listener = null;
+    // A connection that already broke has nothing left to close.
     await client?.end().catch(() => undefined);
   }
 
@@ -130,6 +131,7 @@ export class PgEventBus implements EventBus, EventSink {
       await client.connect();
       await client.query(`listen ${CHANNEL}`);
     } catch (error) {
+      // The connect or listen failure is the one to report.
       await client.end().catch(() => undefined);
       throw error;
     }
@@ -144,6 +146,7 @@ export class PgEventBus implements EventBus, EventSink {
         (client) => {
           this.reconnectTimer = null;
           if (this.stopped) {
+            // Stopped while reconnecting: nobody waits for this spare connection to close.
             void client.end().catch(() => undefined);
             return;
           }
@@ -225,7 +228,7 @@ export class PgEventBus implements EventBus, EventSink {
     const everything = this.handlers.get(ALL_TOPICS);
     if (everything?.size && note.s.length) {
       scope = new EventScope(this.rootEm.fork());
-      const [topic, sequence] = note.s[0]!;
+      const [topic, sequence] = note.s[0];
       for (const handler of [...everything]) this.deliver(handler, { topic, sequence, event: note.e, scope });
     }
     for (const [topic, sequence] of note.s) {

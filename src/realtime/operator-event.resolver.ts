@@ -1,4 +1,4 @@
-import type { GraphQLResolveInfo } from 'graphql';
+import { OperationTypeNode, type GraphQLResolveInfo } from 'graphql';
 import { Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context.js';
 import { Operator } from '../operators/operator.entity.js';
@@ -13,7 +13,7 @@ export class OperatorEventResolver {
   })
   statusSequence(@Root() _operator: Operator, @Ctx() context: Context, @Info() info: GraphQLResolveInfo): number | null {
     // Only on the subscription's root payload: nested operators are not the event.
-    const payloadRoot = info.operation.operation === 'subscription' && info.path.prev !== undefined && info.path.prev.prev === undefined;
+    const payloadRoot = info.operation.operation === OperationTypeNode.SUBSCRIPTION && info.path.prev !== undefined && info.path.prev.prev === undefined;
     return payloadRoot ? context.eventSequence : null;
   }
 }

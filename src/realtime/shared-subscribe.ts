@@ -61,7 +61,7 @@ export async function subscribeSharingResults(
     return subscribe(args) as Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
   }
   const source = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+  if (!(Symbol.asyncIterator in source)) return source;
   const viewer = (args.contextValue as Context | undefined)?.viewer;
   const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}\n${print(args.document)}\n${JSON.stringify(args.variableValues ?? {})}`;
   return mapAsync(source[Symbol.asyncIterator](), (payload: unknown) => {

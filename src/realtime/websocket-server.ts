@@ -26,6 +26,8 @@ import { SocketRegistry, type SocketInfo } from './socket-registry.js';
 
 /** Close code for a socket over its token's limit (graphql-ws leaves 4400–4499 to such client errors). */
 export const TOO_MANY_CONNECTIONS_CODE = 4429;
+/** On shutdown every socket closes with 1001 (going away): clients reconnect, to another instance. */
+export const SHUTDOWN_CLOSE = { code: 1001, reason: 'server shutting down' } as const;
 const KEEP_ALIVE_MS = 12_000;
 
 export interface WebSocketServerOptions {
@@ -45,7 +47,7 @@ export interface WebSocketTransport {
   readonly sockets: ReadonlySet<SocketInfo>;
   /** Estimated memory held by the shared parsed-document cache. */
   documentCacheBytes(): number;
-  /** Closes every socket and stops accepting new ones. */
+  /** Closes every socket (SHUTDOWN_CLOSE) and stops accepting new ones. */
   dispose(): Promise<void>;
 }
 
@@ -242,6 +244,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     sockets: registry.sockets,
     documentCacheBytes: () => documents.cachedBytes(),
     dispose: async () => {
+      // Before graphql-ws's own dispose, which would close them with a generic reason.
+      for (const socket of wsServer.clients) socket.close(SHUTDOWN_CLOSE.code, SHUTDOWN_CLOSE.reason);
       await server.dispose();
     },
   };

@@ -23,6 +23,8 @@ export enum ErrorCode {
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   /** Too many failed attempts; `extensions.retryAfterSec` says when to try again (login throttling). */
   TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
+  /** The server is shutting down, answered with status 503: send the request again (HTTP server). */
+  SHUTTING_DOWN = 'SHUTTING_DOWN',
 }
 
 export class AppError extends GraphQLError {

@@ -113,13 +113,13 @@ function invalidInputField(error: LocatedError, code: unknown): string | null {
   const variable = VARIABLE_VALUE.exec(message);
   if (variable) {
     const [, name, path, reason] = variable;
-    const named = NAMED_FIELD.exec(reason!);
-    if (named) return named[1]!;
+    const named = NAMED_FIELD.exec(reason);
+    if (named) return named[1];
     if (path) return leafOf(path);
-    return source ? fieldOfVariable(source, name!) : name!;
+    return source ? fieldOfVariable(source, name) : name;
   }
   const missing = VARIABLE_MISSING.exec(message);
-  if (missing) return source ? fieldOfVariable(source, missing[1]!) : missing[1]!;
+  if (missing) return source ? fieldOfVariable(source, missing[1]) : missing[1];
   // A literal in the document: only value errors, found inside an argument's value. Unknown
   // fields or arguments and misplaced variables stay validation failures (a client bug).
   if (code !== 'GRAPHQL_VALIDATION_FAILED' || !source || error.positions?.[0] === undefined) return null;

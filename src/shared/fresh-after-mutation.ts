@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { OperationTypeNode } from 'graphql';
 import type { Context } from '../context.js';
 
 /**
@@ -10,7 +11,7 @@ export const freshAfterMutation: ApolloServerPlugin<Context> = {
   async requestDidStart() {
     return {
       async executionDidStart({ operation, contextValue }) {
-        if (operation.operation !== 'mutation') return;
+        if (operation.operation !== OperationTypeNode.MUTATION) return;
         return {
           willResolveField({ info }) {
             if (info.path.prev !== undefined) return;

@@ -7,6 +7,7 @@ import { isStorableDate } from './pg-time.js';
  * store as U+FFFD. With the `u` flag a surrogate pair is one code point, so \p{Cs} only
  * matches a lone half.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what PostgreSQL text cannot store
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 
 /** Throws BAD_USER_INPUT naming the leaf argument or input field that holds the bad value. */
@@ -41,12 +42,12 @@ export function guardArguments(schema: GraphQLSchema): GraphQLSchema {
       if (field.args.length === 0) continue;
       const { subscribe, resolve = defaultFieldResolver } = field;
       if (subscribe) {
-        field.subscribe = (source, args, context, info) => {
+        field.subscribe = (source, args: Readonly<Record<string, unknown>>, context, info) => {
           checkArguments(args);
           return subscribe(source, args, context, info);
         };
       } else {
-        field.resolve = (source, args, context, info) => {
+        field.resolve = (source, args: Readonly<Record<string, unknown>>, context, info) => {
           checkArguments(args);
           return resolve(source, args, context, info);
         };

@@ -128,6 +128,7 @@ export class SlTicker {
     const delay = MIN_TICK_INTERVAL_MS - (Date.now() % MIN_TICK_INTERVAL_MS);
     this.timer = setTimeout(() => {
       this.scheduleRound();
+      // tick() reports its own failures and never rejects.
       void this.tick();
     }, delay);
     this.timer.unref();

@@ -85,6 +85,7 @@ async function scopeFor(context: Context, groupId: string | null): Promise<Scope
   const refresh = setInterval(() => {
     readGroups()
       .then((g) => (groups = g))
+      // A failed refresh keeps the last membership; the next one tries again.
       .catch(() => undefined);
   }, MEMBERSHIP_REFRESH_MS);
   refresh.unref();

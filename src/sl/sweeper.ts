@@ -38,6 +38,7 @@ export class Sweeper {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // Waits for a round in progress; its failure was reported by whoever started it.
     await this.running?.catch(() => undefined);
   }
 

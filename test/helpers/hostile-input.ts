@@ -133,7 +133,7 @@ export interface Hints {
 function idArb(hints: Hints, field: string): fc.Arbitrary<unknown> {
   const own = hints.tableOf?.(field);
   return fc.oneof(
-    { arbitrary: fc.nat().map((i) => new RowRef(own ?? hints.tables[i % hints.tables.length]!, i)), weight: own ? 8 : 0 },
+    { arbitrary: fc.nat().map((i) => new RowRef(own ?? hints.tables[i % hints.tables.length], i)), weight: own ? 8 : 0 },
     { arbitrary: fc.tuple(fc.constantFrom(...hints.tables), fc.nat()).map(([table, i]) => new RowRef(table, i)), weight: 3 },
     { arbitrary: fc.uuid(), weight: 1 },
     { arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', '1', '0'), weight: 1 },
@@ -145,7 +145,7 @@ function idArb(hints: Hints, field: string): fc.Arbitrary<unknown> {
 /** A short item for huge lists: a real or random id, or a short odd string. */
 function smallValue(hints: Hints, field: string): fc.Arbitrary<unknown> {
   return fc.oneof(
-    fc.nat().map((i) => new RowRef(hints.tableOf?.(field) ?? hints.tables[i % hints.tables.length]!, i)),
+    fc.nat().map((i) => new RowRef(hints.tableOf?.(field) ?? hints.tables[i % hints.tables.length], i)),
     fc.uuid(),
     fc.constantFrom(...ODD_STRINGS),
   );

@@ -36,7 +36,7 @@ export function startServerProcess(env: Record<string, string | undefined>, time
         clearTimeout(timer);
         resolve({
           child,
-          url: match[1]!,
+          url: match[1],
           output: () => out,
           stop: async (signal = 'SIGTERM') => {
             child.kill(signal);
@@ -45,8 +45,9 @@ export function startServerProcess(env: Record<string, string | undefined>, time
         });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    // `exited` never rejects.
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited (${code}) before starting:\n${out}`));
