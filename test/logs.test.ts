@@ -21,17 +21,24 @@ const captured: string[] = [];
 let t: TestApp;
 
 function lines(): LogLine[] {
-  return captured.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
+  return captured
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogLine);
 }
 
 function requestLine(operation: string): LogLine {
   const found = lines().filter((l) => l.msg === 'graphql request' && l.operation === operation);
   expect(found, `one request line for ${operation}`).toHaveLength(1);
-  return found[0]!;
+  return found[0];
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ config: { logLevel: 'trace' }, logDestination: { write: (line: string) => void captured.push(line) } });
+  t = await startTestApp({
+    config: { logLevel: 'trace' },
+    logDestination: { write: (line: string) => void captured.push(line) },
+  });
 });
 afterAll(async () => {
   await t.stop();
@@ -51,12 +58,20 @@ describe('structured logs', () => {
       `mutation FirstLogin($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`,
       { e: op.email, p: op.password },
     );
-    const { viewer } = await t.client(first.login.token).ok<{ viewer: { user: { id: string } } }>(`query Me { viewer { user { id } } }`);
-    await t.admin.ok(`mutation SetPassword($id: ID!, $p: String!) { setPassword(userId: $id, password: $p) }`, { id: viewer.user.id, p: password });
-    const refused = await anonymous.request(`mutation WrongLogin($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`, {
-      e: op.email,
-      p: wrongPassword,
+    const { viewer } = await t
+      .client(first.login.token)
+      .ok<{ viewer: { user: { id: string } } }>(`query Me { viewer { user { id } } }`);
+    await t.admin.ok(`mutation SetPassword($id: ID!, $p: String!) { setPassword(userId: $id, password: $p) }`, {
+      id: viewer.user.id,
+      p: password,
     });
+    const refused = await anonymous.request(
+      `mutation WrongLogin($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`,
+      {
+        e: op.email,
+        p: wrongPassword,
+      },
+    );
     expect(refused.errors?.[0]?.extensions?.code).toBeDefined();
     const { login } = await anonymous.ok<{ login: { token: string } }>(
       `mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`,
@@ -89,7 +104,17 @@ describe('structured logs', () => {
     await operator.ok(`mutation Close($id: ID!) { closeDialog(dialogId: $id) { id } }`, { id: dialogId });
 
     const log = captured.join('');
-    for (const secret of [password, wrongPassword, op.password, first.login.token, login.token, createApiToken.token, ADMIN_TOKEN, clientText, replyText]) {
+    for (const secret of [
+      password,
+      wrongPassword,
+      op.password,
+      first.login.token,
+      login.token,
+      createApiToken.token,
+      ADMIN_TOKEN,
+      clientText,
+      replyText,
+    ]) {
       expect(log.includes(secret), `log contains ${secret}`).toBe(false);
     }
     // Positive control: the same log has each request's line, with who and how it went.
@@ -123,13 +148,18 @@ describe('structured logs', () => {
     // Reading groups now fails inside the database layer.
     await db.query('alter table groups rename to groups_away');
     try {
-      const ask = async (headers: Record<string, string>): Promise<{ body: { errors?: Array<{ extensions?: Record<string, unknown> }> }; header: string | null }> => {
+      const ask = async (
+        headers: Record<string, string>,
+      ): Promise<{ body: { errors?: Array<{ extensions?: Record<string, unknown> }> }; header: string | null }> => {
         const response = await fetch(t.app.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, ...headers },
           body: JSON.stringify({ query: 'query Groups { groups { id } }' }),
         });
-        return { body: (await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> }, header: response.headers.get('x-request-id') };
+        return {
+          body: (await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> },
+          header: response.headers.get('x-request-id'),
+        };
       };
       // A caller's own request id is kept; a missing or unusable one is replaced by a fresh one.
       const given = await ask({ 'x-request-id': 'lb-trace.0042' });
@@ -143,7 +173,9 @@ describe('structured logs', () => {
         const errors = lines().filter((l) => l.requestId === requestId && l.level === ERROR_LEVEL && l.msg === 'internal error');
         expect(errors, `internal error logged for ${requestId}`).toHaveLength(1);
         const request = lines().filter((l) => l.requestId === requestId && l.msg === 'graphql request');
-        expect(request).toEqual([expect.objectContaining({ operation: 'Groups', outcome: 'INTERNAL_SERVER_ERROR', role: 'ADMIN' })]);
+        expect(request).toEqual([
+          expect.objectContaining({ operation: 'Groups', outcome: 'INTERNAL_SERVER_ERROR', role: 'ADMIN' }),
+        ]);
       }
       // A client error carries no request id.
       const bad = await t.admin.request(`query { operator(id: "not-a-uuid") { id } }`);
@@ -157,10 +189,12 @@ describe('structured logs', () => {
   it('logs a failure to authenticate (before any resolver) with the request id returned in x-request-id', async () => {
     const op = await createOperator(t.admin);
     const token = (
-      await t.client().ok<{ login: { token: string } }>(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`, {
-        e: op.email,
-        p: op.password,
-      })
+      await t
+        .client()
+        .ok<{ login: { token: string } }>(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`, {
+          e: op.email,
+          p: op.password,
+        })
     ).login.token;
     const db = new pg.Client({ connectionString: t.db.url });
     await db.connect();

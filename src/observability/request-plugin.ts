@@ -7,7 +7,7 @@ import { formatReported, INTERNAL_SERVER_ERROR } from '../shared/format-error.js
 /** What a finished operation counts as: "ok", or its first error's code. */
 export function outcomeOf(errors: readonly GraphQLFormattedError[] | undefined): string {
   if (!errors?.length) return 'ok';
-  const code = errors[0]!.extensions?.['code'];
+  const code = errors[0].extensions?.['code'];
   return typeof code === 'string' ? code : INTERNAL_SERVER_ERROR;
 }
 
@@ -31,7 +31,9 @@ export const requestObserver: ApolloServerPlugin<Context> = {
         const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
         if (result.errors) {
           result.errors = result.errors.map((error) =>
-            error.extensions?.['code'] === INTERNAL_SERVER_ERROR ? { ...error, extensions: { ...error.extensions, requestId } } : error,
+            error.extensions?.['code'] === INTERNAL_SERVER_ERROR
+              ? { ...error, extensions: { ...error.extensions, requestId } }
+              : error,
           );
         }
         const seconds = (performance.now() - startedAt) / 1000;

@@ -32,11 +32,11 @@ export function parsePrometheus(text: string): PromSample[] {
     while (LABEL.lastIndex < body.length) {
       const label = LABEL.exec(body);
       if (!label) throw new Error(`bad labels in: ${line}`);
-      labels[label[1]!] = unescape(label[2]!);
+      labels[label[1]] = unescape(label[2]);
     }
-    const value = number(match[3]!);
-    if (Number.isNaN(value) && !/^nan$/i.test(match[3]!)) throw new Error(`bad value in: ${line}`);
-    samples.push({ name: match[1]!, labels, value });
+    const value = number(match[3]);
+    if (Number.isNaN(value) && !/^nan$/i.test(match[3])) throw new Error(`bad value in: ${line}`);
+    samples.push({ name: match[1], labels, value });
   }
   return samples;
 }
