@@ -17,7 +17,10 @@ export default tseslint.config(
       // Apollo plugin hooks, async iterators and migrations are async by contract, awaiting or not.
       '@typescript-eslint/require-await': 'off',
       // A leading underscore marks a parameter a signature requires; a rest sibling drops a key.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {

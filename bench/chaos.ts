@@ -18,7 +18,12 @@ import { seededRandom } from './lib/rng.js';
  */
 const quick = process.argv.includes('--quick');
 const seedArg = process.argv.findIndex((a) => a === '--seed' || a.startsWith('--seed='));
-const seedText = seedArg < 0 ? undefined : process.argv[seedArg].includes('=') ? process.argv[seedArg].slice('--seed='.length) : process.argv[seedArg + 1];
+const seedText =
+  seedArg < 0
+    ? undefined
+    : process.argv[seedArg].includes('=')
+      ? process.argv[seedArg].slice('--seed='.length)
+      : process.argv[seedArg + 1];
 const seedValue = seedText === undefined ? randomInt(2 ** 31) : Number(seedText);
 if (!Number.isInteger(seedValue) || seedValue < 0) {
   console.error('--seed takes a non-negative integer');
@@ -76,16 +81,30 @@ async function warmUp(url: string, world: World, warm: readonly Watcher[]): Prom
     // Operators are all OFFLINE now: a transfer to a group queues the dialog (its group and Help).
     for (const groupId of world.groups) {
       if (!topics.has(`queue:${groupId}`) && !(topics.has('queue:help') && groupId === world.groups[0])) continue;
-      const { startDialog } = await gql<{ startDialog: { id: string } }>(url, world.botToken, `mutation { startDialog(input: { clientName: "warm-up" }) { id } }`);
-      await gql(url, world.botToken, `mutation($d: ID!, $g: ID!) { transferDialog(dialogId: $d, to: { groupId: $g }) { id } }`, { d: startDialog.id, g: groupId });
+      const { startDialog } = await gql<{ startDialog: { id: string } }>(
+        url,
+        world.botToken,
+        `mutation { startDialog(input: { clientName: "warm-up" }) { id } }`,
+      );
+      await gql(url, world.botToken, `mutation($d: ID!, $g: ID!) { transferDialog(dialogId: $d, to: { groupId: $g }) { id } }`, {
+        d: startDialog.id,
+        g: groupId,
+      });
       world.dialogs.push({ id: startDialog.id, status: 'QUEUED', watched: false });
     }
     for (const dialog of world.dialogs.filter((d) => d.watched && topics.has(`dialog:${d.id}`))) {
-      await gql(url, world.botToken, `mutation($d: ID!) { postClientMessage(dialogId: $d, text: "warm-up") { id } }`, { d: dialog.id });
+      await gql(url, world.botToken, `mutation($d: ID!) { postClientMessage(dialogId: $d, text: "warm-up") { id } }`, {
+        d: dialog.id,
+      });
     }
     await sleep(300);
   }
-  throw new Error(`subscriptions never saw an event: ${warm.filter((w) => w.received.length === 0).map((w) => w.spec.label).join(', ')}`);
+  throw new Error(
+    `subscriptions never saw an event: ${warm
+      .filter((w) => w.received.length === 0)
+      .map((w) => w.spec.label)
+      .join(', ')}`,
+  );
 }
 
 function serverFor(c: Cluster, client: number): Node | undefined {
@@ -97,7 +116,9 @@ function serverFor(c: Cluster, client: number): Node | undefined {
 }
 
 async function main(): Promise<number> {
-  log(`seed ${seedValue} (--seed ${seedValue} replays the choice of operations and targets; the interleaving of ${cfg.clients} concurrent clients is not replayable)`);
+  log(
+    `seed ${seedValue} (--seed ${seedValue} replays the choice of operations and targets; the interleaving of ${cfg.clients} concurrent clients is not replayable)`,
+  );
   log(`${quick ? 'quick' : 'full'} run: ${cfg.clients} clients, ${cfg.ops} operations, ${SERVERS} server processes`);
   const c = await Cluster.start(SERVERS, log);
   cluster = c;
@@ -108,12 +129,19 @@ async function main(): Promise<number> {
   const random = seededRandom(seedValue);
   const world = await seed(c.nodes[0].url, cfg, random);
   for (const node of c.nodes.filter((n) => n.index !== VICTIM)) {
-    for (const groupId of [...world.groups, null]) watchers.push(new Watcher(queueWatch(groupId, node.index), node.wsUrl, world.botToken));
-    for (const d of world.dialogs.filter((x) => x.watched)) watchers.push(new Watcher(dialogWatch(d.id, node.index), node.wsUrl, world.botToken));
+    for (const groupId of [...world.groups, null])
+      watchers.push(new Watcher(queueWatch(groupId, node.index), node.wsUrl, world.botToken));
+    for (const d of world.dialogs.filter((x) => x.watched))
+      watchers.push(new Watcher(dialogWatch(d.id, node.index), node.wsUrl, world.botToken));
   }
   for (const w of watchers) w.start();
   await warmUp(c.nodes[1].url, world, watchers);
-  log(`${watchers.length} subscriptions live on servers ${c.nodes.filter((n) => n.index !== VICTIM).map((n) => n.index).join(', ')}`);
+  log(
+    `${watchers.length} subscriptions live on servers ${c.nodes
+      .filter((n) => n.index !== VICTIM)
+      .map((n) => n.index)
+      .join(', ')}`,
+  );
 
   // Three in four operators log in and come ONLINE (which drains the warm-up dialogs).
   for (const [i, slot] of world.operators.entries()) {
@@ -139,7 +167,8 @@ async function main(): Promise<number> {
       const result = await operations.run(op, node.url, node.index);
       results.push(result);
       // What a real client does after a failure of the service: back off a little.
-      if (['TRANSPORT', 'TIMEOUT', 'INTERNAL_SERVER_ERROR'].includes(result.outcome) || result.outcome.startsWith('HTTP_')) await sleep(100);
+      if (['TRANSPORT', 'TIMEOUT', 'INTERNAL_SERVER_ERROR'].includes(result.outcome) || result.outcome.startsWith('HTTP_'))
+        await sleep(100);
     }
   };
   const chaos = async (): Promise<string[]> => {
@@ -151,12 +180,16 @@ async function main(): Promise<number> {
     if (await reach(KILL_AT)) {
       log(`kill -9 server ${VICTIM} (pid ${c.nodes[VICTIM].process!.pid}); restart in ${DOWN_MS} ms`);
       await c.killAndRestart(c.nodes[VICTIM], DOWN_MS);
-      log(`server ${VICTIM} back and every server ready, ${seconds(c.serverKills.at(-1)!)} s after the kill (${((c.serverKills.at(-1)!.from - started) / 1000).toFixed(1)} s into the traffic)`);
+      log(
+        `server ${VICTIM} back and every server ready, ${seconds(c.serverKills.at(-1)!)} s after the kill (${((c.serverKills.at(-1)!.from - started) / 1000).toFixed(1)} s into the traffic)`,
+      );
     } else skipped.push('server kill');
     if (await reach(DB_RESTART_AT)) {
       log(`stopping PostgreSQL; starting it again in ${DOWN_MS} ms`);
       await c.restartPostgres(DOWN_MS);
-      log(`PostgreSQL back and every server ready, ${seconds(c.dbOutages.at(-1)!)} s after the stop (${((c.dbOutages.at(-1)!.from - started) / 1000).toFixed(1)} s into the traffic)`);
+      log(
+        `PostgreSQL back and every server ready, ${seconds(c.dbOutages.at(-1)!)} s after the stop (${((c.dbOutages.at(-1)!.from - started) / 1000).toFixed(1)} s into the traffic)`,
+      );
     } else skipped.push('database restart');
     return skipped;
   };
@@ -164,12 +197,17 @@ async function main(): Promise<number> {
   const [skipped] = await Promise.all([chaos(), ...Array.from({ length: cfg.clients }, (_, i) => worker(i))]);
   const trafficEnd = now();
   const trafficMs = trafficEnd - started;
-  log(`${results.length} operations in ${(trafficMs / 1000).toFixed(1)} s${results.length < plan.length ? ` (stopped at the ${cfg.deadlineMs / 60_000} min limit)` : ''}`);
+  log(
+    `${results.length} operations in ${(trafficMs / 1000).toFixed(1)} s${results.length < plan.length ? ` (stopped at the ${cfg.deadlineMs / 60_000} min limit)` : ''}`,
+  );
 
   // Idle: let the periodic sweeps run, then look at the database and the streams.
   await c.waitReady(60_000);
   await sleep(SWEEP_WAIT_MS);
-  const invariants = await checkInvariants(c.databaseUrl, world.dialogs.map((d) => d.id));
+  const invariants = await checkInvariants(
+    c.databaseUrl,
+    world.dialogs.map((d) => d.id),
+  );
   // Subscribers may lag behind a busy server: wait while they still make progress (bounded).
   let committed = await topicSequences(c.databaseUrl);
   const behind = (): Watcher[] => watchers.filter((w) => (w.last ?? 0) < (committed.get(w.spec.topic) ?? 0));
@@ -188,17 +226,23 @@ async function main(): Promise<number> {
     }
     await sleep(250);
   }
-  const streams = watchers.map((w) => checkStream(w, c.nodes[w.spec.server].listenerDown, c.dbOutages, committed.get(w.spec.topic) ?? 0));
+  const streams = watchers.map((w) =>
+    checkStream(w, c.nodes[w.spec.server].listenerDown, c.dbOutages, committed.get(w.spec.topic) ?? 0),
+  );
   const summary = summarize(results, c, invariants, streams, catchUpMs, c.logs);
   printSummary(summary);
   const failures = violations(summary) + skipped.length + (results.length < plan.length ? 1 : 0);
   for (const s of skipped) console.log(`FAIL: the ${s} did not happen (traffic ended first)`);
-  if (results.length < plan.length) console.log(`FAIL: only ${results.length} of ${plan.length} operations within the time limit`);
+  if (results.length < plan.length)
+    console.log(`FAIL: only ${results.length} of ${plan.length} operations within the time limit`);
   console.log(`\n${failures === 0 ? 'PASS' : `FAIL: ${failures} violation(s)`} (seed ${seedValue})`);
   if (!quick) {
     const file = 'bench/chaos-results.json';
     const windows = { serverKills: c.serverKills, dbOutages: c.dbOutages };
-    await writeFile(`${ROOT}/${file}`, `${JSON.stringify({ at: new Date().toISOString(), seed: seedValue, config: cfg, trafficMs, windows, ...summary, failures }, null, 2)}\n`);
+    await writeFile(
+      `${ROOT}/${file}`,
+      `${JSON.stringify({ at: new Date().toISOString(), seed: seedValue, config: cfg, trafficMs, windows, ...summary, failures }, null, 2)}\n`,
+    );
     log(`written: ${file}`);
   }
   return failures === 0 ? 0 : 1;

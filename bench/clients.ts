@@ -8,7 +8,15 @@ import WebSocket from 'ws';
  *   mode "ws":      N bare ws clients of the baseline broadcaster
  * It records, per event key, how many clients received it and when the last one did.
  */
-type Start = { kind: 'start'; mode: 'graphql' | 'ws'; url: string; token: string; count: number; query?: string; variablesList?: Array<Record<string, unknown>> };
+type Start = {
+  kind: 'start';
+  mode: 'graphql' | 'ws';
+  url: string;
+  token: string;
+  count: number;
+  query?: string;
+  variablesList?: Array<Record<string, unknown>>;
+};
 type Msg = Start | { kind: 'report' } | { kind: 'stop' };
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -64,7 +72,8 @@ async function start(msg: Start): Promise<void> {
           times.push(now());
           record(value?.dialog?.id ?? value?.serverTime ?? 'other', text.length);
         },
-        error: (error) => process.send?.({ kind: 'error', error: String(error instanceof Error ? error.message : JSON.stringify(error)) }),
+        error: (error) =>
+          process.send?.({ kind: 'error', error: String(error instanceof Error ? error.message : JSON.stringify(error)) }),
         complete: () => {},
       },
     );

@@ -21,7 +21,9 @@ const seed = (databaseUrl: string): Promise<void> =>
          join lateral (select id from groups where name like 'dash-%' order by id offset (i % 50) limit 1) g on true
          join lateral (select operator_id as id from group_members where group_id = g.id order by operator_id limit 1) o on true`,
     );
-    await db.query(`update operators o set active_dialog_count = (select count(*) from dialogs d where d.operator_id = o.id and d.status = 'ASSIGNED')`);
+    await db.query(
+      `update operators o set active_dialog_count = (select count(*) from dialogs d where d.operator_id = o.id and d.status = 'ASSIGNED')`,
+    );
     await db.query(
       `insert into messages (id, dialog_id, author, text, created_at)
        select gen_random_uuid(), d.id, 'CLIENT', 'hello', now() from dialogs d, generate_series(1, 3)`,

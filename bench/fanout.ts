@@ -17,11 +17,24 @@ interface Report {
  * `events` transfers is timed from the mutation's response (after commit) to the moment the
  * last subscriber has the event. Baseline: a bare ws server broadcasting the same payload.
  */
-export async function fanoutBench(server: ServerChild, token: string, groupId: string, subscribers: number, events: number): Promise<BenchResult> {
+export async function fanoutBench(
+  server: ServerChild,
+  token: string,
+  groupId: string,
+  subscribers: number,
+  events: number,
+): Promise<BenchResult> {
   const now = (): number => performance.timeOrigin + performance.now();
   const publish = async (): Promise<{ id: string; at: number }> => {
-    const { startDialog } = await gql<{ startDialog: { id: string } }>(server.url, token, `mutation { startDialog(input: {}) { id } }`);
-    await gql(server.url, token, `mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id: startDialog.id, g: groupId });
+    const { startDialog } = await gql<{ startDialog: { id: string } }>(
+      server.url,
+      token,
+      `mutation { startDialog(input: {}) { id } }`,
+    );
+    await gql(server.url, token, `mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, {
+      id: startDialog.id,
+      g: groupId,
+    });
     return { id: startDialog.id, at: now() };
   };
   // The server's own warm-up (compiled code, pools, caches) is not the connections' memory.
@@ -29,7 +42,15 @@ export async function fanoutBench(server: ServerChild, token: string, groupId: s
   await new Promise((r) => setTimeout(r, 500));
   const rssBefore = await rssKib(server.pid);
   const clients = forkHelper('clients');
-  clients.send({ kind: 'start', mode: 'graphql', url: server.wsUrl, token: ADMIN_TOKEN, count: subscribers, query: QUERY, variablesList: Array.from({ length: subscribers }, () => ({ g: groupId })) });
+  clients.send({
+    kind: 'start',
+    mode: 'graphql',
+    url: server.wsUrl,
+    token: ADMIN_TOKEN,
+    count: subscribers,
+    query: QUERY,
+    variablesList: Array.from({ length: subscribers }, () => ({ g: groupId })),
+  });
   await clients.next('started');
 
   const report = async (): Promise<Report> => {
@@ -82,7 +103,9 @@ export async function fanoutBench(server: ServerChild, token: string, groupId: s
   await new Promise((r) => setTimeout(r, 1000));
   bare.send({ kind: 'report' });
   const baseReport = await bare.next<Report>('report');
-  const baseLatencies = baseSent.filter((s) => baseReport.received[s.key]?.count === subscribers).map((s) => baseReport.received[s.key].last - s.at);
+  const baseLatencies = baseSent
+    .filter((s) => baseReport.received[s.key]?.count === subscribers)
+    .map((s) => baseReport.received[s.key].last - s.at);
   await bare.stop();
   broadcaster.send({ kind: 'stop' });
 

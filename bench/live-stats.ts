@@ -81,14 +81,22 @@ async function timeStatement(em: EntityManager, groupId: string | null, requests
  * latency is the cost per event. Measured with the history seeded, then once more with the
  * window indexes dropped: what reading the figures by scanning history would cost.
  */
-export async function liveStatsBench(server: ServerChild, databaseUrl: string, closed: number, requests: number): Promise<BenchResult> {
+export async function liveStatsBench(
+  server: ServerChild,
+  databaseUrl: string,
+  closed: number,
+  requests: number,
+): Promise<BenchResult> {
   const groupId = await seedHistory(databaseUrl, closed);
   const figures: Figures = {};
   const orm = await initOrm({ databaseUrl, poolSize: 1 });
   const em = orm.em;
   const sample = await gql<{ queueStats: Record<string, unknown> }>(server.url, ADMIN_TOKEN, STATS, { g: groupId });
   figures['group: arrivals last hour'] = sample.queueStats['arrivalsLastHour'] as number;
-  for (const [label, g] of [['group', groupId], ['server-wide', null]] as const) {
+  for (const [label, g] of [
+    ['group', groupId],
+    ['server-wide', null],
+  ] as const) {
     const { p50, p99 } = await timeStats(server, g, requests);
     Object.assign(figures, {
       [`${label} queueStats p50 ms`]: p50,
@@ -100,7 +108,10 @@ export async function liveStatsBench(server: ServerChild, databaseUrl: string, c
     for (const index of WINDOW_INDEXES) await db.query(`drop index "${index}"`);
     await db.query('analyze');
   });
-  for (const [label, g] of [['group', groupId], ['server-wide', null]] as const) {
+  for (const [label, g] of [
+    ['group', groupId],
+    ['server-wide', null],
+  ] as const) {
     const { p50 } = await timeStats(server, g, requests);
     figures[`${label} queueStats p50 ms without window indexes`] = p50;
     figures[`${label} live-figures statement p50 ms without window indexes`] = await timeStatement(em, g, Math.min(requests, 50));
@@ -110,8 +121,12 @@ export async function liveStatsBench(server: ServerChild, databaseUrl: string, c
     name: 'live queue figures',
     parameters: { closedDialogs: closed, spreadDays: 30, runningClocks: 500, requests },
     figures,
-    targets: { 'live-figures statement': 'flat in the history size (index range scans over the windows); far below the figure without window indexes' },
-    notes: 'sequential queueStats over HTTP (one per queueChanged event and stream); the server process is shared with earlier benchmarks',
+    targets: {
+      'live-figures statement':
+        'flat in the history size (index range scans over the windows); far below the figure without window indexes',
+    },
+    notes:
+      'sequential queueStats over HTTP (one per queueChanged event and stream); the server process is shared with earlier benchmarks',
   };
 }
 
@@ -132,8 +147,14 @@ export function erlangBench(): BenchResult {
     parameters: { arrivalsPerHour, handleSec, targetSec: 20, targetPercent: 80 },
     figures: {
       'required operators': required.agents,
-      'SL at 2,000 operators µs': round(time(5000, () => queueFigures(2000, traffic, handleSec, 20)), 1),
-      'required operators search µs': round(time(5000, () => requiredAgents(traffic, handleSec, 20, 0.8)), 1),
+      'SL at 2,000 operators µs': round(
+        time(5000, () => queueFigures(2000, traffic, handleSec, 20)),
+        1,
+      ),
+      'required operators search µs': round(
+        time(5000, () => requiredAgents(traffic, handleSec, 20, 0.8)),
+        1,
+      ),
     },
     targets: { 'per call': '< 1000 µs' },
   };

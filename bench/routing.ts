@@ -13,7 +13,11 @@ export interface LoadResult {
 }
 
 /** Runs `iteration` from `clients` concurrent loops for `durationMs`, timing each. */
-export async function load(clients: number, durationMs: number, iteration: (client: number, i: number) => Promise<void>): Promise<LoadResult> {
+export async function load(
+  clients: number,
+  durationMs: number,
+  iteration: (client: number, i: number) => Promise<void>,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   const started = performance.now();
   const until = started + durationMs;
@@ -68,7 +72,10 @@ export function baselineIteration(pool: pg.Pool, groups: readonly string[]): (c:
         [groups[(c + i) % groups.length]],
       );
       const op = rows[0].id;
-      await client.query('update operators set active_dialog_count = active_dialog_count + 1, last_assigned_at = now() where id = $1', [op]);
+      await client.query(
+        'update operators set active_dialog_count = active_dialog_count + 1, last_assigned_at = now() where id = $1',
+        [op],
+      );
       await client.query(`update dialogs set status = 'ASSIGNED', operator_id = $1, assigned_at = now() where id = $2`, [op, id]);
       await client.query(
         `insert into dialog_transfers (id, dialog_id, at, kind, to_operator_id, outcome) values ($1, $2, now(), 'TRANSFER', $3, 'ASSIGNED_TO_TARGET')`,

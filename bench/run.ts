@@ -18,8 +18,32 @@ import { slTicksBench } from './sl-ticks.js';
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const cfg = quick
-  ? { durationMs: 1500, reps: 1, concurrency: [1, 8, 32], subscribers: 200, events: 20, tickSubscribers: 50, tickWindowMs: 5000, closed: 20_000, queued: 1000, dashRequests: 20, statsRequests: 50 }
-  : { durationMs: 5000, reps: 3, concurrency: [1, 8, 32], subscribers: 2000, events: 100, tickSubscribers: 200, tickWindowMs: 30_000, closed: 200_000, queued: 5000, dashRequests: 200, statsRequests: 500 };
+  ? {
+      durationMs: 1500,
+      reps: 1,
+      concurrency: [1, 8, 32],
+      subscribers: 200,
+      events: 20,
+      tickSubscribers: 50,
+      tickWindowMs: 5000,
+      closed: 20_000,
+      queued: 1000,
+      dashRequests: 20,
+      statsRequests: 50,
+    }
+  : {
+      durationMs: 5000,
+      reps: 3,
+      concurrency: [1, 8, 32],
+      subscribers: 2000,
+      events: 100,
+      tickSubscribers: 200,
+      tickWindowMs: 30_000,
+      closed: 200_000,
+      queued: 5000,
+      dashRequests: 200,
+      statsRequests: 500,
+    };
 const wanted = (name: string): boolean => !only || only.split(',').includes(name);
 
 async function integrationToken(server: ServerChild): Promise<string> {

@@ -9,7 +9,13 @@ const QUERY = `subscription($g: ID, $ms: Int) { slTicks(groupId: $g, intervalMs:
  * SL ticks: `subscribers` clients (a separate process) each following one group's timers at
  * 1 s, with `timers` clocks running; server CPU over the window and tick jitter.
  */
-export async function slTicksBench(server: ServerChild, groups: readonly string[], subscribers: number, timers: number, windowMs: number): Promise<BenchResult> {
+export async function slTicksBench(
+  server: ServerChild,
+  groups: readonly string[],
+  subscribers: number,
+  timers: number,
+  windowMs: number,
+): Promise<BenchResult> {
   const clients = forkHelper('clients');
   clients.send({
     kind: 'start',
@@ -43,7 +49,13 @@ export async function slTicksBench(server: ServerChild, groups: readonly string[
   const cpuPercent = ((cpu1 - cpu0) / elapsed) * 100;
   return {
     name: 'SL ticks',
-    parameters: { timers, subscribers, intervalMs: 1000, windowSec: round(elapsed, 1), scope: `each subscriber follows one of ${groups.length} groups` },
+    parameters: {
+      timers,
+      subscribers,
+      intervalMs: 1000,
+      windowSec: round(elapsed, 1),
+      scope: `each subscriber follows one of ${groups.length} groups`,
+    },
     figures: {
       'batches received': batches,
       'server CPU % of one core': round(cpuPercent, 1),

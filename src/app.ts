@@ -127,7 +127,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       },
     };
   } catch (error) {
-    await stopStarted().catch((stopError: unknown) => logger.error({ err: loggable(stopError) }, 'cleanup after a failed start failed'));
+    await stopStarted().catch((stopError: unknown) =>
+      logger.error({ err: loggable(stopError) }, 'cleanup after a failed start failed'),
+    );
     throw error;
   }
 }
@@ -139,10 +141,11 @@ export async function startApp(options: AppOptions): Promise<App> {
 export async function bootstrapAdminToken(app: App): Promise<string | null> {
   if (app.services.config.adminToken) return null;
   const em = app.orm.em.fork();
-  const existing = await em.execute<unknown[]>(
-    `select 1 from auth_tokens where kind = ? and role = ? and name = ? limit 1`,
-    [TokenKind.API, Role.ADMIN, BOOTSTRAP_TOKEN_NAME],
-  );
+  const existing = await em.execute<unknown[]>(`select 1 from auth_tokens where kind = ? and role = ? and name = ? limit 1`, [
+    TokenKind.API,
+    Role.ADMIN,
+    BOOTSTRAP_TOKEN_NAME,
+  ]);
   if (existing.length) return null;
   const issued = await app.services.apiTokens.create(em, BOOTSTRAP_TOKEN_NAME, Role.ADMIN);
   return issued.token;

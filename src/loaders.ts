@@ -56,9 +56,18 @@ export class Loaders {
   readonly transfersOfDialog;
 
   constructor(em: EntityManager) {
-    this.groupById = rowLoader((ids) => em.find(Group, { id: { $in: [...ids] } }), (g) => g.id);
-    this.operatorById = rowLoader((ids) => em.find(Operator, { id: { $in: [...ids] } }), (o) => o.id);
-    this.userById = rowLoader((ids) => em.find(User, { id: { $in: [...ids] } }), (u) => u.id);
+    this.groupById = rowLoader(
+      (ids) => em.find(Group, { id: { $in: [...ids] } }),
+      (g) => g.id,
+    );
+    this.operatorById = rowLoader(
+      (ids) => em.find(Operator, { id: { $in: [...ids] } }),
+      (o) => o.id,
+    );
+    this.userById = rowLoader(
+      (ids) => em.find(User, { id: { $in: [...ids] } }),
+      (u) => u.id,
+    );
     this.operatorByUserId = rowLoader(
       (ids) => em.find(Operator, { user: { $in: [...ids] }, deletedAt: null }),
       (o) => o.user.id,
@@ -87,9 +96,18 @@ export class Loaders {
       (m) => m.key,
       (m) => m.entity,
     );
-    this.scenarioById = rowLoader((ids) => em.find(Scenario, { id: { $in: [...ids] } }), (s) => s.id);
-    this.dialogById = rowLoader((ids) => em.find(Dialog, { id: { $in: [...ids] } }), (d) => d.id);
-    this.messageById = rowLoader((ids) => em.find(Message, { id: { $in: [...ids] } }), (m) => m.id);
+    this.scenarioById = rowLoader(
+      (ids) => em.find(Scenario, { id: { $in: [...ids] } }),
+      (s) => s.id,
+    );
+    this.dialogById = rowLoader(
+      (ids) => em.find(Dialog, { id: { $in: [...ids] } }),
+      (d) => d.id,
+    );
+    this.messageById = rowLoader(
+      (ids) => em.find(Message, { id: { $in: [...ids] } }),
+      (m) => m.id,
+    );
     this.messagesOfDialog = listLoader(
       (ids) => em.find(Message, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
       (m) => m.dialog.id,

@@ -47,7 +47,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-
 class PayloadTooLargeError extends Error {
   constructor(readonly maxBytes: number) {
     super(`Request body exceeds ${maxBytes} bytes`);
@@ -67,7 +66,9 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
       if (size <= maxBytes) chunks.push(chunk);
       else chunks.length = 0;
     });
-    req.on('end', () => (size > maxBytes ? reject(new PayloadTooLargeError(maxBytes)) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('end', () =>
+      size > maxBytes ? reject(new PayloadTooLargeError(maxBytes)) : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }
@@ -112,11 +113,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     parseOptions: checks.parseOptions,
     validationRules: [...checks.validationRules],
     validationOptions: { maxErrors: checks.maxErrors },
-    plugins: [
-      costLimitPlugin(limits),
-      requestObserver,
-      freshAfterMutation,
-    ],
+    plugins: [costLimitPlugin(limits), requestObserver, freshAfterMutation],
   });
   await apollo.start();
 
@@ -171,7 +168,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     drain.track(req, res);
     const handle = async (): Promise<void> => {
       if (url.pathname === GRAPHQL_PATH) return handleGraphql(req, res, url);
-      if (url.pathname === '/metrics' && req.method === 'GET') return serveMetrics(req, res, services.metrics, services.config.metricsToken);
+      if (url.pathname === '/metrics' && req.method === 'GET')
+        return serveMetrics(req, res, services.metrics, services.config.metricsToken);
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
         const ready = await options.ready().catch(() => false);
@@ -226,4 +224,3 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   };
 }
-

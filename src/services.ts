@@ -91,11 +91,15 @@ export function createServices(
       await events.publish(tx, { kind: 'operator', operatorId: operator.id, groupIds: groups.map((g) => g.group_id) });
     },
   });
-  const loginThrottle = new LoginThrottle(rootEm, {
-    maxFailuresPerEmail: config.loginMaxFailuresPerEmail,
-    maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
-    windowSec: config.loginThrottleWindowSec,
-  }, (limit) => metrics.loginRefusals.inc({ limit }));
+  const loginThrottle = new LoginThrottle(
+    rootEm,
+    {
+      maxFailuresPerEmail: config.loginMaxFailuresPerEmail,
+      maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
+      windowSec: config.loginThrottleWindowSec,
+    },
+    (limit) => metrics.loginRefusals.inc({ limit }),
+  );
   return {
     clock,
     config,

@@ -70,7 +70,9 @@ function aliased(count: number, field: string): string {
 describe('operation limits over HTTP', () => {
   it('the 106-byte nested operators/groups query of an OPERATOR is too costly, and so is one level less', async () => {
     const attack = nested(8);
-    expect(attack).toBe('{ operators { groups { operators { groups { operators { groups { operators { groups { id } } } } } } } } }');
+    expect(attack).toBe(
+      '{ operators { groups { operators { groups { operators { groups { operators { groups { id } } } } } } } } }',
+    );
     expectLimit(await query(attack, operatorToken), 'cost', DEFAULTS.cost);
     expectLimit(await query(nested(7), operatorToken), 'cost', DEFAULTS.cost);
     // The same caller, with the nesting the product needs:
@@ -220,7 +222,9 @@ describe('HTTP bodies over MAX_BODY_BYTES', () => {
     const body = JSON.stringify({ query: `{ __typename }`, padding: 'x'.repeat(2 * max) });
     const answer = await postWhileHealthy(t.app.url, body);
     expect(answer.status).toBe(413);
-    expect(answer.errors).toEqual([{ message: `Request body exceeds ${max} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE', max } }]);
+    expect(answer.errors).toEqual([
+      { message: `Request body exceeds ${max} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE', max } },
+    ]);
     const ok = await query(`{ __typename }`);
     expect(ok.data).toEqual({ __typename: 'Query' });
   });
@@ -282,7 +286,14 @@ describe('limit configuration', () => {
     });
     expect(config.maxBodyBytes).toBe(2048);
     expect(config.operationLimits).toEqual({ tokens: 300, depth: 4, aliases: 0, directives: 3, cost: 500 });
-    for (const name of ['MAX_BODY_BYTES', 'MAX_QUERY_TOKENS', 'MAX_QUERY_DEPTH', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_QUERY_COST']) {
+    for (const name of [
+      'MAX_BODY_BYTES',
+      'MAX_QUERY_TOKENS',
+      'MAX_QUERY_DEPTH',
+      'MAX_QUERY_ALIASES',
+      'MAX_QUERY_DIRECTIVES',
+      'MAX_QUERY_COST',
+    ]) {
       expect(() => loadConfig({ [name]: '-1' }), name).toThrow(ConfigError);
     }
   });

@@ -42,7 +42,10 @@ async function followQueue(t: TestApp, s: ProtocolSocket, id: string, g: string)
 async function expectQueued(t: TestApp, s: ProtocolSocket, id: string, g: string): Promise<void> {
   const dialog = await transfer(t.admin, (await startDialog(t.admin)).id, { groupId: g });
   const event = await s.nextFor(id);
-  expect(event).toMatchObject({ type: 'next', payload: { data: { queueChanged: { type: 'QUEUED', dialog: { id: dialog.id } } } } });
+  expect(event).toMatchObject({
+    type: 'next',
+    payload: { data: { queueChanged: { type: 'QUEUED', dialog: { id: dialog.id } } } },
+  });
 }
 
 describe('frames', () => {
@@ -52,7 +55,10 @@ describe('frames', () => {
     const { t } = app;
     const rssBefore = process.memoryUsage().rss;
     // A valid token inside: the size alone gets it refused.
-    const big = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}`, pad: 'x'.repeat(1024 * 1024) } });
+    const big = JSON.stringify({
+      type: 'connection_init',
+      payload: { authorization: `Bearer ${ADMIN_TOKEN}`, pad: 'x'.repeat(1024 * 1024) },
+    });
     const sockets = await Promise.all(Array.from({ length: 6 }, () => ProtocolSocket.open(t.app.server.wsUrl)));
     for (const s of sockets) s.send(big);
     for (const s of sockets) expect((await s.closed).code).toBe(1009);
@@ -274,7 +280,10 @@ describe('invalid operations', () => {
     ]);
     s.subscribe('invalid', `subscription { queueChanged { nope } }`);
     expect(errorsOf(await s.nextFor('invalid'))).toEqual([
-      expect.objectContaining({ message: expect.stringMatching(/Cannot query field "nope"/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+      expect.objectContaining({
+        message: expect.stringMatching(/Cannot query field "nope"/),
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      }),
     ]);
     s.subscribe('unnamed', `subscription A { queueChanged { type } } subscription B { queueChanged { type } }`);
     expect(errorsOf(await s.nextFor('unnamed'))[0]).toMatchObject({ extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } });

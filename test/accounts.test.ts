@@ -26,7 +26,10 @@ async function userIdOf(email: string): Promise<string> {
   return user.id;
 }
 
-async function createUser(role: string, password: string | null = 'a long enough password'): Promise<{ id: string; email: string; password: string | null }> {
+async function createUser(
+  role: string,
+  password: string | null = 'a long enough password',
+): Promise<{ id: string; email: string; password: string | null }> {
   const email = `${unique(role.toLowerCase())}@example.com`;
   const { createUser } = await t.admin.ok(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
     input: { email, firstName: 'Grace', lastName: 'Hopper', role, password },
@@ -60,7 +63,9 @@ describe('viewer', () => {
     expect(asSession).toMatchObject({ role: 'OPERATOR', user: { email: op.email }, apiToken: null });
     expect(Date.parse(asSession.expiresAt)).toBeGreaterThan(Date.now());
 
-    const { createApiToken } = await t.admin.ok(`mutation { createApiToken(name: "dashboard wall", role: SUPERVISOR) { id token } }`);
+    const { createApiToken } = await t.admin.ok(
+      `mutation { createApiToken(name: "dashboard wall", role: SUPERVISOR) { id token } }`,
+    );
     expect((await t.client(createApiToken.token).ok(VIEWER)).viewer).toEqual({
       role: 'SUPERVISOR',
       expiresAt: null,
@@ -111,7 +116,7 @@ describe('setPassword', () => {
 });
 
 describe('changePassword', () => {
-  it("the caller proves the current password; their other sessions end, this one and its socket stay", async () => {
+  it('the caller proves the current password; their other sessions end, this one and its socket stay', async () => {
     const op = await createOperator(t.admin);
     const current = t.client(await login(t.client(), op.email, op.password));
     const other = t.client(await login(t.client(), op.email, op.password));
@@ -140,7 +145,9 @@ describe('changePassword', () => {
     await session.fails(CHANGE_PASSWORD, { c: op.password, n: 'short' }, 'BAD_USER_INPUT', 'newPassword');
     await session.fails(CHANGE_PASSWORD, { c: op.password, n: op.email }, 'BAD_USER_INPUT', 'newPassword');
     await session.fails(CHANGE_PASSWORD, { c: op.password, n: op.password }, 'BAD_USER_INPUT', 'newPassword');
-    await t.client(await apiToken(t.admin, 'SUPERVISOR')).fails(CHANGE_PASSWORD, { c: 'whatever 123', n: 'a brand new secret' }, 'FORBIDDEN');
+    await t
+      .client(await apiToken(t.admin, 'SUPERVISOR'))
+      .fails(CHANGE_PASSWORD, { c: 'whatever 123', n: 'a brand new secret' }, 'FORBIDDEN');
     await t.admin.fails(CHANGE_PASSWORD, { c: 'whatever 123', n: 'a brand new secret' }, 'FORBIDDEN');
     await t.client().fails(CHANGE_PASSWORD, { c: 'whatever 123', n: 'a brand new secret' }, 'UNAUTHENTICATED');
     // Nothing changed.
@@ -153,7 +160,10 @@ describe('updateUser', () => {
   it('ADMIN changes email and names; the new email logs in; omitted fields stay', async () => {
     const user = await createUser('SUPERVISOR');
     const email = `${unique('renamed')}@example.com`;
-    const { updateUser } = await t.admin.ok(UPDATE_USER, { id: user.id, input: { email: `  ${email.toUpperCase()} `, lastName: 'Lovelace' } });
+    const { updateUser } = await t.admin.ok(UPDATE_USER, {
+      id: user.id,
+      input: { email: `  ${email.toUpperCase()} `, lastName: 'Lovelace' },
+    });
     expect(updateUser).toEqual({ id: user.id, email, firstName: 'Grace', lastName: 'Lovelace', role: 'SUPERVISOR' });
     await stillWorks(t.client(await login(t.client(), email, user.password!)));
     await t.client().fails(LOGIN, { e: user.email, p: user.password }, 'UNAUTHENTICATED');
@@ -169,14 +179,31 @@ describe('updateUser', () => {
   it('errors: CONFLICT on a taken email, BAD_USER_INPUT with the field, NOT_FOUND, ADMIN only; nothing changes', async () => {
     const user = await createUser('SUPERVISOR');
     const taken = await createUser('OPERATOR');
-    await t.admin.fails(UPDATE_USER, { id: user.id, input: { email: taken.email.toUpperCase(), firstName: 'Changed' } }, 'CONFLICT', 'email');
+    await t.admin.fails(
+      UPDATE_USER,
+      { id: user.id, input: { email: taken.email.toUpperCase(), firstName: 'Changed' } },
+      'CONFLICT',
+      'email',
+    );
     await t.admin.fails(UPDATE_USER, { id: user.id, input: { email: 'not-an-email' } }, 'BAD_USER_INPUT', 'email');
     await t.admin.fails(UPDATE_USER, { id: user.id, input: { firstName: '   ' } }, 'BAD_USER_INPUT', 'firstName');
     await t.admin.fails(UPDATE_USER, { id: user.id, input: { lastName: 'x'.repeat(201) } }, 'BAD_USER_INPUT', 'lastName');
-    await t.admin.fails(UPDATE_USER, { id: '00000000-0000-4000-8000-000000000000', input: { firstName: 'X' } }, 'NOT_FOUND', 'id');
-    await t.client(await apiToken(t.admin, 'SUPERVISOR')).fails(UPDATE_USER, { id: user.id, input: { firstName: 'X' } }, 'FORBIDDEN');
+    await t.admin.fails(
+      UPDATE_USER,
+      { id: '00000000-0000-4000-8000-000000000000', input: { firstName: 'X' } },
+      'NOT_FOUND',
+      'id',
+    );
+    await t
+      .client(await apiToken(t.admin, 'SUPERVISOR'))
+      .fails(UPDATE_USER, { id: user.id, input: { firstName: 'X' } }, 'FORBIDDEN');
     const { users } = await t.admin.ok(`{ users { id email firstName lastName } }`);
-    expect(users.find((u: { id: string }) => u.id === user.id)).toEqual({ id: user.id, email: user.email, firstName: 'Grace', lastName: 'Hopper' });
+    expect(users.find((u: { id: string }) => u.id === user.id)).toEqual({
+      id: user.id,
+      email: user.email,
+      firstName: 'Grace',
+      lastName: 'Hopper',
+    });
   });
 });
 
@@ -227,23 +254,43 @@ describe('deleteUser', () => {
 describe('deleteScenario', () => {
   it('soft delete: it leaves the catalog and new dialogs cannot name it; dialogs started from it keep it', async () => {
     const g = await createGroup(t.admin);
-    const { createScenario } = await t.admin.ok(`mutation($g: ID) { createScenario(name: "Returns", fallbackGroupId: $g) { id } }`, { g: g.id });
+    const { createScenario } = await t.admin.ok(
+      `mutation($g: ID) { createScenario(name: "Returns", fallbackGroupId: $g) { id } }`,
+      { g: g.id },
+    );
     const bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
     const dialog = await startDialog(bot, { scenarioId: createScenario.id });
 
-    expect((await t.admin.ok(`mutation($id: ID!) { deleteScenario(id: $id) }`, { id: createScenario.id })).deleteScenario).toBe(createScenario.id);
+    expect((await t.admin.ok(`mutation($id: ID!) { deleteScenario(id: $id) }`, { id: createScenario.id })).deleteScenario).toBe(
+      createScenario.id,
+    );
     const { scenarios } = await t.admin.ok(`{ scenarios { id } }`);
     expect(scenarios.map((s: { id: string }) => s.id)).not.toContain(createScenario.id);
-    const { dialog: kept } = await t.admin.ok(`query($id: ID!) { dialog(id: $id) { scenario { id name deletedAt fallbackGroup { id } } } }`, { id: dialog.id });
+    const { dialog: kept } = await t.admin.ok(
+      `query($id: ID!) { dialog(id: $id) { scenario { id name deletedAt fallbackGroup { id } } } }`,
+      { id: dialog.id },
+    );
     expect(kept.scenario).toMatchObject({ id: createScenario.id, name: 'Returns', fallbackGroup: { id: g.id } });
     expect(kept.scenario.deletedAt).not.toBeNull();
     // The bot failing on that dialog still goes to the scenario's fallback group.
     await bot.ok(`mutation($id: ID!) { reportBotFailure(dialogId: $id) { id } }`, { id: dialog.id });
     expect((await lastTransfer(t.admin, dialog.id)).requestedGroup).toEqual({ id: g.id });
 
-    await bot.fails(`mutation($s: ID) { startDialog(input: { scenarioId: $s }) { id } }`, { s: createScenario.id }, 'NOT_FOUND', 'scenarioId');
-    await t.admin.fails(`mutation($id: ID!) { updateScenario(id: $id, name: "Back") { id } }`, { id: createScenario.id }, 'NOT_FOUND', 'id');
+    await bot.fails(
+      `mutation($s: ID) { startDialog(input: { scenarioId: $s }) { id } }`,
+      { s: createScenario.id },
+      'NOT_FOUND',
+      'scenarioId',
+    );
+    await t.admin.fails(
+      `mutation($id: ID!) { updateScenario(id: $id, name: "Back") { id } }`,
+      { id: createScenario.id },
+      'NOT_FOUND',
+      'id',
+    );
     await t.admin.fails(`mutation($id: ID!) { deleteScenario(id: $id) }`, { id: createScenario.id }, 'NOT_FOUND', 'id');
-    await t.client(await apiToken(t.admin, 'SUPERVISOR')).fails(`mutation($id: ID!) { deleteScenario(id: $id) }`, { id: createScenario.id }, 'FORBIDDEN');
+    await t
+      .client(await apiToken(t.admin, 'SUPERVISOR'))
+      .fails(`mutation($id: ID!) { deleteScenario(id: $id) }`, { id: createScenario.id }, 'FORBIDDEN');
   });
 });

@@ -22,10 +22,13 @@ const API_TOKENS = `{ apiTokens { id name role createdAt lastUsedAt revokedAt } 
 const REVOKE = `mutation($id: ID!) { revokeApiToken(id: $id) { id name role revokedAt } }`;
 
 async function issue(name: string, role = 'INTEGRATION'): Promise<{ id: string; token: string }> {
-  const { createApiToken } = await a.admin.ok(`mutation($n: String!, $r: Role!) { createApiToken(name: $n, role: $r) { id token } }`, {
-    n: name,
-    r: role,
-  });
+  const { createApiToken } = await a.admin.ok(
+    `mutation($n: String!, $r: Role!) { createApiToken(name: $n, role: $r) { id token } }`,
+    {
+      n: name,
+      r: role,
+    },
+  );
   return createApiToken;
 }
 
@@ -131,12 +134,17 @@ describe('revokeApiToken', () => {
     const sessionId = await tokenIdOf(session.token!);
     await a.admin.fails(REVOKE, { id: sessionId }, 'NOT_FOUND', 'id');
     // The token is untouched by the refused attempts.
-    expect((await a.client(issued.token).ok(`{ viewer { apiToken { id revokedAt } } }`)).viewer.apiToken).toEqual({ id: issued.id, revokedAt: null });
+    expect((await a.client(issued.token).ok(`{ viewer { apiToken { id revokedAt } } }`)).viewer.apiToken).toEqual({
+      id: issued.id,
+      revokedAt: null,
+    });
   });
 });
 
 /** A session's token row id, read from the database (sessions are never listed). */
 async function tokenIdOf(token: string): Promise<string> {
-  const rows = await a.app.orm.em.fork().execute<Array<{ id: string }>>('select id from auth_tokens where token_hash = ?', [tokenHash(token)]);
+  const rows = await a.app.orm.em
+    .fork()
+    .execute<Array<{ id: string }>>('select id from auth_tokens where token_hash = ?', [tokenHash(token)]);
   return rows[0].id;
 }

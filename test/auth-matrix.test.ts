@@ -81,7 +81,11 @@ const ARGS: Readonly<Record<string, Args>> = {
   createApiToken: { own: () => ({ name: unique('m'), role: 'INTEGRATION' }) },
   revokeApiToken: {
     own: async () => ({
-      id: (await t.admin.ok<{ createApiToken: { id: string } }>(`mutation { createApiToken(name: "revoked", role: INTEGRATION) { id } }`)).createApiToken.id,
+      id: (
+        await t.admin.ok<{ createApiToken: { id: string } }>(
+          `mutation { createApiToken(name: "revoked", role: INTEGRATION) { id } }`,
+        )
+      ).createApiToken.id,
     }),
   },
   setPassword: { own: async () => ({ userId: await freshUser(), password: 'long enough password' }) },
@@ -92,7 +96,10 @@ const ARGS: Readonly<Record<string, Args>> = {
   createScenario: { own: () => ({ name: unique('m') }) },
   updateScenario: { own: () => ({ id: fx.scenario, name: unique('m') }) },
   deleteScenario: {
-    own: async () => ({ id: (await t.admin.ok<{ createScenario: { id: string } }>(`mutation { createScenario(name: "gone") { id } }`)).createScenario.id }),
+    own: async () => ({
+      id: (await t.admin.ok<{ createScenario: { id: string } }>(`mutation { createScenario(name: "gone") { id } }`))
+        .createScenario.id,
+    }),
   },
   setOperatorStatus: {
     own: () => ({ status: 'ONLINE', operatorId: fx.own }),
@@ -123,7 +130,10 @@ const ARGS: Readonly<Record<string, Args>> = {
     trigger: async (v) =>
       void (await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "ping") { id } }`, { id: v['dialogId'] })),
   },
-  slTicks: { own: () => ({ groupId: fx.ownGroup, intervalMs: 250 }), others: () => ({ groupId: fx.otherGroup, intervalMs: 250 }) },
+  slTicks: {
+    own: () => ({ groupId: fx.ownGroup, intervalMs: 250 }),
+    others: () => ({ groupId: fx.otherGroup, intervalMs: 250 }),
+  },
   operatorStatusChanged: {
     own: () => ({ groupId: fx.ownGroup }),
     others: () => ({ groupId: fx.otherGroup }),
@@ -143,7 +153,14 @@ beforeAll(async () => {
   const mate = await createOperator(t.admin, { groupIds: [ownGroup.id] });
   const other = await createOperator(t.admin, { groupIds: [otherGroup.id] });
   const scenario = await t.admin.ok<{ createScenario: { id: string } }>(`mutation { createScenario(name: "matrix") { id } }`);
-  Object.assign(fx, { ownGroup: ownGroup.id, otherGroup: otherGroup.id, own: own.id, mate: mate.id, other: other.id, scenario: scenario.createScenario.id });
+  Object.assign(fx, {
+    ownGroup: ownGroup.id,
+    otherGroup: otherGroup.id,
+    own: own.id,
+    mate: mate.id,
+    other: other.id,
+    scenario: scenario.createScenario.id,
+  });
   tokens.ADMIN = ADMIN_TOKEN;
   tokens.SUPERVISOR = await apiToken(t.admin, 'SUPERVISOR');
   tokens.OPERATOR = await login(t.client(), own.email, own.password);
@@ -171,8 +188,14 @@ async function argsFor(root: RootField, caller: Caller, which: 'own' | 'others')
 describe('every root field has a stated rule', () => {
   it('each Query, Mutation and Subscription field is in ACCESS, and ACCESS names no field that is gone', async () => {
     const names = (await rootFields()).map((f) => f.name);
-    expect(names.filter((n) => !(n in ACCESS)), 'root fields without an entry in test/helpers/access.ts').toEqual([]);
-    expect(Object.keys(ACCESS).filter((n) => !names.includes(n)), 'entries for fields the schema no longer has').toEqual([]);
+    expect(
+      names.filter((n) => !(n in ACCESS)),
+      'root fields without an entry in test/helpers/access.ts',
+    ).toEqual([]);
+    expect(
+      Object.keys(ACCESS).filter((n) => !names.includes(n)),
+      'entries for fields the schema no longer has',
+    ).toEqual([]);
     expect(names.length).toBeGreaterThan(30);
   });
 });
@@ -185,7 +208,11 @@ describe('queries and mutations over HTTP', () => {
       const access = ACCESS[root.name];
       if (!access) continue; // reported by the completeness test
       const query = operationFor(root, { select: 'typename' });
-      const check = async (caller: Caller, which: 'own' | 'others', expected: 'allowed' | 'FORBIDDEN' | 'UNAUTHENTICATED'): Promise<void> => {
+      const check = async (
+        caller: Caller,
+        which: 'own' | 'others',
+        expected: 'allowed' | 'FORBIDDEN' | 'UNAUTHENTICATED',
+      ): Promise<void> => {
         // logout ends the session it is called with: an OPERATOR tries it with a session of its own.
         const client =
           root.name === 'logout' && caller === 'OPERATOR'
@@ -202,7 +229,10 @@ describe('queries and mutations over HTTP', () => {
           result.status < 500 &&
           !got.includes('INTERNAL_SERVER_ERROR') &&
           (expected === 'allowed' ? got.every((c) => !AUTH_CODES.includes(c)) : got[0] === expected);
-        if (!ok) failures.push(`${root.name} as ${caller} (${which}): expected ${expected}, got ${JSON.stringify(result.errors ?? result.data)}`);
+        if (!ok)
+          failures.push(
+            `${root.name} as ${caller} (${which}): expected ${expected}, got ${JSON.stringify(result.errors ?? result.data)}`,
+          );
       };
       for (const caller of CALLERS) {
         const expected = mayCall(access, caller) ? 'allowed' : caller === 'ANONYMOUS' ? 'UNAUTHENTICATED' : 'FORBIDDEN';
@@ -226,7 +256,12 @@ describe('queries and mutations over HTTP', () => {
       ['OPERATOR', 'closeDialog', `mutation($id: ID!) { closeDialog(dialogId: $id) { status } }`, { id: await ownDialog() }],
       ['INTEGRATION', 'groups', `{ groups { id } }`, {}],
       ['SUPERVISOR', 'users', `{ users { id } }`, {}],
-      ['OPERATOR', 'slReport', `query($o: ID) { slReport(operatorId: $o, from: "2020-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { sessions } }`, { o: fx.own }],
+      [
+        'OPERATOR',
+        'slReport',
+        `query($o: ID) { slReport(operatorId: $o, from: "2020-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { sessions } }`,
+        { o: fx.own },
+      ],
     ];
     for (const [caller, name, query, variables] of samples) {
       const result = await clients[caller].request(query, variables);
@@ -253,7 +288,8 @@ describe('queries and mutations over HTTP', () => {
           : clients[role].request(`query($id: ID!) { operator(id: $id) { id email } }`, { id: operatorId });
       const others = await emailOf(fx.other);
       const allowed = mayCall(FIELD_ACCESS['Operator.email'], role) && role !== 'OPERATOR';
-      if (forbiddenAt(others.errors, 'email') === allowed) failures.push(`another's Operator.email as ${role}: ${JSON.stringify(others)}`);
+      if (forbiddenAt(others.errors, 'email') === allowed)
+        failures.push(`another's Operator.email as ${role}: ${JSON.stringify(others)}`);
       if (!allowed && JSON.stringify(others.data ?? {}).includes('@')) failures.push(`another's email leaked to ${role}`);
     }
     const own = await clients.OPERATOR.request(`query($id: ID!) { operator(id: $id) { email } }`, { id: fx.own });
@@ -313,8 +349,13 @@ describe('subscriptions over graphql-ws', () => {
             const trigger = ARGS[root.name]?.trigger;
             const got = await outcome(ws, root, variables, trigger && (() => trigger(variables)));
             checked++;
-            const ok = allowed ? got.kind === 'event' && got.errorsBefore.length === 0 : got.kind === 'error' && got.codes[0] === 'FORBIDDEN';
-            if (!ok) failures.push(`${root.name} as ${role} (${which}): expected ${allowed ? 'events' : 'FORBIDDEN'}, got ${JSON.stringify(got)}`);
+            const ok = allowed
+              ? got.kind === 'event' && got.errorsBefore.length === 0
+              : got.kind === 'error' && got.codes[0] === 'FORBIDDEN';
+            if (!ok)
+              failures.push(
+                `${root.name} as ${role} (${which}): expected ${allowed ? 'events' : 'FORBIDDEN'}, got ${JSON.stringify(got)}`,
+              );
           }
         }
       } finally {

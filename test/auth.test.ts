@@ -47,7 +47,9 @@ describe('login and sessions', () => {
 
 describe('API tokens', () => {
   it('are shown once, work with their role, and are stored only as a hash', async () => {
-    const { createApiToken } = await t.admin.ok(`mutation { createApiToken(name: "bot runtime", role: INTEGRATION) { id name role token } }`);
+    const { createApiToken } = await t.admin.ok(
+      `mutation { createApiToken(name: "bot runtime", role: INTEGRATION) { id name role token } }`,
+    );
     expect(createApiToken).toMatchObject({ name: 'bot runtime', role: 'INTEGRATION' });
     const bot = t.client(createApiToken.token);
     expect((await bot.ok(`{ groups { id } }`)).groups).toEqual(expect.any(Array));

@@ -19,7 +19,13 @@ function observed(sequences: number[], interruptions: Array<{ at: number; reason
 describe('the chaos run: stream check', () => {
   it('passes a complete stream and counts its pairs', () => {
     const check = checkStream(observed([4, 5, 6, 7]), [], [], 7);
-    expect(check).toMatchObject({ strictPairs: 3, missingOutsideOutage: 0, missingWhileListenerDown: 0, missingAcrossResubscription: 0, tailMissing: 0 });
+    expect(check).toMatchObject({
+      strictPairs: 3,
+      missingOutsideOutage: 0,
+      missingWhileListenerDown: 0,
+      missingAcrossResubscription: 0,
+      tailMissing: 0,
+    });
     expect(streamOk(check)).toBe(true);
   });
 
@@ -88,14 +94,24 @@ describe('the chaos run: SQL invariant checks', () => {
   async function operator(status: string, active: number, max = 3): Promise<string> {
     const user = randomUUID();
     const id = randomUUID();
-    await client.query(`insert into users (id, email, first_name, last_name, role, created_at) values ($1, $2, 'A', 'B', 'OPERATOR', now())`, [user, `${user}@x.test`]);
-    await client.query(`insert into operators (id, user_id, max_dialogs, status, active_dialog_count, created_at) values ($1, $2, $3, $4, $5, now())`, [id, user, max, status, active]);
+    await client.query(
+      `insert into users (id, email, first_name, last_name, role, created_at) values ($1, $2, 'A', 'B', 'OPERATOR', now())`,
+      [user, `${user}@x.test`],
+    );
+    await client.query(
+      `insert into operators (id, user_id, max_dialogs, status, active_dialog_count, created_at) values ($1, $2, $3, $4, $5, now())`,
+      [id, user, max, status, active],
+    );
     return id;
   }
 
   async function dialog(status: string, operatorId: string | null): Promise<string> {
     const id = randomUUID();
-    await client.query(`insert into dialogs (id, status, operator_id, created_at) values ($1, $2, $3, now())`, [id, status, operatorId]);
+    await client.query(`insert into dialogs (id, status, operator_id, created_at) values ($1, $2, $3, now())`, [
+      id,
+      status,
+      operatorId,
+    ]);
     return id;
   }
 

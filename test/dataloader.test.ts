@@ -35,7 +35,10 @@ async function statements(t: TestApp, query: string): Promise<number> {
 
 describe('no N+1 queries', () => {
   it.each([
-    ['groups { operators { groups } }', `{ groups { id operators { id firstName email activeDialogCount groups { id name } } } }`],
+    [
+      'groups { operators { groups } }',
+      `{ groups { id operators { id firstName email activeDialogCount groups { id name } } } }`,
+    ],
     ['operators { groups { operators } }', `{ operators { id groups { id operators { id lastName } } } }`],
     ['users { operator { groups } }', `{ users { id operator { id groups { id } } } }`],
   ])('%s runs a constant number of SQL statements', async (_name, query) => {

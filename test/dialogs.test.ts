@@ -71,7 +71,12 @@ describe('idempotency keys', () => {
     await bot.fails(FAIL, { id: third.id, k: 'fail-1' }, 'BAD_USER_INPUT', 'idempotencyKey');
     await bot.fails(TRANSFER, { id: third.id, g: g.id, k: 'tr-1' }, 'BAD_USER_INPUT', 'idempotencyKey');
     await bot.fails(POST, { id: other.id, k: 'msg-1' }, 'BAD_USER_INPUT', 'idempotencyKey');
-    await bot.fails(`mutation { startDialog(input: { externalId: "c-2" }, idempotencyKey: "start-1") { id } }`, undefined, 'BAD_USER_INPUT', 'idempotencyKey');
+    await bot.fails(
+      `mutation { startDialog(input: { externalId: "c-2" }, idempotencyKey: "start-1") { id } }`,
+      undefined,
+      'BAD_USER_INPUT',
+      'idempotencyKey',
+    );
     expect((await getDialog(t.admin, third.id)).status).toBe('BOT');
     await bot.fails(START, { k: '' }, 'BAD_USER_INPUT', 'idempotencyKey');
     // Keys belong to the token that used them.
@@ -108,7 +113,7 @@ describe('operator permissions', () => {
     expect((await supervisor.ok(CLOSE, { id: d2.id })).closeDialog.status).toBe('CLOSED');
   });
 
-  it("a staff reply is not credited to the assigned operator, and is refused while the bot has the dialog", async () => {
+  it('a staff reply is not credited to the assigned operator, and is refused while the bot has the dialog', async () => {
     const g = await createGroup(t.admin);
     const a = await operatorSession([g.id]);
     const from = clock.now().toISOString();
@@ -126,7 +131,11 @@ describe('operator permissions', () => {
     const to = clock.now().toISOString();
     // Staff replies do not answer the SL clock: it still runs, on the assigned operator.
     expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ kind: 'FIRST_RESPONSE' });
-    expect((await t.admin.ok(REPORT, { o: a.id, from, to })).slReport).toEqual({ sessions: 1, firstResponsesWithinSl: 0, avgFirstResponseSec: null });
+    expect((await t.admin.ok(REPORT, { o: a.id, from, to })).slReport).toEqual({
+      sessions: 1,
+      firstResponsesWithinSl: 0,
+      avgFirstResponseSec: null,
+    });
     expect((await t.admin.ok(REPORT, { from, to })).slReport).toMatchObject({ sessions: 1, firstResponsesWithinSl: 0 });
 
     const withBot = await startDialog(bot);
@@ -176,8 +185,15 @@ describe('dialog queries', () => {
     const totals: number[] = [];
     let after: string | null = null;
     for (;;) {
-      const { dialogs }: { dialogs: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: Array<{ node: { id: string } }> } } =
-        await t.admin.ok(PAGE, { n: 3, after });
+      const {
+        dialogs,
+      }: {
+        dialogs: {
+          totalCount: number;
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+          edges: Array<{ node: { id: string } }>;
+        };
+      } = await t.admin.ok(PAGE, { n: 3, after });
       totals.push(dialogs.totalCount);
       seen.push(...dialogs.edges.map((e) => e.node.id));
       if (!dialogs.pageInfo.hasNextPage) break;
@@ -226,7 +242,8 @@ describe('dialog queries', () => {
     expect(dialogs.totalCount).toBe(4);
     expect((await getDialog(t.admin, queued.id)).status).toBe('QUEUED'); // still queued when read
     for (const hidden of [elsewhere, closedMine, withBot]) expect((await me.client.ok(ONE, { id: hidden.id })).dialog).toBeNull();
-    for (const shown of [assigned, queued, inMyGroup]) expect((await me.client.ok(ONE, { id: shown.id })).dialog).toEqual({ id: shown.id });
+    for (const shown of [assigned, queued, inMyGroup])
+      expect((await me.client.ok(ONE, { id: shown.id })).dialog).toEqual({ id: shown.id });
   });
 
   it('a closed dialog keeps the operator who held it; the operatorId filter finds both open and closed ones', async () => {
@@ -266,9 +283,21 @@ describe('dialog queries', () => {
     await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     clock.advance(12_000);
     const STATS = `query($g: ID) { queueStats(groupId: $g) { groupId queued longestWaitSec onlineOperators freeCapacity } }`;
-    expect((await t.admin.ok(STATS, { g: g.id })).queueStats).toEqual({ groupId: g.id, queued: 2, longestWaitSec: 42, onlineOperators: 0, freeCapacity: 0 });
+    expect((await t.admin.ok(STATS, { g: g.id })).queueStats).toEqual({
+      groupId: g.id,
+      queued: 2,
+      longestWaitSec: 42,
+      onlineOperators: 0,
+      freeCapacity: 0,
+    });
     await setStatus(t.admin, a.id, 'ONLINE');
-    expect((await t.admin.ok(STATS, { g: g.id })).queueStats).toEqual({ groupId: g.id, queued: 0, longestWaitSec: 0, onlineOperators: 1, freeCapacity: 1 });
+    expect((await t.admin.ok(STATS, { g: g.id })).queueStats).toEqual({
+      groupId: g.id,
+      queued: 0,
+      longestWaitSec: 0,
+      onlineOperators: 1,
+      freeCapacity: 1,
+    });
     expect((await t.admin.ok(STATS, {})).queueStats).toMatchObject({ groupId: null, queued: 0, onlineOperators: 1 });
     expect((await getDialog(t.admin, q1.id)).operator!.id).toBe(a.id);
     await t.admin.fails(STATS, { g: '00000000-0000-4000-8000-000000000000' }, 'NOT_FOUND', 'groupId');

@@ -100,8 +100,12 @@ describe('subscriptions sharing one document', () => {
     await eventually(() => t.app.services.bus.handlerCount() === before + 2, 10_000, 'subscriptions registered');
     const bot = t.admin;
     const { startDialog } = await bot.ok<{ startDialog: { id: string } }>(`mutation { startDialog(input: {}) { id } }`);
-    await bot.ok(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id: startDialog.id, g: g.id });
-    for (const sub of subs) expect((await sub.next()).queueChanged).toMatchObject({ type: 'QUEUED', dialog: { id: startDialog.id } });
+    await bot.ok(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, {
+      id: startDialog.id,
+      g: g.id,
+    });
+    for (const sub of subs)
+      expect((await sub.next()).queueChanged).toMatchObject({ type: 'QUEUED', dialog: { id: startDialog.id } });
     await ws.dispose();
   });
 });

@@ -209,7 +209,9 @@ afterAll(() => t.stop());
 
 /** The user account behind an operator. */
 async function userOf(operatorId: string): Promise<string> {
-  const { users } = await t.admin.ok<{ users: Array<{ id: string; operator: { id: string } | null }> }>(`{ users { id operator { id } } }`);
+  const { users } = await t.admin.ok<{ users: Array<{ id: string; operator: { id: string } | null }> }>(
+    `{ users { id operator { id } } }`,
+  );
   const user = users.find((u) => u.operator?.id === operatorId);
   if (!user) throw new Error(`no user for operator ${operatorId}`);
   return user.id;
@@ -236,7 +238,18 @@ const QUERY_RUNS: Record<string, Prepare[]> = {
   scenarios: [fixed('')],
 };
 
-const VARIABLE_TYPES: Record<string, string> = { id: 'ID!', f: 'DialogFilter', g: 'ID!', o: 'ID!', s: 'ID', to: 'TransferTarget!', n: 'String!', e: 'String!', q: 'ID', u: 'ID!' };
+const VARIABLE_TYPES: Record<string, string> = {
+  id: 'ID!',
+  f: 'DialogFilter',
+  g: 'ID!',
+  o: 'ID!',
+  s: 'ID',
+  to: 'TransferTarget!',
+  n: 'String!',
+  e: 'String!',
+  q: 'ID',
+  u: 'ID!',
+};
 
 /** Declares the variables used in `args`. */
 function header(kind: string, variables: Record<string, unknown>): string {
@@ -244,17 +257,26 @@ function header(kind: string, variables: Record<string, unknown>): string {
   return names.length ? `${kind}(${names.map((n) => `$${n}: ${VARIABLE_TYPES[n]}`).join(', ')})` : kind;
 }
 
-const onDialog = (make: () => Promise<string>): Prepare => async () => ({ args: '(dialogId: $id)', variables: { id: await make() } });
+const onDialog =
+  (make: () => Promise<string>): Prepare =>
+  async () => ({ args: '(dialogId: $id)', variables: { id: await make() } });
 
 const MUTATION_RUNS: Record<string, Prepare[]> = {
-  createGroup: [fixed('(input: { name: $n, slFirstResponseSec: 60, slNextResponseSec: 60, operatorIds: [$o] })', () => ({ n: unique('g'), o: opA.id }))],
+  createGroup: [
+    fixed('(input: { name: $n, slFirstResponseSec: 60, slNextResponseSec: 60, operatorIds: [$o] })', () => ({
+      n: unique('g'),
+      o: opA.id,
+    })),
+  ],
   updateGroup: [fixed('(id: $g, input: {})', () => ({ g: ids.gA }))],
   addOperatorsToGroup: [fixed('(groupId: $g, operatorIds: [$o])', () => ({ g: ids.gA, o: opA.id }))],
   removeOperatorsFromGroup: [fixed('(groupId: $g, operatorIds: [])', () => ({ g: ids.gA }))],
   createOperator: [fixed('(input: { firstName: "N", lastName: "N", email: $e })', () => ({ e: `${unique('n')}@example.com` }))],
   updateOperator: [fixed('(id: $o, input: {})', () => ({ o: opA.id }))],
   setOperatorStatus: [fixed('(status: ONLINE, operatorId: $o)', () => ({ o: opA.id }))],
-  createUser: [fixed('(input: { firstName: "N", lastName: "N", email: $e, role: OPERATOR })', () => ({ e: `${unique('u')}@example.com` }))],
+  createUser: [
+    fixed('(input: { firstName: "N", lastName: "N", email: $e, role: OPERATOR })', () => ({ e: `${unique('u')}@example.com` })),
+  ],
   createScenario: [fixed('(name: $n, fallbackGroupId: $g)', () => ({ n: unique('s'), g: ids.gA }))],
   updateUser: [async () => ({ args: '(id: $u, input: {})', variables: { u: await userOf(opA.id) } })],
   updateScenario: [fixed('(id: $id)', () => ({ id: ids.sA }))],
@@ -263,7 +285,10 @@ const MUTATION_RUNS: Record<string, Prepare[]> = {
   sendMessage: [async () => ({ args: '(dialogId: $id, text: "on it")', variables: { id: await heldByA() } })],
   transferDialog: [
     // a bot hands a dialog to opA
-    async () => ({ args: '(dialogId: $id, to: $to)', variables: { id: await botDialog(), to: { operatorId: opA.id, groupId: ids.gA } } }),
+    async () => ({
+      args: '(dialogId: $id, to: $to)',
+      variables: { id: await botDialog(), to: { operatorId: opA.id, groupId: ids.gA } },
+    }),
     // a dialog held by opA is handed on to an empty group
     async () => ({ args: '(dialogId: $id, to: $to)', variables: { id: await heldByA(), to: { groupId: ids.gEmpty } } }),
   ],
@@ -285,7 +310,8 @@ const NOT_PRODUCED: Record<string, string> = {
   'reportBotFailure.transfers.fromOperator': 'a bot failure hands over from the bot',
   'closeDialog.transfers.fromOperator': 'the dialogs closed here were handed over by the bot',
 };
-const notProduced = (name: string): boolean => Object.keys(NOT_PRODUCED).some((prefix) => name === prefix || name.startsWith(`${prefix}.`));
+const notProduced = (name: string): boolean =>
+  Object.keys(NOT_PRODUCED).some((prefix) => name === prefix || name.startsWith(`${prefix}.`));
 
 async function runHttp(kind: 'query' | 'mutation', runs: Record<string, Prepare[]>): Promise<void> {
   for (const { path, name } of pathsOf(kind)) {
@@ -335,7 +361,12 @@ async function runSubscriptions(): Promise<void> {
     dialogEvents: [{ id: dS }],
     operatorStatusChanged: [{ q: null }, { q: ids.gA }],
   };
-  const args: Record<string, string> = { queueChanged: '(groupId: $q)', myDialogs: '', dialogEvents: '(dialogId: $id)', operatorStatusChanged: '(groupId: $q)' };
+  const args: Record<string, string> = {
+    queueChanged: '(groupId: $q)',
+    myDialogs: '',
+    dialogEvents: '(dialogId: $id)',
+    operatorStatusChanged: '(groupId: $q)',
+  };
   const sockets = VIEWERS.map((viewer) => ({ viewer, client: wsClient(t.app.server.wsUrl, tokens[viewer]) }));
   const streams: Stream[] = [];
   const before = t.app.services.bus.handlerCount();
@@ -369,7 +400,10 @@ async function runSubscriptions(): Promise<void> {
 
   await clients.SELF.ok(`mutation($id: ID!) { sendMessage(dialogId: $id, text: "still here") { id } }`, { id: dS });
   await t.admin.ok(DIALOG_BY_ADMIN, { id: await botDialog(), to: { operatorId: opA.id, groupId: ids.gA } });
-  await clients.SELF.ok(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id: dS, g: ids.gEmpty });
+  await clients.SELF.ok(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, {
+    id: dS,
+    g: ids.gEmpty,
+  });
   await t.admin.ok(`mutation($o: ID!) { setOperatorStatus(operatorId: $o, status: OFFLINE) { id } }`, { o: opA.id });
   await t.admin.ok(`mutation($o: ID!) { setOperatorStatus(operatorId: $o, status: ONLINE) { id } }`, { o: opB.id });
   await eventually(() => streams.every((s) => s.results.length > 0), 20_000, 'an answer on every stream');
@@ -390,12 +424,19 @@ async function runSubscriptions(): Promise<void> {
  */
 function checkCoverage(kind: string): void {
   for (const { name } of pathsOf(kind)) {
-    const produced = VIEWERS.some((viewer) => coverage.get(`${name} ${viewer}`)?.shownAny || coverage.get(`${name} ${viewer}`)?.refused);
+    const produced = VIEWERS.some(
+      (viewer) => coverage.get(`${name} ${viewer}`)?.shownAny || coverage.get(`${name} ${viewer}`)?.refused,
+    );
     expect.soft(produced, `${name} reached an operator`).toBe(!notProduced(name));
     // INTEGRATION reads what staff read (no per-operator visibility), so wherever staff were shown one…
     const integration = coverage.get(`${name} INTEGRATION`)!;
     if (coverage.get(`${name} ADMIN`)?.shownAny || coverage.get(`${name} SUPERVISOR`)?.shownAny) {
-      expect.soft(integration.refused || integration.stoppedAbove === integration.runs, `${name} INTEGRATION: ${JSON.stringify(integration)}`).toBe(true);
+      expect
+        .soft(
+          integration.refused || integration.stoppedAbove === integration.runs,
+          `${name} INTEGRATION: ${JSON.stringify(integration)}`,
+        )
+        .toBe(true);
     }
   }
 }
@@ -431,18 +472,49 @@ describe('Operator.email: staff and the operator themself, on every path', () =>
   it('queries', async () => {
     await runHttp('query', QUERY_RUNS);
     checkCoverage('query');
-    const dialogPaths = ['dialog.operator', 'dialog.transfers.toOperator', 'dialog.transfers.fromOperator', 'dialog.transfers.requestedOperator', 'dialog.messages.operator', 'dialogs.edges.node.operator'];
+    const dialogPaths = [
+      'dialog.operator',
+      'dialog.transfers.toOperator',
+      'dialog.transfers.fromOperator',
+      'dialog.transfers.requestedOperator',
+      'dialog.messages.operator',
+      'dialogs.edges.node.operator',
+    ];
     expectCoverage('INTEGRATION', 'refused', dialogPaths);
-    expectCoverage('OTHER', 'refused', [...dialogPaths.filter((p) => p !== 'dialogs.edges.node.operator'), 'operator', 'operators', 'group.operators', 'helpQueue.transfers.fromOperator']);
-    expectCoverage('SELF', 'shownOwn', [...dialogPaths, 'operator', 'me.operator', 'group.operators', 'scenarios.fallbackGroup.operators']);
+    expectCoverage('OTHER', 'refused', [
+      ...dialogPaths.filter((p) => p !== 'dialogs.edges.node.operator'),
+      'operator',
+      'operators',
+      'group.operators',
+      'helpQueue.transfers.fromOperator',
+    ]);
+    expectCoverage('SELF', 'shownOwn', [
+      ...dialogPaths,
+      'operator',
+      'me.operator',
+      'group.operators',
+      'scenarios.fallbackGroup.operators',
+    ]);
     expectCoverage('SELF', 'refused', ['operators', 'groups.operators', 'dialog.group.operators']);
   });
 
   it('mutation results', { timeout: 180_000 }, async () => {
     await runHttp('mutation', MUTATION_RUNS);
     checkCoverage('mutation');
-    expectCoverage('INTEGRATION', 'refused', ['transferDialog.operator', 'transferDialog.transfers.toOperator', 'transferDialog.transfers.requestedOperator', 'reportBotFailure.operator', 'closeDialog.operator']);
-    expectCoverage('SELF', 'shownOwn', ['sendMessage.operator', 'transferDialog.transfers.fromOperator', 'takeDialog.operator', 'closeDialog.operator', 'setOperatorStatus']);
+    expectCoverage('INTEGRATION', 'refused', [
+      'transferDialog.operator',
+      'transferDialog.transfers.toOperator',
+      'transferDialog.transfers.requestedOperator',
+      'reportBotFailure.operator',
+      'closeDialog.operator',
+    ]);
+    expectCoverage('SELF', 'shownOwn', [
+      'sendMessage.operator',
+      'transferDialog.transfers.fromOperator',
+      'takeDialog.operator',
+      'closeDialog.operator',
+      'setOperatorStatus',
+    ]);
   });
 
   it("a login answers with the signed-in operator's e-mail, whoever calls; nothing else changes", async () => {
@@ -466,10 +538,25 @@ describe('Operator.email: staff and the operator themself, on every path', () =>
   it('subscription events', { timeout: 120_000 }, async () => {
     await runSubscriptions();
     checkCoverage('subscription');
-    expectCoverage('INTEGRATION', 'refused', ['queueChanged.dialog.operator', 'queueChanged.dialog.transfers.fromOperator', 'dialogEvents.message.operator', 'dialogEvents.dialog.operator']);
+    expectCoverage('INTEGRATION', 'refused', [
+      'queueChanged.dialog.operator',
+      'queueChanged.dialog.transfers.fromOperator',
+      'dialogEvents.message.operator',
+      'dialogEvents.dialog.operator',
+    ]);
     // Both operators follow Help with the same document: the shared execution must not leak
     // opA's address to opB, nor hide it from opA.
-    expectCoverage('SELF', 'shownOwn', ['queueChanged.dialog.transfers.fromOperator', 'myDialogs.dialog.operator', 'dialogEvents.message.operator', 'dialogEvents.dialog.operator', 'operatorStatusChanged']);
-    expectCoverage('OTHER', 'refused', ['queueChanged.dialog.transfers.fromOperator', 'myDialogs.dialog.transfers.fromOperator', 'dialogEvents.message.operator']);
+    expectCoverage('SELF', 'shownOwn', [
+      'queueChanged.dialog.transfers.fromOperator',
+      'myDialogs.dialog.operator',
+      'dialogEvents.message.operator',
+      'dialogEvents.dialog.operator',
+      'operatorStatusChanged',
+    ]);
+    expectCoverage('OTHER', 'refused', [
+      'queueChanged.dialog.transfers.fromOperator',
+      'myDialogs.dialog.transfers.fromOperator',
+      'dialogEvents.message.operator',
+    ]);
   });
 });

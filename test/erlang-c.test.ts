@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { erlangB, erlangC, queueFigures, requiredAgents } from '../src/sl/erlang-c.js';
 
 describe('Erlang C', () => {
-  it('Westbay\'s worked example: 360 calls per 30 minutes, 240 s handle time, 15 s target', () => {
+  it("Westbay's worked example: 360 calls per 30 minutes, 240 s handle time, 15 s target", () => {
     const traffic = (720 * 240) / 3600; // 48 erlangs
     expect(traffic).toBe(48);
     const at53 = queueFigures(53, traffic, 240, 15);
@@ -39,14 +39,26 @@ describe('Erlang C', () => {
       }
       return term / sum;
     };
-    for (const [n, a] of [[1, 0.5], [5, 3], [10, 7.5], [20, 12]] as const) expect(erlangB(n, a)).toBeCloseTo(closed(n, a), 12);
+    for (const [n, a] of [
+      [1, 0.5],
+      [5, 3],
+      [10, 7.5],
+      [20, 12],
+    ] as const)
+      expect(erlangB(n, a)).toBeCloseTo(closed(n, a), 12);
     expect(erlangB(0, 5)).toBe(1);
     expect(erlangC(1, 0.5)).toBeCloseTo(0.5, 12); // M/M/1: P(wait) = ρ
   });
 
   it('edge cases: zero traffic, A ≥ N, huge N', () => {
     expect(queueFigures(0, 0, 240, 20)).toEqual({ probabilityOfWaiting: 0, serviceLevel: 1, avgWait: 0 });
-    expect(requiredAgents(0, 240, 20, 0.8)).toEqual({ agents: 0, servers: 0, probabilityOfWaiting: 0, serviceLevel: 1, avgWait: 0 });
+    expect(requiredAgents(0, 240, 20, 0.8)).toEqual({
+      agents: 0,
+      servers: 0,
+      probabilityOfWaiting: 0,
+      serviceLevel: 1,
+      avgWait: 0,
+    });
     // Overloaded: every arrival waits and the queue grows without end.
     expect(queueFigures(48, 48, 240, 15)).toEqual({ probabilityOfWaiting: 1, serviceLevel: 0, avgWait: Infinity });
     expect(queueFigures(10, 48, 240, 15).serviceLevel).toBe(0);

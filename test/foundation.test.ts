@@ -43,16 +43,31 @@ describe('scenarios', () => {
     expect(s.fallbackGroup).toBeNull();
 
     const renamed = unique('renamed');
-    expect((await t.admin.ok(RENAME, { id: s.id, name: `  ${renamed} ` })).updateScenario).toEqual({ id: s.id, name: renamed, fallbackGroup: null });
-    expect((await t.admin.ok(UPDATE, { id: s.id, g: g.id })).updateScenario).toEqual({ id: s.id, name: renamed, fallbackGroup: { id: g.id } });
+    expect((await t.admin.ok(RENAME, { id: s.id, name: `  ${renamed} ` })).updateScenario).toEqual({
+      id: s.id,
+      name: renamed,
+      fallbackGroup: null,
+    });
+    expect((await t.admin.ok(UPDATE, { id: s.id, g: g.id })).updateScenario).toEqual({
+      id: s.id,
+      name: renamed,
+      fallbackGroup: { id: g.id },
+    });
     // Omitted (argument absent, or a variable not sent): kept.
     expect((await t.admin.ok(RENAME, { id: s.id, name: renamed })).updateScenario.fallbackGroup).toEqual({ id: g.id });
     expect((await t.admin.ok(UPDATE, { id: s.id })).updateScenario.fallbackGroup).toEqual({ id: g.id });
     expect((await t.admin.ok(UPDATE, { id: s.id, g: other.id })).updateScenario.fallbackGroup).toEqual({ id: other.id });
     // Explicit null: cleared, as a variable and as a literal.
-    expect((await t.admin.ok(UPDATE, { id: s.id, g: null })).updateScenario).toEqual({ id: s.id, name: renamed, fallbackGroup: null });
+    expect((await t.admin.ok(UPDATE, { id: s.id, g: null })).updateScenario).toEqual({
+      id: s.id,
+      name: renamed,
+      fallbackGroup: null,
+    });
     await t.admin.ok(UPDATE, { id: s.id, g: g.id });
-    const literal = await t.admin.ok(`mutation($id: ID!) { updateScenario(id: $id, fallbackGroupId: null) { fallbackGroup { id } } }`, { id: s.id });
+    const literal = await t.admin.ok(
+      `mutation($id: ID!) { updateScenario(id: $id, fallbackGroupId: null) { fallbackGroup { id } } }`,
+      { id: s.id },
+    );
     expect(literal.updateScenario.fallbackGroup).toBeNull();
   });
 
@@ -117,7 +132,9 @@ describe('login', () => {
     });
     const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`;
     const noPassword = await t.client().fails(LOGIN, { e: email, p: 'anything at all' }, 'UNAUTHENTICATED');
-    const unknown = await t.client().fails(LOGIN, { e: `${unique('nobody')}@example.com`, p: 'anything at all' }, 'UNAUTHENTICATED');
+    const unknown = await t
+      .client()
+      .fails(LOGIN, { e: `${unique('nobody')}@example.com`, p: 'anything at all' }, 'UNAUTHENTICATED');
     expect(noPassword.message).toBe(unknown.message);
     await t.client().fails(LOGIN, { e: email, p: '' }, 'UNAUTHENTICATED');
   });

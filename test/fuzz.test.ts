@@ -24,7 +24,15 @@ const RUNS = Number(process.env['FUZZ_RUNS'] ?? 20);
 const PATH = process.env['FUZZ_PATH'];
 
 /** The codes README documents; anything else (INTERNAL_SERVER_ERROR above all) is a bug. */
-const DOCUMENTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'OPERATION_LIMIT_EXCEEDED', 'TOO_MANY_REQUESTS']);
+const DOCUMENTED_CODES = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'CONFLICT',
+  'OPERATION_LIMIT_EXCEEDED',
+  'TOO_MANY_REQUESTS',
+]);
 /** Written by failures on purpose: failed password checks are counted (login throttling). */
 const FAILURE_COUNTERS = ['login_throttle'];
 const MAIN_TABLES = [
@@ -40,7 +48,18 @@ const MAIN_TABLES = [
   'sl_responses',
 ];
 /** Tables whose rows are the ids an argument may name (dialogs, groups, … and the wrong ones). */
-const ID_TABLES = ['groups', 'operators', 'users', 'scenarios', 'dialogs', 'messages', 'dialog_transfers', 'auth_tokens', 'groups.deleted', 'operators.deleted'];
+const ID_TABLES = [
+  'groups',
+  'operators',
+  'users',
+  'scenarios',
+  'dialogs',
+  'messages',
+  'dialog_transfers',
+  'auth_tokens',
+  'groups.deleted',
+  'operators.deleted',
+];
 
 /** Known when the file loads, so each field is its own test (`-t <field>`). */
 const FIELDS = (await rootFields())
@@ -64,7 +83,9 @@ async function seed(): Promise<void> {
   const c = await createOperator(admin, { groupIds: [g2.id], maxDialogs: 1 });
   await createOperator(admin, { groupIds: [g1.id] }); // stays OFFLINE
   await createOperator(admin); // in no group
-  await admin.ok(`mutation { createUser(input: { email: "sup@example.com", firstName: "S", lastName: "V", role: SUPERVISOR }) { id } }`);
+  await admin.ok(
+    `mutation { createUser(input: { email: "sup@example.com", firstName: "S", lastName: "V", role: SUPERVISOR }) { id } }`,
+  );
   operatorLogin = a;
   tokens.ADMIN = ADMIN_TOKEN;
   tokens.SUPERVISOR = await apiToken(admin, 'SUPERVISOR');
@@ -72,7 +93,9 @@ async function seed(): Promise<void> {
   tokens.OPERATOR = await login(t.client(), a.email, a.password);
   tokens.ANONYMOUS = undefined;
 
-  await bot.ok(`mutation { startDialog(input: { externalId: "bot-1", clientName: "Grace" }, idempotencyKey: "fuzz-key") { id } }`); // BOT
+  await bot.ok(
+    `mutation { startDialog(input: { externalId: "bot-1", clientName: "Grace" }, idempotencyKey: "fuzz-key") { id } }`,
+  ); // BOT
   await setStatus(admin, a.id, 'ONLINE');
   await setStatus(admin, c.id, 'ONLINE');
   // Answered and closed: messages, transfers and SL responses exist.
@@ -81,7 +104,14 @@ async function seed(): Promise<void> {
   await t.client(tokens.OPERATOR).ok(`mutation($id: ID!) { sendMessage(dialogId: $id, text: "hi!") { id } }`, { id: closed.id });
   await closeDialog(bot, closed.id);
   // Everyone at capacity (a: 3, c: 1), then two more wait in Help.
-  for (const to of [{ groupId: g1.id }, { groupId: g1.id }, { operatorId: a.id }, { groupId: g2.id }, { groupId: g1.id }, { groupId: g2.id }]) {
+  for (const to of [
+    { groupId: g1.id },
+    { groupId: g1.id },
+    { operatorId: a.id },
+    { groupId: g2.id },
+    { groupId: g1.id },
+    { groupId: g2.id },
+  ]) {
     await transfer(bot, (await startDialog(bot)).id, to);
   }
 }
@@ -101,7 +131,9 @@ afterAll(async () => {
 describe('the dataset the fuzz draws from', () => {
   it('counts every main table, and holds dialogs in every state', async () => {
     expect(counts.tables).toEqual(expect.arrayContaining(MAIN_TABLES));
-    const statuses = await t.admin.ok<{ dialogs: { edges: Array<{ node: { status: string } }> } }>(`{ dialogs(first: 100) { edges { node { status } } } }`);
+    const statuses = await t.admin.ok<{ dialogs: { edges: Array<{ node: { status: string } }> } }>(
+      `{ dialogs(first: 100) { edges { node { status } } } }`,
+    );
     expect(new Set(statuses.dialogs.edges.map((e) => e.node.status))).toEqual(new Set(['BOT', 'QUEUED', 'ASSIGNED', 'CLOSED']));
   });
 
@@ -138,17 +170,23 @@ async function send(caller: Caller, query: string, variables: unknown): Promise<
 }
 
 function short(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' && v.length > 200 ? `${v.slice(0, 40)}…(${v.length} chars)` : v))?.slice(0, 4000) ?? 'undefined';
+  return (
+    JSON.stringify(value, (_k, v: unknown) =>
+      typeof v === 'string' && v.length > 200 ? `${v.slice(0, 40)}…(${v.length} chars)` : v,
+    )?.slice(0, 4000) ?? 'undefined'
+  );
 }
 
 /** The OPERATOR caller's session again, if a fuzzed call ended it. */
 async function keepOperatorSession(): Promise<void> {
   const me = await t.client(tokens.OPERATOR).request(`{ me { id } }`);
   if (!me.errors) return;
-  const again = await t.client().request<{ login: { token: string } }>(
-    `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`,
-    { e: operatorLogin.email, p: operatorLogin.password },
-  );
+  const again = await t
+    .client()
+    .request<{ login: { token: string } }>(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`, {
+      e: operatorLogin.email,
+      p: operatorLogin.password,
+    });
   if (again.data?.login) {
     tokens.OPERATOR = again.data.login.token;
     return;
@@ -161,7 +199,9 @@ async function keepOperatorSession(): Promise<void> {
 
 describe('fuzz: every Query and Mutation field, every caller, hostile arguments', () => {
   it('covers every root field of the schema (a new field is fuzzed without anyone listing it)', () => {
-    expect(FIELDS.map((f) => f.name)).toEqual(expect.arrayContaining(['dialogs', 'slReport', 'createOperator', 'transferDialog', 'login']));
+    expect(FIELDS.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['dialogs', 'slReport', 'createOperator', 'transferDialog', 'login']),
+    );
   });
 
   for (const root of FIELDS) {
@@ -186,7 +226,9 @@ describe('fuzz: every Query and Mutation field, every caller, hostile arguments'
           { seed: SEED, numRuns: RUNS, path: PATH, endOnFailure: true, includeErrorInReport: true },
         )
         .catch((error: unknown) => {
-          throw new Error(`fuzz of ${root.name} failed; replay with FUZZ_SEED=${SEED} FUZZ_PATH=<path below> -t ${root.name}\n${error instanceof Error ? error.message : String(error)}`);
+          throw new Error(
+            `fuzz of ${root.name} failed; replay with FUZZ_SEED=${SEED} FUZZ_PATH=<path below> -t ${root.name}\n${error instanceof Error ? error.message : String(error)}`,
+          );
         });
       expect(requests).toBe(PATH ? 1 : RUNS);
     });
@@ -233,11 +275,14 @@ async function check(root: RootField, query: string, caller: Caller, variables: 
   for (const error of answer.errors ?? []) {
     const code = String(error.extensions?.code);
     if (!DOCUMENTED_CODES.has(code)) problems.push(`error code ${code}`);
-    if (code === 'BAD_USER_INPUT' && typeof error.extensions?.field !== 'string') problems.push('BAD_USER_INPUT without extensions.field');
+    if (code === 'BAD_USER_INPUT' && typeof error.extensions?.field !== 'string')
+      problems.push('BAD_USER_INPUT without extensions.field');
   }
   const onlyErrors = !!answer.errors?.length && (answer.data == null || Object.values(answer.data).every((v) => v == null));
   if (onlyErrors) {
-    const changed = counts.tables.filter((name) => !FAILURE_COUNTERS.includes(name) && before[name] !== after[name]).map((n) => `${n} ${before[n]} → ${after[n]}`);
+    const changed = counts.tables
+      .filter((name) => !FAILURE_COUNTERS.includes(name) && before[name] !== after[name])
+      .map((n) => `${n} ${before[n]} → ${after[n]}`);
     if (changed.length) problems.push(`rows written by a request that answered only errors: ${changed.join(', ')}`);
   }
   if (root.kind === 'mutation' && !answer.errors?.length) await keepOperatorSession();

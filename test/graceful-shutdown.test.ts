@@ -24,9 +24,7 @@ const TRANSFER = `mutation($id: ID!, $to: TransferTarget!) { transferDialog(dial
  */
 type DialogData = Record<string, { id: string; operator: { id: string } | null }>;
 type Outcome =
-  | { kind: 'ok'; data: DialogData; answeredAt: number }
-  | { kind: 'refused'; how: string }
-  | { kind: 'broken'; detail: string };
+  { kind: 'ok'; data: DialogData; answeredAt: number } | { kind: 'refused'; how: string } | { kind: 'broken'; detail: string };
 
 async function send(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<Outcome> {
   let response: Response;
@@ -121,7 +119,9 @@ describe('SIGTERM under load', () => {
           `select id, operator_id from dialogs where id = any($1::uuid[])`,
           [answered.map((d) => d.id)],
         );
-        expect(new Map(stored.rows.map((r) => [r.id, r.operator_id]))).toEqual(new Map(answered.map((d) => [d.id, d.operator!.id])));
+        expect(new Map(stored.rows.map((r) => [r.id, r.operator_id]))).toEqual(
+          new Map(answered.map((d) => [d.id, d.operator!.id])),
+        );
         const answeredStarts = outcomes.filter((o) => o.kind === 'ok' && o.data['startDialog']).length;
         const counts = await sql.query<{ dialogs: number; transfers: number }>(
           `select (select count(*)::int from dialogs) as dialogs, (select count(*)::int from dialog_transfers) as transfers`,
@@ -138,10 +138,17 @@ describe('SIGTERM under load', () => {
 });
 
 /** A POST whose body is sent only in part: a request in flight for as long as the test wants. */
-function halfSentRequest(url: string, body: string): { req: ClientRequest; finish: () => void; answer: Promise<{ res: IncomingMessage; text: string }> } {
+function halfSentRequest(
+  url: string,
+  body: string,
+): { req: ClientRequest; finish: () => void; answer: Promise<{ res: IncomingMessage; text: string }> } {
   const req = request(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${ADMIN_TOKEN}` },
+    headers: {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    },
   });
   const answer = new Promise<{ res: IncomingMessage; text: string }>((resolve, reject) => {
     req.on('response', (res) => {
@@ -158,7 +165,9 @@ function halfSentRequest(url: string, body: string): { req: ClientRequest; finis
 }
 
 describe('stop() of the server', () => {
-  const body = JSON.stringify({ query: `mutation { createGroup(input: { name: "Late", slFirstResponseSec: 60, slNextResponseSec: 120 }) { name } }` });
+  const body = JSON.stringify({
+    query: `mutation { createGroup(input: { name: "Late", slFirstResponseSec: 60, slNextResponseSec: 120 }) { name } }`,
+  });
 
   it('lets a request in flight finish while new connections are refused', async () => {
     const t = await startTestApp();

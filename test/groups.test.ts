@@ -51,7 +51,12 @@ describe('groups', () => {
 
   it('refuses a duplicate name, case-insensitively, with CONFLICT', async () => {
     const g = await createGroup(t.admin);
-    await t.admin.fails(CREATE, { input: { name: g.name.toUpperCase(), slFirstResponseSec: 1, slNextResponseSec: 1 } }, 'CONFLICT', 'name');
+    await t.admin.fails(
+      CREATE,
+      { input: { name: g.name.toUpperCase(), slFirstResponseSec: 1, slNextResponseSec: 1 } },
+      'CONFLICT',
+      'name',
+    );
     const other = await createGroup(t.admin);
     await t.admin.fails(UPDATE, { id: other.id, input: { name: ` ${g.name.toUpperCase()} ` } }, 'CONFLICT', 'name');
   });

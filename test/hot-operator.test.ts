@@ -116,7 +116,9 @@ describe('a busy operator', () => {
         }
         case 'clientMessage': {
           const id = anyOf(await ids(`status in ('ASSIGNED', 'QUEUED')`, []));
-          return id ? mutate(bot, `mutation($id: ID!) { postClientMessage(dialogId: $id, text: "still there?") { id } }`, { id }) : null;
+          return id
+            ? mutate(bot, `mutation($id: ID!) { postClientMessage(dialogId: $id, text: "still there?") { id } }`, { id })
+            : null;
         }
         case 'close': {
           const id = anyOf(await ids(`status = 'ASSIGNED' and operator_id = $1`, [hot.id]));
@@ -145,18 +147,26 @@ describe('a busy operator', () => {
         case 'handBack': {
           const id = anyOf(await ids(`status = 'ASSIGNED' and operator_id = $1`, [second.id]));
           return id
-            ? mutate(secondClient, `mutation($id: ID!, $o: ID!) { transferDialog(dialogId: $id, to: { operatorId: $o }) { id } }`, {
-                id,
-                o: hot.id,
-              })
+            ? mutate(
+                secondClient,
+                `mutation($id: ID!, $o: ID!) { transferDialog(dialogId: $id, to: { operatorId: $o }) { id } }`,
+                {
+                  id,
+                  o: hot.id,
+                },
+              )
             : null;
         }
         case 'flipSecond': {
           secondOnline = !secondOnline;
-          return mutate(t.admin, `mutation($id: ID!, $s: OperatorStatus!) { setOperatorStatus(operatorId: $id, status: $s) { id } }`, {
-            id: second.id,
-            s: secondOnline ? 'ONLINE' : 'OFFLINE',
-          });
+          return mutate(
+            t.admin,
+            `mutation($id: ID!, $s: OperatorStatus!) { setOperatorStatus(operatorId: $id, status: $s) { id } }`,
+            {
+              id: second.id,
+              s: secondOnline ? 'ONLINE' : 'OFFLINE',
+            },
+          );
         }
       }
     };
@@ -184,7 +194,8 @@ describe('a busy operator', () => {
           const error = result.errors?.[0];
           const code = error?.extensions?.code;
           if (!error) succeeded.set(op, (succeeded.get(op) ?? 0) + 1);
-          else if (result.status < 500 && code !== undefined && RACE_CODES.has(code)) raced.set(`${op} ${code}`, (raced.get(`${op} ${code}`) ?? 0) + 1);
+          else if (result.status < 500 && code !== undefined && RACE_CODES.has(code))
+            raced.set(`${op} ${code}`, (raced.get(`${op} ${code}`) ?? 0) + 1);
           else failures.push(`${op}: ${result.status} ${code} ${error.message}`);
         }
       }),
@@ -194,7 +205,10 @@ describe('a busy operator', () => {
     await t.app.stop();
     await connectionsClosed();
     const detected = (await deadlocks()) - deadlocksBefore;
-    console.log('succeeded', Object.fromEntries(succeeded), 'lost a race', Object.fromEntries(raced), { retries, deadlocks: detected });
+    console.log('succeeded', Object.fromEntries(succeeded), 'lost a race', Object.fromEntries(raced), {
+      retries,
+      deadlocks: detected,
+    });
 
     expect(failures, 'errors other than a lost race').toEqual([]);
     expect(detected, 'deadlocks detected by Postgres').toBe(0);

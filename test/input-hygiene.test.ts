@@ -63,7 +63,14 @@ function sample(type: GraphQLInputType): unknown {
     return Object.fromEntries(required.map((field) => [field.name, sample(field.type)]));
   }
   if (isEnumType(inner)) return inner.getValues()[0].name;
-  const samples: Record<string, unknown> = { String: 'text', ID: SOME_ID, Int: 1, Float: 1, Boolean: true, DateTime: '2026-01-01T00:00:00.000Z' };
+  const samples: Record<string, unknown> = {
+    String: 'text',
+    ID: SOME_ID,
+    Int: 1,
+    Float: 1,
+    Boolean: true,
+    DateTime: '2026-01-01T00:00:00.000Z',
+  };
   if (!(inner.name in samples)) throw new Error(`no sample value for ${inner.name}`);
   return samples[inner.name];
 }
@@ -175,10 +182,13 @@ describe('NUL in any text argument answers BAD_USER_INPUT naming the field, and 
     expect(await rowCounts()).toEqual(before);
   });
 
-  it.each(nulCases.filter((c) => c.kind === 'subscription').map((c) => [label(c), c] as const))('%s (subscription)', async (_label, c) => {
-    const errors = await subscriptionErrors(c.query, c.variables);
-    expect(errors[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: c.path.at(-1) });
-  });
+  it.each(nulCases.filter((c) => c.kind === 'subscription').map((c) => [label(c), c] as const))(
+    '%s (subscription)',
+    async (_label, c) => {
+      const errors = await subscriptionErrors(c.query, c.variables);
+      expect(errors[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: c.path.at(-1) });
+    },
+  );
 
   it('anonymous login with a NUL email or password', async () => {
     const login = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`;
@@ -252,7 +262,9 @@ describe('dialogs(after:) cursors', () => {
 
   it('a cursor the API returned still pages (control)', async () => {
     await startDialog(t.admin);
-    const first = await t.admin.ok<{ dialogs: { edges: Array<{ cursor: string; node: { id: string } }> } }>(DIALOGS, { after: null });
+    const first = await t.admin.ok<{ dialogs: { edges: Array<{ cursor: string; node: { id: string } }> } }>(DIALOGS, {
+      after: null,
+    });
     const [edge] = first.dialogs.edges;
     const second = await t.admin.ok<{ dialogs: { edges: Array<{ node: { id: string } }> } }>(DIALOGS, { after: edge.cursor });
     expect(second.dialogs.edges).toHaveLength(1);
@@ -274,7 +286,12 @@ describe('slReport with extreme DateTimes', () => {
   });
 
   it('as literals in the document too', async () => {
-    await t.admin.fails(`{ slReport(from: "+275760-09-13T00:00:00.000Z", to: "2026-01-01T00:00:00Z") { sessions } }`, undefined, 'BAD_USER_INPUT', 'from');
+    await t.admin.fails(
+      `{ slReport(from: "+275760-09-13T00:00:00.000Z", to: "2026-01-01T00:00:00Z") { sessions } }`,
+      undefined,
+      'BAD_USER_INPUT',
+      'from',
+    );
   });
 
   it('the widest accepted period answers a report counting every session (control)', async () => {

@@ -37,7 +37,14 @@ function loginFrom(app: TestApp, localAddress: string, email: string, password: 
   });
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: app.app.server.port, path: '/graphql', method: 'POST', localAddress, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port: app.app.server.port,
+        path: '/graphql',
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -149,7 +156,11 @@ describe('login throttling over WebSocket', () => {
         let result: LoginResult = { status: 200 };
         client.subscribe<{ login: { token: string } }>(
           { query: `mutation($e: String!) { login(email: $e, password: "wrong password") { token } }`, variables: { e: email } },
-          { next: (value) => (result = { status: 200, ...(value as Omit<LoginResult, 'status'>) }), error: reject, complete: () => resolve(result) },
+          {
+            next: (value) => (result = { status: 200, ...(value as Omit<LoginResult, 'status'>) }),
+            error: reject,
+            complete: () => resolve(result),
+          },
         );
       });
     for (let i = 0; i < LIMITS.loginMaxFailuresPerAddress; i++) {

@@ -52,14 +52,18 @@ describe('GET /metrics', () => {
     const transferred = { kind: 'TRANSFER', outcome: 'ASSIGNED_TO_TARGET', reason: 'none' };
     for (let i = 0; i < 3; i++) await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     const after = await scrape();
-    const counted = sampleSum(after, 'handover_routing_decisions_total', transferred) - sampleSum(before, 'handover_routing_decisions_total', transferred);
+    const counted =
+      sampleSum(after, 'handover_routing_decisions_total', transferred) -
+      sampleSum(before, 'handover_routing_decisions_total', transferred);
     expect(counted).toBe(3);
     const observed =
       sampleSum(after, 'handover_routing_decision_duration_seconds_count', { kind: 'TRANSFER' }) -
       sampleSum(before, 'handover_routing_decision_duration_seconds_count', { kind: 'TRANSFER' });
     expect(observed).toBe(3);
     // The operations themselves, by name as the client sent none: anonymous mutations.
-    expect(sampleSum(after, 'handover_graphql_operations_total', { transport: 'http', type: 'mutation', outcome: 'ok' })).toBeGreaterThanOrEqual(6);
+    expect(
+      sampleSum(after, 'handover_graphql_operations_total', { transport: 'http', type: 'mutation', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(6);
   });
 
   it('counts a failed operation by its error code, and the reason of a fallback decision', async () => {
@@ -75,10 +79,16 @@ describe('GET /metrics', () => {
     await transfer(bot, (await startDialog(bot)).id, { groupId: empty.id });
     const after = await scrape();
     const failed = { operation: 'MissingDialog', type: 'mutation', outcome: 'NOT_FOUND' };
-    expect(sampleSum(after, 'handover_graphql_operations_total', failed) - sampleSum(before, 'handover_graphql_operations_total', failed)).toBe(1);
+    expect(
+      sampleSum(after, 'handover_graphql_operations_total', failed) -
+        sampleSum(before, 'handover_graphql_operations_total', failed),
+    ).toBe(1);
     expect(hasSample(after, 'handover_graphql_operations_total', { operation: 'MissingDialog', outcome: 'ok' })).toBe(false);
     const fallback = { kind: 'TRANSFER', outcome: 'ASSIGNED_TO_ANY', reason: 'group_empty' };
-    expect(sampleSum(after, 'handover_routing_decisions_total', fallback) - sampleSum(before, 'handover_routing_decisions_total', fallback)).toBe(1);
+    expect(
+      sampleSum(after, 'handover_routing_decisions_total', fallback) -
+        sampleSum(before, 'handover_routing_decisions_total', fallback),
+    ).toBe(1);
   });
 
   it('reports queued dialogs, their oldest wait and running SL clocks at scrape time', async () => {
@@ -109,16 +119,23 @@ describe('GET /metrics', () => {
     expect(breached).toBeGreaterThanOrEqual(1);
     const after = await scrape();
     expect(sampleSum(after, 'handover_sl_breaches_total') - sampleSum(before, 'handover_sl_breaches_total')).toBe(breached);
-    expect(sampleSum(after, 'handover_sweep_duration_seconds_count') - sampleSum(before, 'handover_sweep_duration_seconds_count')).toBe(1);
+    expect(
+      sampleSum(after, 'handover_sweep_duration_seconds_count') - sampleSum(before, 'handover_sweep_duration_seconds_count'),
+    ).toBe(1);
     expect(sampleSum(after, 'handover_sweep_failures_total')).toBe(0);
   });
 
   it('counts WebSocket connections and subscriptions by root field while they are open', async () => {
     const client = wsClient(t.app.server.wsUrl, t.admin.token, { lazy: false });
     await connected(client);
-    const sub = subscribe<{ queueChanged: { dialog: { id: string } } }>(client, `subscription { queueChanged { dialog { id } } }`);
+    const sub = subscribe<{ queueChanged: { dialog: { id: string } } }>(
+      client,
+      `subscription { queueChanged { dialog { id } } }`,
+    );
     try {
-      await eventually(async () => sampleSum(await scrape(), 'handover_websocket_subscriptions', { field: 'queueChanged' }) === 1);
+      await eventually(
+        async () => sampleSum(await scrape(), 'handover_websocket_subscriptions', { field: 'queueChanged' }) === 1,
+      );
       const open = await scrape();
       expect(sampleSum(open, 'handover_websocket_connections')).toBe(1);
       // The subscription is live: it delivers an event.
@@ -137,14 +154,17 @@ describe('GET /metrics', () => {
       );
     });
     const done = await scrape();
-    expect(sampleSum(done, 'handover_graphql_operations_total', { transport: 'ws', type: 'subscription', outcome: 'ok' })).toBe(1);
+    expect(sampleSum(done, 'handover_graphql_operations_total', { transport: 'ws', type: 'subscription', outcome: 'ok' })).toBe(
+      1,
+    );
   });
 
   it('counts logins refused by the throttle, by the limit that refused them', async () => {
     const op = await createOperator(t.admin);
     const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`;
     const codes: unknown[] = [];
-    for (let i = 0; i < 3; i++) codes.push((await t.client().request(LOGIN, { e: op.email, p: 'wrong password' })).errors?.[0]?.extensions?.code);
+    for (let i = 0; i < 3; i++)
+      codes.push((await t.client().request(LOGIN, { e: op.email, p: 'wrong password' })).errors?.[0]?.extensions?.code);
     expect(codes).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'TOO_MANY_REQUESTS']);
     const after = await scrape();
     expect(sampleSum(after, 'handover_login_throttled_total', { limit: 'email' })).toBe(1);

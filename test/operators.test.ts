@@ -62,7 +62,9 @@ describe('operators', () => {
     expect(createUser.operator).toMatchObject({ maxDialogs: 300, status: 'OFFLINE' });
     const { operators } = await t.admin.ok(`{ operators { id email } }`);
     expect(operators).toContainEqual({ id: createUser.operator.id, email });
-    const sup = await t.admin.ok(CREATE_USER, { input: { email: `${unique('s')}@example.com`, firstName: 'S', lastName: 'V', role: 'SUPERVISOR' } });
+    const sup = await t.admin.ok(CREATE_USER, {
+      input: { email: `${unique('s')}@example.com`, firstName: 'S', lastName: 'V', role: 'SUPERVISOR' },
+    });
     expect(sup.createUser).toMatchObject({ role: 'SUPERVISOR', operator: null });
   });
 
@@ -108,7 +110,12 @@ describe('operators', () => {
     ] as const) {
       await t.admin.fails(UPDATE, { id: op.id, input: patch }, 'BAD_USER_INPUT', field);
     }
-    await t.admin.fails(UPDATE, { id: op.id, input: { groupIds: ['00000000-0000-4000-8000-000000000000'] } }, 'NOT_FOUND', 'groupIds');
+    await t.admin.fails(
+      UPDATE,
+      { id: op.id, input: { groupIds: ['00000000-0000-4000-8000-000000000000'] } },
+      'NOT_FOUND',
+      'groupIds',
+    );
     await t.admin.fails(UPDATE, { id: 'bogus', input: {} }, 'NOT_FOUND');
     const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { maxDialogs } }`, { id: op.id });
     expect(operator.maxDialogs).toBe(300);
@@ -118,7 +125,12 @@ describe('operators', () => {
     const existing = await createOperator(t.admin);
     const upper = existing.email.toUpperCase();
     await t.admin.fails(CREATE, { input: input({ email: upper }) }, 'CONFLICT', 'email');
-    await t.admin.fails(CREATE_USER, { input: { email: upper, firstName: 'A', lastName: 'B', role: 'ADMIN' } }, 'CONFLICT', 'email');
+    await t.admin.fails(
+      CREATE_USER,
+      { input: { email: upper, firstName: 'A', lastName: 'B', role: 'ADMIN' } },
+      'CONFLICT',
+      'email',
+    );
     const other = await createOperator(t.admin);
     await t.admin.fails(UPDATE, { id: other.id, input: { email: upper } }, 'CONFLICT', 'email');
   });
@@ -127,7 +139,11 @@ describe('operators', () => {
     const data = input({ groupIds: ['00000000-0000-4000-8000-000000000000'] });
     await t.admin.fails(CREATE, { input: data }, 'NOT_FOUND', 'groupIds');
     expect(await count('select count(*) as n from users where email = $1', [String(data.email).toLowerCase()])).toBe(0);
-    expect(await count('select count(*) as n from operators o join users u on u.id = o.user_id where u.email = $1', [String(data.email).toLowerCase()])).toBe(0);
+    expect(
+      await count('select count(*) as n from operators o join users u on u.id = o.user_id where u.email = $1', [
+        String(data.email).toLowerCase(),
+      ]),
+    ).toBe(0);
   });
 
   it('deletes an operator: gone from lists and groups, sessions end, the email is free again', async () => {
@@ -137,10 +153,13 @@ describe('operators', () => {
     expect((await session.ok(`{ me { id } }`)).me).not.toBeNull();
     const { deleteOperator } = await t.admin.ok(`mutation($id: ID!) { deleteOperator(id: $id) }`, { id: op.id });
     expect(deleteOperator).toBe(op.id);
-    const after = await t.admin.ok(`query($g: ID!, $id: ID!) { operators { id } group(id: $g) { operators { id } } operator(id: $id) { id } }`, {
-      g: g.id,
-      id: op.id,
-    });
+    const after = await t.admin.ok(
+      `query($g: ID!, $id: ID!) { operators { id } group(id: $g) { operators { id } } operator(id: $id) { id } }`,
+      {
+        g: g.id,
+        id: op.id,
+      },
+    );
     expect(after.operators.map((o: { id: string }) => o.id)).not.toContain(op.id);
     expect(after.group.operators).toEqual([]);
     expect(after.operator).toBeNull();
@@ -176,7 +195,10 @@ describe('mutation answers', () => {
       expect(queued.map((d) => d.status)).toEqual(['QUEUED', 'QUEUED', 'QUEUED']);
 
       // Coming online drains two queued dialogs in the same transaction.
-      expect((await own.admin.ok(STATUS, { id: a.id, s: 'ONLINE' })).setOperatorStatus).toEqual({ status: 'ONLINE', activeDialogCount: 2 });
+      expect((await own.admin.ok(STATUS, { id: a.id, s: 'ONLINE' })).setOperatorStatus).toEqual({
+        status: 'ONLINE',
+        activeDialogCount: 2,
+      });
       // Raising the maximum drains the third.
       const { updateOperator } = await own.admin.ok(
         `mutation($id: ID!) { updateOperator(id: $id, input: { maxDialogs: 4 }) { maxDialogs activeDialogCount } }`,
@@ -185,7 +207,10 @@ describe('mutation answers', () => {
       expect(updateOperator).toEqual({ maxDialogs: 4, activeDialogCount: 3 });
       // Going offline re-routes all three to b.
       await own.admin.ok(STATUS, { id: b.id, s: 'ONLINE' });
-      expect((await own.admin.ok(STATUS, { id: a.id, s: 'OFFLINE' })).setOperatorStatus).toEqual({ status: 'OFFLINE', activeDialogCount: 0 });
+      expect((await own.admin.ok(STATUS, { id: a.id, s: 'OFFLINE' })).setOperatorStatus).toEqual({
+        status: 'OFFLINE',
+        activeDialogCount: 0,
+      });
       const { operator } = await own.admin.ok(`query($id: ID!) { operator(id: $id) { activeDialogCount } }`, { id: b.id });
       expect(operator.activeDialogCount).toBe(3);
       await assertInvariants(own.db.url);
@@ -210,11 +235,20 @@ describe('lock order', () => {
       await holder.query('select id from operators where id = $1 for update', [op.id]);
       const logout = session.ok(`mutation { logout }`);
       const waiting = async (): Promise<boolean> =>
-        Number((await probe.query(`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0].n) > 0;
+        Number(
+          (
+            await probe.query(
+              `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+            )
+          ).rows[0].n,
+        ) > 0;
       while (!(await waiting())) await new Promise((r) => setTimeout(r, 20));
       // The waiting logout holds no session row yet, so the holder could still end sessions.
       await probe.query('begin');
-      await probe.query(`select id from auth_tokens where user_id = (select user_id from operators where id = $1) for update nowait`, [op.id]);
+      await probe.query(
+        `select id from auth_tokens where user_id = (select user_id from operators where id = $1) for update nowait`,
+        [op.id],
+      );
       await probe.query('rollback');
       await holder.query('commit');
       expect((await logout).logout).toBe(true);

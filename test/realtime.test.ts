@@ -14,7 +14,9 @@ let t: TestApp;
 let bot: GraphqlClient;
 beforeEach(async () => {
   // Load tests: more sockets per token and subscriptions per socket than a dashboard opens.
-  t = await startTestApp({ config: { wsMaxSocketsPerToken: 1000, wsMaxSubscriptionsPerSocket: 1000, wsMaxSlTicksPerSocket: 1000 } });
+  t = await startTestApp({
+    config: { wsMaxSocketsPerToken: 1000, wsMaxSubscriptionsPerSocket: 1000, wsMaxSlTicksPerSocket: 1000 },
+  });
   bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
 });
 afterEach(() => t.stop());
@@ -39,7 +41,10 @@ async function registered(before: number, n: number): Promise<void> {
   await eventually(() => t.app.services.bus.handlerCount() >= before + n, 30_000, 'subscriptions registered');
 }
 
-async function operatorSession(groupIds: string[], maxDialogs?: number): Promise<{ id: string; token: string; client: GraphqlClient }> {
+async function operatorSession(
+  groupIds: string[],
+  maxDialogs?: number,
+): Promise<{ id: string; token: string; client: GraphqlClient }> {
   const op = await createOperator(t.admin, { groupIds, maxDialogs });
   const token = await login(t.client(), op.email, op.password);
   return { id: op.id, token, client: t.client(token) };
@@ -85,7 +90,10 @@ describe('subscriptions deliver the right events to the right people', () => {
     await registered(beforeAdmin, 1);
     await colleague.client.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
     await transfer(me.client, d.id, { groupId: other.id });
-    expect((await mine.next()).myDialogs).toMatchObject({ type: 'TRANSFERRED', dialog: { id: d.id, operator: { id: colleague.id } } });
+    expect((await mine.next()).myDialogs).toMatchObject({
+      type: 'TRANSFERRED',
+      dialog: { id: d.id, operator: { id: colleague.id } },
+    });
     await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "still there?") { id } }`, { id: d.id });
     // Every stream of this process judges an event on one shared load of the dialog: once the
     // admin has the message, my stream's verdict on it cannot see the transfer back below.
@@ -127,7 +135,10 @@ describe('subscriptions deliver the right events to the right people', () => {
     expect((await queuedView.next()).dialogEvents.message.text).toBe('anyone?');
     expect((await botView.next()).dialogEvents.message.text).toBe('anyone?');
     await outsider.client.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`); // drains d to the outsider
-    expect((await help.next()).queueChanged).toMatchObject({ type: 'ASSIGNED', dialog: { id: d.id, operator: { id: outsider.id } } });
+    expect((await help.next()).queueChanged).toMatchObject({
+      type: 'ASSIGNED',
+      dialog: { id: d.id, operator: { id: outsider.id } },
+    });
     await expect(subscribe(ws, `subscription { myDialogs { type } }`).next()).rejects.toThrow(/FORBIDDEN|operator session/);
     await ws.dispose();
     await opWs.dispose();
@@ -200,7 +211,12 @@ describe('sequences and committed changes', () => {
     await expect(
       inTransaction(orm.em.fork(), async (tx) => {
         const dialog = await services.router.lockDialog(tx, ghost.id);
-        await services.router.route(tx, dialog!, { cause: RoutingCause.TRANSFER, groupId: g.id, operatorId: null, excludeOperatorId: null });
+        await services.router.route(tx, dialog!, {
+          cause: RoutingCause.TRANSFER,
+          groupId: g.id,
+          operatorId: null,
+          excludeOperatorId: null,
+        });
         throw new Error('fails half-way');
       }),
     ).rejects.toThrow('fails half-way');
@@ -275,7 +291,8 @@ describe('commit order', () => {
       expect(sequences).toEqual(Array.from({ length: N }, (_, i) => sequences[0] + i));
       expect(new Set(seenA.map((e) => e.queueChanged.dialog.id)).size).toBe(N);
       // Both processes agree on which change each number is.
-      const order = (events: typeof seenA): string[] => events.map((e) => `${e.queueChanged.sequence}:${e.queueChanged.dialog.id}`);
+      const order = (events: typeof seenA): string[] =>
+        events.map((e) => `${e.queueChanged.sequence}:${e.queueChanged.dialog.id}`);
       expect(order(seenB)).toEqual(order(seenA));
       // Nothing beyond the N: the next change is the next event on both processes.
       const last = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
@@ -323,7 +340,10 @@ describe('connections', () => {
     expect(peakHandlers).toBeGreaterThanOrEqual(baseline + BATCH);
     expect(peakTickers).toBeGreaterThanOrEqual(BATCH);
     await eventually(
-      () => t.app.services.bus.handlerCount() === baseline && t.app.server.sockets.size === 0 && t.app.services.slTicker.subscriberCount() === 0,
+      () =>
+        t.app.services.bus.handlerCount() === baseline &&
+        t.app.server.sockets.size === 0 &&
+        t.app.services.slTicker.subscriberCount() === 0,
       10_000,
       'all handlers and sockets released',
     );

@@ -65,9 +65,12 @@ describe('routing under concurrency on two processes', () => {
 
     const groups: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const { createGroup } = await admin.ok(`mutation($n: String!) { createGroup(input: { name: $n, slFirstResponseSec: ${30 + i * 10}, slNextResponseSec: 60 }) { id } }`, {
-        n: `group ${i}`,
-      });
+      const { createGroup } = await admin.ok(
+        `mutation($n: String!) { createGroup(input: { name: $n, slFirstResponseSec: ${30 + i * 10}, slNextResponseSec: 60 }) { id } }`,
+        {
+          n: `group ${i}`,
+        },
+      );
       groups.push(createGroup.id);
     }
     const operators: Array<{ id: string; sessions: GraphqlClient[] }> = [];
@@ -75,11 +78,23 @@ describe('routing under concurrency on two processes', () => {
       const email = `op${i}@example.com`;
       const { createOperator } = await admin.ok(
         `mutation($input: CreateOperatorInput!) { createOperator(input: $input) { id } }`,
-        { input: { firstName: 'Op', lastName: String(i), email, password: 'password123', maxDialogs: 2 + (i % 5), groupIds: [groups[i % 6], groups[(i + 1) % 6]] } },
+        {
+          input: {
+            firstName: 'Op',
+            lastName: String(i),
+            email,
+            password: 'password123',
+            maxDialogs: 2 + (i % 5),
+            groupIds: [groups[i % 6], groups[(i + 1) % 6]],
+          },
+        },
       );
       const sessions = await Promise.all(
         servers.map(async (s) => {
-          const { login } = await new GraphqlClient(s.url).ok(`mutation($e: String!) { login(email: $e, password: "password123") { token } }`, { e: email });
+          const { login } = await new GraphqlClient(s.url).ok(
+            `mutation($e: String!) { login(email: $e, password: "password123") { token } }`,
+            { e: email },
+          );
           return new GraphqlClient(s.url, login.token);
         }),
       );
@@ -87,7 +102,13 @@ describe('routing under concurrency on two processes', () => {
       operators.push({ id: createOperator.id, sessions });
     }
     const bots = await Promise.all(
-      admins.map(async (a) => new GraphqlClient(a.url, (await a.ok(`mutation { createApiToken(name: "bot", role: INTEGRATION) { token } }`)).createApiToken.token)),
+      admins.map(
+        async (a) =>
+          new GraphqlClient(
+            a.url,
+            (await a.ok(`mutation { createApiToken(name: "bot", role: INTEGRATION) { token } }`)).createApiToken.token,
+          ),
+      ),
     );
 
     const dialogs: string[] = [];
@@ -102,7 +123,8 @@ describe('routing under concurrency on two processes', () => {
       const code = result.errors?.[0]?.extensions?.code ?? 'OK';
       outcomes.set(`${op}:${code}`, (outcomes.get(`${op}:${code}`) ?? 0) + 1);
       const legitimate = ['OK', 'CONFLICT', 'BAD_USER_INPUT'];
-      if (result.status >= 500 || !legitimate.includes(String(code))) failures.push(`${op}: ${JSON.stringify(result.errors ?? result.status)}`);
+      if (result.status >= 500 || !legitimate.includes(String(code)))
+        failures.push(`${op}: ${JSON.stringify(result.errors ?? result.status)}`);
       return code === 'OK';
     };
     const forget = (id: string): void => {
@@ -131,19 +153,41 @@ describe('routing under concurrency on two processes', () => {
             const id = start.data.startDialog.id;
             dialogs.push(id);
             if (step.b < 0.1) {
-              check('botFailure', await bot.request(`mutation($id: ID!) { reportBotFailure(dialogId: $id, reason: "stuck") { id } }`, { id }));
-            } else if (check('transfer', await bot.request(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, { id, g: group }))) {
+              check(
+                'botFailure',
+                await bot.request(`mutation($id: ID!) { reportBotFailure(dialogId: $id, reason: "stuck") { id } }`, { id }),
+              );
+            } else if (
+              check(
+                'transfer',
+                await bot.request(`mutation($id: ID!, $g: ID!) { transferDialog(dialogId: $id, to: { groupId: $g }) { id } }`, {
+                  id,
+                  g: group,
+                }),
+              )
+            ) {
               transfers++;
             }
             continue;
           }
           if (step.roll >= 0.79 && step.roll < 0.8) {
             // Raising frees capacity (and drains); lowering below the load is refused.
-            check('maxDialogs', await admins[side].request(`mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, { id: op.id, m: 2 + Math.floor(step.b * 6) }));
+            check(
+              'maxDialogs',
+              await admins[side].request(
+                `mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`,
+                { id: op.id, m: 2 + Math.floor(step.b * 6) },
+              ),
+            );
             continue;
           }
           if (step.roll >= 0.85 && step.roll < 0.93) {
-            check('status', await op.sessions[side].request(`mutation($s: OperatorStatus!) { setOperatorStatus(status: $s) { id } }`, { s: step.b < 0.5 ? 'ONLINE' : 'OFFLINE' }));
+            check(
+              'status',
+              await op.sessions[side].request(`mutation($s: OperatorStatus!) { setOperatorStatus(status: $s) { id } }`, {
+                s: step.b < 0.5 ? 'ONLINE' : 'OFFLINE',
+              }),
+            );
             continue;
           }
           // The rest act on a dialog some client started and nobody closed yet.
@@ -153,14 +197,28 @@ describe('routing under concurrency on two processes', () => {
             continue;
           }
           if (step.roll < 0.62) {
-            const to = step.b < 0.5 ? { operatorId: at(operators, step.c)!.id } : { groupId: group, operatorId: at(operators, step.c)!.id };
-            if (check('transfer', await bot.request(`mutation($id: ID!, $to: TransferTarget!) { transferDialog(dialogId: $id, to: $to) { id } }`, { id, to }))) {
+            const to =
+              step.b < 0.5
+                ? { operatorId: at(operators, step.c)!.id }
+                : { groupId: group, operatorId: at(operators, step.c)!.id };
+            if (
+              check(
+                'transfer',
+                await bot.request(`mutation($id: ID!, $to: TransferTarget!) { transferDialog(dialogId: $id, to: $to) { id } }`, {
+                  id,
+                  to,
+                }),
+              )
+            ) {
               transfers++;
             }
           } else if (step.roll < 0.79) {
             if (check('close', await bot.request(`mutation($id: ID!) { closeDialog(dialogId: $id) { id } }`, { id }))) forget(id);
           } else if (step.roll < 0.85) {
-            check('message', await bot.request(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello") { id } }`, { id }));
+            check(
+              'message',
+              await bot.request(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello") { id } }`, { id }),
+            );
           } else {
             check('take', await op.sessions[side].request(`mutation($id: ID!) { takeDialog(dialogId: $id) { id } }`, { id }));
           }
@@ -172,7 +230,13 @@ describe('routing under concurrency on two processes', () => {
       `seed ${seed}: ${transfers} transfers, ${started} dialogs in ${steps} steps, ${seconds.toFixed(1)} s on ${servers.length} processes`,
       Object.fromEntries(outcomes),
     );
-    if (failures.length) console.log(servers.map((s) => s.output()).join('\n').slice(0, 6000));
+    if (failures.length)
+      console.log(
+        servers
+          .map((s) => s.output())
+          .join('\n')
+          .slice(0, 6000),
+      );
     expect(failures, `seed ${seed}`).toEqual([]);
     expect(transfers, `seed ${seed}: ${steps} steps`).toBeGreaterThanOrEqual(TRANSFERS);
 

@@ -92,7 +92,11 @@ class Model {
       const op = this.operators.get(target.operatorId)!;
       if (this.available(op, exclude)) chosen = op;
     }
-    if (!chosen && target.groupId) chosen = this.best([...this.operators.values()].filter((o) => o.groups.has(target.groupId!)), exclude);
+    if (!chosen && target.groupId)
+      chosen = this.best(
+        [...this.operators.values()].filter((o) => o.groups.has(target.groupId!)),
+        exclude,
+      );
     if (!chosen) chosen = this.best([...this.operators.values()], exclude);
     const groupId = target.groupId ?? d.groupId;
     const firstHandOver = d.status === 'BOT';
@@ -115,7 +119,10 @@ class Model {
     const free = op.max - this.active(opId);
     if (free <= 0) return;
     const queued = [...this.dialogs.values()].filter((d) => d.status === 'QUEUED' && d.id !== skip);
-    const own = queued.filter((d) => d.groupId && op.groups.has(d.groupId)).sort(mostUrgentFirst).slice(0, free);
+    const own = queued
+      .filter((d) => d.groupId && op.groups.has(d.groupId))
+      .sort(mostUrgentFirst)
+      .slice(0, free);
     const rest = queued
       .filter((d) => !own.some((o) => o.id === d.id))
       .sort(mostUrgentFirst)
@@ -181,14 +188,33 @@ type Command =
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('online' as const), op: fc.nat(OPERATORS - 1), online: fc.boolean() }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('newToGroup' as const), group: fc.nat(GROUPS - 1) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('newToOperator' as const), op: fc.nat(OPERATORS - 1), group: fc.option(fc.nat(GROUPS - 1)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('newToOperator' as const),
+      op: fc.nat(OPERATORS - 1),
+      group: fc.option(fc.nat(GROUPS - 1)),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('botFailure' as const) }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('transfer' as const), dialog: fc.nat(50), group: fc.option(fc.nat(GROUPS - 1)), op: fc.option(fc.nat(OPERATORS - 1)) }),
+    arbitrary: fc.record({
+      kind: fc.constant('transfer' as const),
+      dialog: fc.nat(50),
+      group: fc.option(fc.nat(GROUPS - 1)),
+      op: fc.option(fc.nat(OPERATORS - 1)),
+    }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('close' as const), dialog: fc.nat(50) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('raiseMax' as const), op: fc.nat(OPERATORS - 1), by: fc.integer({ min: 1, max: 2 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('raiseMax' as const),
+      op: fc.nat(OPERATORS - 1),
+      by: fc.integer({ min: 1, max: 2 }),
+    }),
+  },
 );
 
 async function runScenario(commands: Command[]): Promise<void> {
@@ -215,13 +241,27 @@ async function runScenario(commands: Command[]): Promise<void> {
         { e: `o${o}@example.com`, g: memberOf, m: 1 + (o % 2) },
       );
       ops.push(createOperator.id);
-      model.operators.set(createOperator.id, { id: createOperator.id, online: false, max: 1 + (o % 2), groups: new Set(memberOf), lastAssignedAt: null });
+      model.operators.set(createOperator.id, {
+        id: createOperator.id,
+        online: false,
+        max: 1 + (o % 2),
+        groups: new Set(memberOf),
+        lastAssignedAt: null,
+      });
     }
     const dialogIds: string[] = [];
     const open = (): string[] => dialogIds.filter((id) => model.dialogs.get(id)!.status !== 'CLOSED');
     const newDialog = async (): Promise<MDialog> => {
       const { startDialog } = await bot.ok(`mutation { startDialog(input: {}) { id } }`);
-      const d: MDialog = { id: startDialog.id, status: 'BOT', operatorId: null, groupId: null, deadline: null, queuedAt: null, assignedAt: null };
+      const d: MDialog = {
+        id: startDialog.id,
+        status: 'BOT',
+        operatorId: null,
+        groupId: null,
+        deadline: null,
+        queuedAt: null,
+        assignedAt: null,
+      };
       model.dialogs.set(d.id, d);
       dialogIds.push(d.id);
       return d;
@@ -276,7 +316,10 @@ async function runScenario(commands: Command[]): Promise<void> {
         }
         case 'raiseMax': {
           const op = model.operators.get(ops[c.op])!;
-          await admin.ok(`mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, { id: op.id, m: op.max + c.by });
+          await admin.ok(`mutation($id: ID!, $m: Int!) { updateOperator(id: $id, input: { maxDialogs: $m }) { id } }`, {
+            id: op.id,
+            m: op.max + c.by,
+          });
           model.raiseMax(op.id, c.by);
           break;
         }
@@ -287,16 +330,29 @@ async function runScenario(commands: Command[]): Promise<void> {
       );
       const where = `after step ${step} ${JSON.stringify(c)}`;
       const actualDialogs = Object.fromEntries(
-        dialogs.edges.map((e: { node: { id: string; status: string; operator: { id: string } | null } }) => [e.node.id, `${e.node.status}:${e.node.operator?.id ?? '-'}`]),
+        dialogs.edges.map((e: { node: { id: string; status: string; operator: { id: string } | null } }) => [
+          e.node.id,
+          `${e.node.status}:${e.node.operator?.id ?? '-'}`,
+        ]),
       );
-      const expectedDialogs = Object.fromEntries([...model.dialogs.values()].map((d) => [d.id, `${d.status}:${d.operatorId ?? '-'}`]));
+      const expectedDialogs = Object.fromEntries(
+        [...model.dialogs.values()].map((d) => [d.id, `${d.status}:${d.operatorId ?? '-'}`]),
+      );
       expect(actualDialogs, where).toEqual(expectedDialogs);
-      const actualLoads = Object.fromEntries(operators.map((o: { id: string; activeDialogCount: number }) => [o.id, o.activeDialogCount]));
+      const actualLoads = Object.fromEntries(
+        operators.map((o: { id: string; activeDialogCount: number }) => [o.id, o.activeDialogCount]),
+      );
       const expectedLoads = Object.fromEntries(
-        [...model.operators.keys()].map((id) => [id, [...model.dialogs.values()].filter((d) => d.status === 'ASSIGNED' && d.operatorId === id).length]),
+        [...model.operators.keys()].map((id) => [
+          id,
+          [...model.dialogs.values()].filter((d) => d.status === 'ASSIGNED' && d.operatorId === id).length,
+        ]),
       );
       expect(actualLoads, where).toEqual(expectedLoads);
-      expect(helpQueue.map((d: { id: string }) => d.id), where).toEqual(model.helpQueue());
+      expect(
+        helpQueue.map((d: { id: string }) => d.id),
+        where,
+      ).toEqual(model.helpQueue());
     }
   } finally {
     await t.stop();

@@ -83,7 +83,10 @@ describe('to an operator', () => {
     const spare = await online([], 1);
     const d3 = await newDialog({ operatorId: target, groupId: g.id });
     expect(d3.operator!.id).toBe(spare);
-    expect(await lastTransfer(t.admin, d3.id)).toMatchObject({ outcome: 'ASSIGNED_TO_ANY', reason: 'operator_at_capacity,group_at_capacity' });
+    expect(await lastTransfer(t.admin, d3.id)).toMatchObject({
+      outcome: 'ASSIGNED_TO_ANY',
+      reason: 'operator_at_capacity,group_at_capacity',
+    });
 
     const offline = await createOperator(t.admin);
     const d4 = await newDialog({ operatorId: offline.id, groupId: g.id });
@@ -101,7 +104,9 @@ describe('bot failure', () => {
     const g = await createGroup(t.admin);
     const member = await online([g.id]);
     const other = await online([]);
-    const { createScenario } = await t.admin.ok(`mutation($g: ID) { createScenario(name: "faq", fallbackGroupId: $g) { id } }`, { g: g.id });
+    const { createScenario } = await t.admin.ok(`mutation($g: ID) { createScenario(name: "faq", fallbackGroupId: $g) { id } }`, {
+      g: g.id,
+    });
     const { createScenario: bare } = await t.admin.ok(`mutation { createScenario(name: "bare") { id } }`);
     const FAIL = `mutation($id: ID!) { reportBotFailure(dialogId: $id, reason: "stuck") { status operator { id } group { id } } }`;
 
@@ -143,7 +148,12 @@ describe('draining the Help queue', () => {
     // Raising the maximum frees capacity too.
     await t.admin.ok(`mutation($id: ID!) { updateOperator(id: $id, input: { maxDialogs: 3 }) { id } }`, { id: op.id });
     expect((await getDialog(t.admin, qSlow.id)).operator?.id).toBe(op.id);
-    await t.admin.fails(`mutation($id: ID!) { updateOperator(id: $id, input: { maxDialogs: 2 }) { id } }`, { id: op.id }, 'CONFLICT', 'maxDialogs');
+    await t.admin.fails(
+      `mutation($id: ID!) { updateOperator(id: $id, input: { maxDialogs: 2 }) { id } }`,
+      { id: op.id },
+      'CONFLICT',
+      'maxDialogs',
+    );
   });
 
   it('drains on close, on transfer away, and when an operator joins a group', async () => {
@@ -164,7 +174,13 @@ describe('draining the Help queue', () => {
     const d4 = await newDialog({ groupId: h.id });
     expect(d4.status).toBe('QUEUED');
     // a hands d2 on to h (nobody free there: it queues) and then takes the most urgent queued one.
-    const aSession = t.client(await login(t.client(), (await t.admin.ok(`query($id: ID!) { operator(id: $id) { email } }`, { id: a })).operator.email, 'correct horse battery'));
+    const aSession = t.client(
+      await login(
+        t.client(),
+        (await t.admin.ok(`query($id: ID!) { operator(id: $id) { email } }`, { id: a })).operator.email,
+        'correct horse battery',
+      ),
+    );
     const moved = await transfer(aSession, d2.id, { groupId: h.id });
     expect(moved.status).toBe('QUEUED');
     expect((await getDialog(t.admin, d4.id)).operator?.id).toBe(a);

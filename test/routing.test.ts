@@ -114,7 +114,9 @@ describe('handing a dialog on', () => {
     await aClient.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
     const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     expect((await transfer(aClient, d.id, { groupId: empty.id })).status).toBe('QUEUED');
-    const { takeDialog } = await aClient.ok(`mutation($id: ID!) { takeDialog(dialogId: $id) { status operator { id } } }`, { id: d.id });
+    const { takeDialog } = await aClient.ok(`mutation($id: ID!) { takeDialog(dialogId: $id) { status operator { id } } }`, {
+      id: d.id,
+    });
     expect(takeDialog).toEqual({ status: 'ASSIGNED', operator: { id: a.id } });
   });
 });
@@ -163,7 +165,9 @@ describe('event order', () => {
     expect(d2.status).toBe('QUEUED');
     const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
     const before = t.app.services.bus.handlerCount();
-    const queue = subscribe(ws, `subscription($g: ID) { queueChanged(groupId: $g) { type sequence dialog { id } } }`, { g: g.id });
+    const queue = subscribe(ws, `subscription($g: ID) { queueChanged(groupId: $g) { type sequence dialog { id } } }`, {
+      g: g.id,
+    });
     await eventually(() => t.app.services.bus.handlerCount() >= before + 1, 10_000, 'subscription registered');
     await closeDialog(bot, d1.id);
     const first = (await queue.next()).queueChanged;

@@ -28,7 +28,9 @@ function at(offsetSec: number, from: Date): string {
 }
 
 async function tokenRow(token: string): Promise<{ expires_at: Date; last_used_at: Date; revoked_at: Date | null }> {
-  const { rows } = await db.query('select expires_at, last_used_at, revoked_at from auth_tokens where token_hash = $1', [tokenHash(token)]);
+  const { rows } = await db.query('select expires_at, last_used_at, revoked_at from auth_tokens where token_hash = $1', [
+    tokenHash(token),
+  ]);
   return rows[0];
 }
 

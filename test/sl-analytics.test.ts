@@ -18,7 +18,10 @@ let supervisor: GraphqlClient;
 beforeEach(async () => {
   clock = new ManualClock(new Date(T0));
   // The sweep is not needed: reports and live figures read deadlines, not breach marks.
-  t = await startTestApp({ clock, config: { slDefaultFirstResponseSec: 45, slDefaultNextResponseSec: 90, sweepIntervalMs: 60_000 } });
+  t = await startTestApp({
+    clock,
+    config: { slDefaultFirstResponseSec: 45, slDefaultNextResponseSec: 90, sweepIntervalMs: 60_000 },
+  });
   bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
   supervisor = t.client(await apiToken(t.admin, 'SUPERVISOR'));
 });
@@ -44,7 +47,7 @@ const clientSays = (id: string): Promise<unknown> =>
 const handOver = async (groupId: string): Promise<string> => (await transfer(bot, (await startDialog(bot)).id, { groupId })).id;
 
 describe('which reply stops an SL clock', () => {
-  it('only the assigned operator\'s: staff replies in Help or in an assigned dialog leave the clock and the deadline alone', async () => {
+  it("only the assigned operator's: staff replies in Help or in an assigned dialog leave the clock and the deadline alone", async () => {
     const g = await createGroup(t.admin, { slFirstResponseSec: 30, slNextResponseSec: 60 });
     const d = await handOver(g.id); // nobody online: Help
     const deadline = iso(30 * SEC);
@@ -89,7 +92,13 @@ describe('which reply stops an SL clock', () => {
       { g: g.id, from: iso(0), to: iso(41 * SEC) },
     );
     // d: 20 s and 15 s, both answered by a; `later` is still running (undecided).
-    expect(slReport).toEqual({ sessions: 2, firstResponsesWithinSl: 1, avgFirstResponseSec: 20, nextResponses: 1, avgNextResponseSec: 15 });
+    expect(slReport).toEqual({
+      sessions: 2,
+      firstResponsesWithinSl: 1,
+      avgFirstResponseSec: 20,
+      nextResponses: 1,
+      avgNextResponseSec: 15,
+    });
   });
 });
 
@@ -171,7 +180,13 @@ describe('SL report: subsequent-response average, first-response p90, abandoned'
 
     // p90 of a single answer is that answer; the reply exactly at the deadline met it.
     const d3Only = (await t.admin.ok(REPORT, { g: g.id, from: iso(300 * SEC), to: iso(301 * SEC) })).slReport;
-    expect(d3Only).toMatchObject({ sessions: 1, firstResponsesWithinSl: 1, firstResponseSlPercent: 100, p90FirstResponseSec: 60, avgNextResponseSec: null });
+    expect(d3Only).toMatchObject({
+      sessions: 1,
+      firstResponsesWithinSl: 1,
+      firstResponseSlPercent: 100,
+      p90FirstResponseSec: 60,
+      avgNextResponseSec: null,
+    });
 
     const empty = (await t.admin.ok(REPORT, { g: g.id, from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' })).slReport;
     expect(empty).toEqual({
@@ -189,7 +204,9 @@ describe('SL report: subsequent-response average, first-response p90, abandoned'
 });
 
 const STATS = `query($g: ID) { queueStats(groupId: $g) { slPercentLast15m arrivalsLastHour avgHandleTimeSec } }`;
-const stats = async (groupId: string | null): Promise<{ slPercentLast15m: number | null; arrivalsLastHour: number; avgHandleTimeSec: number | null }> =>
+const stats = async (
+  groupId: string | null,
+): Promise<{ slPercentLast15m: number | null; arrivalsLastHour: number; avgHandleTimeSec: number | null }> =>
   (await t.admin.ok(STATS, { g: groupId })).queueStats;
 
 describe('live figures in QueueStats', () => {
@@ -242,12 +259,20 @@ describe('live figures in QueueStats', () => {
     const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
     try {
       const base = t.app.services.bus.handlerCount();
-      const sub = subscribe(ws, `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id }
-        stats { slPercentLast15m arrivalsLastHour avgHandleTimeSec } } }`, { g: g.id });
+      const sub = subscribe(
+        ws,
+        `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id }
+        stats { slPercentLast15m arrivalsLastHour avgHandleTimeSec } } }`,
+        { g: g.id },
+      );
       await eventually(() => t.app.services.bus.handlerCount() > base, 30_000, 'subscription registered');
       const d2 = await handOver(g.id);
       const first = (await sub.next()).queueChanged;
-      expect(first).toEqual({ type: 'ASSIGNED', dialog: { id: d2 }, stats: { slPercentLast15m: 100, arrivalsLastHour: 2, avgHandleTimeSec: null } });
+      expect(first).toEqual({
+        type: 'ASSIGNED',
+        dialog: { id: d2 },
+        stats: { slPercentLast15m: 100, arrivalsLastHour: 2, avgHandleTimeSec: null },
+      });
       at(90 * SEC);
       await closeDialog(a.client, d1);
       expect((await sub.next()).queueChanged).toEqual({
@@ -271,7 +296,14 @@ describe('staffingForecast', () => {
     const g = await createGroup(t.admin, { slFirstResponseSec: 15 });
     await onlineOperator([g.id]);
     await onlineOperator([g.id]);
-    const input = { groupId: g.id, arrivalsPerHour: 720, avgHandleTimeSec: 240, concurrency: 1, targetPercent: 80, targetSec: 15 };
+    const input = {
+      groupId: g.id,
+      arrivalsPerHour: 720,
+      avgHandleTimeSec: 240,
+      concurrency: 1,
+      targetPercent: 80,
+      targetSec: 15,
+    };
     expect((await supervisor.ok(FORECAST, { input })).staffingForecast).toEqual({
       ...input,
       requiredOperators: 55,
@@ -286,7 +318,7 @@ describe('staffingForecast', () => {
     expect(chat).toMatchObject({ requiredOperators: 3, onlineOperators: 2, expectedSlPercentNow: 72.45 });
   });
 
-  it('omitted inputs come from the last hour of the group\'s traffic, its operators\' load and its target', async () => {
+  it("omitted inputs come from the last hour of the group's traffic, its operators' load and its target", async () => {
     const g = await createGroup(t.admin, { slFirstResponseSec: 20 });
     const a = await onlineOperator([g.id]);
     const d1 = await handOver(g.id);
@@ -346,7 +378,13 @@ describe('staffingForecast', () => {
     await handOver(quiet.id); // queued: nobody is online
     await supervisor.fails(FORECAST, { input: { groupId: quiet.id } }, 'BAD_USER_INPUT', 'avgHandleTimeSec');
     const given = (await supervisor.ok(FORECAST, { input: { groupId: quiet.id, avgHandleTimeSec: 180 } })).staffingForecast;
-    expect(given).toMatchObject({ arrivalsPerHour: 1, avgHandleTimeSec: 180, requiredOperators: 1, onlineOperators: 0, expectedSlPercentNow: null });
+    expect(given).toMatchObject({
+      arrivalsPerHour: 1,
+      avgHandleTimeSec: 180,
+      requiredOperators: 1,
+      onlineOperators: 0,
+      expectedSlPercentNow: null,
+    });
     // Without a group: the server's traffic and the server-wide default target.
     expect((await supervisor.ok(FORECAST, { input: { avgHandleTimeSec: 180 } })).staffingForecast).toMatchObject({
       groupId: null,
@@ -373,7 +411,12 @@ describe('staffingForecast', () => {
       [{ arrivalsPerHour: 1_000_000, avgHandleTimeSec: 86_400 }, 'arrivalsPerHour'],
     ];
     for (const [change, field] of bad) await supervisor.fails(FORECAST, { input: { ...ok, ...change } }, 'BAD_USER_INPUT', field);
-    await supervisor.fails(FORECAST, { input: { ...ok, groupId: '00000000-0000-4000-8000-000000000000' } }, 'NOT_FOUND', 'groupId');
+    await supervisor.fails(
+      FORECAST,
+      { input: { ...ok, groupId: '00000000-0000-4000-8000-000000000000' } },
+      'NOT_FOUND',
+      'groupId',
+    );
     await supervisor.fails(FORECAST, { input: { ...ok, groupId: 'nope' } }, 'NOT_FOUND', 'groupId');
     await op.client.fails(FORECAST, { input: ok }, 'FORBIDDEN');
     await bot.fails(FORECAST, { input: ok }, 'FORBIDDEN');

@@ -50,9 +50,19 @@ it('slTicks catches up with clocks started while the event listener was disconne
 it('subscribers of one scope and interval share one batch per round, whenever they subscribed', async () => {
   const ticker = t.app.services.slTicker;
   const seen: Array<Array<SlTickBatch>> = [[], []];
-  const removeFirst = ticker.add('all', () => true, 1000, (b) => seen[0].push(b));
+  const removeFirst = ticker.add(
+    'all',
+    () => true,
+    1000,
+    (b) => seen[0].push(b),
+  );
   await new Promise((r) => setTimeout(r, 400)); // a different phase of the 1-second period
-  const removeSecond = ticker.add('all', () => true, 1000, (b) => seen[1].push(b));
+  const removeSecond = ticker.add(
+    'all',
+    () => true,
+    1000,
+    (b) => seen[1].push(b),
+  );
   try {
     await eventually(() => seen[1].length >= 3, 10_000, 'three batches for the later subscriber');
     // After its first batch, the later subscriber gets the very batch objects the first one gets.

@@ -16,7 +16,17 @@ afterEach(() => t.stop());
 const TICKS = `subscription($g: ID, $ms: Int) { slTicks(groupId: $g, intervalMs: $ms) {
   serverTime timers { dialogId groupId operatorId timer { kind remainingMs breached deadline } } } }`;
 
-type Batch = { slTicks: { serverTime: string; timers: Array<{ dialogId: string; groupId: string; operatorId: string | null; timer: { kind: string; remainingMs: number; breached: boolean } }> } };
+type Batch = {
+  slTicks: {
+    serverTime: string;
+    timers: Array<{
+      dialogId: string;
+      groupId: string;
+      operatorId: string | null;
+      timer: { kind: string; remainingMs: number; breached: boolean };
+    }>;
+  };
+};
 
 async function nextMatching(sub: ReturnType<typeof subscribe<Batch>>, ok: (b: Batch) => boolean): Promise<Batch> {
   for (let i = 0; i < 40; i++) {
@@ -42,7 +52,12 @@ describe('slTicks', () => {
     const first = await nextMatching(sub, (b) => b.slTicks.timers.length > 0);
     expect(first.slTicks.serverTime).toBe(clock.now().toISOString());
     expect(first.slTicks.timers).toEqual([
-      { dialogId: d.id, groupId: g.id, operatorId: op.id, timer: expect.objectContaining({ kind: 'FIRST_RESPONSE', remainingMs: 60_000, breached: false }) },
+      {
+        dialogId: d.id,
+        groupId: g.id,
+        operatorId: op.id,
+        timer: expect.objectContaining({ kind: 'FIRST_RESPONSE', remainingMs: 60_000, breached: false }),
+      },
     ]);
 
     clock.advance(61_000);

@@ -30,7 +30,10 @@ const REPORT = `query($g: ID, $o: ID, $from: DateTime!, $to: DateTime!) {
     from to sessions firstResponsesWithinSl firstResponseSlPercent nextResponses nextResponsesWithinSl nextResponseSlPercent avgFirstResponseSec
   } }`;
 
-async function onlineOperator(groupIds: string[], extra: { autoLogoutSec?: number } = {}): Promise<{ id: string; client: GraphqlClient; token: string }> {
+async function onlineOperator(
+  groupIds: string[],
+  extra: { autoLogoutSec?: number } = {},
+): Promise<{ id: string; client: GraphqlClient; token: string }> {
   const op = await createOperator(t.admin, { groupIds, ...extra });
   const token = await login(t.client(), op.email, op.password);
   const client = t.client(token);
@@ -80,7 +83,7 @@ describe('SL clocks', () => {
     expect(view.slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: started, remainingMs: 55 * SEC });
   });
 
-  it('the first-response clock survives Help, a drain and a transfer; the next clock takes the new group\'s target; target edits leave running clocks alone', async () => {
+  it("the first-response clock survives Help, a drain and a transfer; the next clock takes the new group's target; target edits leave running clocks alone", async () => {
     const g = await createGroup(t.admin, { slFirstResponseSec: 30, slNextResponseSec: 60 });
     const g2 = await createGroup(t.admin, { slFirstResponseSec: 5, slNextResponseSec: 20 });
     const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
@@ -107,9 +110,16 @@ describe('SL clocks', () => {
     const nextStart = clock.now().toISOString();
     expect(view.slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: nextStart, remainingMs: 20 * SEC });
 
-    await t.admin.ok(`mutation($id: ID!) { updateGroup(id: $id, input: { slNextResponseSec: 300, slFirstResponseSec: 300 }) { id } }`, { id: g2.id });
+    await t.admin.ok(
+      `mutation($id: ID!) { updateGroup(id: $id, input: { slNextResponseSec: 300, slFirstResponseSec: 300 }) { id } }`,
+      { id: g2.id },
+    );
     clock.advance(1 * SEC);
-    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({ kind: 'NEXT_RESPONSE', startedAt: nextStart, remainingMs: 19 * SEC });
+    expect((await getDialog(t.admin, d.id)).slTimer).toMatchObject({
+      kind: 'NEXT_RESPONSE',
+      startedAt: nextStart,
+      remainingMs: 19 * SEC,
+    });
     // The one after that starts with the new target.
     await reply(b.client, d.id);
     await clientSays(d.id);
@@ -197,7 +207,12 @@ describe('SL report', () => {
     const mine = (await a.client.ok(REPORT, { o: a.id, from, to })).slReport;
     expect(mine.sessions).toBe(6);
     const empty = (await t.admin.ok(REPORT, { g: g.id, from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' })).slReport;
-    expect(empty).toMatchObject({ sessions: 0, firstResponseSlPercent: null, nextResponseSlPercent: null, avgFirstResponseSec: null });
+    expect(empty).toMatchObject({
+      sessions: 0,
+      firstResponseSlPercent: null,
+      nextResponseSlPercent: null,
+      avgFirstResponseSec: null,
+    });
 
     await t.admin.fails(REPORT, { from: to, to: from }, 'BAD_USER_INPUT', 'to');
     await t.admin.fails(REPORT, { g: '00000000-0000-4000-8000-000000000000', from, to }, 'NOT_FOUND', 'groupId');
@@ -241,7 +256,10 @@ describe('SL boundaries', () => {
     await reply(op.client, d.id);
     const from = new Date(clock.now().getTime() - 10 * SEC).toISOString();
     const to = new Date(clock.now().getTime() + 1).toISOString();
-    expect((await t.admin.ok(REPORT, { g: g.id, from, to })).slReport).toMatchObject({ firstResponsesWithinSl: 1, firstResponseSlPercent: 100 });
+    expect((await t.admin.ok(REPORT, { g: g.id, from, to })).slReport).toMatchObject({
+      firstResponsesWithinSl: 1,
+      firstResponseSlPercent: 100,
+    });
 
     const late = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     clock.advance(10 * SEC);
@@ -351,7 +369,11 @@ describe('SL events on subscriptions', () => {
       const admin = wsClient(w.app.server.wsUrl, ADMIN_TOKEN);
       const opWs = wsClient(w.app.server.wsUrl, token);
       const before = w.app.services.bus.handlerCount();
-      const queue = subscribe(admin, `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id slTimer { breached remainingMs } } } }`, { g: g.id });
+      const queue = subscribe(
+        admin,
+        `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id slTimer { breached remainingMs } } } }`,
+        { g: g.id },
+      );
       const EVENTS = `subscription($id: ID!) { dialogEvents(dialogId: $id) { type dialog { id slTimer { breached } } } }`;
       const events = subscribe(admin, EVENTS, { id: d.id });
       const opEvents = subscribe(opWs, EVENTS, { id: d.id });
@@ -361,14 +383,26 @@ describe('SL events on subscriptions', () => {
       expect(await w.app.sweeper.runOnce()).toMatchObject({ warned: 0, breached: 0 });
       wClock.advance(1 * SEC);
       expect(await w.app.sweeper.runOnce()).toMatchObject({ warned: 1, breached: 0 });
-      expect((await queue.next()).queueChanged).toEqual({ type: 'SL_WARNING', dialog: { id: d.id, slTimer: { breached: false, remainingMs: 5 * SEC } } });
-      expect((await events.next()).dialogEvents).toEqual({ type: 'SL_WARNING', dialog: { id: d.id, slTimer: { breached: false } } });
+      expect((await queue.next()).queueChanged).toEqual({
+        type: 'SL_WARNING',
+        dialog: { id: d.id, slTimer: { breached: false, remainingMs: 5 * SEC } },
+      });
+      expect((await events.next()).dialogEvents).toEqual({
+        type: 'SL_WARNING',
+        dialog: { id: d.id, slTimer: { breached: false } },
+      });
       expect((await opEvents.next()).dialogEvents.type).toBe('SL_WARNING');
 
       wClock.advance(5 * SEC + 1);
       expect(await w.app.sweeper.runOnce()).toMatchObject({ warned: 0, breached: 1 });
-      expect((await queue.next()).queueChanged).toEqual({ type: 'SL_BREACHED', dialog: { id: d.id, slTimer: { breached: true, remainingMs: -1 } } });
-      expect((await events.next()).dialogEvents).toEqual({ type: 'SL_BREACHED', dialog: { id: d.id, slTimer: { breached: true } } });
+      expect((await queue.next()).queueChanged).toEqual({
+        type: 'SL_BREACHED',
+        dialog: { id: d.id, slTimer: { breached: true, remainingMs: -1 } },
+      });
+      expect((await events.next()).dialogEvents).toEqual({
+        type: 'SL_BREACHED',
+        dialog: { id: d.id, slTimer: { breached: true } },
+      });
       expect((await opEvents.next()).dialogEvents.type).toBe('SL_BREACHED');
 
       // Announced once: later sweeps stay silent, so the next events are those of the close.

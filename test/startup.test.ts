@@ -39,7 +39,9 @@ describe('npm start on a fresh machine (embedded PostgreSQL)', () => {
 
     const client = new GraphqlClient(first.url, token);
     expect(await client.ok(`{ groups { id } }`)).toEqual({ groups: [] });
-    expect(await client.ok(`{ __schema { subscriptionType { name } } }`)).toEqual({ __schema: { subscriptionType: { name: 'Subscription' } } });
+    expect(await client.ok(`{ __schema { subscriptionType { name } } }`)).toEqual({
+      __schema: { subscriptionType: { name: 'Subscription' } },
+    });
     const base = first.url.replace('/graphql', '');
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
@@ -47,7 +49,9 @@ describe('npm start on a fresh machine (embedded PostgreSQL)', () => {
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });
-    await client.ok(`mutation { createGroup(input: { name: "Support", slFirstResponseSec: 60, slNextResponseSec: 120 }) { id } }`);
+    await client.ok(
+      `mutation { createGroup(input: { name: "Support", slFirstResponseSec: 60, slNextResponseSec: 120 }) { id } }`,
+    );
 
     expect(postgresRunningIn(join(dataDir, 'pg'))).toBe(true);
     expect(await first.stop()).toBe(0);
@@ -114,7 +118,9 @@ describe('the server on an empty database (DATABASE_URL)', () => {
       try {
         const client = new GraphqlClient(server.url, ADMIN_TOKEN);
         expect(await client.ok(`{ groups { id } }`)).toEqual({ groups: [] });
-        await client.ok(`mutation { createGroup(input: { name: "First", slFirstResponseSec: 60, slNextResponseSec: 120 }) { id } }`);
+        await client.ok(
+          `mutation { createGroup(input: { name: "First", slFirstResponseSec: 60, slNextResponseSec: 120 }) { id } }`,
+        );
         expect((await client.ok(`{ groups { name } }`)).groups).toEqual([{ name: 'First' }]);
         expect(await migrationState(db.url)).toEqual({ executed: await migrationNames(), pending: [], missingTables: [] });
       } finally {

@@ -30,11 +30,19 @@ describe('queueChanged', () => {
 
     const d1 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     const e1 = (await group.next()).queueChanged;
-    expect(e1).toMatchObject({ type: 'ASSIGNED', groupId: g.id, dialog: { id: d1.id, status: 'ASSIGNED', operator: { id: op.id } } });
+    expect(e1).toMatchObject({
+      type: 'ASSIGNED',
+      groupId: g.id,
+      dialog: { id: d1.id, status: 'ASSIGNED', operator: { id: op.id } },
+    });
     expect(e1.stats).toMatchObject({ queued: 0, onlineOperators: 1, freeCapacity: 0 });
 
     // A failing mutation (unknown target group) changes nothing and emits nothing.
-    await bot.fails(`mutation($id: ID!) { transferDialog(dialogId: $id, to: { groupId: "00000000-0000-4000-8000-000000000000" }) { id } }`, { id: d1.id }, 'NOT_FOUND');
+    await bot.fails(
+      `mutation($id: ID!) { transferDialog(dialogId: $id, to: { groupId: "00000000-0000-4000-8000-000000000000" }) { id } }`,
+      { id: d1.id },
+      'NOT_FOUND',
+    );
 
     const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
     expect(d2.status).toBe('QUEUED');
@@ -49,7 +57,12 @@ describe('queueChanged', () => {
       id: (await startDialog(bot)).id,
     });
     expect(d3.status).toBe('QUEUED');
-    expect((await help.next()).queueChanged).toMatchObject({ type: 'QUEUED', groupId: null, dialog: { id: d3.id }, sequence: h.sequence + 1 });
+    expect((await help.next()).queueChanged).toMatchObject({
+      type: 'QUEUED',
+      groupId: null,
+      dialog: { id: d3.id },
+      sequence: h.sequence + 1,
+    });
     expect(group.errors).toEqual([]);
     await ws.dispose();
   });

@@ -14,7 +14,10 @@ export interface InvariantCheck {
 }
 
 const INVARIANTS: ReadonlyArray<readonly [string, string]> = [
-  ['1: active_dialog_count <= max_dialogs (and >= 0)', `select id, active_dialog_count, max_dialogs from operators where active_dialog_count > max_dialogs or active_dialog_count < 0`],
+  [
+    '1: active_dialog_count <= max_dialogs (and >= 0)',
+    `select id, active_dialog_count, max_dialogs from operators where active_dialog_count > max_dialogs or active_dialog_count < 0`,
+  ],
   [
     '2: each dialog in exactly one state, consistent with operator_id',
     `select id, status, operator_id from dialogs
@@ -57,7 +60,11 @@ export async function checkInvariants(databaseUrl: string, startedDialogs: reado
       `select s.id from unnest($1::uuid[]) s(id) where not exists (select 1 from dialogs d where d.id = s.id)`,
       [startedDialogs],
     );
-    checks.push({ name: `2: no started dialog lost (${startedDialogs.length} started)`, violations: missing.length, sample: missing.slice(0, 3) });
+    checks.push({
+      name: `2: no started dialog lost (${startedDialogs.length} started)`,
+      violations: missing.length,
+      sample: missing.slice(0, 3),
+    });
     return checks;
   } finally {
     await db.end();
@@ -108,13 +115,23 @@ export interface StreamCheck {
  * it spans a window in which this watcher's own process had lost its event listener, or a
  * resubscription forced by the database outage.
  */
-export function checkStream(watcher: Observed, listenerDown: readonly Window[], dbOutages: readonly Window[], committed: number): StreamCheck {
-  const inOutage = (at: number): boolean => dbOutages.some((w) => overlaps(at, at, w)) || listenerDown.some((w) => overlaps(at, at, w));
+export function checkStream(
+  watcher: Observed,
+  listenerDown: readonly Window[],
+  dbOutages: readonly Window[],
+  committed: number,
+): StreamCheck {
+  const inOutage = (at: number): boolean =>
+    dbOutages.some((w) => overlaps(at, at, w)) || listenerDown.some((w) => overlaps(at, at, w));
   const interruptionsInOutage = watcher.interruptions.filter((i) => inOutage(i.at));
   // A subscription ended in the outage drops everything it had not delivered yet, including
   // what a lost listener missed: a gap spanning both counts as dropped with the subscription.
   const excuse = (from: number, to: number): 'listener' | 'resubscribed' | null =>
-    interruptionsInOutage.some((i) => i.at >= from && i.at <= to) ? 'resubscribed' : listenerDown.some((w) => overlaps(from, to, w)) ? 'listener' : null;
+    interruptionsInOutage.some((i) => i.at >= from && i.at <= to)
+      ? 'resubscribed'
+      : listenerDown.some((w) => overlaps(from, to, w))
+        ? 'listener'
+        : null;
   let strictPairs = 0;
   let missingOutsideOutage = 0;
   let missingWhileListenerDown = 0;

@@ -82,7 +82,13 @@ export class Cluster {
     cluster.pg = pg;
     for (let i = 0; i < servers; i++) {
       const port = await freePort();
-      cluster.nodes.push({ index: i, url: `http://127.0.0.1:${port}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, process: null, listenerDown: [] });
+      cluster.nodes.push({
+        index: i,
+        url: `http://127.0.0.1:${port}/graphql`,
+        wsUrl: `ws://127.0.0.1:${port}/graphql`,
+        process: null,
+        listenerDown: [],
+      });
     }
     try {
       // One at a time: the first applies the migrations.

@@ -114,7 +114,14 @@ export class Operations {
   /** A dialog not known to be closed (with `status`, preferably one last seen in it). */
   private openDialog(r: number, status?: string): KnownDialog | undefined {
     const open = this.world.dialogs.filter((d) => d.status !== 'CLOSED');
-    return pick(open.filter((d) => d.status === status), r) ?? pick(open, r) ?? pick(this.world.dialogs, r);
+    return (
+      pick(
+        open.filter((d) => d.status === status),
+        r,
+      ) ??
+      pick(open, r) ??
+      pick(this.world.dialogs, r)
+    );
   }
 
   private note(answer: DialogAnswer): void {
@@ -198,7 +205,9 @@ export class Operations {
     const watched = this.world.dialogs.filter((d) => d.watched);
     const dialog = r[0] < 0.25 ? pick(watched, r[1]) : this.openDialog(r[1]);
     if (!dialog) return false;
-    await call(url, this.world.botToken, `mutation($d: ID!) { postClientMessage(dialogId: $d, text: "hello?") { id } }`, { d: dialog.id });
+    await call(url, this.world.botToken, `mutation($d: ID!) { postClientMessage(dialogId: $d, text: "hello?") { id } }`, {
+      d: dialog.id,
+    });
     return true;
   }
 
@@ -223,7 +232,12 @@ export class Operations {
       dialogId = await this.heldBy(url, slot, r[2]);
     }
     if (!dialogId) return false;
-    const data = await call<{ closeDialog: DialogAnswer }>(url, token, `mutation($d: ID!) { closeDialog(dialogId: $d) { ${DIALOG} } }`, { d: dialogId });
+    const data = await call<{ closeDialog: DialogAnswer }>(
+      url,
+      token,
+      `mutation($d: ID!) { closeDialog(dialogId: $d) { ${DIALOG} } }`,
+      { d: dialogId },
+    );
     this.note(data.closeDialog);
     return true;
   }
@@ -238,7 +252,12 @@ export class Operations {
     );
     const dialogId = pick(queued.dialogs.edges, r[1])?.node.id;
     if (!dialogId) return false;
-    const data = await call<{ takeDialog: DialogAnswer }>(url, slot.token!, `mutation($d: ID!) { takeDialog(dialogId: $d) { ${DIALOG} } }`, { d: dialogId });
+    const data = await call<{ takeDialog: DialogAnswer }>(
+      url,
+      slot.token!,
+      `mutation($d: ID!) { takeDialog(dialogId: $d) { ${DIALOG} } }`,
+      { d: dialogId },
+    );
     this.note(data.takeDialog);
     return true;
   }
@@ -297,7 +316,13 @@ export class Operations {
     }
     slot.token = null;
     const seat = this.world.operators.indexOf(slot);
-    const replacement = await createOperator((query, variables) => call(url, ADMIN_TOKEN, query, variables), this.world.groups, seat, ++this.replacements, r[1]);
+    const replacement = await createOperator(
+      (query, variables) => call(url, ADMIN_TOKEN, query, variables),
+      this.world.groups,
+      seat,
+      ++this.replacements,
+      r[1],
+    );
     replacement.token = await this.login(url, replacement);
     this.world.operators[seat] = replacement;
     await call(url, replacement.token, `mutation { setOperatorStatus(status: ONLINE) { id } }`);
@@ -312,4 +337,3 @@ export class Operations {
     return true;
   }
 }
-

@@ -13,7 +13,15 @@ export interface Summary {
   readonly errorMessages: ReadonlyArray<{ kind: string; outcome: string; phase: Phase; message: string; count: number }>;
   readonly outcomeViolations: number;
   /** The operations behind outcomeViolations (the first 20): seconds after the traffic started. */
-  readonly violatingOps: ReadonlyArray<{ kind: string; outcome: string; phase: Phase; server: number; startS: number; endS: number; message: string }>;
+  readonly violatingOps: ReadonlyArray<{
+    kind: string;
+    outcome: string;
+    phase: Phase;
+    server: number;
+    startS: number;
+    endS: number;
+    message: string;
+  }>;
   readonly invariants: readonly InvariantCheck[];
   readonly streams: {
     readonly watched: number;
@@ -28,7 +36,11 @@ export interface Summary {
     readonly eventErrors: number;
     readonly failing: readonly StreamCheck[];
   };
-  readonly serverLog: { readonly deadlockLines: number; readonly deadlockSamples: readonly string[]; readonly topErrors: ReadonlyArray<{ text: string; count: number }> };
+  readonly serverLog: {
+    readonly deadlockLines: number;
+    readonly deadlockSamples: readonly string[];
+    readonly topErrors: ReadonlyArray<{ text: string; count: number }>;
+  };
 }
 
 function bump(table: Record<string, number>, key: string): void {
@@ -72,7 +84,16 @@ export function summarize(
     if (isViolation(r.outcome, phase)) {
       outcomeViolations++;
       const at = (t: number): number => Math.round((t - t0) / 100) / 10;
-      if (violatingOps.length < 20) violatingOps.push({ kind: r.kind, outcome: r.outcome, phase, server: r.server, startS: at(r.startedAt), endS: at(r.endedAt), message: r.message ?? '' });
+      if (violatingOps.length < 20)
+        violatingOps.push({
+          kind: r.kind,
+          outcome: r.outcome,
+          phase,
+          server: r.server,
+          startS: at(r.startedAt),
+          endS: at(r.endedAt),
+          message: r.message ?? '',
+        });
     }
     if (phase === 'normal' && r.outcome !== 'SKIPPED') {
       const ms = r.endedAt - r.startedAt;
@@ -81,7 +102,8 @@ export function summarize(
     }
   }
   const latencyMs: Summary['latencyMs'] = {};
-  for (const [kind, values] of Object.entries(durations)) latencyMs[kind] = { p50: percentile(values, 50), p99: percentile(values, 99), n: values.length };
+  for (const [kind, values] of Object.entries(durations))
+    latencyMs[kind] = { p50: percentile(values, 50), p99: percentile(values, 99), n: values.length };
   const errors = new Map<string, number>();
   for (const line of logs) {
     if (!/error|failed|deadlock/i.test(line.text) || /^\s+at /.test(line.text)) continue;
@@ -104,17 +126,24 @@ export function summarize(
       missingWhileListenerDown: streams.reduce((n, s) => n + s.missingWhileListenerDown, 0),
       missingAcrossResubscription: streams.reduce((n, s) => n + s.missingAcrossResubscription, 0),
       catchUpMs,
-      interruptionsInOutage: streams.flatMap((s) => s.interruptionsInOutage).reduce<Record<string, number>>((t, reason) => {
-        bump(t, shape(reason));
-        return t;
-      }, {}),
+      interruptionsInOutage: streams
+        .flatMap((s) => s.interruptionsInOutage)
+        .reduce<Record<string, number>>((t, reason) => {
+          bump(t, shape(reason));
+          return t;
+        }, {}),
       eventErrors: streams.reduce((n, s) => n + s.eventErrors, 0),
       failing: streams.filter((s) => !streamOk(s)),
     },
     serverLog: {
       deadlockLines: logs.filter((l) => /deadlock/i.test(l.text)).length,
-      deadlockSamples: [...new Set(logs.filter((l) => /deadlock/i.test(l.text)).map((l) => `server ${l.server}: ${shape(l.text)}`))].slice(0, 5),
-      topErrors: [...errors].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([text, count]) => ({ text, count })),
+      deadlockSamples: [
+        ...new Set(logs.filter((l) => /deadlock/i.test(l.text)).map((l) => `server ${l.server}: ${shape(l.text)}`)),
+      ].slice(0, 5),
+      topErrors: [...errors]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([text, count]) => ({ text, count })),
     },
   };
 }
@@ -124,7 +153,9 @@ export function violations(summary: Summary): number {
 }
 
 export function printSummary(s: Summary): void {
-  const outcomes = [...new Set(Object.values(s.byKind).flatMap((t) => Object.keys(t)))].sort((a, b) => (a === 'OK' ? -1 : b === 'OK' ? 1 : a.localeCompare(b)));
+  const outcomes = [...new Set(Object.values(s.byKind).flatMap((t) => Object.keys(t)))].sort((a, b) =>
+    a === 'OK' ? -1 : b === 'OK' ? 1 : a.localeCompare(b),
+  );
   console.log(`\n== operations (${s.ops}) by kind and outcome`);
   console.log(['kind'.padEnd(20), ...outcomes.map((o) => o.padStart(Math.max(6, o.length)))].join(' '));
   for (const kind of OP_KINDS) {
@@ -137,23 +168,38 @@ export function printSummary(s: Summary): void {
     console.log(`  ${phase.padEnd(12)} ${entries.length ? entries.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`);
   }
   console.log(`  violations (INTERNAL, 5xx, timeouts or transport errors outside their phase): ${s.outcomeViolations}`);
-  for (const v of s.violatingOps) console.log(`    ${v.kind} ${v.outcome} on server ${v.server}, ${v.startS}–${v.endS} s into the traffic: ${v.message}`);
+  for (const v of s.violatingOps)
+    console.log(`    ${v.kind} ${v.outcome} on server ${v.server}, ${v.startS}–${v.endS} s into the traffic: ${v.message}`);
   const outsideOutage = s.errorMessages.filter((m) => m.phase !== 'db-outage');
   console.log('  error answers outside the database outage, most frequent first:');
-  for (const m of outsideOutage.slice(0, 15)) console.log(`    ${String(m.count).padStart(5)} × ${m.kind} ${m.outcome} (${m.phase}): ${m.message}`);
+  for (const m of outsideOutage.slice(0, 15))
+    console.log(`    ${String(m.count).padStart(5)} × ${m.kind} ${m.outcome} (${m.phase}): ${m.message}`);
   console.log('\n== latency outside the outages, ms (p50 / p99, n)');
   for (const [kind, l] of Object.entries(s.latencyMs)) console.log(`  ${kind.padEnd(20)} ${l.p50} / ${l.p99}  (${l.n})`);
   console.log('\n== invariants (SQL, after the final sweep)');
-  for (const c of s.invariants) console.log(`  ${c.violations === 0 ? 'ok  ' : 'FAIL'} ${c.name}${c.violations ? `: ${c.violations}, e.g. ${JSON.stringify(c.sample)}` : ''}`);
+  for (const c of s.invariants)
+    console.log(
+      `  ${c.violations === 0 ? 'ok  ' : 'FAIL'} ${c.name}${c.violations ? `: ${c.violations}, e.g. ${JSON.stringify(c.sample)}` : ''}`,
+    );
   console.log('\n== subscriptions (queueChanged per group and Help, dialogEvents) on the surviving processes');
-  console.log(`  ${s.streams.watched} streams, ${s.streams.events} events, ${s.streams.strictPairs} consecutive pairs checked strictly`);
+  console.log(
+    `  ${s.streams.watched} streams, ${s.streams.events} events, ${s.streams.strictPairs} consecutive pairs checked strictly`,
+  );
   console.log(`  events lost while a listener was down (known limitation, not a failure): ${s.streams.missingWhileListenerDown}`);
-  console.log(`  events dropped with subscriptions the server ended during the database outage (their undelivered backlog): ${s.streams.missingAcrossResubscription}`);
-  console.log(`  streams caught up with event_topics ${s.streams.catchUpMs === null ? 'NOT within the limit' : `${(s.streams.catchUpMs / 1000).toFixed(1)} s after the traffic ended`}`);
+  console.log(
+    `  events dropped with subscriptions the server ended during the database outage (their undelivered backlog): ${s.streams.missingAcrossResubscription}`,
+  );
+  console.log(
+    `  streams caught up with event_topics ${s.streams.catchUpMs === null ? 'NOT within the limit' : `${(s.streams.catchUpMs / 1000).toFixed(1)} s after the traffic ended`}`,
+  );
   const ended = Object.entries(s.streams.interruptionsInOutage);
-  console.log(`  subscriptions ended during the outage (then subscribed again): ${ended.length ? ended.map(([why, n]) => `${n} × ${why}`).join('; ') : 'none'}`);
+  console.log(
+    `  subscriptions ended during the outage (then subscribed again): ${ended.length ? ended.map(([why, n]) => `${n} × ${why}`).join('; ') : 'none'}`,
+  );
   console.log(`  events answered with errors: ${s.streams.eventErrors}`);
-  console.log(`  ${s.streams.failing.length === 0 ? 'ok  ' : 'FAIL'} every stream in order with no gap outside its process's listener outage, complete up to event_topics`);
+  console.log(
+    `  ${s.streams.failing.length === 0 ? 'ok  ' : 'FAIL'} every stream in order with no gap outside its process's listener outage, complete up to event_topics`,
+  );
   for (const f of s.streams.failing) console.log(`    ${JSON.stringify(f)}`);
   console.log('\n== server logs');
   console.log(`  lines mentioning a deadlock: ${s.serverLog.deadlockLines}`);

@@ -46,12 +46,29 @@ export type AdminCall = <T>(query: string, variables?: Record<string, unknown>) 
 export const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`;
 
 /** Creates an operator (OFFLINE, not logged in) in two groups. */
-export async function createOperator(admin: AdminCall, groups: readonly string[], seat: number, generation: number, r: number): Promise<OperatorSlot> {
+export async function createOperator(
+  admin: AdminCall,
+  groups: readonly string[],
+  seat: number,
+  generation: number,
+  r: number,
+): Promise<OperatorSlot> {
   const email = `op${seat}-g${generation}@chaos.local`;
-  const groupIds = [...new Set([groups[seat % groups.length], groups[(seat + 1 + Math.floor(r * groups.length)) % groups.length]])];
+  const groupIds = [
+    ...new Set([groups[seat % groups.length], groups[(seat + 1 + Math.floor(r * groups.length)) % groups.length]]),
+  ];
   const { createOperator: op } = await admin<{ createOperator: { id: string } }>(
     `mutation($input: CreateOperatorInput!) { createOperator(input: $input) { id } }`,
-    { input: { firstName: 'Op', lastName: `${seat}.${generation}`, email, password: PASSWORD, groupIds, maxDialogs: randomMaxDialogs(r) } },
+    {
+      input: {
+        firstName: 'Op',
+        lastName: `${seat}.${generation}`,
+        email,
+        password: PASSWORD,
+        groupIds,
+        maxDialogs: randomMaxDialogs(r),
+      },
+    },
   );
   return { id: op.id, email, password: PASSWORD, token: null, generation };
 }

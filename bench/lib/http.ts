@@ -8,7 +8,12 @@ export interface GqlResponse<T> {
 }
 
 /** A GraphQL POST over a keep-alive agent; throws on any error. */
-export async function gql<T = Record<string, unknown>>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+export async function gql<T = Record<string, unknown>>(
+  url: string,
+  token: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<T> {
   const { body } = await gqlResponse<T>(url, token, query, variables);
   if (body.errors?.length) throw new Error(JSON.stringify(body.errors));
   return body.data as T;

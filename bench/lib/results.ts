@@ -22,7 +22,13 @@ export interface Machine {
 }
 
 export function machine(postgres: string): Machine {
-  return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, postgres, platform: `${process.platform}-${process.arch}` };
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    postgres,
+    platform: `${process.platform}-${process.arch}`,
+  };
 }
 
 export function printTable(results: readonly BenchResult[]): void {
@@ -36,6 +42,9 @@ export function printTable(results: readonly BenchResult[]): void {
   }
 }
 
-export async function writeResults(path: string, data: { machine: Machine; quick: boolean; results: readonly BenchResult[] }): Promise<void> {
+export async function writeResults(
+  path: string,
+  data: { machine: Machine; quick: boolean; results: readonly BenchResult[] },
+): Promise<void> {
   await writeFile(path, `${JSON.stringify({ at: new Date().toISOString(), ...data }, null, 2)}\n`);
 }

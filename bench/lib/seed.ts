@@ -21,7 +21,13 @@ export async function seedGroups(db: pg.Client, count: number, prefix: string, f
 }
 
 /** `count` ONLINE operators; operator k joins groups k and k+1 (mod the number of groups). */
-export async function seedOperators(db: pg.Client, count: number, groups: readonly string[], maxDialogs: number, prefix: string): Promise<string[]> {
+export async function seedOperators(
+  db: pg.Client,
+  count: number,
+  groups: readonly string[],
+  maxDialogs: number,
+  prefix: string,
+): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `with u as (
        insert into users (id, email, first_name, last_name, role, created_at)
@@ -37,6 +43,8 @@ export async function seedOperators(db: pg.Client, count: number, groups: readon
     pairs.push(`('${groups[k % groups.length]}', '${id}', now())`);
     if (groups.length > 1) pairs.push(`('${groups[(k + 1) % groups.length]}', '${id}', now())`);
   });
-  await db.query(`insert into group_members (group_id, operator_id, created_at) values ${pairs.join(', ')} on conflict do nothing`);
+  await db.query(
+    `insert into group_members (group_id, operator_id, created_at) values ${pairs.join(', ')} on conflict do nothing`,
+  );
   return ids;
 }

@@ -54,7 +54,9 @@ export class ApiTokenService {
    */
   async revoke(em: EntityManager, id: string): Promise<ApiToken> {
     return inTransaction(em, async (tx) => {
-      const row = isId(id) ? await tx.findOne(AuthToken, { id, kind: TokenKind.API }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+      const row = isId(id)
+        ? await tx.findOne(AuthToken, { id, kind: TokenKind.API }, { lockMode: LockMode.PESSIMISTIC_WRITE })
+        : null;
       if (!row) throw new NotFoundError('ApiToken', id, 'id');
       if (row.revokedAt === null) {
         row.revokedAt = this.clock.now();

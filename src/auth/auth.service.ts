@@ -39,7 +39,12 @@ export class AuthService {
    * Email + password → a session token. The same error, after the same argon2 work, for an
    * unknown email and a wrong password. Throttled per email and per client address.
    */
-  async login(em: EntityManager, email: string, password: string, clientAddress: string | null): Promise<{ token: string; user: User }> {
+  async login(
+    em: EntityManager,
+    email: string,
+    password: string,
+    clientAddress: string | null,
+  ): Promise<{ token: string; user: User }> {
     await this.throttle.attempt(email, clientAddress);
     const user = await em.findOne(User, { email: email.trim().toLowerCase(), deletedAt: null });
     const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), password);

@@ -71,6 +71,9 @@ export class ViewerInfo {
   @Field(() => ApiToken, { nullable: true, description: 'the API token used; null otherwise' })
   apiToken!: ApiToken | null;
 
-  @Field(() => Date, { nullable: true, description: 'when this session ends unless renewed by use; null for tokens that do not expire' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'when this session ends unless renewed by use; null for tokens that do not expire',
+  })
   expiresAt!: Date | null;
 }

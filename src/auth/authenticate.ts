@@ -25,7 +25,11 @@ interface TokenRow {
  * belongs to a deleted account. One statement per call: when the token was last used over a
  * minute ago, the same statement records the use and slides a session's expiry forward.
  */
-export async function authenticate(em: EntityManager, token: string | undefined, options: AuthenticateOptions): Promise<Viewer | null> {
+export async function authenticate(
+  em: EntityManager,
+  token: string | undefined,
+  options: AuthenticateOptions,
+): Promise<Viewer | null> {
   if (!token) return null;
   if (options.adminToken !== undefined && tokensEqual(token, options.adminToken)) {
     return { role: Role.ADMIN, tokenId: null, userId: null, operatorId: null };

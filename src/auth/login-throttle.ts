@@ -31,9 +31,25 @@ export class LoginThrottle {
     /** Told of each refused attempt and which limit refused it. */
     private readonly onRefused: (limit: 'email' | 'address') => void = () => undefined,
   ) {
-    const store = { storeClient: rootEm.getKnex(), storeType: 'knex', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false };
-    this.byEmail = new RateLimiterPostgres({ ...store, keyPrefix: 'email', points: limits.maxFailuresPerEmail, duration: limits.windowSec });
-    this.byAddress = new RateLimiterPostgres({ ...store, keyPrefix: 'address', points: limits.maxFailuresPerAddress, duration: limits.windowSec });
+    const store = {
+      storeClient: rootEm.getKnex(),
+      storeType: 'knex',
+      tableName: TABLE,
+      tableCreated: true,
+      clearExpiredByTimeout: false,
+    };
+    this.byEmail = new RateLimiterPostgres({
+      ...store,
+      keyPrefix: 'email',
+      points: limits.maxFailuresPerEmail,
+      duration: limits.windowSec,
+    });
+    this.byAddress = new RateLimiterPostgres({
+      ...store,
+      keyPrefix: 'address',
+      points: limits.maxFailuresPerAddress,
+      duration: limits.windowSec,
+    });
   }
 
   /** Counts an attempt; TOO_MANY_REQUESTS (with `retryAfterSec`) when either limit is used up. */
@@ -52,9 +68,10 @@ export class LoginThrottle {
   async purgeExpired(): Promise<number> {
     const [row] = await this.rootEm
       .fork()
-      .execute<Array<{ n: number }>>(`with gone as (delete from ${TABLE} where expire < ? returning 1) select count(*)::int as n from gone`, [
-        Date.now() - KEEP_EXPIRED_MS,
-      ]);
+      .execute<Array<{ n: number }>>(
+        `with gone as (delete from ${TABLE} where expire < ? returning 1) select count(*)::int as n from gone`,
+        [Date.now() - KEEP_EXPIRED_MS],
+      );
     return row?.n ?? 0;
   }
 

@@ -32,7 +32,13 @@ export class PasswordService {
    * The caller changes their own password, proving the current one (wrong guesses count
    * against the login limits); the caller's other sessions end, this one stays.
    */
-  async change(em: EntityManager, viewer: Viewer, currentPassword: string, newPassword: string, clientAddress: string | null): Promise<boolean> {
+  async change(
+    em: EntityManager,
+    viewer: Viewer,
+    currentPassword: string,
+    newPassword: string,
+    clientAddress: string | null,
+  ): Promise<boolean> {
     if (viewer.userId === null || viewer.tokenId === null) {
       throw new ForbiddenError('Only a logged-in user has a password to change');
     }

@@ -31,8 +31,5 @@ export function tokenHash(token: string): string {
 
 /** Constant-time comparison (of digests, so lengths never leak). */
 export function tokensEqual(a: string, b: string): boolean {
-  return timingSafeEqual(
-    createHash('sha256').update(a).digest(),
-    createHash('sha256').update(b).digest(),
-  );
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }

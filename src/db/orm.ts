@@ -36,9 +36,7 @@ export function ormConfig(options: OrmOptions): Options {
       silent: true,
     },
     dynamicImportProvider: (id: string) => import(id),
-    ...(options.onQuery
-      ? { debug: ['query'] as const, logger: options.onQuery, colors: false }
-      : { debug: false }),
+    ...(options.onQuery ? { debug: ['query'] as const, logger: options.onQuery, colors: false } : { debug: false }),
   });
 }
 

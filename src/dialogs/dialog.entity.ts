@@ -18,9 +18,23 @@ const timestamp = () => ({ type: 'datetime', columnType: 'timestamptz', nullable
 @Entity({ tableName: 'dialogs' })
 export class Dialog {
   [OptionalProps]?:
-    | 'externalId' | 'clientName' | 'scenario' | 'group' | 'operator' | 'handedOverAt' | 'queuedAt'
-    | 'assignedAt' | 'firstResponseAt' | 'lastOperatorReplyAt' | 'closedAt' | 'slKind'
-    | 'slStartedAt' | 'slDeadline' | 'slGroup' | 'slBreachedAt' | 'slWarnedAt';
+    | 'externalId'
+    | 'clientName'
+    | 'scenario'
+    | 'group'
+    | 'operator'
+    | 'handedOverAt'
+    | 'queuedAt'
+    | 'assignedAt'
+    | 'firstResponseAt'
+    | 'lastOperatorReplyAt'
+    | 'closedAt'
+    | 'slKind'
+    | 'slStartedAt'
+    | 'slDeadline'
+    | 'slGroup'
+    | 'slBreachedAt'
+    | 'slWarnedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

@@ -60,7 +60,10 @@ export class DialogResolver {
 
   @Authorized(...ALL_ROLES)
   @Query(() => QueueStats)
-  queueStats(@Arg('groupId', () => ID, { nullable: true }) groupId: string | null, @Ctx() { em, services }: Context): Promise<QueueStats> {
+  queueStats(
+    @Arg('groupId', () => ID, { nullable: true }) groupId: string | null,
+    @Ctx() { em, services }: Context,
+  ): Promise<QueueStats> {
     return services.dialogQueries.queueStats(em, groupId ?? null);
   }
 
@@ -79,7 +82,10 @@ export class DialogResolver {
     return dialog.operator ? loaders.operatorById.load(dialog.operator.id) : Promise.resolve(null);
   }
 
-  @FieldResolver(() => SlTimer, { nullable: true, description: 'the running SL clock, if the dialog is waiting for an operator reply' })
+  @FieldResolver(() => SlTimer, {
+    nullable: true,
+    description: 'the running SL clock, if the dialog is waiting for an operator reply',
+  })
   slTimer(@Root() dialog: Dialog, @Ctx() { services }: Context): SlTimer | null {
     return slTimerAt({ kind: dialog.slKind, startedAt: dialog.slStartedAt, deadline: dialog.slDeadline }, services.clock.now());
   }

@@ -19,7 +19,6 @@ import { once, validIdempotencyKey, type IdempotentCall } from './idempotency.js
 export const MAX_MESSAGE_LENGTH = 10_000;
 const MAX_SHORT_TEXT = 200;
 
-
 function optionalShort(field: string, value: string | null | undefined): string | null {
   if (value == null) return null;
   const trimmed = value.trim();
@@ -239,7 +238,12 @@ export class DialogService {
           operatorId: null,
           previousOperatorId: from,
         });
-        await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.STATUS_CHANGED, dialogId: dialog.id, messageId: null });
+        await this.events.publish(tx, {
+          kind: 'dialog',
+          type: DialogEventType.STATUS_CHANGED,
+          dialogId: dialog.id,
+          messageId: null,
+        });
         if (from !== null) {
           await this.router.release(tx, from, 1);
           await this.router.drain(tx, from);

@@ -19,7 +19,9 @@ export interface IdempotentCall {
 }
 
 function fingerprintOf(call: IdempotentCall): string {
-  return createHash('sha256').update(JSON.stringify([call.operation, ...call.args])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([call.operation, ...call.args]))
+    .digest('base64url');
 }
 
 /**

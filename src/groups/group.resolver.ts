@@ -43,7 +43,7 @@ export class GroupResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => ID, { description: 'unlinks the group\'s operators (they are kept); returns the deleted id' })
+  @Mutation(() => ID, { description: "unlinks the group's operators (they are kept); returns the deleted id" })
   deleteGroup(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<string> {
     return services.groups.delete(em, id);
   }

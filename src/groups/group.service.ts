@@ -53,8 +53,17 @@ export class GroupService {
         const now = this.clock.now();
         const group = tx.create(Group, { name, slFirstResponseSec, slNextResponseSec, createdAt: now });
         await tx.flush();
-        await addMemberships(tx, operators.map((o) => ({ groupId: group.id, operatorId: o.id })), now);
-        if (operators.length) await this.hooks.membersAdded?.(tx, group.id, operators.map((o) => o.id));
+        await addMemberships(
+          tx,
+          operators.map((o) => ({ groupId: group.id, operatorId: o.id })),
+          now,
+        );
+        if (operators.length)
+          await this.hooks.membersAdded?.(
+            tx,
+            group.id,
+            operators.map((o) => o.id),
+          );
         return group;
       }),
     );
@@ -101,8 +110,17 @@ export class GroupService {
     return inTransaction(em, async (tx) => {
       const group = await this.require(tx, groupId, 'groupId');
       const operators = await requireOperators(tx, operatorIds, 'operatorIds');
-      await addMemberships(tx, operators.map((o) => ({ groupId, operatorId: o.id })), this.clock.now());
-      if (operators.length) await this.hooks.membersAdded?.(tx, groupId, operators.map((o) => o.id));
+      await addMemberships(
+        tx,
+        operators.map((o) => ({ groupId, operatorId: o.id })),
+        this.clock.now(),
+      );
+      if (operators.length)
+        await this.hooks.membersAdded?.(
+          tx,
+          groupId,
+          operators.map((o) => o.id),
+        );
       return group;
     });
   }
@@ -117,10 +135,7 @@ export class GroupService {
   }
 
   private async assertNameFree(em: EntityManager, name: string): Promise<void> {
-    const taken = await em.execute<unknown[]>(
-      'select 1 from groups where lower(name) = lower(?) and deleted_at is null',
-      [name],
-    );
+    const taken = await em.execute<unknown[]>('select 1 from groups where lower(name) = lower(?) and deleted_at is null', [name]);
     if (taken.length) throw new ConflictError('name', `A group named "${name}" already exists`);
   }
 
@@ -136,4 +151,3 @@ export class GroupService {
     }
   }
 }
-

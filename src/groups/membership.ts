@@ -16,11 +16,7 @@ export async function requireGroups(em: EntityManager, ids: readonly string[], f
 }
 
 /** Loads live operators by id; NOT_FOUND (naming `field`) for any unknown id. */
-export async function requireOperators(
-  em: EntityManager,
-  ids: readonly string[],
-  field: string,
-): Promise<Operator[]> {
+export async function requireOperators(em: EntityManager, ids: readonly string[], field: string): Promise<Operator[]> {
   const unique = [...new Set(ids)];
   const bad = unique.find((id) => !isId(id));
   if (bad !== undefined) throw new NotFoundError('Operator', bad, field);

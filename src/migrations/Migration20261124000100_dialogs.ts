@@ -35,7 +35,9 @@ export class Migration20261124000100_dialogs extends Migration {
     this.addSql(`create index "dialogs_created_idx" on "dialogs" ("created_at", "id");`);
     this.addSql(`create index "dialogs_operator_active_idx" on "dialogs" ("operator_id") where "status" = 'ASSIGNED';`);
     this.addSql(`create index "dialogs_queue_idx" on "dialogs" ("sl_deadline", "queued_at", "id") where "status" = 'QUEUED';`);
-    this.addSql(`create index "dialogs_queue_group_idx" on "dialogs" ("group_id", "sl_deadline", "queued_at", "id") where "status" = 'QUEUED';`);
+    this.addSql(
+      `create index "dialogs_queue_group_idx" on "dialogs" ("group_id", "sl_deadline", "queued_at", "id") where "status" = 'QUEUED';`,
+    );
     this.addSql(`create index "dialogs_group_created_idx" on "dialogs" ("group_id", "created_at", "id");`);
     this.addSql(`create index "dialogs_running_clock_idx" on "dialogs" ("sl_deadline") where "sl_deadline" is not null;`);
 

@@ -6,6 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261125000300_dialogs_by_operator extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create index "dialogs_operator_created_idx" on "dialogs" ("operator_id", "created_at", "id") where "operator_id" is not null;`);
+    this.addSql(
+      `create index "dialogs_operator_created_idx" on "dialogs" ("operator_id", "created_at", "id") where "operator_id" is not null;`,
+    );
   }
 }

@@ -15,9 +15,13 @@ export class Migration20261201000000_sl_analytics extends Migration {
           else "deadline"
         end) stored;`);
     this.addSql(`create index "sl_responses_decided_idx" on "sl_responses" ("decided_at") where "decided_at" is not null;`);
-    this.addSql(`create index "sl_responses_group_decided_idx" on "sl_responses" ("group_id", "decided_at") where "decided_at" is not null;`);
+    this.addSql(
+      `create index "sl_responses_group_decided_idx" on "sl_responses" ("group_id", "decided_at") where "decided_at" is not null;`,
+    );
     // Abandoned: first-response clocks ended by closing, unanswered (reports by close time).
-    this.addSql(`create index "sl_responses_abandoned_idx" on "sl_responses" ("closed_at") where "kind" = 'FIRST_RESPONSE' and "closed_at" is not null;`);
+    this.addSql(
+      `create index "sl_responses_abandoned_idx" on "sl_responses" ("closed_at") where "kind" = 'FIRST_RESPONSE' and "closed_at" is not null;`,
+    );
     this.addSql(`create index "dialogs_running_clock_started_idx" on "dialogs" ("sl_started_at") where "sl_kind" is not null;`);
     this.addSql(`create index "dialogs_closed_idx" on "dialogs" ("closed_at") where "status" = 'CLOSED';`);
     this.addSql(`create index "dialogs_group_closed_idx" on "dialogs" ("group_id", "closed_at") where "status" = 'CLOSED';`);

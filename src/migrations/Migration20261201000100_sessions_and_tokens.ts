@@ -7,7 +7,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261201000100_sessions_and_tokens extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table "auth_tokens" add column "expires_at" timestamptz null, add column "last_used_at" timestamptz null;`);
+    this.addSql(
+      `alter table "auth_tokens" add column "expires_at" timestamptz null, add column "last_used_at" timestamptz null;`,
+    );
     // Sessions opened before expiry existed get the default lifetime from now on.
     this.addSql(
       `update "auth_tokens" set "expires_at" = coalesce("revoked_at", now() + interval '12 hours') where "kind" = 'SESSION';`,

@@ -8,7 +8,12 @@ function digest(value: string): Buffer {
 }
 
 /** GET /metrics: the Prometheus text format; with a token configured, only for its bearer (else 401). */
-export async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: Metrics, token: string | undefined): Promise<void> {
+export async function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: Metrics,
+  token: string | undefined,
+): Promise<void> {
   if (token !== undefined) {
     const given = bearerToken(req.headers.authorization);
     if (given === undefined || !timingSafeEqual(digest(given), digest(token))) {

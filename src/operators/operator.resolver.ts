@@ -43,7 +43,9 @@ export class OperatorResolver {
     return (await userOf(operator, ctx)).lastName;
   }
 
-  @FieldResolver(() => String, { description: 'ADMIN, SUPERVISOR and the operator themself (also in their login answer); FORBIDDEN for others' })
+  @FieldResolver(() => String, {
+    description: 'ADMIN, SUPERVISOR and the operator themself (also in their login answer); FORBIDDEN for others',
+  })
   async email(@Root() operator: Operator, @Ctx() ctx: Context): Promise<string> {
     if (!mayReadOperatorEmail(ctx, operator)) {
       throw new ForbiddenError("Only staff and the operator themself read an operator's email");

@@ -39,10 +39,9 @@ export interface OperatorFilter {
 }
 
 async function memberIds(em: EntityManager, groupId: string): Promise<string[]> {
-  const rows = await em.execute<Array<{ operator_id: string }>>(
-    'select operator_id from group_members where group_id = ?',
-    [groupId],
-  );
+  const rows = await em.execute<Array<{ operator_id: string }>>('select operator_id from group_members where group_id = ?', [
+    groupId,
+  ]);
   return rows.map((r) => r.operator_id);
 }
 
@@ -104,7 +103,11 @@ export class OperatorService {
         const now = this.clock.now();
         const user = await insertUser(tx, account, Role.OPERATOR, now);
         const operator = await this.insertProfile(tx, user, now, { maxDialogs, autoLogoutSec });
-        await addMemberships(tx, groups.map((g) => ({ groupId: g.id, operatorId: operator.id })), now);
+        await addMemberships(
+          tx,
+          groups.map((g) => ({ groupId: g.id, operatorId: operator.id })),
+          now,
+        );
         return operator;
       }),
     );
@@ -161,7 +164,11 @@ export class OperatorService {
         if (input.groupIds != null) {
           const groups = await requireGroups(tx, input.groupIds, 'groupIds');
           await removeMemberships(tx, { operatorId: operator.id });
-          await addMemberships(tx, groups.map((g) => ({ groupId: g.id, operatorId: operator.id })), this.clock.now());
+          await addMemberships(
+            tx,
+            groups.map((g) => ({ groupId: g.id, operatorId: operator.id })),
+            this.clock.now(),
+          );
           moreCapacity ||= groups.length > 0;
         }
         await tx.flush();
@@ -201,12 +208,7 @@ export class OperatorService {
    * Sets ONLINE/OFFLINE. Without `operatorId` it is the caller's own operator; another's
    * needs ADMIN or SUPERVISOR.
    */
-  async setStatus(
-    em: EntityManager,
-    viewer: Viewer,
-    status: OperatorStatus,
-    operatorId?: string | null,
-  ): Promise<Operator> {
+  async setStatus(em: EntityManager, viewer: Viewer, status: OperatorStatus, operatorId?: string | null): Promise<Operator> {
     const targetId = operatorId ?? viewer.operatorId;
     if (targetId == null) {
       throw new BadInputError('operatorId', 'operatorId is required: the caller has no operator profile');

@@ -215,7 +215,6 @@ export class PgEventBus implements EventBus, EventSink {
     );
   }
 
-
   private dispatch(payload: string): void {
     let note: Notification;
     try {

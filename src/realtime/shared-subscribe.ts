@@ -53,9 +53,7 @@ function mapAsync<T, R>(source: AsyncIterator<T>, map: (value: T) => Promise<R>)
  * delivered to many subscribers is executed once per distinct document and variables (200
  * dashboards following one group's SL ticks cost one execution per tick, not 200).
  */
-export async function subscribeSharingResults(
-  args: ExecutionArgs,
-): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+export async function subscribeSharingResults(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
   const field = rootField(args);
   if (field === null || !SHARED_ROOT_FIELDS.has(field)) {
     return subscribe(args) as Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;

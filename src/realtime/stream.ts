@@ -8,7 +8,11 @@ const MAX_BUFFERED = 10_000;
  * (null = not for this subscriber). Maps run one at a time, in delivery order. Returning
  * (client unsubscribed or disconnected) removes the handlers at once.
  */
-export function stream<T>(bus: EventBus, topics: readonly string[], map: (delivery: Delivery) => Promise<T | null>): AsyncIterableIterator<T> {
+export function stream<T>(
+  bus: EventBus,
+  topics: readonly string[],
+  map: (delivery: Delivery) => Promise<T | null>,
+): AsyncIterableIterator<T> {
   const queue: Delivery[] = [];
   let wake: (() => void) | null = null;
   let done = false;

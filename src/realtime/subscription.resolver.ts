@@ -67,7 +67,10 @@ export class SubscriptionResolver {
       const groupId = args.groupId ?? null;
       if (groupId !== null) {
         await requireGroup(context, groupId, 'groupId');
-        if (viewer.role === Role.OPERATOR && !(viewer.operatorId && (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId)))) {
+        if (
+          viewer.role === Role.OPERATOR &&
+          !(viewer.operatorId && (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId)))
+        ) {
           throw new ForbiddenError('Operators follow only their own groups and the Help queue');
         }
       }
@@ -77,7 +80,8 @@ export class SubscriptionResolver {
         const dialogId = eventDialogId(delivery);
         if (type === null || dialogId === null) return null;
         const { scope } = delivery;
-        if (groupId !== null && viewer.role === Role.OPERATOR && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
+        if (groupId !== null && viewer.role === Role.OPERATOR && !(await memberOf(scope, viewer.operatorId!, groupId)))
+          return null;
         // Built once per event and stream, shared by every subscriber allowed to see it (so
         // identical subscriptions can also share one execution: see shared-subscribe.ts).
         return scope.once(`queueEvent:${delivery.topic}`, async () => {
@@ -177,7 +181,9 @@ export class SubscriptionResolver {
       if (groupId !== null) await requireGroup(context, groupId, 'groupId');
       if (!isStaff(viewer)) {
         const own =
-          groupId !== null && viewer.operatorId !== null && (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId));
+          groupId !== null &&
+          viewer.operatorId !== null &&
+          (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId));
         if (!own) throw new ForbiddenError('Operators follow the status of their own groups only (pass groupId)');
       }
       // A group's stream holds the changes of whoever was a member at the time of the change.

@@ -115,7 +115,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
 
   const started = (state: SocketState, id: string, operation: RunningOperation): void => {
     (state.running ??= new Map()).set(id, operation);
-    if (operation.type === 'subscription') for (const field of operation.rootFields) metrics.webSocketSubscriptions.inc({ field });
+    if (operation.type === 'subscription')
+      for (const field of operation.rootFields) metrics.webSocketSubscriptions.inc({ field });
   };
 
   /** Counts an operation once, when it ends (or its socket closes under it). */
@@ -127,7 +128,10 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     if (subscription) for (const field of operation.rootFields) metrics.webSocketSubscriptions.dec({ field });
     const seconds = subscription ? undefined : (performance.now() - operation.startedAt) / 1000;
     metrics.recordOperation({ transport: 'ws', name: operation.name, type: operation.type, outcome: operation.outcome, seconds });
-    logger.debug({ requestId: operation.requestId, operation: operation.name, type: operation.type, outcome: operation.outcome }, 'websocket operation');
+    logger.debug(
+      { requestId: operation.requestId, operation: operation.name, type: operation.type, outcome: operation.outcome },
+      'websocket operation',
+    );
   };
 
   /** The same error policy as HTTP: client errors pass, internal ones are masked and logged. */
@@ -138,7 +142,9 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       formatReported(error, (err) => logger.error({ requestId, operation: operation?.name ?? null, err }, 'internal error')),
     );
     const withId = formatted.map((error) =>
-      error.extensions?.['code'] === 'INTERNAL_SERVER_ERROR' ? { ...error, extensions: { ...error.extensions, requestId } } : error,
+      error.extensions?.['code'] === 'INTERNAL_SERVER_ERROR'
+        ? { ...error, extensions: { ...error.extensions, requestId } }
+        : error,
     );
     if (operation && operation.outcome === 'ok') operation.outcome = outcomeOf(withId);
     // Refused before it ran: counted here, as it will never complete.
@@ -172,7 +178,13 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
         : 'Must provide operation name if query contains multiple operations.';
       return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
     }
-    const tooCostly = costLimitError(options.operationLimits, schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
+    const tooCostly = costLimitError(
+      options.operationLimits,
+      schema,
+      document,
+      payload.variables ?? undefined,
+      payload.operationName ?? undefined,
+    );
     if (tooCostly) return [tooCostly];
     const rootFields = rootFieldNames(document, operation);
     const overTicking = operations.admit(id, ctx.subscriptions, rootFields);

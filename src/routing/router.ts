@@ -258,7 +258,11 @@ export class Router {
     );
 
     const type =
-      to === null ? QueueEventType.QUEUED : previous !== null && previous !== to ? QueueEventType.TRANSFERRED : QueueEventType.ASSIGNED;
+      to === null
+        ? QueueEventType.QUEUED
+        : previous !== null && previous !== to
+          ? QueueEventType.TRANSFERRED
+          : QueueEventType.ASSIGNED;
     await this.events.publish(tx, {
       kind: 'queue',
       type,

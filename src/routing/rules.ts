@@ -27,9 +27,7 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
 }
 
 export function pickLeastLoaded(candidates: readonly Candidate[], excludeId?: string | null): Candidate | undefined {
-  return candidates
-    .filter((c) => isAvailable(c) && c.id !== excludeId)
-    .sort(compareCandidates)[0];
+  return candidates.filter((c) => isAvailable(c) && c.id !== excludeId).sort(compareCandidates)[0];
 }
 
 /** Why a requested target could not take the dialog (stored on the transfer record). */
@@ -84,11 +82,7 @@ export function compareQueued(a: QueuedDialog, b: QueuedDialog): number {
  * The queued dialogs a freed operator takes, in order: those aimed at the operator's groups
  * first, then any; each part most urgent first; at most `free` of them.
  */
-export function drainOrder(
-  queue: readonly QueuedDialog[],
-  operatorGroupIds: ReadonlySet<string>,
-  free: number,
-): QueuedDialog[] {
+export function drainOrder(queue: readonly QueuedDialog[], operatorGroupIds: ReadonlySet<string>, free: number): QueuedDialog[] {
   if (free <= 0) return [];
   const own = queue.filter((d) => d.groupId !== null && operatorGroupIds.has(d.groupId)).sort(compareQueued);
   const rest = queue.filter((d) => !(d.groupId !== null && operatorGroupIds.has(d.groupId))).sort(compareQueued);

@@ -49,7 +49,10 @@ const TOO_MANY_VARIABLE_ERRORS = /^Too many errors processing variables/;
 const NAMED_FIELD = /^Field "(?:\w+\.)?(\w+)" (?:of required type|is not defined by type)/;
 
 function leafOf(path: string): string {
-  return path.replace(/\[\d+\]/g, '').split('.').at(-1)!;
+  return path
+    .replace(/\[\d+\]/g, '')
+    .split('.')
+    .at(-1)!;
 }
 
 /** Calls `visit` with every argument and input-object field of the document, outermost first. */
@@ -147,7 +150,8 @@ function isRequestError(error: unknown): boolean {
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const limit = operationLimitOf(error);
-  if (limit) return { message: limit.message, extensions: { code: limit.extensions['code'], limit: limit.limit, max: limit.max } };
+  if (limit)
+    return { message: limit.message, extensions: { code: limit.extensions['code'], limit: limit.limit, max: limit.max } };
   if (isRequestError(error)) {
     return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
   }
@@ -168,7 +172,12 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   }
   // A GraphQLError thrown without a code by graphql-js itself (e.g. a variable coercion).
   if (original instanceof GraphQLError && !original.originalError && code === undefined) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'BAD_USER_INPUT' },
+    };
   }
   return {
     message: 'Internal server error',

@@ -154,7 +154,10 @@ export function costLimitPlugin(limits: OperationLimits): ApolloServerPlugin {
         async didResolveOperation({ schema, document, request, operationName }) {
           const error = costLimitError(limits, schema, document, request.variables, operationName ?? undefined);
           if (error) {
-            throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } }, originalError: error });
+            throw new GraphQLError(error.message, {
+              extensions: { ...error.extensions, http: { status: 400 } },
+              originalError: error,
+            });
           }
         },
       };

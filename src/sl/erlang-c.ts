@@ -66,7 +66,13 @@ export interface Requirement extends QueueFigures {
  * SL ≥ targetLevel (0 < targetLevel < 1). One pass of the B recursion serves the whole search,
  * so the cost is O(N) for the answer N. Zero traffic needs no agents.
  */
-export function requiredAgents(traffic: number, handleTime: number, targetTime: number, targetLevel: number, serversPerAgent = 1): Requirement {
+export function requiredAgents(
+  traffic: number,
+  handleTime: number,
+  targetTime: number,
+  targetLevel: number,
+  serversPerAgent = 1,
+): Requirement {
   if (!(targetLevel > 0 && targetLevel < 1)) throw new RangeError('targetLevel must be in (0, 1)');
   if (!(serversPerAgent >= 1)) throw new RangeError('serversPerAgent must be at least 1');
   if (traffic <= 0) return { agents: 0, servers: 0, ...figuresFrom(0, 0, handleTime, targetTime, 0) };
@@ -74,7 +80,7 @@ export function requiredAgents(traffic: number, handleTime: number, targetTime: 
   let n = 0;
   for (let agents = 1; ; agents++) {
     const servers = Math.floor(agents * serversPerAgent);
-    for (; n < servers; ) {
+    for (; n < servers;) {
       n++;
       b = (traffic * b) / (n + traffic * b);
     }

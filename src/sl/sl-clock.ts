@@ -63,7 +63,11 @@ export class SlClock {
   async onOperatorReply(tx: EntityManager, dialog: ClockState, operatorId: string | null, at: Date): Promise<void> {
     if (operatorId === null || dialog.operator_id !== operatorId) return;
     if (dialog.sl_kind !== null && dialog.sl_started_at !== null && dialog.sl_deadline !== null) {
-      await this.record(tx, dialog, operatorId, { answeredAt: at, closedAt: null, met: at.getTime() <= dialog.sl_deadline.getTime() });
+      await this.record(tx, dialog, operatorId, {
+        answeredAt: at,
+        closedAt: null,
+        met: at.getTime() <= dialog.sl_deadline.getTime(),
+      });
     }
     await tx.execute(
       `update dialogs set sl_kind = null, sl_started_at = null, sl_deadline = null, sl_group_id = null,

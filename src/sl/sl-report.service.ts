@@ -114,7 +114,13 @@ export class SlReportService {
     });
   }
 
-  private async requireRow(em: EntityManager, table: 'groups' | 'operators', entity: string, id: string, field: string): Promise<void> {
+  private async requireRow(
+    em: EntityManager,
+    table: 'groups' | 'operators',
+    entity: string,
+    id: string,
+    field: string,
+  ): Promise<void> {
     const found = isId(id) ? await em.execute<unknown[]>(`select 1 from ${table} where id = ?`, [id]) : [];
     if (!found.length) throw new NotFoundError(entity, id, field);
   }

@@ -16,7 +16,8 @@ export class SlReport {
 
   @Field(() => Float, {
     nullable: true,
-    description: 'within SL / decided first responses × 100; null when none is decided (answered, or unanswered past the deadline)',
+    description:
+      'within SL / decided first responses × 100; null when none is decided (answered, or unanswered past the deadline)',
   })
   firstResponseSlPercent!: number | null;
 
@@ -26,7 +27,10 @@ export class SlReport {
   @Field(() => Int)
   nextResponsesWithinSl!: number;
 
-  @Field(() => Float, { nullable: true, description: 'within SL / decided subsequent responses × 100; null when none is decided' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'within SL / decided subsequent responses × 100; null when none is decided',
+  })
   nextResponseSlPercent!: number | null;
 
   @Field(() => Float, { nullable: true, description: 'over answered first responses' })

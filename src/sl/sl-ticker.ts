@@ -163,7 +163,8 @@ export class SlTicker {
         subscriber.nextDueAt = nextOnGrid(horizon, subscriber.intervalMs);
         let batch = batches.get(subscriber.scopeKey);
         if (!batch) {
-          const pool = subscriber.groupId !== null ? (this.byGroup.get(subscriber.groupId)?.values() ?? []) : this.running.values();
+          const pool =
+            subscriber.groupId !== null ? (this.byGroup.get(subscriber.groupId)?.values() ?? []) : this.running.values();
           const visible = [...pool].filter(subscriber.scope).sort((a, b) => a.deadline.getTime() - b.deadline.getTime());
           batch = Object.assign(new SlTickBatch(), { serverTime: now, timers: visible.map(tickOf) });
           batches.set(subscriber.scopeKey, batch);

@@ -76,9 +76,11 @@ async function scopeFor(context: Context, groupId: string | null): Promise<Scope
   if (!operatorId) throw new ForbiddenError('slTicks needs an operator session');
   const readGroups = async (): Promise<Set<string>> =>
     new Set(
-      (await em.fork().execute<Array<{ group_id: string }>>('select group_id from group_members where operator_id = ?', [operatorId])).map(
-        (r) => r.group_id,
-      ),
+      (
+        await em
+          .fork()
+          .execute<Array<{ group_id: string }>>('select group_id from group_members where operator_id = ?', [operatorId])
+      ).map((r) => r.group_id),
     );
   let groups = await readGroups();
   if (groupId !== null && !groups.has(groupId)) throw new ForbiddenError('Operators follow only their own groups');
@@ -104,7 +106,10 @@ export class SlTicksResolver {
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, Args, Context>) => {
       const intervalMs = args.intervalMs ?? DEFAULT_TICK_INTERVAL_MS;
       if (!Number.isInteger(intervalMs) || intervalMs < MIN_TICK_INTERVAL_MS || intervalMs > MAX_TICK_INTERVAL_MS) {
-        throw new BadInputError('intervalMs', `intervalMs must be an integer in ${MIN_TICK_INTERVAL_MS}..${MAX_TICK_INTERVAL_MS}`);
+        throw new BadInputError(
+          'intervalMs',
+          `intervalMs must be an integer in ${MIN_TICK_INTERVAL_MS}..${MAX_TICK_INTERVAL_MS}`,
+        );
       }
       const { key, scope, groupId, stop } = await scopeFor(context, args.groupId ?? null);
       return latestOnly((push) => {

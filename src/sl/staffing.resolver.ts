@@ -8,7 +8,10 @@ export class StaffingResolver {
   /** Staffing is a planning decision: ADMIN and SUPERVISOR (operators see the live QueueStats figures). */
   @Authorized(Role.SUPERVISOR)
   @Query(() => StaffingForecast)
-  staffingForecast(@Arg('input', () => StaffingInput) input: StaffingInput, @Ctx() { em, services }: Context): Promise<StaffingForecast> {
+  staffingForecast(
+    @Arg('input', () => StaffingInput) input: StaffingInput,
+    @Ctx() { em, services }: Context,
+  ): Promise<StaffingForecast> {
     return services.staffing.forecast(em, input);
   }
 }

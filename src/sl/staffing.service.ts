@@ -43,11 +43,32 @@ export class StaffingService {
   async forecast(em: EntityManager, input: StaffingInput): Promise<StaffingForecast> {
     const groupId = input.groupId ?? null;
     if (groupId !== null && !isId(groupId)) throw new NotFoundError('Group', groupId, 'groupId');
-    const arrivals = given('arrivalsPerHour', input.arrivalsPerHour, (v) => v >= 0 && v <= MAX_ARRIVALS_PER_HOUR, `in 0..${MAX_ARRIVALS_PER_HOUR}`);
-    const handle = given('avgHandleTimeSec', input.avgHandleTimeSec, (v) => v > 0 && v <= MAX_HANDLE_TIME_SEC, `above 0 and at most ${MAX_HANDLE_TIME_SEC}`);
-    const concurrency = given('concurrency', input.concurrency, (v) => v >= 1 && v <= MAX_CONCURRENCY, `in 1..${MAX_CONCURRENCY}`);
-    const targetPercent = given('targetPercent', input.targetPercent, (v) => v > 0 && v < 100, 'above 0 and below 100') ?? DEFAULT_TARGET_PERCENT;
-    const targetSecGiven = given('targetSec', input.targetSec, (v) => Number.isInteger(v) && v >= 0 && v <= 86_400, 'an integer in 0..86400');
+    const arrivals = given(
+      'arrivalsPerHour',
+      input.arrivalsPerHour,
+      (v) => v >= 0 && v <= MAX_ARRIVALS_PER_HOUR,
+      `in 0..${MAX_ARRIVALS_PER_HOUR}`,
+    );
+    const handle = given(
+      'avgHandleTimeSec',
+      input.avgHandleTimeSec,
+      (v) => v > 0 && v <= MAX_HANDLE_TIME_SEC,
+      `above 0 and at most ${MAX_HANDLE_TIME_SEC}`,
+    );
+    const concurrency = given(
+      'concurrency',
+      input.concurrency,
+      (v) => v >= 1 && v <= MAX_CONCURRENCY,
+      `in 1..${MAX_CONCURRENCY}`,
+    );
+    const targetPercent =
+      given('targetPercent', input.targetPercent, (v) => v > 0 && v < 100, 'above 0 and below 100') ?? DEFAULT_TARGET_PERCENT;
+    const targetSecGiven = given(
+      'targetSec',
+      input.targetSec,
+      (v) => Number.isInteger(v) && v >= 0 && v <= 86_400,
+      'an integer in 0..86400',
+    );
 
     const now = this.clock.now();
     const [group] = await em.execute<GroupNow[]>(
@@ -72,7 +93,10 @@ export class StaffingService {
     const targetSec = targetSecGiven ?? group?.target_sec ?? this.defaultFirstResponseSec;
     const traffic = (arrivalsPerHour * avgHandleTimeSec) / 3600;
     if (traffic > MAX_TRAFFIC_ERLANGS) {
-      throw new BadInputError('arrivalsPerHour', `arrivalsPerHour × avgHandleTimeSec / 3600 must be at most ${MAX_TRAFFIC_ERLANGS} erlangs`);
+      throw new BadInputError(
+        'arrivalsPerHour',
+        `arrivalsPerHour × avgHandleTimeSec / 3600 must be at most ${MAX_TRAFFIC_ERLANGS} erlangs`,
+      );
     }
 
     const needed = requiredAgents(traffic, avgHandleTimeSec, targetSec, targetPercent / 100, perOperator);

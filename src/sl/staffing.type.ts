@@ -1,7 +1,8 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({
-  description: 'How many operators a group needs to meet an SL target, by the Erlang C model adjusted for dialogs handled at once.',
+  description:
+    'How many operators a group needs to meet an SL target, by the Erlang C model adjusted for dialogs handled at once.',
 })
 export class StaffingForecast {
   @Field(() => ID, { nullable: true })

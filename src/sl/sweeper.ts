@@ -101,7 +101,13 @@ export class Sweeper {
               [now, now, new Date(now.getTime() + this.services.config.slWarningSec * 1000)],
             );
       for (const row of rows) {
-        await this.services.events.publish(tx, { kind: 'sl', type, dialogId: row.id, groupId: row.group_id, queued: row.status === 'QUEUED' });
+        await this.services.events.publish(tx, {
+          kind: 'sl',
+          type,
+          dialogId: row.id,
+          groupId: row.group_id,
+          queued: row.status === 'QUEUED',
+        });
       }
       return rows.length;
     });

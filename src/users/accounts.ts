@@ -48,12 +48,7 @@ export async function assertEmailFree(em: EntityManager, email: string, exceptUs
 }
 
 /** Inserts a user inside the caller's transaction. */
-export async function insertUser(
-  em: EntityManager,
-  fields: ValidAccountFields,
-  role: Role,
-  at: Date,
-): Promise<User> {
+export async function insertUser(em: EntityManager, fields: ValidAccountFields, role: Role, at: Date): Promise<User> {
   await assertEmailFree(em, fields.email);
   const passwordHash = await fields.passwordHash;
   const user = em.create(User, {

@@ -82,19 +82,25 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 /** base64url cursors: well-formed but impossible, and malformed. */
 const cursor: fc.Arbitrary<string> = fc
   .oneof(
-    { weight: 3, arbitrary: fc.constantFrom(
-      '["+275760-09-13T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
-      '["-271821-04-20T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
-      '["0000-01-01T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
-      '["2026-01-01T00:00:00.000Z","not-a-uuid"]',
-      '["2026-01-01T00:00:00.000Z"]',
-      '[]',
-      '{}',
-      'null',
-      '[1e400, "x"]',
-      '["2026-01-01T00:00:00.000Z","00000000-0000-4000-8000-000000000000\\u0000"]',
-    ) },
-    { weight: 1, arbitrary: fc.tuple(fc.date({ noInvalidDate: true }), fc.uuid()).map(([d, id]) => JSON.stringify([d.toISOString(), id])) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        '["+275760-09-13T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
+        '["-271821-04-20T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
+        '["0000-01-01T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]',
+        '["2026-01-01T00:00:00.000Z","not-a-uuid"]',
+        '["2026-01-01T00:00:00.000Z"]',
+        '[]',
+        '{}',
+        'null',
+        '[1e400, "x"]',
+        '["2026-01-01T00:00:00.000Z","00000000-0000-4000-8000-000000000000\\u0000"]',
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fc.date({ noInvalidDate: true }), fc.uuid()).map(([d, id]) => JSON.stringify([d.toISOString(), id])),
+    },
     { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
   )
   .map((json) => Buffer.from(json).toString('base64url'));
@@ -117,7 +123,10 @@ const dateTime = fc.oneof(
 
 const INT_EDGES = [-(2 ** 31), -1, 0, 1, 2, 5, 250, 300, 86_400, 2 ** 31 - 1];
 const int = fc.oneof({ arbitrary: fc.constantFrom(...INT_EDGES), weight: 4 }, { arbitrary: fc.integer(), weight: 1 });
-const float = fc.oneof(fc.constantFrom(0, -0, 0.5, -1.5, 1e308, -1e308, 5e-324), fc.double({ noNaN: true, noDefaultInfinity: true }));
+const float = fc.oneof(
+  fc.constantFrom(0, -0, 0.5, -1.5, 1e308, -1e308, 5e-324),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
 /** Values of the wrong type for anything: coercion must refuse them as BAD_USER_INPUT. */
 const wrongType = fc.constantFrom<unknown>(2 ** 31, -(2 ** 31) - 1, 1.5, '1', true, [], {}, [null], { id: 1 });
 
@@ -136,7 +145,10 @@ function idArb(hints: Hints, field: string): fc.Arbitrary<unknown> {
     { arbitrary: fc.nat().map((i) => new RowRef(own ?? hints.tables[i % hints.tables.length], i)), weight: own ? 8 : 0 },
     { arbitrary: fc.tuple(fc.constantFrom(...hints.tables), fc.nat()).map(([table, i]) => new RowRef(table, i)), weight: 3 },
     { arbitrary: fc.uuid(), weight: 1 },
-    { arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', '1', '0'), weight: 1 },
+    {
+      arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', '1', '0'),
+      weight: 1,
+    },
     { arbitrary: hostileString, weight: 1 },
     { arbitrary: cursor, weight: 1 },
   );
@@ -156,7 +168,9 @@ function scalarArb(name: string, hints: Hints, field: string): fc.Arbitrary<unkn
     case 'ID':
       return idArb(hints, field);
     case 'String':
-      return field === 'after' ? fc.oneof({ weight: 3, arbitrary: cursor }, { weight: 1, arbitrary: hostileString }) : hostileString;
+      return field === 'after'
+        ? fc.oneof({ weight: 3, arbitrary: cursor }, { weight: 1, arbitrary: hostileString })
+        : hostileString;
     case 'Int':
       return int;
     case 'Float':
@@ -186,7 +200,12 @@ export function inputArb(type: GraphQLInputType, field: string, hints: Hints): f
       { arbitrary: fc.constant([]), weight: 2 },
       { arbitrary: fc.array(item, { minLength: 1, maxLength: 4 }), weight: 4 },
       // Huge, but of one small repeated value: thousands of ids, not thousands of 100k strings.
-      { arbitrary: fc.tuple(smallValue(hints, field), fc.constantFrom(1_000, 10_000)).map(([v, n]) => Array.from({ length: n }, () => v)), weight: 1 },
+      {
+        arbitrary: fc
+          .tuple(smallValue(hints, field), fc.constantFrom(1_000, 10_000))
+          .map(([v, n]) => Array.from({ length: n }, () => v)),
+        weight: 1,
+      },
     );
   } else if (isInputObjectType(inner)) {
     const fields = Object.values(inner.getFields());
@@ -200,5 +219,9 @@ export function inputArb(type: GraphQLInputType, field: string, hints: Hints): f
   if (named) value = fc.oneof(value, named);
   return isNonNullType(type)
     ? fc.oneof({ arbitrary: value, weight: 30 }, { arbitrary: wrongType, weight: 1 }, { arbitrary: fc.constant(null), weight: 1 })
-    : fc.oneof({ arbitrary: value, weight: 10 }, { arbitrary: fc.constantFrom(null, undefined), weight: 4 }, { arbitrary: wrongType, weight: 1 });
+    : fc.oneof(
+        { arbitrary: value, weight: 10 },
+        { arbitrary: fc.constantFrom(null, undefined), weight: 4 },
+        { arbitrary: wrongType, weight: 1 },
+      );
 }

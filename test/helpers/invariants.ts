@@ -6,7 +6,9 @@ export async function assertInvariants(databaseUrl: string): Promise<void> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const overCapacity = await db.query(`select id from operators where active_dialog_count > max_dialogs or active_dialog_count < 0`);
+    const overCapacity = await db.query(
+      `select id from operators where active_dialog_count > max_dialogs or active_dialog_count < 0`,
+    );
     expect(overCapacity.rows, 'operators above their maximum').toEqual([]);
     const counts = await db.query(`
       select o.id, o.active_dialog_count, count(d.id)::int as real

@@ -27,7 +27,9 @@ export async function publicTables(databaseUrl: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const rows = await client.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public'`);
+    const rows = await client.query<{ table_name: string }>(
+      `select table_name from information_schema.tables where table_schema = 'public'`,
+    );
     return rows.rows.map((r) => r.table_name).sort();
   } finally {
     await client.end();

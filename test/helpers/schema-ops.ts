@@ -1,11 +1,4 @@
-import {
-  getNamedType,
-  isLeafType,
-  isObjectType,
-  type GraphQLArgument,
-  type GraphQLField,
-  type GraphQLSchema,
-} from 'graphql';
+import { getNamedType, isLeafType, isObjectType, type GraphQLArgument, type GraphQLField, type GraphQLSchema } from 'graphql';
 import { handoverSchema } from '../../src/schema.js';
 
 export type RootKind = 'query' | 'mutation' | 'subscription';
