@@ -8,14 +8,14 @@ export type StopStep = () => Promise<void> | void | undefined;
  */
 export async function stopInOrder(
   steps: ReadonlyArray<readonly [name: string, stop: StopStep]>,
-  log: (message: string, error: unknown) => void = (message, error) => console.error(message, error),
+  log: (message: string, error: unknown) => void,
 ): Promise<number> {
   let code = 0;
   for (const [name, stop] of steps) {
     try {
       await stop();
     } catch (error) {
-      log(`[handover] stopping ${name} failed:`, error);
+      log(`stopping ${name} failed`, error);
       code = 1;
     }
   }

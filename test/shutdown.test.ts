@@ -4,12 +4,17 @@ import { stopInOrder } from '../src/shutdown.js';
 describe('stopInOrder (the shutdown of npm start)', () => {
   it('exits 0 when every part stopped; skips parts that never started', async () => {
     const order: string[] = [];
-    const code = await stopInOrder([
-      ['app', () => void order.push('app')],
-      ['never started', () => undefined],
-      ['postgres', async () => void order.push('postgres')],
-    ]);
+    const logged: unknown[] = [];
+    const code = await stopInOrder(
+      [
+        ['app', () => void order.push('app')],
+        ['never started', () => undefined],
+        ['postgres', async () => void order.push('postgres')],
+      ],
+      (message) => logged.push(message),
+    );
     expect(code).toBe(0);
+    expect(logged).toEqual([]);
     expect(order).toEqual(['app', 'postgres']);
   });
 
@@ -26,6 +31,6 @@ describe('stopInOrder (the shutdown of npm start)', () => {
     );
     expect(code).toBe(1);
     expect(postgresStopped).toBe(true);
-    expect(logged).toEqual([['[handover] stopping the server failed:', failure]]);
+    expect(logged).toEqual([['stopping the server failed', failure]]);
   });
 });
