@@ -18,7 +18,7 @@ import type { EventSink } from '../realtime/events.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;
 export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
-const MAX_OFFLINE_ROUNDS = 5;
+const MAX_OFFLINE_ROUNDS = 20;
 
 /**
  * What other features do when an operator changes, inside the same transaction.
@@ -288,12 +288,19 @@ export class OperatorService {
       const rows = await tx.execute<Array<{ id: string }>>(`${assigned} order by id for no key update`, [operatorId]);
       const locked = rows.map((d) => d.id);
       const operator = await this.require(tx, operatorId, field, true);
-      const [late] = await tx.execute<unknown[]>(
+      // Dialogs assigned meanwhile were committed before the operator lock was had: mostly free
+      // again, so take them without waiting (waiting here, holding the operator, could deadlock).
+      const late = await tx.execute<Array<{ id: string }>>(
+        `${assigned}${locked.length ? ' and id not in (?)' : ''} order by id for no key update skip locked`,
+        locked.length ? [operatorId, locked] : [operatorId],
+      );
+      locked.push(...late.map((d) => d.id));
+      const [busy] = await tx.execute<unknown[]>(
         `${assigned}${locked.length ? ' and id not in (?)' : ''} limit 1`,
         locked.length ? [operatorId, locked] : [operatorId],
       );
       // Past a few rounds, a busy operator is left to the deadlock detector and a retry.
-      if (!late || round >= MAX_OFFLINE_ROUNDS) {
+      if (!busy || round >= MAX_OFFLINE_ROUNDS) {
         await tx.execute('release savepoint lock_for_offline');
         return operator;
       }
