@@ -11,6 +11,7 @@ import { ErrorCode } from './shared/errors.js';
 import { formatError } from './shared/format-error.js';
 import { costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
+import { subscriptionsOverHttp } from './shared/subscriptions-over-http.js';
 import type { SocketInfo } from './realtime/socket-registry.js';
 import { startWebSocketServer, type WebSocketTransport } from './realtime/websocket-server.js';
 import { serveMetrics } from './observability/metrics-endpoint.js';
@@ -113,7 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     parseOptions: checks.parseOptions,
     validationRules: [...checks.validationRules],
     validationOptions: { maxErrors: checks.maxErrors },
-    plugins: [costLimitPlugin(limits), requestObserver, freshAfterMutation],
+    plugins: [costLimitPlugin(limits), subscriptionsOverHttp, requestObserver, freshAfterMutation],
   });
   await apollo.start();
 
