@@ -1,5 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from './shared/logger.js';
 import type { OperationLimits } from './shared/operation-limits.js';
+import { normalOrigin, type CorsOrigins } from './shared/cors.js';
 
 /** Server configuration. The only module that reads `process.env`. */
 export interface Config {
@@ -53,6 +54,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
   readonly metricsToken: string | undefined;
+  /** Browser origins allowed to call the API from other sites (CORS and the WebSocket `Origin` check). */
+  readonly corsOrigins: CorsOrigins;
   /** On SIGTERM, how long requests in flight may take to finish before their connections are cut. */
   readonly shutdownTimeoutMs: number;
 }
@@ -84,6 +87,25 @@ function logLevelVar(env: Env): LogLevel {
   const level = LOG_LEVELS.find((l) => l === raw);
   if (!level) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return level;
+}
+
+function corsOriginsVar(env: Env): CorsOrigins {
+  const raw = stringVar(env, 'CORS_ORIGINS');
+  if (raw === undefined) return [];
+  if (raw === '*') return '*';
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => {
+      const origin = normalOrigin(item);
+      if (origin === null) {
+        throw new ConfigError(
+          `CORS_ORIGINS must be * alone or a comma-separated list of origins like https://app.example.com, got "${item}"`,
+        );
+      }
+      return origin;
+    });
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -123,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginThrottleWindowSec: intVar(env, 'LOGIN_THROTTLE_WINDOW_SEC', 900, 1, 86400),
     logLevel: logLevelVar(env),
     metricsToken: stringVar(env, 'METRICS_TOKEN'),
+    corsOrigins: corsOriginsVar(env),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
 }

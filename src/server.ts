@@ -11,6 +11,8 @@ import { ErrorCode } from './shared/errors.js';
 import { formatError } from './shared/format-error.js';
 import { costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
+import { answerCors } from './shared/cors.js';
+import { subscriptionsOverHttp } from './shared/subscriptions-over-http.js';
 import type { SocketInfo } from './realtime/socket-registry.js';
 import { startWebSocketServer, type WebSocketTransport } from './realtime/websocket-server.js';
 import { serveMetrics } from './observability/metrics-endpoint.js';
@@ -113,7 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     parseOptions: checks.parseOptions,
     validationRules: [...checks.validationRules],
     validationOptions: { maxErrors: checks.maxErrors },
-    plugins: [costLimitPlugin(limits), requestObserver, freshAfterMutation],
+    plugins: [costLimitPlugin(limits), subscriptionsOverHttp, requestObserver, freshAfterMutation],
   });
   await apollo.start();
 
@@ -167,7 +169,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (drain.isStopping && url.pathname !== '/healthz') return refuseWhileStopping(url, res);
     drain.track(req, res);
     const handle = async (): Promise<void> => {
-      if (url.pathname === GRAPHQL_PATH) return handleGraphql(req, res, url);
+      if (url.pathname === GRAPHQL_PATH) {
+        if (answerCors(services.config.corsOrigins, req, res)) return;
+        return handleGraphql(req, res, url);
+      }
       if (url.pathname === '/metrics' && req.method === 'GET')
         return serveMetrics(req, res, services.metrics, services.config.metricsToken);
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });

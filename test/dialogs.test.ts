@@ -139,14 +139,15 @@ describe('operator permissions', () => {
     expect((await t.admin.ok(REPORT, { from, to })).slReport).toMatchObject({ sessions: 1, firstResponsesWithinSl: 0 });
 
     const withBot = await startDialog(bot);
-    await t.admin.fails(SEND, { id: withBot.id }, 'BAD_USER_INPUT', 'dialogId');
+    const early = await t.admin.fails(SEND, { id: withBot.id }, 'CONFLICT', 'dialogId');
+    expect(early.extensions?.reason).toBe('NOT_WITH_BOT');
     expect((await getDialog(t.admin, withBot.id)).firstResponseAt).toBeNull();
     expect(await sql(`select count(*)::int as n from messages where dialog_id = $1`, [withBot.id])).toEqual([{ n: 0 }]);
   });
 });
 
 describe('bad input changes nothing', () => {
-  it('answers NOT_FOUND and BAD_USER_INPUT with the field', async () => {
+  it('answers NOT_FOUND and BAD_USER_INPUT with the field, CONFLICT with a reason once the dialog closed', async () => {
     const g = await createGroup(t.admin);
     const d = await startDialog(bot);
     const unknown = '00000000-0000-4000-8000-000000000000';
@@ -161,8 +162,10 @@ describe('bad input changes nothing', () => {
     await bot.fails(POST, { id: d.id, t: 'x'.repeat(10_001) }, 'BAD_USER_INPUT', 'text');
     await bot.ok(POST, { id: d.id, t: 'x'.repeat(10_000) });
     await closeDialog(bot, d.id);
-    await bot.fails(POST, { id: d.id, t: 'late' }, 'BAD_USER_INPUT', 'dialogId');
-    await bot.fails(TRANSFER, { id: d.id, to: { groupId: g.id } }, 'BAD_USER_INPUT', 'dialogId');
+    const late = await bot.fails(POST, { id: d.id, t: 'late' }, 'CONFLICT', 'dialogId');
+    expect(late.extensions?.reason).toBe('DIALOG_CLOSED');
+    const moved = await bot.fails(TRANSFER, { id: d.id, to: { groupId: g.id } }, 'CONFLICT', 'dialogId');
+    expect(moved.extensions?.reason).toBe('DIALOG_CLOSED');
     expect(await sql(`select status from dialogs where id = $1`, [d.id])).toEqual([{ status: 'CLOSED' }]);
     expect(await sql(`select count(*)::int as n from dialog_transfers`)).toEqual([{ n: 0 }]);
     expect(await sql(`select count(*)::int as n from messages`)).toEqual([{ n: 1 }]);

@@ -121,7 +121,8 @@ describe('bot failure', () => {
     expect(r2.operator.id).toBe(other);
     expect(await lastTransfer(t.admin, without.id)).toMatchObject({ outcome: 'ASSIGNED_TO_ANY', reason: 'no_target,note:stuck' });
 
-    await bot.fails(FAIL, { id: without.id }, 'BAD_USER_INPUT', 'dialogId');
+    const handedOver = await bot.fails(FAIL, { id: without.id }, 'CONFLICT', 'dialogId');
+    expect(handedOver.extensions?.reason).toBe('NOT_WITH_BOT');
   });
 });
 
@@ -198,14 +199,17 @@ describe('draining the Help queue', () => {
     const session = t.client(await login(t.client(), op.email, op.password));
     const TAKE = `mutation($id: ID!) { takeDialog(dialogId: $id) { status operator { id } } }`;
     const q1 = await newDialog({ groupId: g.id });
-    await session.fails(TAKE, { id: q1.id }, 'BAD_USER_INPUT', 'dialogId'); // offline
+    const offline = await session.fails(TAKE, { id: q1.id }, 'CONFLICT', 'dialogId');
+    expect(offline.extensions?.reason).toBe('NOT_ONLINE');
     // Coming online drains q1 at once; the Help queue then holds q2.
     await session.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
     expect((await getDialog(t.admin, q1.id)).operator?.id).toBe(op.id);
     const q2 = await newDialog({ groupId: g.id });
     expect(q2.status).toBe('QUEUED');
-    await session.fails(TAKE, { id: q2.id }, 'CONFLICT', 'dialogId'); // at capacity
-    await session.fails(TAKE, { id: q1.id }, 'CONFLICT', 'dialogId'); // not in Help
+    const full = await session.fails(TAKE, { id: q2.id }, 'CONFLICT', 'dialogId');
+    expect(full.extensions?.reason).toBe('AT_CAPACITY');
+    const notQueued = await session.fails(TAKE, { id: q1.id }, 'CONFLICT', 'dialogId');
+    expect(notQueued.extensions?.reason).toBe('NOT_QUEUED');
     await session.fails(TAKE, { id: '00000000-0000-4000-8000-000000000000' }, 'NOT_FOUND', 'dialogId');
     // Taking by hand skips the automatic order: with room for one more, take q2 explicitly
     // before anything drains (the database row is set directly to avoid the drain).

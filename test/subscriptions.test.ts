@@ -67,3 +67,24 @@ describe('queueChanged', () => {
     await ws.dispose();
   });
 });
+
+describe('a subscription sent over HTTP', () => {
+  it('is refused with BAD_REQUEST pointing at WebSocket, not an internal error; WebSocket serves it', async () => {
+    const g = await createGroup(t.admin);
+    const result = await t.admin.request(QUEUE, { g: g.id });
+    expect(result.status).toBe(400);
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0].extensions?.code).toBe('BAD_REQUEST');
+    expect(result.errors![0].message).toMatch(/WebSocket/);
+
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
+    const group = subscribe(ws, QUEUE, { g: g.id });
+    await eventually(() => t.app.services.bus.handlerCount() === before + 1, 10_000, 'subscription registered');
+    const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect((await group.next()).queueChanged).toMatchObject({ type: 'QUEUED', dialog: { id: d.id } });
+    group.dispose();
+    await ws.dispose();
+  });
+});

@@ -6,7 +6,7 @@ import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
 import type { EventSink } from '../realtime/events.js';
 import { RoutingCause, type DialogRow, type LockedDialog, type Router } from '../routing/router.js';
 import type { Clock } from '../shared/clock.js';
-import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, text as validText } from '../shared/validate.js';
@@ -136,7 +136,7 @@ export class DialogService {
     return this.writeOnce(em, viewer, key, { operation: 'reportBotFailure', args: [dialogId, note] }, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       if (dialog.status !== DialogStatus.BOT) {
-        throw new BadInputError('dialogId', `the dialog is ${dialog.status}, not with the bot`);
+        throw new ConflictError('dialogId', `the dialog is ${dialog.status}, not with the bot`, ConflictReason.NOT_WITH_BOT);
       }
       const [scenario] = dialog.scenario_id
         ? await tx.execute<Array<{ fallback_group_id: string | null }>>(
@@ -169,7 +169,11 @@ export class DialogService {
       }
       // Before hand-over no operator-side clock exists; a reply would fake a first response.
       if (dialog.status === DialogStatus.BOT) {
-        throw new BadInputError('dialogId', 'the dialog is still with the bot; transfer it to operators first');
+        throw new ConflictError(
+          'dialogId',
+          'the dialog is still with the bot; transfer it to operators first',
+          ConflictReason.NOT_WITH_BOT,
+        );
       }
       // Staff replies are nobody's operator work: crediting the assignee would skew their report.
       const author = viewer.operatorId;
@@ -193,16 +197,21 @@ export class DialogService {
     return inTransaction(em, async (tx) => {
       const dialog = await this.lockVisible(tx, dialogId);
       if (dialog.status !== DialogStatus.QUEUED) {
-        throw new ConflictError('dialogId', `the dialog is ${dialog.status}, no longer in the Help queue`);
+        throw new ConflictError(
+          'dialogId',
+          `the dialog is ${dialog.status}, no longer in the Help queue`,
+          ConflictReason.NOT_QUEUED,
+        );
       }
       const [op] = await tx.execute<Array<{ status: string; active_dialog_count: number; max_dialogs: number }>>(
         'select status, active_dialog_count, max_dialogs from operators where id = ? for no key update',
         [operatorId],
       );
       holdOperators(tx, [operatorId]);
-      if (!op || op.status !== 'ONLINE') throw new BadInputError('dialogId', 'go ONLINE before taking dialogs');
+      if (!op || op.status !== 'ONLINE')
+        throw new ConflictError('dialogId', 'go ONLINE before taking dialogs', ConflictReason.NOT_ONLINE);
       if (op.active_dialog_count >= op.max_dialogs) {
-        throw new ConflictError('dialogId', `at capacity (${op.max_dialogs} active dialogs)`);
+        throw new ConflictError('dialogId', `at capacity (${op.max_dialogs} active dialogs)`, ConflictReason.AT_CAPACITY);
       }
       await this.router.route(tx, dialog, {
         cause: RoutingCause.TAKE,
@@ -308,7 +317,8 @@ export class DialogService {
 
   private async openDialog(tx: EntityManager, dialogId: string): Promise<LockedDialog> {
     const dialog = await this.lockVisible(tx, dialogId);
-    if (dialog.status === DialogStatus.CLOSED) throw new BadInputError('dialogId', 'the dialog is closed');
+    if (dialog.status === DialogStatus.CLOSED)
+      throw new ConflictError('dialogId', 'the dialog is closed', ConflictReason.DIALOG_CLOSED);
     return dialog;
   }
 

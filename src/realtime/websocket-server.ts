@@ -9,13 +9,14 @@ import {
 } from 'graphql';
 import type { ConnectionInitMessage, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { bearerToken } from '../auth/viewer.js';
 import { createContext } from '../context.js';
 import type { Services } from '../services.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
+import { originAllowed, type CorsOrigins } from '../shared/cors.js';
 import { formatReported } from '../shared/format-error.js';
 import { outcomeOf } from '../observability/request-plugin.js';
 import { costLimitError, operationLimitOf, type OperationLimits } from '../shared/operation-limits.js';
@@ -69,6 +70,16 @@ type SocketState = {
   running?: Map<string, RunningOperation>;
 };
 
+/**
+ * Browsers always send `Origin` on a WebSocket and never preflight it: with CORS_ORIGINS set, a
+ * page on another site is refused here. No `Origin` is a non-browser client; nothing to check.
+ */
+function originMayConnect(origins: CorsOrigins, req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || (origins !== '*' && origins.length === 0)) return true;
+  return originAllowed(origins, origin, req.headers.host);
+}
+
 function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[] {
   return errors.map(
     (e) =>
@@ -102,7 +113,12 @@ function onSocketError(logger: Logger, error: Error & { code?: unknown }): void 
 export function startWebSocketServer(options: WebSocketServerOptions): WebSocketTransport {
   const { schema, rootEm, services } = options;
   const { config } = services;
-  const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: config.wsMaxPayloadBytes });
+  const wsServer = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: config.wsMaxPayloadBytes,
+    verifyClient: (info, accept) => accept(originMayConnect(config.corsOrigins, info.req), 403, 'Origin not allowed'),
+  });
   const registry = new SocketRegistry(config.wsMaxSocketsPerToken);
   const documents = sharedDocuments({
     ...options.documents,

@@ -10,7 +10,10 @@ export enum ErrorCode {
   NOT_FOUND = 'NOT_FOUND',
   /** Input that breaks a rule; `extensions.field` names the input field (services). */
   BAD_USER_INPUT = 'BAD_USER_INPUT',
-  /** Input that clashes with existing data, e.g. a duplicate email (services). */
+  /**
+   * Well-formed input that clashes with the data as it is now: a duplicate email, or a dialog whose
+   * state moved on; `extensions.reason` (a ConflictReason) says which state (services).
+   */
   CONFLICT = 'CONFLICT',
   /** An operation past a WebSocket's limit of open ones; `extensions.max` is the limit (WebSocket server). */
   TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
@@ -25,6 +28,20 @@ export enum ErrorCode {
   TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
   /** The server is shutting down, answered with status 503: send the request again (HTTP server). */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
+}
+
+/** `extensions.reason` of a CONFLICT about a dialog's state: what a UI switches on. */
+export enum ConflictReason {
+  /** The dialog is closed. */
+  DIALOG_CLOSED = 'DIALOG_CLOSED',
+  /** Taking a dialog needs the operator to be ONLINE. */
+  NOT_ONLINE = 'NOT_ONLINE',
+  /** The operator already holds their maximum of active dialogs. */
+  AT_CAPACITY = 'AT_CAPACITY',
+  /** The dialog is no longer in the Help queue. */
+  NOT_QUEUED = 'NOT_QUEUED',
+  /** The dialog is not where the operation needs it: with the bot, or already handed over. */
+  NOT_WITH_BOT = 'NOT_WITH_BOT',
 }
 
 export class AppError extends GraphQLError {
@@ -58,8 +75,8 @@ export class BadInputError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(field: string, message: string) {
-    super(ErrorCode.CONFLICT, message, { field });
+  constructor(field: string, message: string, reason?: ConflictReason) {
+    super(ErrorCode.CONFLICT, message, reason ? { field, reason } : { field });
   }
 }
 
