@@ -51,17 +51,28 @@ export class DialogService {
     const scenarioId = input.scenarioId ?? null;
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     const key = validIdempotencyKey(idempotencyKey);
-    // One statement: the insert happens only if the scenario exists, and returns the new row.
+    // The insert happens only if the scenario exists and no open dialog has the externalId (the
+    // partial unique index decides between concurrent starts: the loser waits, then inserts nothing).
     const insert = async (tx: EntityManager, at: Date): Promise<DialogRow> => {
-      const [row] = await tx.execute<DialogRow[]>(
-        `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
-         select ?, ?, ?, 'BOT', ?::uuid, ?
-          where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
-         returning *`,
-        [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
-      );
-      if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
-      return row;
+      for (;;) {
+        const [row] = await tx.execute<DialogRow[]>(
+          `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
+           select ?, ?, ?, 'BOT', ?::uuid, ?
+            where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
+           on conflict (external_id) where status <> 'CLOSED' do nothing
+           returning *`,
+          [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
+        );
+        if (row) return row;
+        await this.refuseOpenDuplicate(tx, externalId);
+        if (scenarioId !== null) {
+          const [scenario] = await tx.execute<unknown[]>('select 1 from scenarios where id = ? and deleted_at is null', [
+            scenarioId,
+          ]);
+          if (!scenario) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
+        }
+        // The clashing dialog closed in between: try again.
+      }
     };
     if (key === null) return em.map(Dialog, await insert(em, this.clock.now()));
     // A repeat returns the dialog the first call created.
@@ -276,6 +287,18 @@ export class DialogService {
       });
     });
     return written ? em.map(Dialog, written) : em.findOneOrFail(Dialog, { id }, { refresh: true });
+  }
+
+  /** CONFLICT naming the open dialog that already has `externalId`: one open dialog per external chat. */
+  private async refuseOpenDuplicate(tx: EntityManager, externalId: string | null): Promise<void> {
+    if (externalId === null) return;
+    const [open] = await tx.execute<Array<{ id: string }>>(
+      `select id from dialogs where external_id = ? and status <> 'CLOSED'`,
+      [externalId],
+    );
+    if (open) {
+      throw new ConflictError('externalId', `dialog ${open.id} is open for this externalId`, { dialogId: open.id });
+    }
   }
 
   /** NOT_FOUND for a named group or operator that does not exist (one statement, on the hot path). */

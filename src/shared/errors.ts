@@ -58,8 +58,9 @@ export class BadInputError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(field: string, message: string) {
-    super(ErrorCode.CONFLICT, message, { field });
+  /** `related` names what it clashes with, e.g. `{ dialogId }`. */
+  constructor(field: string, message: string, related: Record<string, string> = {}) {
+    super(ErrorCode.CONFLICT, message, { ...related, field });
   }
 }
 
