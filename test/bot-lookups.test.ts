@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { closeDialog, startDialog } from './helpers/dialogs.js';
-import { apiToken } from './helpers/factories.js';
+import { apiToken, createGroup, createOperator } from './helpers/factories.js';
 import type { GraphqlClient } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
 
@@ -90,5 +90,35 @@ describe('one open dialog per externalId', () => {
       }
       expect(await byExternalId(externalId)).toEqual([{ id: winnerId, status: 'BOT' }]);
     }
+  });
+});
+
+describe('INTEGRATION reads operators', () => {
+  it('ids, names, status, groups and load, but not the email', async () => {
+    const g = await createGroup(t.admin);
+    const op = await createOperator(t.admin, { groupIds: [g.id] });
+    const FIELDS = 'id firstName lastName status activeDialogCount groups { id }';
+    const { operators } = await bot.ok(`query($g: ID) { operators(groupId: $g) { ${FIELDS} } }`, { g: g.id });
+    expect(operators).toEqual([
+      {
+        id: op.id,
+        firstName: expect.any(String),
+        lastName: expect.any(String),
+        status: 'OFFLINE',
+        activeDialogCount: 0,
+        groups: [{ id: g.id }],
+      },
+    ]);
+    const { operator } = await bot.ok(`query($id: ID!) { operator(id: $id) { ${FIELDS} } }`, { id: op.id });
+    expect(operator).toEqual(operators[0]);
+    const { group } = await bot.ok(`query($id: ID!) { group(id: $id) { operators { id } } }`, { id: g.id });
+    expect(group.operators).toEqual([{ id: op.id }]);
+
+    await bot.fails(`query($id: ID!) { operator(id: $id) { id email } }`, { id: op.id }, 'FORBIDDEN');
+    await bot.fails(`{ operators { id email } }`, undefined, 'FORBIDDEN');
+    // Staff still read it.
+    expect((await t.admin.ok(`query($id: ID!) { operator(id: $id) { email } }`, { id: op.id })).operator.email).toEqual(
+      expect.stringContaining('@'),
+    );
   });
 });
