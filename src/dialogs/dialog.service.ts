@@ -8,6 +8,7 @@ import type { DialogRow, LockedDialog, Router } from '../routing/router.js';
 import { RoutingCause } from '../routing/transfer-enums.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { isUniqueViolation } from '../shared/db-errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, text as validText } from '../shared/validate.js';
@@ -19,6 +20,8 @@ import { once, validIdempotencyKey, type IdempotentCall } from './idempotency.js
 
 export const MAX_MESSAGE_LENGTH = 10_000;
 const MAX_SHORT_TEXT = 200;
+/** The partial unique index that allows one open dialog per externalId. */
+const OPEN_EXTERNAL_ID_INDEX = 'dialogs_open_external_id_uniq';
 
 function optionalShort(field: string, value: string | null | undefined): string | null {
   if (value == null) return null;
@@ -51,30 +54,32 @@ export class DialogService {
     const scenarioId = input.scenarioId ?? null;
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     const key = validIdempotencyKey(idempotencyKey);
-    // The insert happens only if the scenario exists and no open dialog has the externalId (the
-    // partial unique index decides between concurrent starts: the loser waits, then inserts nothing).
+    // The insert happens only if the scenario exists. The partial unique index on open dialogs'
+    // externalId decides between concurrent starts: the loser waits for the winner, then fails
+    // here and answers CONFLICT naming it (its savepoint keeps the transaction usable).
     const insert = async (tx: EntityManager, at: Date): Promise<DialogRow> => {
       for (;;) {
-        const [row] = await tx.execute<DialogRow[]>(
-          `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
-           select ?, ?, ?, 'BOT', ?::uuid, ?
-            where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
-           on conflict (external_id) where status <> 'CLOSED' do nothing
-           returning *`,
-          [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
-        );
-        if (row) return row;
-        await this.refuseOpenDuplicate(tx, externalId);
-        if (scenarioId !== null) {
-          const [scenario] = await tx.execute<unknown[]>('select 1 from scenarios where id = ? and deleted_at is null', [
-            scenarioId,
-          ]);
-          if (!scenario) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
+        await tx.execute('savepoint start_dialog');
+        try {
+          const [row] = await tx.execute<DialogRow[]>(
+            `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
+             select ?, ?, ?, 'BOT', ?::uuid, ?
+              where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
+             returning *`,
+            [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
+          );
+          await tx.execute('release savepoint start_dialog');
+          if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
+          return row;
+        } catch (error) {
+          if (!isUniqueViolation(error, OPEN_EXTERNAL_ID_INDEX)) throw error;
+          await tx.execute('rollback to savepoint start_dialog');
+          await this.refuseOpenDuplicate(tx, externalId);
+          // The clashing dialog closed in between: try again.
         }
-        // The clashing dialog closed in between: try again.
       }
     };
-    if (key === null) return em.map(Dialog, await insert(em, this.clock.now()));
+    if (key === null) return em.map(Dialog, await inTransaction(em, (tx) => insert(tx, this.clock.now())));
     // A repeat returns the dialog the first call created.
     return this.writeOnce(em, viewer, key, { operation: 'startDialog', args: [externalId, clientName, scenarioId] }, insert);
   }
