@@ -7,7 +7,7 @@ import type { GraphqlClient, GraphqlData } from './helpers/gql.js';
 import { startServerProcess } from './helpers/process.js';
 import { subscribe, wsClient, type Subscription } from './helpers/ws.js';
 import { inTransaction } from '../src/shared/transaction.js';
-import { RoutingCause } from '../src/routing/router.js';
+import { RoutingCause } from '../src/routing/transfer-enums.js';
 import { ALL_TOPICS } from '../src/realtime/event-bus.js';
 
 let t: TestApp;

@@ -55,14 +55,19 @@ describe('to a group', () => {
     await newDialog({ operatorId: fullOp });
     const anyone = await online([]);
     for (const [group, reason] of [
-      [empty, 'group_empty'],
-      [sleepy, 'group_no_online_members'],
-      [busy, 'group_at_capacity'],
+      [empty, 'GROUP_EMPTY'],
+      [sleepy, 'GROUP_NO_ONLINE_MEMBERS'],
+      [busy, 'GROUP_AT_CAPACITY'],
     ] as const) {
       const d = await newDialog({ groupId: group.id });
       expect(d.operator!.id).toBe(anyone);
       expect(d.group!.id).toBe(group.id);
-      expect(await lastTransfer(t.admin, d.id)).toMatchObject({ outcome: 'ASSIGNED_TO_ANY', reason, kind: 'TRANSFER' });
+      expect(await lastTransfer(t.admin, d.id)).toMatchObject({
+        outcome: 'ASSIGNED_TO_ANY',
+        reasons: [reason],
+        note: null,
+        kind: 'TRANSFER',
+      });
     }
   });
 });
@@ -78,14 +83,17 @@ describe('to an operator', () => {
 
     const d2 = await newDialog({ operatorId: target, groupId: g.id });
     expect(d2.operator!.id).toBe(member);
-    expect(await lastTransfer(t.admin, d2.id)).toMatchObject({ outcome: 'ASSIGNED_TO_TARGET', reason: 'operator_at_capacity' });
+    expect(await lastTransfer(t.admin, d2.id)).toMatchObject({
+      outcome: 'ASSIGNED_TO_TARGET',
+      reasons: ['OPERATOR_AT_CAPACITY'],
+    });
 
     const spare = await online([], 1);
     const d3 = await newDialog({ operatorId: target, groupId: g.id });
     expect(d3.operator!.id).toBe(spare);
     expect(await lastTransfer(t.admin, d3.id)).toMatchObject({
       outcome: 'ASSIGNED_TO_ANY',
-      reason: 'operator_at_capacity,group_at_capacity',
+      reasons: ['OPERATOR_AT_CAPACITY', 'GROUP_AT_CAPACITY'],
     });
 
     const offline = await createOperator(t.admin);
@@ -93,7 +101,7 @@ describe('to an operator', () => {
     expect(d4).toMatchObject({ status: 'QUEUED', operator: null, group: { id: g.id } });
     expect(await lastTransfer(t.admin, d4.id)).toMatchObject({
       outcome: 'QUEUED',
-      reason: 'operator_offline,group_at_capacity,no_operator_available',
+      reasons: ['OPERATOR_OFFLINE', 'GROUP_AT_CAPACITY', 'NO_OPERATOR_AVAILABLE'],
       toOperator: null,
     });
   });
@@ -113,16 +121,43 @@ describe('bot failure', () => {
     const withFallback = await startDialog(bot, { scenarioId: createScenario.id });
     const r1 = (await bot.ok(FAIL, { id: withFallback.id })).reportBotFailure;
     expect(r1).toEqual({ status: 'ASSIGNED', operator: { id: member }, group: { id: g.id } });
-    expect(await lastTransfer(t.admin, withFallback.id)).toMatchObject({ kind: 'BOT_FAILURE', outcome: 'ASSIGNED_TO_TARGET' });
+    expect(await lastTransfer(t.admin, withFallback.id)).toMatchObject({
+      kind: 'BOT_FAILURE',
+      outcome: 'ASSIGNED_TO_TARGET',
+      reasons: [],
+      note: 'stuck',
+    });
 
     const without = await startDialog(bot, { scenarioId: bare.id });
     const r2 = (await bot.ok(FAIL, { id: without.id })).reportBotFailure;
     expect(r2.status).toBe('ASSIGNED');
     expect(r2.operator.id).toBe(other);
-    expect(await lastTransfer(t.admin, without.id)).toMatchObject({ outcome: 'ASSIGNED_TO_ANY', reason: 'no_target,note:stuck' });
+    expect(await lastTransfer(t.admin, without.id)).toMatchObject({
+      kind: 'BOT_FAILURE',
+      outcome: 'ASSIGNED_TO_ANY',
+      reasons: ['NO_TARGET'],
+      note: 'stuck',
+    });
 
     const handedOver = await bot.fails(FAIL, { id: without.id }, 'CONFLICT', 'dialogId');
     expect(handedOver.extensions?.reason).toBe('NOT_WITH_BOT');
+  });
+
+  it('keeps the free text apart from the reasons: commas and "note:" in it change nothing', async () => {
+    const text = 'parser crashed, then: note:retry,GROUP_EMPTY';
+    const d = await startDialog(bot);
+    const { reportBotFailure } = await bot.ok(
+      `mutation($id: ID!, $r: String) { reportBotFailure(dialogId: $id, reason: $r) { status transfers { kind outcome reasons note } } }`,
+      { id: d.id, r: text },
+    );
+    // Nobody online: queued, with every reason of the chain in order and the text whole.
+    expect(reportBotFailure).toEqual({
+      status: 'QUEUED',
+      transfers: [{ kind: 'BOT_FAILURE', outcome: 'QUEUED', reasons: ['NO_TARGET', 'NO_OPERATOR_AVAILABLE'], note: text }],
+    });
+    // A drain records its own decision: no reasons, no text.
+    const op = await online([]);
+    expect(await lastTransfer(t.admin, d.id)).toMatchObject({ kind: 'DRAIN', toOperator: { id: op }, reasons: [], note: null });
   });
 });
 

@@ -57,7 +57,7 @@ describe('routing to a group', () => {
     expect(d1.operator!.id).toBe(x.id);
     expect(d1.group!.id).toBe(empty.id);
     const t1 = await lastTransfer(t.admin, d1.id);
-    expect(t1).toMatchObject({ outcome: 'ASSIGNED_TO_ANY', reason: 'group_empty' });
+    expect(t1).toMatchObject({ outcome: 'ASSIGNED_TO_ANY', reasons: ['GROUP_EMPTY'] });
 
     const d2 = await transfer(bot, (await startDialog(bot)).id, { groupId: empty.id });
     expect(d2.status).toBe('QUEUED');

@@ -19,8 +19,8 @@ export const authChecker: AuthChecker<Context, Role> = ({ context }, roles) => {
 export const READERS = {
   /** groups and scenarios: every role, bot runtimes need the targets */
   catalog: [Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION],
-  /** operators */
-  staffAndOperators: [Role.SUPERVISOR, Role.OPERATOR],
+  /** operators (their email is guarded apart, mayReadOperatorEmail): bot runtimes name them in transfers */
+  operators: [Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION],
   /** users */
   staff: [Role.SUPERVISOR],
 } as const;

@@ -20,6 +20,9 @@ export class TransferTarget {
 
   @Field(() => ID, { nullable: true })
   operatorId?: string | null;
+
+  @Field(() => String, { nullable: true, description: "the bot's chat id given to startDialog" })
+  externalId?: string | null;
 }
 
 @InputType({
@@ -35,4 +38,7 @@ export class DialogFilter {
 
   @Field(() => ID, { nullable: true })
   operatorId?: string | null;
+
+  @Field(() => String, { nullable: true, description: "the bot's chat id given to startDialog" })
+  externalId?: string | null;
 }

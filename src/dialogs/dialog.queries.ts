@@ -95,6 +95,7 @@ export class DialogQueries {
     if (filter?.status?.length) conditions.push({ status: { $in: filter.status } });
     if (filter?.groupId != null) conditions.push(isId(filter.groupId) ? { group: filter.groupId } : { id: null });
     if (filter?.operatorId != null) conditions.push(isId(filter.operatorId) ? { operator: filter.operatorId } : { id: null });
+    if (filter?.externalId != null) conditions.push({ externalId: filter.externalId.trim() });
     const where: FilterQuery<Dialog> = { $and: conditions };
     const page: FilterQuery<Dialog> = cursor
       ? {

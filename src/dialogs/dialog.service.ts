@@ -4,9 +4,11 @@ import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
 import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
 import type { EventSink } from '../realtime/events.js';
-import { RoutingCause, type DialogRow, type LockedDialog, type Router } from '../routing/router.js';
+import type { DialogRow, LockedDialog, Router } from '../routing/router.js';
+import { RoutingCause } from '../routing/transfer-enums.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { isUniqueViolation } from '../shared/db-errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, text as validText } from '../shared/validate.js';
@@ -18,6 +20,8 @@ import { once, validIdempotencyKey, type IdempotentCall } from './idempotency.js
 
 export const MAX_MESSAGE_LENGTH = 10_000;
 const MAX_SHORT_TEXT = 200;
+/** The partial unique index that allows one open dialog per externalId. */
+const OPEN_EXTERNAL_ID_INDEX = 'dialogs_open_external_id_uniq';
 
 function optionalShort(field: string, value: string | null | undefined): string | null {
   if (value == null) return null;
@@ -50,19 +54,32 @@ export class DialogService {
     const scenarioId = input.scenarioId ?? null;
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     const key = validIdempotencyKey(idempotencyKey);
-    // One statement: the insert happens only if the scenario exists, and returns the new row.
+    // The insert happens only if the scenario exists. The partial unique index on open dialogs'
+    // externalId decides between concurrent starts: the loser waits for the winner, then fails
+    // here and answers CONFLICT naming it (its savepoint keeps the transaction usable).
     const insert = async (tx: EntityManager, at: Date): Promise<DialogRow> => {
-      const [row] = await tx.execute<DialogRow[]>(
-        `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
-         select ?, ?, ?, 'BOT', ?::uuid, ?
-          where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
-         returning *`,
-        [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
-      );
-      if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
-      return row;
+      for (;;) {
+        await tx.execute('savepoint start_dialog');
+        try {
+          const [row] = await tx.execute<DialogRow[]>(
+            `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
+             select ?, ?, ?, 'BOT', ?::uuid, ?
+              where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
+             returning *`,
+            [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
+          );
+          await tx.execute('release savepoint start_dialog');
+          if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
+          return row;
+        } catch (error) {
+          if (!isUniqueViolation(error, OPEN_EXTERNAL_ID_INDEX)) throw error;
+          await tx.execute('rollback to savepoint start_dialog');
+          await this.refuseOpenDuplicate(tx, externalId);
+          // The clashing dialog closed in between: try again.
+        }
+      }
     };
-    if (key === null) return em.map(Dialog, await insert(em, this.clock.now()));
+    if (key === null) return em.map(Dialog, await inTransaction(em, (tx) => insert(tx, this.clock.now())));
     // A repeat returns the dialog the first call created.
     return this.writeOnce(em, viewer, key, { operation: 'startDialog', args: [externalId, clientName, scenarioId] }, insert);
   }
@@ -136,7 +153,9 @@ export class DialogService {
     return this.writeOnce(em, viewer, key, { operation: 'reportBotFailure', args: [dialogId, note] }, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       if (dialog.status !== DialogStatus.BOT) {
-        throw new ConflictError('dialogId', `the dialog is ${dialog.status}, not with the bot`, ConflictReason.NOT_WITH_BOT);
+        throw new ConflictError('dialogId', `the dialog is ${dialog.status}, not with the bot`, {
+          reason: ConflictReason.NOT_WITH_BOT,
+        });
       }
       const [scenario] = dialog.scenario_id
         ? await tx.execute<Array<{ fallback_group_id: string | null }>>(
@@ -169,11 +188,9 @@ export class DialogService {
       }
       // Before hand-over no operator-side clock exists; a reply would fake a first response.
       if (dialog.status === DialogStatus.BOT) {
-        throw new ConflictError(
-          'dialogId',
-          'the dialog is still with the bot; transfer it to operators first',
-          ConflictReason.NOT_WITH_BOT,
-        );
+        throw new ConflictError('dialogId', 'the dialog is still with the bot; transfer it to operators first', {
+          reason: ConflictReason.NOT_WITH_BOT,
+        });
       }
       // Staff replies are nobody's operator work: crediting the assignee would skew their report.
       const author = viewer.operatorId;
@@ -197,11 +214,9 @@ export class DialogService {
     return inTransaction(em, async (tx) => {
       const dialog = await this.lockVisible(tx, dialogId);
       if (dialog.status !== DialogStatus.QUEUED) {
-        throw new ConflictError(
-          'dialogId',
-          `the dialog is ${dialog.status}, no longer in the Help queue`,
-          ConflictReason.NOT_QUEUED,
-        );
+        throw new ConflictError('dialogId', `the dialog is ${dialog.status}, no longer in the Help queue`, {
+          reason: ConflictReason.NOT_QUEUED,
+        });
       }
       const [op] = await tx.execute<Array<{ status: string; active_dialog_count: number; max_dialogs: number }>>(
         'select status, active_dialog_count, max_dialogs from operators where id = ? for no key update',
@@ -209,9 +224,11 @@ export class DialogService {
       );
       holdOperators(tx, [operatorId]);
       if (!op || op.status !== 'ONLINE')
-        throw new ConflictError('dialogId', 'go ONLINE before taking dialogs', ConflictReason.NOT_ONLINE);
+        throw new ConflictError('dialogId', 'go ONLINE before taking dialogs', { reason: ConflictReason.NOT_ONLINE });
       if (op.active_dialog_count >= op.max_dialogs) {
-        throw new ConflictError('dialogId', `at capacity (${op.max_dialogs} active dialogs)`, ConflictReason.AT_CAPACITY);
+        throw new ConflictError('dialogId', `at capacity (${op.max_dialogs} active dialogs)`, {
+          reason: ConflictReason.AT_CAPACITY,
+        });
       }
       await this.router.route(tx, dialog, {
         cause: RoutingCause.TAKE,
@@ -286,6 +303,18 @@ export class DialogService {
     return written ? em.map(Dialog, written) : em.findOneOrFail(Dialog, { id }, { refresh: true });
   }
 
+  /** CONFLICT naming the open dialog that already has `externalId`: one open dialog per external chat. */
+  private async refuseOpenDuplicate(tx: EntityManager, externalId: string | null): Promise<void> {
+    if (externalId === null) return;
+    const [open] = await tx.execute<Array<{ id: string }>>(
+      `select id from dialogs where external_id = ? and status <> 'CLOSED'`,
+      [externalId],
+    );
+    if (open) {
+      throw new ConflictError('externalId', `dialog ${open.id} is open for this externalId`, { dialogId: open.id });
+    }
+  }
+
   /** NOT_FOUND for a named group or operator that does not exist (one statement, on the hot path). */
   private async requireTargets(tx: EntityManager, to: TransferTarget): Promise<void> {
     const groupId = to.groupId ?? null;
@@ -318,7 +347,7 @@ export class DialogService {
   private async openDialog(tx: EntityManager, dialogId: string): Promise<LockedDialog> {
     const dialog = await this.lockVisible(tx, dialogId);
     if (dialog.status === DialogStatus.CLOSED)
-      throw new ConflictError('dialogId', 'the dialog is closed', ConflictReason.DIALOG_CLOSED);
+      throw new ConflictError('dialogId', 'the dialog is closed', { reason: ConflictReason.DIALOG_CLOSED });
     return dialog;
   }
 

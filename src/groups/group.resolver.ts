@@ -20,7 +20,7 @@ export class GroupResolver {
     return services.groups.find(em, id);
   }
 
-  @Authorized(...READERS.staffAndOperators)
+  @Authorized(...READERS.operators)
   @FieldResolver(() => [Operator])
   operators(@Root() group: Group, @Ctx() { loaders }: Context): Promise<Operator[]> {
     return loaders.operatorsOfGroup.load(group.id);

@@ -17,7 +17,7 @@ async function userOf(operator: Operator, { loaders }: Context): Promise<User> {
 
 @Resolver(() => Operator)
 export class OperatorResolver {
-  @Authorized(...READERS.staffAndOperators)
+  @Authorized(...READERS.operators)
   @Query(() => [Operator])
   operators(
     @Arg('groupId', () => ID, { nullable: true }) groupId: string | null,
@@ -27,7 +27,7 @@ export class OperatorResolver {
     return services.operators.list(em, { groupId, status });
   }
 
-  @Authorized(...READERS.staffAndOperators)
+  @Authorized(...READERS.operators)
   @Query(() => Operator, { nullable: true })
   operator(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<Operator | null> {
     return services.operators.find(em, id);

@@ -5,12 +5,13 @@ import { Dialog } from '../dialogs/dialog.entity.js';
 import { TransferOutcome } from '../dialogs/dialog-enums.js';
 import { Group } from '../groups/group.entity.js';
 import { Operator } from '../operators/operator.entity.js';
+import { RoutingCause, SkipReason } from './transfer-enums.js';
 
 /** One routing decision: what was asked for, where the dialog went, and why. */
 @ObjectType()
 @Entity({ tableName: 'dialog_transfers' })
 export class DialogTransfer {
-  [OptionalProps]?: 'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reason' | 'seq';
+  [OptionalProps]?: 'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'seq';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -27,10 +28,9 @@ export class DialogTransfer {
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   at!: Date;
 
-  /** What started the decision (RoutingCause). */
-  @Field(() => String, { description: 'what started the decision: TRANSFER, BOT_FAILURE, DRAIN, TAKE, REROUTE' })
-  @Property({ type: 'text' })
-  kind!: string;
+  @Field(() => RoutingCause)
+  @Enum({ items: () => RoutingCause, type: 'text' })
+  kind!: RoutingCause;
 
   @ManyToOne(() => Group, { nullable: true })
   requestedGroup: Rel<Group> | null = null;
@@ -48,10 +48,13 @@ export class DialogTransfer {
   @Enum({ items: () => TransferOutcome, type: 'text' })
   outcome!: TransferOutcome;
 
-  @Field(() => String, {
-    nullable: true,
-    description: 'why the requested target was skipped, e.g. operator_offline, operator_at_capacity, group_no_online_members',
+  @Field(() => [SkipReason], {
+    description: 'every reason, in the order the chain met them; empty when the first choice took it',
   })
+  @Enum({ items: () => SkipReason, array: true, type: 'text[]' })
+  reasons: SkipReason[] = [];
+
+  @Field(() => String, { nullable: true, description: "free text kept with the decision, e.g. the bot's failure reason" })
   @Property({ type: 'text', nullable: true })
-  reason: string | null = null;
+  note: string | null = null;
 }

@@ -9,7 +9,8 @@ import { pgDate } from '../shared/pg-time.js';
 import { afterCommit } from '../shared/transaction.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
-import { SkipReason, whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
+import { whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
+import { RoutingCause, SkipReason } from './transfer-enums.js';
 
 /*
  * Lock order and strength, for every transaction in every process (and never the reverse):
@@ -40,15 +41,6 @@ import { SkipReason, whyGroupSkipped, whyOperatorSkipped, type Candidate } from 
  * a cycle left to Postgres' deadlock detector and the retry in shared/transaction.ts.
  */
 
-/** What started a routing decision (stored as DialogTransfer.kind). */
-export enum RoutingCause {
-  TRANSFER = 'TRANSFER',
-  BOT_FAILURE = 'BOT_FAILURE',
-  DRAIN = 'DRAIN',
-  TAKE = 'TAKE',
-  REROUTE = 'REROUTE',
-}
-
 /** A dialog row locked (FOR NO KEY UPDATE) by the current transaction. */
 export interface LockedDialog extends ClockState {
   readonly status: DialogStatus;
@@ -70,7 +62,8 @@ export interface Decision {
   readonly outcome: TransferOutcome;
   readonly operatorId: string | null;
   readonly groupId: string | null;
-  readonly reason: string | null;
+  /** Every target skipped, in the order the chain met them. */
+  readonly reasons: readonly SkipReason[];
 }
 
 /** A committed decision, as metrics see it. */
@@ -78,7 +71,7 @@ export interface DecisionRecord {
   readonly kind: RoutingCause;
   readonly outcome: TransferOutcome;
   /** The first reason the decision records (why the first choice was skipped); null when none. */
-  readonly reason: string | null;
+  readonly reason: SkipReason | null;
   /** From the start of the decision to its write. */
   readonly seconds: number;
 }
@@ -163,7 +156,7 @@ export class Router {
     // The operators known up front, in id order, before any pick: the one giving the dialog up
     // and the one asked for.
     await lockOperators(tx, [dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null, request.operatorId]);
-    const reasons: string[] = [];
+    const reasons: SkipReason[] = [];
     let chosen: string | null = null;
     let outcome = TransferOutcome.QUEUED;
 
@@ -190,7 +183,7 @@ export class Router {
       outcome,
       operatorId: chosen,
       groupId: request.groupId ?? dialog.group_id,
-      reason: reasons.length ? reasons.join(',') : null,
+      reasons,
     };
     return { ...decision, row: await this.apply(tx, dialog, request, decision, startedAt) };
   }
@@ -241,8 +234,8 @@ export class Router {
 
     await tx.execute(
       `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
-                                     from_operator_id, to_operator_id, outcome, reason)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                     from_operator_id, to_operator_id, outcome, reasons, note)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?)`,
       [
         randomUUID(),
         dialog.id,
@@ -253,7 +246,9 @@ export class Router {
         previous,
         to,
         decision.outcome,
-        request.note ? [decision.reason, `note:${request.note}`].filter(Boolean).join(',') : decision.reason,
+        // JSON, because the driver would spread an array binding into a list.
+        JSON.stringify(decision.reasons),
+        request.note ?? null,
       ],
     );
 
@@ -280,7 +275,7 @@ export class Router {
     const record: DecisionRecord = {
       kind: request.cause,
       outcome: decision.outcome,
-      reason: decision.reason?.split(',')[0] ?? null,
+      reason: decision.reasons[0] ?? null,
       seconds: (performance.now() - startedAt) / 1000,
     };
     afterCommit(tx, () => this.onDecision(record));
@@ -415,7 +410,7 @@ export class Router {
           outcome: isOwn ? TransferOutcome.ASSIGNED_TO_TARGET : TransferOutcome.ASSIGNED_TO_ANY,
           operatorId,
           groupId: dialog.group_id,
-          reason: null,
+          reasons: [],
         },
         startedAt,
       );

@@ -1,3 +1,5 @@
+import { SkipReason } from './transfer-enums.js';
+
 /**
  * The routing rules of MISSION.md as plain functions. The SQL in router.ts implements the same
  * orderings; the model-based test checks the two agree.
@@ -28,20 +30,6 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
 
 export function pickLeastLoaded(candidates: readonly Candidate[], excludeId?: string | null): Candidate | undefined {
   return candidates.filter((c) => isAvailable(c) && c.id !== excludeId).sort(compareCandidates)[0];
-}
-
-/** Why a requested target could not take the dialog (stored on the transfer record). */
-export enum SkipReason {
-  OPERATOR_NOT_FOUND = 'operator_not_found',
-  OPERATOR_IS_SENDER = 'operator_is_sender',
-  OPERATOR_OFFLINE = 'operator_offline',
-  OPERATOR_AT_CAPACITY = 'operator_at_capacity',
-  GROUP_NOT_FOUND = 'group_not_found',
-  GROUP_EMPTY = 'group_empty',
-  GROUP_NO_ONLINE_MEMBERS = 'group_no_online_members',
-  GROUP_AT_CAPACITY = 'group_at_capacity',
-  NO_TARGET = 'no_target',
-  NO_OPERATOR_AVAILABLE = 'no_operator_available',
 }
 
 export function whyOperatorSkipped(c: Candidate | undefined, excludeId?: string | null): SkipReason | null {

@@ -75,8 +75,9 @@ export class BadInputError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(field: string, message: string, reason?: ConflictReason) {
-    super(ErrorCode.CONFLICT, message, reason ? { field, reason } : { field });
+  /** `details`: the machine-readable `reason`, and what it clashes with (e.g. `dialogId`). */
+  constructor(field: string, message: string, details: { readonly reason?: ConflictReason; readonly dialogId?: string } = {}) {
+    super(ErrorCode.CONFLICT, message, { ...details, field });
   }
 }
 

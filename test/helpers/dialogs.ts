@@ -54,7 +54,8 @@ export async function getDialog(client: GraphqlClient, id: string): Promise<Dial
 
 export interface TransferView {
   outcome: string;
-  reason: string | null;
+  reasons: string[];
+  note: string | null;
   kind: string;
   toOperator: { id: string } | null;
   fromOperator: { id: string } | null;
@@ -64,7 +65,7 @@ export interface TransferView {
 
 export async function lastTransfer(client: GraphqlClient, id: string): Promise<TransferView> {
   const data = await client.ok<{ dialog: { transfers: TransferView[] } }>(
-    `query($id: ID!) { dialog(id: $id) { transfers { outcome reason kind toOperator { id } fromOperator { id } requestedGroup { id } requestedOperator { id } } } }`,
+    `query($id: ID!) { dialog(id: $id) { transfers { outcome reasons note kind toOperator { id } fromOperator { id } requestedGroup { id } requestedOperator { id } } } }`,
     { id },
   );
   const last = data.dialog.transfers.at(-1);
