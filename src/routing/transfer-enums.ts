@@ -7,15 +7,8 @@ export enum RoutingCause {
   DRAIN = 'DRAIN',
   TAKE = 'TAKE',
   REROUTE = 'REROUTE',
-  NO_ANSWER = 'NO_ANSWER',
 }
-registerEnumType(RoutingCause, {
-  name: 'TransferKind',
-  description: 'What started a routing decision.',
-  valuesConfig: {
-    NO_ANSWER: { description: "the assigned operator did not answer in time (the group's reassignAfterSec)" },
-  },
-});
+registerEnumType(RoutingCause, { name: 'TransferKind', description: 'What started a routing decision.' });
 
 /**
  * Why a requested target could not take the dialog. The values are what dialog_transfers.reasons
@@ -25,7 +18,6 @@ export enum SkipReason {
   OPERATOR_NOT_FOUND = 'operator_not_found',
   OPERATOR_IS_SENDER = 'operator_is_sender',
   OPERATOR_OFFLINE = 'operator_offline',
-  OPERATOR_AWAY = 'operator_away',
   OPERATOR_AT_CAPACITY = 'operator_at_capacity',
   GROUP_NOT_FOUND = 'group_not_found',
   GROUP_EMPTY = 'group_empty',
@@ -33,12 +25,5 @@ export enum SkipReason {
   GROUP_AT_CAPACITY = 'group_at_capacity',
   NO_TARGET = 'no_target',
   NO_OPERATOR_AVAILABLE = 'no_operator_available',
-  QUEUE_FULL = 'queue_full',
 }
-registerEnumType(SkipReason, {
-  name: 'TransferReason',
-  description: 'Why a requested target did not take the dialog.',
-  valuesConfig: {
-    QUEUE_FULL: { description: 'the queue the dialog would wait in is at its limit' },
-  },
-});
+registerEnumType(SkipReason, { name: 'TransferReason', description: 'Why a requested target did not take the dialog.' });
