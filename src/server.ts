@@ -1,3 +1,4 @@
+import { DriverException } from '@mikro-orm/core';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
@@ -150,6 +151,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         } catch (error) {
           // Apollo answers it without running the request plugins, which would log it.
           if (!(error instanceof GraphQLError)) services.logger.error({ requestId, err: loggable(error) }, 'internal error');
+          // Nothing of the request has run: the client may simply send it again.
+          if (error instanceof DriverException) {
+            throw new GraphQLError('The database is unavailable; send the request again shortly', {
+              extensions: {
+                code: ErrorCode.SERVICE_UNAVAILABLE,
+                requestId,
+                http: { status: 503, headers: new HeaderMap([['retry-after', '1']]) },
+              },
+            });
+          }
           throw error;
         }
       },

@@ -186,7 +186,7 @@ describe('structured logs', () => {
     }
   });
 
-  it('logs a failure to authenticate (before any resolver) with the request id returned in x-request-id', async () => {
+  it('a failure to authenticate (the database unreachable) answers 503 SERVICE_UNAVAILABLE and is logged with the request id it returns', async () => {
     const op = await createOperator(t.admin);
     const token = (
       await t
@@ -206,15 +206,21 @@ describe('structured logs', () => {
         body: JSON.stringify({ query: '{ viewer { role } }' }),
       });
       const body = (await response.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
-      expect(body.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
-      expect(body.errors?.[0]?.message).toBe('Internal server error');
+      // Nothing ran: the client is told to send it again shortly, not that the server broke.
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(body.errors?.[0]?.extensions?.['code']).toBe('SERVICE_UNAVAILABLE');
       const requestId = response.headers.get('x-request-id');
       expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(body.errors?.[0]?.extensions?.['requestId']).toBe(requestId);
       const logged = lines().filter((l) => l.requestId === requestId && l.level === ERROR_LEVEL && l.msg === 'internal error');
       expect(logged).toHaveLength(1);
     } finally {
       await db.query('alter table auth_tokens_away rename to auth_tokens');
       await db.end();
     }
+    // Positive control: the same request goes through once the database answers.
+    const again = await t.client(token).request('{ viewer { role } }');
+    expect(again.errors).toBeUndefined();
   });
 });

@@ -28,6 +28,11 @@ export enum ErrorCode {
   TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
   /** The server is shutting down, answered with status 503: send the request again (HTTP server). */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
+  /**
+   * The database could not be reached to authenticate the request, answered with status 503
+   * and Retry-After: send it again shortly (HTTP server).
+   */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
 }
 
 /** `extensions.reason` of a CONFLICT about a dialog's state: what a UI switches on. */
