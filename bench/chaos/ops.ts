@@ -147,18 +147,29 @@ export class Operations {
     return pick(data.dialogs.edges, r)?.node.id;
   }
 
-  private async transfer(url: string, r: readonly number[], to: (r: number) => Record<string, string>): Promise<boolean> {
-    let token = this.world.botToken;
-    let dialogId: string | undefined;
+  /**
+   * Who acts on which dialog: half the time the bot on an open dialog (of `status`, if given),
+   * else a logged-in operator on one they hold. Undefined when there is none to act on.
+   */
+  private async actor(
+    url: string,
+    r: readonly number[],
+    status?: string,
+  ): Promise<{ token: string; dialogId: string } | undefined> {
     if (r[0] < 0.5) {
-      dialogId = this.openDialog(r[1], 'BOT')?.id;
-    } else {
-      const slot = this.loggedIn(r[1]);
-      if (!slot) return false;
-      token = slot.token!;
-      dialogId = await this.heldBy(url, slot, r[2]);
+      const dialogId = this.openDialog(r[1], status)?.id;
+      return dialogId ? { token: this.world.botToken, dialogId } : undefined;
     }
-    if (!dialogId) return false;
+    const slot = this.loggedIn(r[1]);
+    if (!slot) return undefined;
+    const dialogId = await this.heldBy(url, slot, r[2]);
+    return dialogId ? { token: slot.token!, dialogId } : undefined;
+  }
+
+  private async transfer(url: string, r: readonly number[], to: (r: number) => Record<string, string>): Promise<boolean> {
+    const actor = await this.actor(url, r, 'BOT');
+    if (!actor) return false;
+    const { token, dialogId } = actor;
     const data = await call<{ transferDialog: DialogAnswer }>(
       url,
       token,
@@ -221,17 +232,9 @@ export class Operations {
   }
 
   async closeDialog(url: string, r: readonly number[]): Promise<boolean> {
-    let token = this.world.botToken;
-    let dialogId: string | undefined;
-    if (r[0] < 0.5) {
-      dialogId = this.openDialog(r[1])?.id;
-    } else {
-      const slot = this.loggedIn(r[1]);
-      if (!slot) return false;
-      token = slot.token!;
-      dialogId = await this.heldBy(url, slot, r[2]);
-    }
-    if (!dialogId) return false;
+    const actor = await this.actor(url, r);
+    if (!actor) return false;
+    const { token, dialogId } = actor;
     const data = await call<{ closeDialog: DialogAnswer }>(
       url,
       token,
