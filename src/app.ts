@@ -7,7 +7,8 @@ import { handoverSchema } from './schema.js';
 import { startServer, type RunningServer } from './server.js';
 import { createServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
-import { PgEventBus } from './realtime/event-bus.js';
+import { LogEventBus } from './realtime/event-bus.js';
+import { EventLog } from './realtime/event-log.js';
 import { closeRevokedSockets } from './realtime/session-sockets.js';
 import { topics } from './realtime/topics.js';
 import type { Viewer } from './auth/viewer.js';
@@ -74,10 +75,11 @@ export async function startApp(options: AppOptions): Promise<App> {
         logger.warn({ cause, attempt, maxAttempts }, 'transaction retried');
       }),
     );
-    const bus = new PgEventBus(databaseUrl, orm.em, (message) => logger.warn(message));
+    const eventLog = new EventLog(clock);
+    const bus = new LogEventBus(databaseUrl, orm.em, eventLog, (message) => logger.warn(message));
     await bus.start();
     started.push(() => bus.stop());
-    const services = createServices(config, clock, bus, orm.em, { metrics, logger });
+    const services = createServices(config, clock, eventLog, bus, orm.em, { metrics, logger });
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
     const sweeper = new Sweeper(orm.em, services);
@@ -111,8 +113,6 @@ export async function startApp(options: AppOptions): Promise<App> {
       if (event.kind === 'session_ended') closeRevoked((viewer) => viewer.userId === event.userId);
       if (event.kind === 'token_revoked') closeRevoked((viewer) => viewer.tokenId === event.tokenId);
     });
-    // Session ends announced while the listener was away were missed: check every socket.
-    bus.onReconnect(() => closeRevoked());
     let stopping: Promise<void> | undefined;
     return {
       orm,

@@ -9,6 +9,7 @@ import { Message } from './dialogs/message.entity.js';
 import { DialogTransfer } from './routing/dialog-transfer.entity.js';
 import { Dialog } from './dialogs/dialog.entity.js';
 import { listLoader, rowLoader } from './shared/loader.js';
+import type { EventScope } from './realtime/event-bus.js';
 
 /**
  * Entities reached through memberships, each with the key it was asked by, in one statement.
@@ -124,4 +125,9 @@ export class Loaders {
   clearAll(): void {
     for (const value of Object.values(this)) if (value instanceof DataLoader) value.clearAll();
   }
+}
+
+/** The loaders shared by everyone receiving one event on this process. */
+export function eventLoaders(scope: EventScope): Loaders {
+  return scope.shared('loaders', () => new Loaders(scope.em));
 }

@@ -58,11 +58,11 @@ export interface Observers {
 export function createServices(
   config: Config,
   clock: Clock,
-  bus: EventBus & EventSink,
+  events: EventSink,
+  bus: EventBus,
   rootEm: EntityManager,
   { metrics, logger }: Observers,
 ): Services {
-  const events: EventSink = bus;
   const sl = new SlClock({
     firstResponseSec: config.slDefaultFirstResponseSec,
     nextResponseSec: config.slDefaultNextResponseSec,

@@ -70,6 +70,7 @@ export class DialogService {
           );
           await tx.execute('release savepoint start_dialog');
           if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
+          await this.events.publish(tx, { kind: 'started', dialogId: row.id });
           return row;
         } catch (error) {
           if (!isUniqueViolation(error, OPEN_EXTERNAL_ID_INDEX)) throw error;
@@ -263,12 +264,14 @@ export class DialogService {
           previousGroupId: dialog.group_id,
           operatorId: null,
           previousOperatorId: from,
+          transferId: null,
         });
         await this.events.publish(tx, {
           kind: 'dialog',
           type: DialogEventType.STATUS_CHANGED,
           dialogId: dialog.id,
           messageId: null,
+          status: DialogStatus.CLOSED,
         });
         if (from !== null) {
           await this.router.release(tx, from, 1);

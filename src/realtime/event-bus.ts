@@ -1,27 +1,32 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { Loaders } from '../loaders.js';
-import { beforeCommit } from '../shared/transaction.js';
-import type { DomainEvent, EventSink } from './events.js';
-import { topicsOf } from './topics.js';
+import type { DomainEvent } from './events.js';
+import { WAKE_CHANNEL, type EventLog, type LogEntry } from './event-log.js';
 
-const CHANNEL = 'handover_events';
-/** Subscribe to this to see every event once (e.g. to keep an in-memory index in step). */
-export const ALL_TOPICS = '*';
-const RECONNECT_MS = 1000;
+const RETRY_MS = 1000;
+/** Entries read per round trip while catching up. */
+const PAGE = 1000;
 /** How the listener's connection shows up in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'handover-events';
 
 /**
- * What every subscriber of one event on this process shares: one EntityManager fork and one
- * set of DataLoaders, so 500 subscribers cost the queries of one.
+ * What every subscriber of one event on this process shares: one EntityManager fork and a memo,
+ * so 500 subscribers cost the queries of one.
  */
 export class EventScope {
-  readonly loaders: Loaders;
   private readonly memo = new Map<string, Promise<unknown>>();
+  private readonly values = new Map<string, unknown>();
 
-  constructor(readonly em: EntityManager) {
-    this.loaders = new Loaders(em);
+  constructor(readonly em: EntityManager) {}
+
+  /** Creates `key`'s value once for this event (e.g. the loaders every subscriber resolves with). */
+  shared<T>(key: string, create: () => T): T {
+    let value = this.values.get(key) as T | undefined;
+    if (value === undefined) {
+      value = create();
+      this.values.set(key, value);
+    }
+    return value;
   }
 
   /** Computes `key` once for this event. */
@@ -38,75 +43,117 @@ export class EventScope {
 /** One committed event as seen on one topic. */
 export interface Delivery {
   readonly topic: string;
-  /** Per-topic, increasing in commit order; a gap means events were missed. */
+  /** Per-topic, increasing by one in commit order. */
   readonly sequence: number;
+  /** Global position in the log. */
+  readonly position: number;
   readonly event: DomainEvent;
+  readonly entry: LogEntry;
   readonly scope: EventScope;
 }
 
 export type DeliveryHandler = (delivery: Delivery) => void;
+export type EntryHandler = (entry: LogEntry, scope: EventScope) => void;
 
-/** Where subscriptions listen. Implementations deliver each topic's events in commit order. */
+/** Where subscriptions listen. Implementations deliver every committed event once, in commit order. */
 export interface EventBus {
   subscribe(topic: string, handler: DeliveryHandler): () => void;
+  /** Every entry of the log, topics or not. */
+  subscribeAll(handler: EntryHandler): () => void;
+  /** The position of the last entry delivered on this process: every later delivery is above it. */
+  position(): number;
   /** Live handlers (for leak checks and metrics). */
   handlerCount(): number;
-  /**
-   * Called after the listener reconnected: events committed while it was away are lost, so
-   * state kept in step by events must be re-read. Returns an unsubscribe function.
-   */
-  onReconnect(handler: () => void): () => void;
-  /** Whether events are being received right now. */
+  /** Whether wake-ups are being received right now. */
   isListening(): boolean;
-}
-
-interface Notification {
-  /** [topic, sequence] pairs */
-  readonly s: Array<[string, number]>;
-  readonly e: DomainEvent;
+  /** Where the log itself is read (resume, replay). */
+  readonly log: EventLog;
+  /** A fresh fork for reading the log and resolving replayed events. */
+  fork(): EntityManager;
 }
 
 /**
- * PostgreSQL LISTEN/NOTIFY as the event bus: events are buffered per transaction, numbered
- * per topic and NOTIFYed just before commit, so Postgres delivers them to every server
- * process only if (and once) the transaction commits, in commit order.
+ * Follows the event log on this process. NOTIFY only wakes it (its payload is the newest
+ * position); it then reads every entry after the last one it delivered, in position order, and
+ * delivers them. A lost connection or a missed wake-up loses nothing: the next read catches up.
  * The listener needs a direct (session) connection: not through a transaction-mode pooler.
  */
-export class PgEventBus implements EventBus, EventSink {
+export class LogEventBus implements EventBus {
   private readonly handlers = new Map<string, Set<DeliveryHandler>>();
-  private readonly reconnectHandlers = new Set<() => void>();
-  private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
+  private readonly allHandlers = new Set<EntryHandler>();
   private listener: pg.Client | null = null;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private delivered = 0;
+  private reading: Promise<void> | null = null;
+  private readAgain = false;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly databaseUrl: string,
     private readonly rootEm: EntityManager,
-    private readonly log: (message: string) => void,
+    readonly log: EventLog,
+    private readonly warn: (message: string) => void,
   ) {}
 
   async start(): Promise<void> {
+    this.delivered = await this.log.head(this.rootEm.fork());
     this.listener = await this.connect();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
+    for (const timer of [this.reconnectTimer, this.retryTimer]) if (timer) clearTimeout(timer);
+    this.reconnectTimer = this.retryTimer = null;
     const client = this.listener;
     this.listener = null;
     // A connection that already broke has nothing left to close.
     await client?.end().catch(() => undefined);
+    await this.reading;
   }
 
   isListening(): boolean {
     return this.listener !== null;
   }
 
-  onReconnect(handler: () => void): () => void {
-    this.reconnectHandlers.add(handler);
-    return () => this.reconnectHandlers.delete(handler);
+  position(): number {
+    return this.delivered;
+  }
+
+  fork(): EntityManager {
+    return this.rootEm.fork();
+  }
+
+  /** Reads and delivers everything committed since the last delivery (now, or once the current read ends). */
+  catchUp(): void {
+    if (this.stopped) return;
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = this.readAll().finally(() => {
+      this.reading = null;
+    });
+  }
+
+  private async readAll(): Promise<void> {
+    try {
+      do {
+        this.readAgain = false;
+        for (;;) {
+          const entries = await this.log.readAfter(this.rootEm.fork(), this.delivered, PAGE);
+          for (const entry of entries) this.dispatch(entry);
+          if (entries.length < PAGE || this.stopped) break;
+        }
+      } while (this.readAgain && !this.stopped);
+    } catch (error) {
+      if (this.stopped) return;
+      this.warn(`reading the event log failed: ${String(error)}`);
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = null;
+        this.catchUp();
+      }, RETRY_MS);
+    }
   }
 
   private async connect(): Promise<pg.Client> {
@@ -118,18 +165,18 @@ export class PgEventBus implements EventBus, EventSink {
     });
     const lost = (reason: string): void => {
       if (this.listener !== client) return;
-      this.log(`event listener lost its connection: ${reason}`);
+      this.warn(`event listener lost its connection: ${reason}`);
       this.listener = null;
       this.scheduleReconnect();
     };
     client.on('notification', (message) => {
-      if (message.channel === CHANNEL && message.payload) this.dispatch(message.payload);
+      if (message.channel === WAKE_CHANNEL && Number(message.payload) > this.delivered) this.catchUp();
     });
     client.on('error', (error) => lost(error.message));
     client.on('end', () => lost('connection ended'));
     try {
       await client.connect();
-      await client.query(`listen ${CHANNEL}`);
+      await client.query(`listen ${WAKE_CHANNEL}`);
     } catch (error) {
       // The connect or listen failure is the one to report.
       await client.end().catch(() => undefined);
@@ -138,7 +185,7 @@ export class PgEventBus implements EventBus, EventSink {
     return client;
   }
 
-  /** Retries until connected again (or stopped); then tells onReconnect handlers. */
+  /** Retries until connected again (or stopped); then reads what was committed meanwhile. */
   private scheduleReconnect(): void {
     if (this.stopped || this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
@@ -151,99 +198,40 @@ export class PgEventBus implements EventBus, EventSink {
             return;
           }
           this.listener = client;
-          this.log('event listener reconnected');
-          for (const handler of [...this.reconnectHandlers]) {
-            try {
-              handler();
-            } catch (error) {
-              this.log(`reconnect handler failed: ${String(error)}`);
-            }
-          }
+          this.warn('event listener reconnected; catching up from the log');
+          this.catchUp();
         },
         (error: Error) => {
           this.reconnectTimer = null;
-          this.log(`event listener reconnect failed: ${error.message}`);
+          this.warn(`event listener reconnect failed: ${error.message}`);
           this.scheduleReconnect();
         },
       );
-    }, RECONNECT_MS);
+    }, RETRY_MS);
   }
 
-  async publish(tx: EntityManager, event: DomainEvent): Promise<void> {
-    let buffer = this.pending.get(tx);
-    if (!buffer) {
-      buffer = [];
-      this.pending.set(tx, buffer);
-      const events = buffer;
-      beforeCommit(tx, this, () => this.flush(tx, events));
-    }
-    buffer.push(event);
-  }
-
-  /**
-   * Numbers the transaction's events per topic and NOTIFYs them, in one statement: the topics'
-   * sequences advance (rows locked in topic order, so concurrent transactions queue rather than
-   * deadlock), each event gets the next number on each of its topics, and the notifications go
-   * out in the order the events happened.
-   */
-  private async flush(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
-    const input = events.map((event) => ({ t: topicsOf(event), e: event }));
-    if (!input.some((i) => i.t.length > 0)) return;
-    await tx.execute(
-      `with input as (
-         select e.ord, e.value -> 'e' as event, e.value -> 't' as topics
-           from json_array_elements(?::json) with ordinality as e(value, ord)
-       ), mentions as (
-         select i.ord, t.topic, t.pos,
-                row_number() over (partition by t.topic order by i.ord) as nth,
-                count(*) over (partition by t.topic) as per_topic
-           from input i, json_array_elements_text(i.topics) with ordinality as t(topic, pos)
-       ), advanced as (
-         insert into event_topics (topic, seq)
-         select topic, count(*) from mentions group by topic order by topic
-         on conflict (topic) do update set seq = event_topics.seq + excluded.seq
-         returning topic, seq
-       ), numbered as (
-         select m.ord, json_agg(json_build_array(m.topic, a.seq - m.per_topic + m.nth) order by m.pos) as s
-           from mentions m join advanced a using (topic)
-          group by m.ord
-       )
-       select pg_notify('${CHANNEL}', json_build_object('s', n.s, 'e', i.event)::text)
-         from numbered n join input i using (ord)
-        order by n.ord`,
-      [JSON.stringify(input)],
-    );
-  }
-
-  private dispatch(payload: string): void {
-    let note: Notification;
-    try {
-      note = JSON.parse(payload) as Notification;
-    } catch {
-      this.log('ignoring a malformed event notification');
-      return;
-    }
+  private dispatch(entry: LogEntry): void {
+    // Set first: a subscriber registering from inside a handler must see this entry as delivered.
+    this.delivered = entry.position;
     let scope: EventScope | undefined;
-    const everything = this.handlers.get(ALL_TOPICS);
-    if (everything?.size && note.s.length) {
-      scope = new EventScope(this.rootEm.fork());
-      const [topic, sequence] = note.s[0];
-      for (const handler of [...everything]) this.deliver(handler, { topic, sequence, event: note.e, scope });
+    const shared = (): EventScope => (scope ??= new EventScope(this.rootEm.fork()));
+    for (const handler of [...this.allHandlers]) {
+      this.guard(() => handler(entry, shared()));
     }
-    for (const [topic, sequence] of note.s) {
+    for (const [topic, sequence] of Object.entries(entry.topics)) {
       const set = this.handlers.get(topic);
       if (!set?.size) continue;
-      scope ??= new EventScope(this.rootEm.fork());
-      for (const handler of [...set]) this.deliver(handler, { topic, sequence, event: note.e, scope });
+      const delivery: Delivery = { topic, sequence, position: entry.position, event: entry.event, entry, scope: shared() };
+      for (const handler of [...set]) this.guard(() => handler(delivery));
     }
   }
 
   /** One failing handler must not keep the event from the others (or crash the process). */
-  private deliver(handler: DeliveryHandler, delivery: Delivery): void {
+  private guard(run: () => void): void {
     try {
-      handler(delivery);
+      run();
     } catch (error) {
-      this.log(`event handler failed: ${String(error)}`);
+      this.warn(`event handler failed: ${String(error)}`);
     }
   }
 
@@ -262,8 +250,13 @@ export class PgEventBus implements EventBus, EventSink {
     };
   }
 
+  subscribeAll(handler: EntryHandler): () => void {
+    this.allHandlers.add(handler);
+    return () => this.allHandlers.delete(handler);
+  }
+
   handlerCount(): number {
-    let n = 0;
+    let n = this.allHandlers.size;
     for (const set of this.handlers.values()) n += set.size;
     return n;
   }

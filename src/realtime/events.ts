@@ -19,12 +19,18 @@ export type DomainEvent =
       readonly previousGroupId: string | null;
       readonly operatorId: string | null;
       readonly previousOperatorId: string | null;
+      /** The routing decision behind the change (null for a close). */
+      readonly transferId: string | null;
     }
+  /** A bot started the dialog (it has no stream of its own until it is handed over). */
+  | { readonly kind: 'started'; readonly dialogId: string }
   | {
       readonly kind: 'dialog';
       readonly type: DialogEventType;
       readonly dialogId: string;
       readonly messageId: string | null;
+      /** On STATUS_CHANGED: the dialog's new status. */
+      readonly status?: DialogStatus;
     }
   | {
       readonly kind: 'operator';
@@ -57,5 +63,3 @@ export type DomainEvent =
 export interface EventSink {
   publish(tx: EntityManager, event: DomainEvent): Promise<void>;
 }
-
-export const discardEvents: EventSink = { publish: async () => {} };

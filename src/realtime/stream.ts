@@ -1,49 +1,127 @@
-import type { Delivery, EventBus } from './event-bus.js';
+import { BadInputError, EventsExpiredError } from '../shared/errors.js';
+import { EventScope, type Delivery, type EventBus } from './event-bus.js';
 
 /** Deliveries buffered for a slow client before the oldest are dropped (sequences show the gap). */
 const MAX_BUFFERED = 10_000;
+/** Log entries read per round trip when replaying. */
+const REPLAY_PAGE = 500;
+
+/** Where a resumed stream starts: what it missed is read from the log, then it goes live. */
+export interface Resume {
+  /** The deliveries after the resume point with positions up to `upTo`, oldest first. */
+  missed(upTo: number): AsyncIterable<Delivery>;
+  /** Whether a live delivery is after the resume point (another instance may be ahead of this one). */
+  isNew(delivery: Delivery): boolean;
+}
+
+export interface StreamOptions<T> {
+  readonly resume?: Resume;
+  /** Ends the stream after yielding a value for which this holds (e.g. a dialog's CLOSED event). */
+  readonly lastValue?: (value: T) => boolean;
+}
+
+/** Replays one topic after sequence `afterSeq` (from the log), then lets live deliveries through. */
+export function resumeTopic(bus: EventBus, topic: string, afterSeq: number): Resume {
+  return {
+    async *missed(upTo) {
+      let after = afterSeq;
+      for (;;) {
+        const em = bus.fork();
+        const entries = await bus.log.readTopic(em, topic, after, upTo, REPLAY_PAGE);
+        const scope = new EventScope(em);
+        for (const entry of entries) {
+          const sequence = entry.topics[topic] ?? 0;
+          after = sequence;
+          yield { topic, sequence, position: entry.position, event: entry.event, entry, scope };
+        }
+        if (entries.length < REPLAY_PAGE) return;
+      }
+    },
+    isNew: (delivery) => delivery.sequence > afterSeq,
+  };
+}
+
+/**
+ * Checks a subscriber's `after` (a sequence of `topic`) and returns where to resume from, or
+ * undefined without one (live only).
+ */
+export async function topicResume(bus: EventBus, topic: string, after: number | null | undefined): Promise<Resume | undefined> {
+  if (after == null) return undefined;
+  if (!Number.isSafeInteger(after) || after < 0) throw new BadInputError('after', 'after must be a sequence number (0 or more)');
+  const state = await bus.log.checkTopicResume(bus.fork(), topic, after);
+  if (state === 'expired') throw new EventsExpiredError('after');
+  if (state === 'ahead') throw new BadInputError('after', 'after is past the latest event of this stream');
+  return resumeTopic(bus, topic, after);
+}
 
 /**
  * An AsyncIterator over the deliveries of `topics`, each turned into a payload by `map`
- * (null = not for this subscriber). Maps run one at a time, in delivery order. Returning
- * (client unsubscribed or disconnected) removes the handlers at once.
+ * (null = not for this subscriber). Maps run one at a time, in delivery order. With `resume`,
+ * the missed deliveries come first: live ones are buffered from the call on, and only those
+ * after the last position this process had delivered at that moment follow the replay, so
+ * nothing is skipped or repeated. Returning (client unsubscribed or disconnected) removes the
+ * handlers at once.
  */
 export function stream<T>(
   bus: EventBus,
   topics: readonly string[],
   map: (delivery: Delivery) => Promise<T | null>,
+  options: StreamOptions<T> = {},
 ): AsyncIterableIterator<T> {
+  const { resume, lastValue } = options;
   const queue: Delivery[] = [];
   let wake: (() => void) | null = null;
   let done = false;
+  // The last value was returned: the next call ends the stream.
+  let ending = false;
   const unsubscribers = topics.map((topic) =>
     bus.subscribe(topic, (delivery) => {
+      if (resume && !resume.isNew(delivery)) return;
       if (queue.length >= MAX_BUFFERED) queue.shift();
       queue.push(delivery);
       wake?.();
     }),
   );
+  // Everything up to here is the replay's; every live delivery is above it.
+  const replay = resume?.missed(bus.position())[Symbol.asyncIterator]();
+  let replaying = replay !== undefined;
+
   const finish = (): IteratorResult<T> => {
     if (!done) {
       done = true;
       for (const unsubscribe of unsubscribers) unsubscribe();
       queue.length = 0;
+      void replay?.return?.();
       wake?.();
     }
     return { done: true, value: undefined };
   };
 
+  const nextDelivery = async (): Promise<Delivery | null> => {
+    if (replaying && replay) {
+      const step = await replay.next();
+      if (!step.done) return step.value;
+      replaying = false;
+    }
+    while (!done) {
+      const delivery = queue.shift();
+      if (delivery) return delivery;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+    return null;
+  };
+
   const iterator: AsyncIterableIterator<T> = {
     async next(): Promise<IteratorResult<T>> {
+      if (ending) return finish();
       while (!done) {
-        const delivery = queue.shift();
-        if (!delivery) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = null;
-          continue;
-        }
+        const delivery = await nextDelivery();
+        if (!delivery || done) break;
         const value = await map(delivery);
-        if (value !== null) return { done: false, value };
+        if (value === null) continue;
+        ending = lastValue?.(value) ?? false;
+        return { done: false, value };
       }
       return { done: true, value: undefined };
     },
@@ -57,6 +135,16 @@ export function stream<T>(
     [Symbol.asyncIterator]() {
       return iterator;
     },
+  };
+  return iterator;
+}
+
+/** A stream that has already ended. */
+export function emptyStream<T>(): AsyncIterableIterator<T> {
+  const iterator: AsyncIterableIterator<T> = {
+    next: async () => ({ done: true, value: undefined }),
+    return: async () => ({ done: true, value: undefined }),
+    [Symbol.asyncIterator]: () => iterator,
   };
   return iterator;
 }

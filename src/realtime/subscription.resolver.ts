@@ -1,17 +1,20 @@
-import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Role } from '../auth/role.js';
 import { isStaff, type Viewer } from '../auth/viewer.js';
 import type { Context } from '../context.js';
 import { DialogStatus } from '../dialogs/dialog-enums.js';
 import type { Dialog } from '../dialogs/dialog.entity.js';
+import { eventLoaders } from '../loaders.js';
 import { Operator } from '../operators/operator.entity.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.js';
 import { isId } from '../shared/validate.js';
 import type { Delivery, EventScope } from './event-bus.js';
 import { DialogEventType, QueueEventType } from './event-types.js';
 import { DialogEvent, QueueEvent, type Envelope } from './realtime.types.js';
-import { stream } from './stream.js';
+import { emptyStream, stream, topicResume } from './stream.js';
 import { topics } from './topics.js';
+
+const AFTER = 'with after: first the missed events after that sequence, then live ones; no gap, no duplicate';
 
 type SubscribeData<Args> = SubscribeResolverData<unknown, Args, Context>;
 
@@ -22,7 +25,7 @@ function viewerOf(context: Context): Viewer {
 
 /** Groups the operator belongs to, read per event so a revoked membership stops the stream. */
 async function memberOf(scope: EventScope, operatorId: string, groupId: string): Promise<boolean> {
-  const groups = await scope.loaders.groupsOfOperator.load(operatorId);
+  const groups = await eventLoaders(scope).groupsOfOperator.load(operatorId);
   return groups.some((g) => g.id === groupId);
 }
 
@@ -62,7 +65,7 @@ function unwrap<T>(envelope: Envelope<T>, context: Context): T {
 export class SubscriptionResolver {
   @Subscription(() => QueueEvent, {
     description: "changes to a group's dialogs; without groupId, the Help queue",
-    subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null }>) => {
+    subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null; after?: number | null }>) => {
       const viewer = viewerOf(context);
       const groupId = args.groupId ?? null;
       if (groupId !== null) {
@@ -75,30 +78,38 @@ export class SubscriptionResolver {
         }
       }
       const topic = groupId === null ? topics.helpQueue : topics.groupQueue(groupId);
-      return stream(context.services.bus, [topic], async (delivery) => {
-        const type = queueEventType(delivery);
-        const dialogId = eventDialogId(delivery);
-        if (type === null || dialogId === null) return null;
-        const { scope } = delivery;
-        if (groupId !== null && viewer.role === Role.OPERATOR && !(await memberOf(scope, viewer.operatorId!, groupId)))
-          return null;
-        // Built once per event and stream, shared by every subscriber allowed to see it (so
-        // identical subscriptions can also share one execution: see shared-subscribe.ts).
-        return scope.once(`queueEvent:${delivery.topic}`, async () => {
-          const dialog = await scope.loaders.dialogById.load(dialogId);
-          if (!dialog) return null;
-          const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
-            context.services.dialogQueries.queueStats(scope.em, groupId),
-          );
-          const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence });
-          return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
-        });
-      });
+      const { bus } = context.services;
+      const resume = await topicResume(bus, topic, args.after);
+      return stream(
+        bus,
+        [topic],
+        async (delivery) => {
+          const type = queueEventType(delivery);
+          const dialogId = eventDialogId(delivery);
+          if (type === null || dialogId === null) return null;
+          const { scope } = delivery;
+          if (groupId !== null && viewer.role === Role.OPERATOR && !(await memberOf(scope, viewer.operatorId!, groupId)))
+            return null;
+          // Built once per event and stream, shared by every subscriber allowed to see it (so
+          // identical subscriptions can also share one execution: see shared-subscribe.ts).
+          return scope.once(`queueEvent:${delivery.topic}`, async () => {
+            const dialog = await eventLoaders(scope).dialogById.load(dialogId);
+            if (!dialog) return null;
+            const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
+              context.services.dialogQueries.queueStats(scope.em, groupId),
+            );
+            const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence });
+            return { value, loaders: eventLoaders(scope) } satisfies Envelope<QueueEvent>;
+          });
+        },
+        { resume },
+      );
     },
   })
   queueChanged(
     @Root() envelope: Envelope<QueueEvent>,
     @Arg('groupId', () => ID, { nullable: true }) _groupId: string | null,
+    @Arg('after', () => Int, { nullable: true, description: AFTER }) _after: number | null,
     @Ctx() context: Context,
   ): QueueEvent {
     return unwrap(envelope, context);
@@ -106,35 +117,48 @@ export class SubscriptionResolver {
 
   @Subscription(() => QueueEvent, {
     description: 'dialogs assigned to, or taken from, the calling operator',
-    subscribe: ({ context }: SubscribeData<object>) => {
+    subscribe: async ({ args, context }: SubscribeData<{ after?: number | null }>) => {
       const viewer = viewerOf(context);
       const operatorId = viewer.operatorId;
       if (!operatorId) throw new ForbiddenError('myDialogs needs an operator session');
-      return stream(context.services.bus, [topics.operatorDialogs(operatorId)], async (delivery) => {
-        const { event, scope } = delivery;
-        if (event.kind !== 'queue') return null;
-        const dialog = await scope.loaders.dialogById.load(event.dialogId);
-        if (!dialog) return null;
-        const stats = await scope.once(`stats:${event.groupId ?? 'help'}`, () =>
-          context.services.dialogQueries.queueStats(scope.em, event.groupId),
-        );
-        const value = Object.assign(new QueueEvent(), {
-          type: event.type,
-          dialog,
-          groupId: event.groupId,
-          stats,
-          sequence: delivery.sequence,
-        });
-        return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
-      });
+      const topic = topics.operatorDialogs(operatorId);
+      const { bus } = context.services;
+      const resume = await topicResume(bus, topic, args.after);
+      return stream(
+        bus,
+        [topic],
+        async (delivery) => {
+          const { event, scope } = delivery;
+          if (event.kind !== 'queue') return null;
+          const dialog = await eventLoaders(scope).dialogById.load(event.dialogId);
+          if (!dialog) return null;
+          const stats = await scope.once(`stats:${event.groupId ?? 'help'}`, () =>
+            context.services.dialogQueries.queueStats(scope.em, event.groupId),
+          );
+          const value = Object.assign(new QueueEvent(), {
+            type: event.type,
+            dialog,
+            groupId: event.groupId,
+            stats,
+            sequence: delivery.sequence,
+          });
+          return { value, loaders: eventLoaders(scope) } satisfies Envelope<QueueEvent>;
+        },
+        { resume },
+      );
     },
   })
-  myDialogs(@Root() envelope: Envelope<QueueEvent>, @Ctx() context: Context): QueueEvent {
+  myDialogs(
+    @Root() envelope: Envelope<QueueEvent>,
+    @Arg('after', () => Int, { nullable: true, description: AFTER }) _after: number | null,
+    @Ctx() context: Context,
+  ): QueueEvent {
     return unwrap(envelope, context);
   }
 
   @Subscription(() => DialogEvent, {
-    subscribe: async ({ args, context }: SubscribeData<{ dialogId: string }>) => {
+    description: "a dialog's messages, status changes and SL events; completes after the dialog's CLOSED status change",
+    subscribe: async ({ args, context }: SubscribeData<{ dialogId: string; after?: number | null }>) => {
       const viewer = viewerOf(context);
       const visible = await context.services.dialogQueries.find(context.fork(), viewer, args.dialogId);
       if (!visible) {
@@ -142,32 +166,45 @@ export class SubscriptionResolver {
         if (exists) throw new ForbiddenError('This dialog is not visible to the caller');
         throw new NotFoundError('Dialog', args.dialogId, 'dialogId');
       }
-      return stream(context.services.bus, [topics.dialog(args.dialogId)], async (delivery) => {
-        const { event, scope } = delivery;
-        const dialog = await scope.loaders.dialogById.load(args.dialogId);
-        if (!dialog) return null;
-        if (viewer.role === Role.OPERATOR && !(viewer.operatorId && (await operatorSees(scope, viewer.operatorId, dialog)))) {
-          return null;
-        }
-        let type: DialogEventType;
-        let messageId: string | null = null;
-        if (event.kind === 'dialog') {
-          type = event.type;
-          messageId = event.messageId;
-        } else if (event.kind === 'sl') {
-          type = event.type === 'BREACHED' ? DialogEventType.SL_BREACHED : DialogEventType.SL_WARNING;
-        } else {
-          return null;
-        }
-        const message = messageId ? await scope.loaders.messageById.load(messageId) : null;
-        const value = Object.assign(new DialogEvent(), { type, dialog, message, sequence: delivery.sequence });
-        return { value, loaders: scope.loaders } satisfies Envelope<DialogEvent>;
-      });
+      const topic = topics.dialog(args.dialogId);
+      const { bus } = context.services;
+      const resume = await topicResume(bus, topic, args.after);
+      // A closed dialog's stream has nothing more to say (unless replaying up to its close).
+      if (!resume && visible.status === DialogStatus.CLOSED) return emptyStream<Envelope<DialogEvent>>();
+      return stream(
+        bus,
+        [topic],
+        async (delivery) => {
+          const { event, scope } = delivery;
+          const dialog = await eventLoaders(scope).dialogById.load(args.dialogId);
+          if (!dialog) return null;
+          if (viewer.role === Role.OPERATOR && !(viewer.operatorId && (await operatorSees(scope, viewer.operatorId, dialog)))) {
+            return null;
+          }
+          let type: DialogEventType;
+          let messageId: string | null = null;
+          if (event.kind === 'dialog') {
+            type = event.type;
+            messageId = event.messageId;
+          } else if (event.kind === 'sl') {
+            type = event.type === 'BREACHED' ? DialogEventType.SL_BREACHED : DialogEventType.SL_WARNING;
+          } else {
+            return null;
+          }
+          const message = messageId ? await eventLoaders(scope).messageById.load(messageId) : null;
+          const closed =
+            event.kind === 'dialog' && event.type === DialogEventType.STATUS_CHANGED && event.status === DialogStatus.CLOSED;
+          const value = Object.assign(new DialogEvent(), { type, dialog, message, sequence: delivery.sequence });
+          return { value, loaders: eventLoaders(scope), closed } satisfies Envelope<DialogEvent> & { closed: boolean };
+        },
+        { resume, lastValue: (envelope) => envelope.closed },
+      );
     },
   })
   dialogEvents(
     @Root() envelope: Envelope<DialogEvent>,
     @Arg('dialogId', () => ID) _dialogId: string,
+    @Arg('after', () => Int, { nullable: true, description: AFTER }) _after: number | null,
     @Ctx() context: Context,
   ): DialogEvent {
     return unwrap(envelope, context);
@@ -192,9 +229,9 @@ export class SubscriptionResolver {
         const { event, scope } = delivery;
         if (event.kind !== 'operator') return null;
         if (!isStaff(viewer) && groupId !== null && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
-        const operator = await scope.loaders.operatorById.load(event.operatorId);
+        const operator = await eventLoaders(scope).operatorById.load(event.operatorId);
         if (!operator) return null;
-        return { value: operator, loaders: scope.loaders, sequence: delivery.sequence } satisfies Envelope<Operator>;
+        return { value: operator, loaders: eventLoaders(scope), sequence: delivery.sequence } satisfies Envelope<Operator>;
       });
     },
   })

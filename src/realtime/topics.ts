@@ -35,6 +35,9 @@ export function topicsOf(event: DomainEvent): string[] {
       out.add(topics.operatorStatus);
       for (const g of event.groupIds) out.add(topics.groupOperatorStatus(g));
       break;
+    case 'started':
+      // In the log only (Query.events, webhooks): no per-topic stream carries it.
+      break;
     case 'session_ended':
     case 'token_revoked':
       out.add(topics.sessions);

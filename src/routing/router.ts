@@ -232,12 +232,13 @@ export class Router {
     }
     if (previous !== null && previous !== to) await this.release(tx, previous, 1);
 
+    const transferId = randomUUID();
     await tx.execute(
       `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
                                      from_operator_id, to_operator_id, outcome, reasons, note)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?)`,
       [
-        randomUUID(),
+        transferId,
         dialog.id,
         now,
         request.cause,
@@ -268,8 +269,15 @@ export class Router {
       previousGroupId: dialog.group_id,
       operatorId: to,
       previousOperatorId: previous,
+      transferId,
     });
-    await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.STATUS_CHANGED, dialogId: dialog.id, messageId: null });
+    await this.events.publish(tx, {
+      kind: 'dialog',
+      type: DialogEventType.STATUS_CHANGED,
+      dialogId: dialog.id,
+      messageId: null,
+      status: to === null ? DialogStatus.QUEUED : DialogStatus.ASSIGNED,
+    });
     // The row is locked by this transaction: it cannot have gone.
     if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
     const record: DecisionRecord = {

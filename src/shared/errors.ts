@@ -33,6 +33,11 @@ export enum ErrorCode {
    * and Retry-After: send it again shortly (HTTP server).
    */
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
+  /**
+   * A resume point (`after`) older than the event log keeps (EVENT_RETENTION_DAYS): refetch the
+   * data and subscribe again from the position or sequence read with it (subscriptions, Query.events).
+   */
+  EVENTS_EXPIRED = 'EVENTS_EXPIRED',
 }
 
 /** `extensions.reason` of a CONFLICT about a dialog's state: what a UI switches on. */
@@ -89,5 +94,17 @@ export class ConflictError extends AppError {
 export class TooManyRequestsError extends AppError {
   constructor(retryAfterSec: number) {
     super(ErrorCode.TOO_MANY_REQUESTS, `Too many failed attempts; try again in ${retryAfterSec} s`, { retryAfterSec });
+  }
+}
+
+export class EventsExpiredError extends AppError {
+  constructor(field: string) {
+    super(
+      ErrorCode.EVENTS_EXPIRED,
+      `The events after this ${field} are no longer kept: refetch, then resume from what you read`,
+      {
+        field,
+      },
+    );
   }
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ALL_TOPICS, type EventBus } from '../realtime/event-bus.js';
+import type { EventBus } from '../realtime/event-bus.js';
 import type { Clock } from '../shared/clock.js';
 import { pgDate } from '../shared/pg-time.js';
 import type { SlKind } from './sl-kind.js';
@@ -61,7 +61,6 @@ export class SlTicker {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
-  private offReconnect: (() => void) | null = null;
   private lastResync = 0;
   private ticking = false;
 
@@ -74,12 +73,9 @@ export class SlTicker {
 
   async start(): Promise<void> {
     this.stopped = false;
-    this.unsubscribe = this.bus.subscribe(ALL_TOPICS, ({ event }) => {
-      if ('dialogId' in event) this.dirty.add(event.dialogId);
-    });
-    // Changes committed while the listener was away never reach `dirty`: re-read everything.
-    this.offReconnect = this.bus.onReconnect(() => {
-      this.lastResync = 0;
+    // The bus delivers every committed change, also those committed while its listener was away.
+    this.unsubscribe = this.bus.subscribeAll(({ dialogId }) => {
+      if (dialogId !== null) this.dirty.add(dialogId);
     });
     await this.resync();
     this.scheduleRound();
@@ -91,8 +87,6 @@ export class SlTicker {
     this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    this.offReconnect?.();
-    this.offReconnect = null;
     this.subscribers.clear();
   }
 

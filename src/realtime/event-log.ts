@@ -1,0 +1,170 @@
+import type { EntityManager, QueryResult } from '@mikro-orm/postgresql';
+import { recordOf } from '../events/event-record.js';
+import type { Clock } from '../shared/clock.js';
+import { beforeCommit } from '../shared/transaction.js';
+import type { DomainEvent, EventSink } from './events.js';
+import { topicsOf } from './topics.js';
+
+/** The NOTIFY channel that wakes listeners; its payload is the newest position, nothing else. */
+export const WAKE_CHANNEL = 'handover_events';
+
+/** One event as read back from the log. */
+export interface LogEntry {
+  /** Global, in commit order, without gaps. */
+  readonly position: number;
+  readonly type: string;
+  /** Part of the public feed (Query.events, webhooks). */
+  readonly feed: boolean;
+  readonly at: Date;
+  readonly dialogId: string | null;
+  readonly messageId: string | null;
+  readonly transferId: string | null;
+  readonly operatorId: string | null;
+  /** This event's sequence number on each of its topics. */
+  readonly topics: Readonly<Record<string, number>>;
+  readonly event: DomainEvent;
+}
+
+interface EntryRow {
+  position: string;
+  type: string;
+  feed: boolean;
+  at: Date;
+  dialog_id: string | null;
+  message_id: string | null;
+  transfer_id: string | null;
+  operator_id: string | null;
+  topics: Record<string, string | number>;
+  body: DomainEvent;
+}
+
+const ENTRY_COLUMNS =
+  'l.position, l.type, l.feed, l.at, l.dialog_id, l.message_id, l.transfer_id, l.operator_id, l.topics, l.body';
+
+function entryOf(row: EntryRow): LogEntry {
+  const topics: Record<string, number> = {};
+  for (const [topic, seq] of Object.entries(row.topics)) topics[topic] = Number(seq);
+  return {
+    position: Number(row.position),
+    type: row.type,
+    feed: row.feed,
+    at: row.at,
+    dialogId: row.dialog_id,
+    messageId: row.message_id,
+    transferId: row.transfer_id,
+    operatorId: row.operator_id,
+    topics,
+    event: row.body,
+  };
+}
+
+/**
+ * The event log (outbox): a transaction's events are appended as its last statement, so they
+ * commit or roll back with the change. `append_events` (see its migration) takes the log's head
+ * row lock until the commit: positions follow commit order without gaps.
+ */
+export class EventLog implements EventSink {
+  private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async publish(tx: EntityManager, event: DomainEvent): Promise<void> {
+    let buffer = this.pending.get(tx);
+    if (!buffer) {
+      buffer = [];
+      this.pending.set(tx, buffer);
+      const events = buffer;
+      beforeCommit(tx, this, () => this.append(tx, events));
+    }
+    buffer.push(event);
+  }
+
+  private async append(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
+    const at = this.clock.now().toISOString();
+    const batch = events.map((event) => ({ ...recordOf(event), at, topics: topicsOf(event), body: event }));
+    await tx.execute('select append_events(?::jsonb)', [JSON.stringify(batch)]);
+  }
+
+  /** The newest committed position (0 for an empty log). */
+  async head(em: EntityManager): Promise<number> {
+    const [row] = await em.execute<Array<{ position: string }>>('select position from event_log_head');
+    return Number(row?.position ?? 0);
+  }
+
+  /** Entries after `position`, oldest first. */
+  async readAfter(em: EntityManager, position: number, limit: number): Promise<LogEntry[]> {
+    const rows = await em.execute<EntryRow[]>(
+      `select ${ENTRY_COLUMNS} from event_log l where l.position > ? order by l.position limit ?`,
+      [position, limit],
+    );
+    return rows.map(entryOf);
+  }
+
+  /** Entries of `topic` with a sequence above `afterSeq` and a position up to `upTo`, in order. */
+  async readTopic(em: EntityManager, topic: string, afterSeq: number, upTo: number, limit: number): Promise<LogEntry[]> {
+    const rows = await em.execute<EntryRow[]>(
+      `select ${ENTRY_COLUMNS} from event_topic_entries t join event_log l on l.position = t.position
+        where t.topic = ? and t.seq > ? and t.position <= ? order by t.seq limit ?`,
+      [topic, afterSeq, upTo, limit],
+    );
+    return rows.map(entryOf);
+  }
+
+  /**
+   * Where a resume from `after` stands: 'expired' when events after it were already pruned,
+   * 'ahead' when it names a position the log never reached.
+   */
+  async checkResume(em: EntityManager, after: number): Promise<'ok' | 'expired' | 'ahead'> {
+    const [row] = await em.execute<Array<{ head: string; oldest: string | null }>>(
+      `select h.position as head, (select min(position) from event_log) as oldest from event_log_head h`,
+    );
+    const head = Number(row?.head ?? 0);
+    if (after > head) return 'ahead';
+    const oldest = row?.oldest == null ? head + 1 : Number(row.oldest);
+    return after + 1 < oldest ? 'expired' : 'ok';
+  }
+
+  /** The same for a topic's sequence. */
+  async checkTopicResume(em: EntityManager, topic: string, after: number): Promise<'ok' | 'expired' | 'ahead'> {
+    const [row] = await em.execute<Array<{ seq: string | null; oldest: string | null }>>(
+      `select (select seq from event_topics where topic = ?) as seq,
+              (select min(seq) from event_topic_entries where topic = ?) as oldest`,
+      [topic, topic],
+    );
+    const seq = Number(row?.seq ?? 0);
+    if (after > seq) return 'ahead';
+    const oldest = row?.oldest == null ? seq + 1 : Number(row.oldest);
+    return after + 1 < oldest ? 'expired' : 'ok';
+  }
+
+  /** A topic's latest sequence number (0 before its first event). */
+  async topicSequences(em: EntityManager, topicNames: readonly string[]): Promise<Map<string, number>> {
+    const rows = await em.execute<Array<{ topic: string; seq: string }>>(
+      'select topic, seq from event_topics where topic = any(?)',
+      [[...topicNames]],
+    );
+    return new Map(rows.map((r) => [r.topic, Number(r.seq)]));
+  }
+
+  /**
+   * Drops events older than `before`, their topic entries, and the sequence rows of dialog
+   * topics left without entries (a closed dialog's stream ends). Returns the events removed.
+   */
+  async prune(em: EntityManager, before: Date): Promise<number> {
+    const [edge] = await em.execute<Array<{ position: string | null }>>(
+      'select max(position) as position from event_log where at < ?',
+      [before],
+    );
+    if (edge?.position == null) return 0;
+    const upTo = Number(edge.position);
+    const removed = await em.execute<QueryResult>('delete from event_log where position <= ?', [upTo], 'run');
+    await em.execute('delete from event_topic_entries where position <= ?', [upTo]);
+    await em.execute(
+      `delete from event_topics t using dialogs d
+        where t.topic like 'dialog:%' and d.id::text = substring(t.topic from 8) and d.status = 'CLOSED'
+          and t.last_position <= ?`,
+      [upTo],
+    );
+    return removed.affectedRows;
+  }
+}
