@@ -55,6 +55,7 @@ export class Loaders {
   readonly messagesOfDialog;
   /** Routing decisions of each dialog, oldest first. */
   readonly transfersOfDialog;
+  readonly transferById;
 
   constructor(em: EntityManager) {
     this.groupById = rowLoader(
@@ -118,6 +119,10 @@ export class Loaders {
       (ids) => em.find(DialogTransfer, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
       (t) => t.dialog.id,
       (t) => t,
+    );
+    this.transferById = rowLoader(
+      (ids) => em.find(DialogTransfer, { id: { $in: [...ids] } }),
+      (t) => t.id,
     );
   }
 
