@@ -11,6 +11,7 @@ import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialo
 import { SubscriptionResolver } from './realtime/subscription.resolver.js';
 import { OperatorEventResolver } from './realtime/operator-event.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
+import { EventResolver } from './events/event.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
 import { StaffingResolver } from './sl/staffing.resolver.js';
 import { guardArguments } from './shared/storable-input.js';
@@ -29,6 +30,7 @@ const resolvers: NonEmptyArray<ClassType> = [
   SlTicksResolver,
   SlReportResolver,
   StaffingResolver,
+  EventResolver,
 ];
 
 let built: Promise<GraphQLSchema> | undefined;

@@ -143,6 +143,8 @@ const ARGS: Readonly<Record<string, Args>> = {
     },
   },
   myDialogs: { own: () => ({}), trigger: async () => void (await ownDialog()) },
+  // Query.events takes the same (no) arguments.
+  events: { own: () => ({}), trigger: async () => void (await ownDialog()) },
 };
 
 beforeAll(async () => {

@@ -236,6 +236,7 @@ const QUERY_RUNS: Record<string, Prepare[]> = {
   group: [fixed('(id: $id)', () => ({ id: ids.gA })), fixed('(id: $id)', () => ({ id: ids.gB }))],
   groups: [fixed('')],
   scenarios: [fixed('')],
+  events: [fixed('')],
 };
 
 const VARIABLE_TYPES: Record<string, string> = {
@@ -360,12 +361,14 @@ async function runSubscriptions(): Promise<void> {
     myDialogs: [{}],
     dialogEvents: [{ id: dS }],
     operatorStatusChanged: [{ q: null }, { q: ids.gA }],
+    events: [{}],
   };
   const args: Record<string, string> = {
     queueChanged: '(groupId: $q)',
     myDialogs: '',
     dialogEvents: '(dialogId: $id)',
     operatorStatusChanged: '(groupId: $q)',
+    events: '',
   };
   const sockets = VIEWERS.map((viewer) => ({ viewer, client: wsClient(t.app.server.wsUrl, tokens[viewer]) }));
   const streams: Stream[] = [];

@@ -3,10 +3,20 @@ import { recordOf } from '../events/event-record.js';
 import type { Clock } from '../shared/clock.js';
 import { beforeCommit } from '../shared/transaction.js';
 import type { DomainEvent, EventSink } from './events.js';
-import { topicsOf } from './topics.js';
+import { topics, topicsOf } from './topics.js';
 
 /** The NOTIFY channel that wakes listeners; its payload is the newest position, nothing else. */
 export const WAKE_CHANNEL = 'handover_events';
+
+/** Conditions on public feed entries; all given ones must hold. */
+export interface FeedFilter {
+  readonly types?: readonly string[] | null;
+  readonly dialogId?: string | null;
+  /** The group's dialogs (their group when the event happened) and its members' status. */
+  readonly groupId?: string | null;
+  /** Dialogs started with this externalId. */
+  readonly externalId?: string | null;
+}
 
 /** One event as read back from the log. */
 export interface LogEntry {
@@ -20,6 +30,8 @@ export interface LogEntry {
   readonly messageId: string | null;
   readonly transferId: string | null;
   readonly operatorId: string | null;
+  /** The dialog's group when the event happened. */
+  readonly groupId: string | null;
   /** This event's sequence number on each of its topics. */
   readonly topics: Readonly<Record<string, number>>;
   readonly event: DomainEvent;
@@ -34,12 +46,13 @@ interface EntryRow {
   message_id: string | null;
   transfer_id: string | null;
   operator_id: string | null;
+  group_id: string | null;
   topics: Record<string, string | number>;
   body: DomainEvent;
 }
 
 const ENTRY_COLUMNS =
-  'l.position, l.type, l.feed, l.at, l.dialog_id, l.message_id, l.transfer_id, l.operator_id, l.topics, l.body';
+  'l.position, l.type, l.feed, l.at, l.dialog_id, l.message_id, l.transfer_id, l.operator_id, l.group_id, l.topics, l.body';
 
 function entryOf(row: EntryRow): LogEntry {
   const topics: Record<string, number> = {};
@@ -53,6 +66,7 @@ function entryOf(row: EntryRow): LogEntry {
     messageId: row.message_id,
     transferId: row.transfer_id,
     operatorId: row.operator_id,
+    groupId: row.group_id,
     topics,
     event: row.body,
   };
@@ -96,6 +110,28 @@ export class EventLog implements EventSink {
     const rows = await em.execute<EntryRow[]>(
       `select ${ENTRY_COLUMNS} from event_log l where l.position > ? order by l.position limit ?`,
       [position, limit],
+    );
+    return rows.map(entryOf);
+  }
+
+  /** Public feed entries after `after` (and up to `upTo`) that match `filter`, oldest first. */
+  async readFeed(em: EntityManager, after: number, upTo: number | null, filter: FeedFilter, limit: number): Promise<LogEntry[]> {
+    const where = ['l.feed', 'l.position > ?'];
+    const params: unknown[] = [after];
+    const add = (condition: string, ...values: unknown[]): void => {
+      where.push(condition);
+      params.push(...values);
+    };
+    if (upTo !== null) add('l.position <= ?', upTo);
+    if (filter.types?.length) add('l.type = any(?)', [...filter.types]);
+    if (filter.dialogId != null) add('l.dialog_id = ?', filter.dialogId);
+    if (filter.groupId != null) {
+      add('(l.group_id = ? or jsonb_exists(l.topics, ?))', filter.groupId, topics.groupOperatorStatus(filter.groupId));
+    }
+    if (filter.externalId != null) add('l.dialog_id in (select id from dialogs where external_id = ?)', filter.externalId);
+    const rows = await em.execute<EntryRow[]>(
+      `select ${ENTRY_COLUMNS} from event_log l where ${where.join(' and ')} order by l.position limit ?`,
+      [...params, limit],
     );
     return rows.map(entryOf);
   }
@@ -167,4 +203,24 @@ export class EventLog implements EventSink {
     );
     return removed.affectedRows;
   }
+}
+
+/**
+ * The same conditions as readFeed's, for live entries. `externalIdOf` reads a dialog's externalId
+ * (which never changes once started).
+ */
+export async function matchesFeed(
+  entry: LogEntry,
+  filter: FeedFilter,
+  externalIdOf: (dialogId: string) => Promise<string | null>,
+): Promise<boolean> {
+  if (!entry.feed) return false;
+  if (filter.types?.length && !filter.types.includes(entry.type)) return false;
+  if (filter.dialogId != null && entry.dialogId !== filter.dialogId) return false;
+  if (filter.groupId != null && entry.groupId !== filter.groupId && !(topics.groupOperatorStatus(filter.groupId) in entry.topics))
+    return false;
+  if (filter.externalId != null) {
+    if (entry.dialogId === null || (await externalIdOf(entry.dialogId)) !== filter.externalId) return false;
+  }
+  return true;
 }

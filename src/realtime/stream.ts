@@ -1,10 +1,38 @@
 import { BadInputError, EventsExpiredError } from '../shared/errors.js';
 import { EventScope, type Delivery, type EventBus } from './event-bus.js';
+import type { FeedFilter, LogEntry } from './event-log.js';
 
 /** Deliveries buffered for a slow client before the oldest are dropped (sequences show the gap). */
 const MAX_BUFFERED = 10_000;
 /** Log entries read per round trip when replaying. */
 const REPLAY_PAGE = 500;
+
+/** stream()'s source for the whole log: each delivery's sequence is its position. */
+export const WHOLE_LOG = 'log';
+
+function logDelivery(entry: LogEntry, scope: EventScope): Delivery {
+  return { topic: WHOLE_LOG, sequence: entry.position, position: entry.position, event: entry.event, entry, scope };
+}
+
+/** Replays the public feed after `after` (matching `filter`), then lets later live entries through. */
+export function resumeLog(bus: EventBus, after: number, filter: FeedFilter): Resume {
+  return {
+    async *missed(upTo) {
+      let from = after;
+      for (;;) {
+        const em = bus.fork();
+        const entries = await bus.log.readFeed(em, from, upTo, filter, REPLAY_PAGE);
+        const scope = new EventScope(em);
+        for (const entry of entries) {
+          from = entry.position;
+          yield logDelivery(entry, scope);
+        }
+        if (entries.length < REPLAY_PAGE) return;
+      }
+    },
+    isNew: (delivery) => delivery.position > after,
+  };
+}
 
 /** Where a resumed stream starts: what it missed is read from the log, then it goes live. */
 export interface Resume {
@@ -64,7 +92,7 @@ export async function topicResume(bus: EventBus, topic: string, after: number | 
  */
 export function stream<T>(
   bus: EventBus,
-  topics: readonly string[],
+  source: readonly string[] | typeof WHOLE_LOG,
   map: (delivery: Delivery) => Promise<T | null>,
   options: StreamOptions<T> = {},
 ): AsyncIterableIterator<T> {
@@ -74,14 +102,16 @@ export function stream<T>(
   let done = false;
   // The last value was returned: the next call ends the stream.
   let ending = false;
-  const unsubscribers = topics.map((topic) =>
-    bus.subscribe(topic, (delivery) => {
-      if (resume && !resume.isNew(delivery)) return;
-      if (queue.length >= MAX_BUFFERED) queue.shift();
-      queue.push(delivery);
-      wake?.();
-    }),
-  );
+  const push = (delivery: Delivery): void => {
+    if (resume && !resume.isNew(delivery)) return;
+    if (queue.length >= MAX_BUFFERED) queue.shift();
+    queue.push(delivery);
+    wake?.();
+  };
+  const unsubscribers =
+    source === WHOLE_LOG
+      ? [bus.subscribeAll((entry, scope) => push(logDelivery(entry, scope)))]
+      : source.map((topic) => bus.subscribe(topic, push));
   // Everything up to here is the replay's; every live delivery is above it.
   const replay = resume?.missed(bus.position())[Symbol.asyncIterator]();
   let replaying = replay !== undefined;

@@ -46,6 +46,10 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   users: { roles: STAFF },
   slReport: { roles: STAFF_AND_OPERATORS, operatorOwn: 'their own report (operatorId = their operator)' },
   staffingForecast: { roles: STAFF },
+  // The event log (Query.events and Subscription.events share the name): operators see the
+  // events of dialogs they may see and the status events of their groups.
+  events: { roles: EVERY_ROLE },
+  eventCursor: { roles: EVERY_ROLE },
   // Mutation
   login: { roles: EVERY_ROLE, anonymous: true },
   logout: { roles: EVERY_ROLE },
