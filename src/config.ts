@@ -22,6 +22,8 @@ export interface Config {
   readonly slDefaultNextResponseSec: number;
   /** How often the auto-logout sweep and SL breach detector run. */
   readonly sweepIntervalMs: number;
+  /** How long the event log keeps events (resume, Query.events, webhook redelivery). */
+  readonly eventRetentionDays: number;
   /** Warn this many seconds before an SL deadline (0 = no warning). */
   readonly slWarningSec: number;
   /** Connections in the pool of each server process. */
@@ -122,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     slDefaultFirstResponseSec: intVar(env, 'SL_DEFAULT_FIRST_RESPONSE_SEC', 60, 1, 86400),
     slDefaultNextResponseSec: intVar(env, 'SL_DEFAULT_NEXT_RESPONSE_SEC', 120, 1, 86400),
     sweepIntervalMs: intVar(env, 'SWEEP_INTERVAL_MS', 1000, 50, 60000),
+    eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', 7, 1, 3650),
     slWarningSec: intVar(env, 'SL_WARNING_SEC', 0, 0, 86400),
     dbPoolSize: intVar(env, 'DB_POOL_SIZE', 10, 1, 200),
     wsMaxPayloadBytes: intVar(env, 'WS_MAX_PAYLOAD_BYTES', 64 * KIB, 1 * KIB, 64 * MIB),

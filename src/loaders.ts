@@ -56,6 +56,8 @@ export class Loaders {
   /** Routing decisions of each dialog, oldest first. */
   readonly transfersOfDialog;
   readonly transferById;
+  /** A stream's latest sequence by topic name (0 before its first event). */
+  readonly topicSequence;
 
   constructor(em: EntityManager) {
     this.groupById = rowLoader(
@@ -120,6 +122,14 @@ export class Loaders {
       (t) => t.dialog.id,
       (t) => t,
     );
+    this.topicSequence = new DataLoader<string, number>(async (names) => {
+      const rows = await em.execute<Array<{ topic: string; seq: string }>>(
+        'select topic, seq from event_topics where topic = any(?)',
+        [[...names]],
+      );
+      const seqs = new Map(rows.map((r) => [r.topic, Number(r.seq)]));
+      return names.map((name) => seqs.get(name) ?? 0);
+    });
     this.transferById = rowLoader(
       (ids) => em.find(DialogTransfer, { id: { $in: [...ids] } }),
       (t) => t.id,

@@ -1,3 +1,4 @@
+import { topics } from '../realtime/topics.js';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
@@ -132,12 +133,15 @@ export class DialogQueries {
     if (groupId !== null && !isId(groupId)) throw new BadInputError('groupId', 'groupId is not an id');
     // Existence is read in the same statement, as stats run once per queue event. A deleted
     // group still counts (its dialogs keep it, like reports do), so live streams keep working.
-    const [queue] = await em.execute<Array<{ queued: string; oldest: string | null; group_exists: boolean }>>(
+    // The stream's sequence is read first, with the queue: what is read after it can only be newer.
+    const topic = groupId === null ? topics.helpQueue : topics.groupQueue(groupId);
+    const [queue] = await em.execute<Array<{ queued: string; oldest: string | null; group_exists: boolean; sequence: string }>>(
       `select count(*) as queued, min(queued_at) as oldest,
-              ${groupId ? 'exists (select 1 from groups where id = ?)' : 'true'} as group_exists
+              ${groupId ? 'exists (select 1 from groups where id = ?)' : 'true'} as group_exists,
+              coalesce((select seq from event_topics where topic = ?), 0) as sequence
          from dialogs
         where status = 'QUEUED' ${groupId ? 'and group_id = ?' : ''}`,
-      groupId ? [groupId, groupId] : [],
+      groupId ? [groupId, topic, groupId] : [topic],
     );
     if (groupId !== null && !queue?.group_exists) throw new NotFoundError('Group', groupId, 'groupId');
     const [ops] = await em.execute<Array<{ online: string; free: string | null }>>(
@@ -151,6 +155,7 @@ export class DialogQueries {
     const now = this.clock.now();
     return Object.assign(new QueueStats(), {
       groupId,
+      sequence: Number(queue?.sequence ?? 0),
       queued: Number(queue?.queued ?? 0),
       longestWaitSec: oldest ? Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)) : 0,
       onlineOperators: Number(ops?.online ?? 0),

@@ -12,6 +12,7 @@ import { Dialog } from './dialog.entity.js';
 import { DialogFilter, StartDialogInput, TransferTarget } from './dialog.inputs.js';
 import { DialogConnection, QueueStats } from './dialog.types.js';
 import { Message } from './message.entity.js';
+import { topics } from '../realtime/topics.js';
 
 const ALL_ROLES = [Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION];
 const BOT_RUNTIME = [Role.SUPERVISOR, Role.INTEGRATION];
@@ -88,6 +89,14 @@ export class DialogResolver {
   })
   slTimer(@Root() dialog: Dialog, @Ctx() { services }: Context): SlTimer | null {
     return slTimerAt({ kind: dialog.slKind, startedAt: dialog.slStartedAt, deadline: dialog.slDeadline }, services.clock.now());
+  }
+
+  @FieldResolver(() => Int, {
+    description:
+      "the dialogEvents stream's latest sequence when read: subscribe with after = this to miss nothing (read with the dialog's row; on mutation results, just after the commit)",
+  })
+  eventSequence(@Root() dialog: Dialog, @Ctx() { loaders }: Context): number | Promise<number> {
+    return dialog.eventSeq !== undefined ? Number(dialog.eventSeq) : loaders.topicSequence.load(topics.dialog(dialog.id));
   }
 
   @FieldResolver(() => [Message])

@@ -36,6 +36,12 @@ export class QueueStats {
   @Field(() => ID, { nullable: true })
   groupId!: string | null;
 
+  @Field(() => Int, {
+    description:
+      "the stream's latest sequence when read (queueChanged with this groupId): subscribe with after = this to miss nothing",
+  })
+  sequence!: number;
+
   @Field(() => Int)
   queued!: number;
 

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { BadInputError } from '../shared/errors.js';
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+/** How long a key is remembered: a retry within it returns the first result; after it, the key is new. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600 * 1000;
 
 export function validIdempotencyKey(key: string | null | undefined): string | null {
   if (key == null) return null;
@@ -42,10 +44,14 @@ export async function once(
   if (key === null) return work();
   const { operation } = call;
   const fingerprint = fingerprintOf(call);
+  // A key older than its time to live counts as new: it is taken over as if it were not there.
   const inserted = await tx.execute<unknown[]>(
     `insert into idempotency_keys (scope, key, operation, fingerprint, created_at) values (?, ?, ?, ?, ?)
-     on conflict do nothing returning key`,
-    [scope, key, operation, fingerprint, at],
+     on conflict (scope, key) do update
+        set operation = excluded.operation, fingerprint = excluded.fingerprint, created_at = excluded.created_at, result_id = null
+      where idempotency_keys.created_at < ?
+     returning key`,
+    [scope, key, operation, fingerprint, at, new Date(at.getTime() - IDEMPOTENCY_KEY_TTL_MS)],
   );
   if (inserted.length === 0) {
     const [first] = await tx.execute<Array<{ operation: string; fingerprint: string | null; result_id: string }>>(
@@ -64,4 +70,9 @@ export async function once(
   const resultId = await work();
   await tx.execute('update idempotency_keys set result_id = ? where scope = ? and key = ?', [resultId, scope, key]);
   return resultId;
+}
+
+/** Forgets keys created before `before` (the sweep passes now minus their time to live). */
+export async function pruneIdempotencyKeys(tx: EntityManager, before: Date): Promise<void> {
+  await tx.execute('delete from idempotency_keys where created_at < ?', [before]);
 }

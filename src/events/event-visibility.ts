@@ -15,7 +15,7 @@ import { EventType } from './event-type.js';
 export async function mayView(viewer: Viewer, entry: LogEntry, loaders: Loaders): Promise<boolean> {
   if (viewer.role !== Role.OPERATOR) return true;
   const operatorId = viewer.operatorId;
-  if (entry.type === EventType.OPERATOR_STATUS_CHANGED) {
+  if (entry.type === (EventType.OPERATOR_STATUS_CHANGED as string)) {
     if (operatorId === null) return false;
     if (entry.operatorId === operatorId) return true;
     const groups = await loaders.groupsOfOperator.load(operatorId);

@@ -42,6 +42,8 @@ export class Migration20261202000200_event_log extends Migration {
       );`);
     this.addSql(`create index "event_topic_entries_position_idx" on "event_topic_entries" using brin ("position");`);
     this.addSql(`alter table "event_topics" add column "last_position" bigint null;`);
+    // Keys expire after 24 hours; the sweep deletes them by age.
+    this.addSql(`create index "idempotency_keys_created_idx" on "idempotency_keys" ("created_at");`);
     this.addSql(`
       create function "append_events"(batch jsonb) returns bigint language plpgsql as $$
       declare

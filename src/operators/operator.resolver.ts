@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { mayReadOperatorEmail, READERS } from '../auth/auth-checker.js';
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
@@ -8,6 +8,7 @@ import type { User } from '../users/user.entity.js';
 import { Operator } from './operator.entity.js';
 import { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs.js';
 import { OperatorStatus } from './operator-status.js';
+import { topics } from '../realtime/topics.js';
 
 async function userOf(operator: Operator, { loaders }: Context): Promise<User> {
   const user = await loaders.userById.load(operator.user.id);
@@ -51,6 +52,16 @@ export class OperatorResolver {
       throw new ForbiddenError("Only staff and the operator themself read an operator's email");
     }
     return (await userOf(operator, ctx)).email;
+  }
+
+  @FieldResolver(() => Int, {
+    description:
+      "the myDialogs stream's latest sequence when read: subscribe with after = this to miss nothing (read with the operator's row)",
+  })
+  dialogsSequence(@Root() operator: Operator, @Ctx() { loaders }: Context): number | Promise<number> {
+    return operator.dialogsSeq !== undefined
+      ? Number(operator.dialogsSeq)
+      : loaders.topicSequence.load(topics.operatorDialogs(operator.id));
   }
 
   @FieldResolver(() => [Group])

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from '../services.js';
 import { loggable } from '../shared/logger.js';
 import { inTransaction } from '../shared/transaction.js';
+import { IDEMPOTENCY_KEY_TTL_MS, pruneIdempotencyKeys } from '../dialogs/idempotency.js';
 
 export interface SweepResult {
   readonly breached: number;
@@ -10,6 +11,7 @@ export interface SweepResult {
   readonly drained: number;
   readonly sessionsExpired: number;
   readonly throttleCountersPurged: number;
+  readonly eventsPruned: number;
 }
 
 /**
@@ -64,18 +66,52 @@ export class Sweeper {
     }
   }
 
+  /**
+   * Each step (and each operator's auto-logout) runs even when another failed: one broken row
+   * must not stop auto-logout or the safety drain for everyone else. Failures are logged and
+   * counted, and the round reports them by failing at its end.
+   */
   private async sweep(): Promise<SweepResult> {
-    const breached = await this.markClocks('BREACHED');
-    const warned = this.services.config.slWarningSec > 0 ? await this.markClocks('WARNING') : 0;
+    const failures: unknown[] = [];
+    const step = async (name: string, work: () => Promise<number>): Promise<number> => {
+      try {
+        return await work();
+      } catch (error) {
+        failures.push(error);
+        this.services.logger.error({ err: loggable(error), step: name }, 'sweep step failed');
+        return 0;
+      }
+    };
+    const { clock, config } = this.services;
+    const breached = await step('sl breaches', () => this.markClocks('BREACHED'));
+    const warned = config.slWarningSec > 0 ? await step('sl warnings', () => this.markClocks('WARNING')) : 0;
     let loggedOut = 0;
-    const em = this.rootEm.fork();
-    for (const id of await this.services.operators.dueForAutoLogout(em, this.services.clock.now())) {
-      if (await this.services.operators.autoLogout(this.rootEm.fork(), id)) loggedOut++;
-    }
-    const drained = await this.drainQueue();
-    const sessionsExpired = await this.services.auth.endExpiredSessions(this.rootEm.fork());
-    const throttleCountersPurged = await this.services.loginThrottle.purgeExpired();
-    return { breached, warned, loggedOut, drained, sessionsExpired, throttleCountersPurged };
+    const due = await step('auto-logout', async () => {
+      for (const id of await this.services.operators.dueForAutoLogout(this.rootEm.fork(), clock.now())) {
+        if (
+          await step(`auto-logout ${id}`, async () => Number(await this.services.operators.autoLogout(this.rootEm.fork(), id)))
+        ) {
+          loggedOut++;
+        }
+      }
+      return loggedOut;
+    });
+    const drained = await step('help queue drain', () => this.drainQueue());
+    const sessionsExpired = await step('session expiry', () => this.services.auth.endExpiredSessions(this.rootEm.fork()));
+    const throttleCountersPurged = await step('login throttle purge', () => this.services.loginThrottle.purgeExpired());
+    const eventsPruned = await step('event log retention', () => this.pruneLog());
+    if (failures.length) throw new AggregateError(failures, `${failures.length} sweep step(s) failed`);
+    return { breached, warned, loggedOut: due, drained, sessionsExpired, throttleCountersPurged, eventsPruned };
+  }
+
+  /** Events past EVENT_RETENTION_DAYS and idempotency keys past their 24 hours. */
+  private async pruneLog(): Promise<number> {
+    const { clock, config, bus } = this.services;
+    const now = clock.now().getTime();
+    return inTransaction(this.rootEm.fork(), async (tx) => {
+      await pruneIdempotencyKeys(tx, new Date(now - IDEMPOTENCY_KEY_TTL_MS));
+      return bus.log.prune(tx, new Date(now - config.eventRetentionDays * 86_400_000));
+    });
   }
 
   /** Marks each overdue (or nearly due) running clock once and announces it. */
