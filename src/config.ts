@@ -1,6 +1,7 @@
 import { LOG_LEVELS, type LogLevel } from './shared/logger.js';
 import type { OperationLimits } from './shared/operation-limits.js';
 import { normalOrigin, type CorsOrigins } from './shared/cors.js';
+import { parseTrustProxy, type TrustProxy } from './shared/client-address.js';
 
 /** Server configuration. The only module that reads `process.env`. */
 export interface Config {
@@ -60,6 +61,8 @@ export interface Config {
   readonly corsOrigins: CorsOrigins;
   /** On SIGTERM, how long requests in flight may take to finish before their connections are cut. */
   readonly shutdownTimeoutMs: number;
+  /** Which proxies' `X-Forwarded-For` names the client (login throttling, request logs); default none. */
+  readonly trustProxy: TrustProxy;
 }
 
 export class ConfigError extends Error {}
@@ -110,6 +113,16 @@ function corsOriginsVar(env: Env): CorsOrigins {
     });
 }
 
+function trustProxyVar(env: Env): TrustProxy {
+  const trust = parseTrustProxy(env['TRUST_PROXY']);
+  if (trust === null) {
+    throw new ConfigError(
+      `TRUST_PROXY must be a number of proxy hops (1..100), or a comma-separated list of proxy addresses and CIDR networks, got "${env['TRUST_PROXY']}"`,
+    );
+  }
+  return trust;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const adminToken = stringVar(env, 'ADMIN_TOKEN');
   if (adminToken !== undefined && adminToken.length < 16) {
@@ -150,5 +163,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: stringVar(env, 'METRICS_TOKEN'),
     corsOrigins: corsOriginsVar(env),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    trustProxy: trustProxyVar(env),
   };
 }

@@ -1,5 +1,5 @@
 import { DateTimeResolver } from 'graphql-scalars';
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { GraphQLScalarType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ClassType, type NonEmptyArray } from 'type-graphql';
 import { authChecker } from './auth/auth-checker.js';
 import { AuthResolver } from './auth/auth.resolver.js';
@@ -33,6 +33,13 @@ const resolvers: NonEmptyArray<ClassType> = [
   EventResolver,
 ];
 
+/** graphql-scalars' DateTime with the contract's wording. */
+const DateTime = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  description:
+    'An RFC 3339 date-time, e.g. 2026-11-23T12:00:00.000Z. Answers are in UTC with milliseconds; inputs may carry any offset.',
+});
+
 let built: Promise<GraphQLSchema> | undefined;
 
 /** The executable schema, built once per process from the decorated classes. */
@@ -41,7 +48,7 @@ export function handoverSchema(): Promise<GraphQLSchema> {
     resolvers,
     authChecker,
     validate: false,
-    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    scalarsMap: [{ type: Date, scalar: DateTime }],
     // Every subscription brings its own stream from the event bus; topic-based PubSub is unused.
     pubSub: {
       publish: () => {
@@ -51,8 +58,33 @@ export function handoverSchema(): Promise<GraphQLSchema> {
         throw new Error('use the event bus');
       },
     },
-  }).then(guardArguments);
+  })
+    .then(describeRootTypes)
+    .then(guardArguments);
   return built;
+}
+
+/**
+ * type-graphql builds the root types itself and gives them no description option; set here,
+ * next to the rest of the schema's text, so every type in schema.graphql has one.
+ */
+function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
+  const descriptions = [
+    [
+      schema.getQueryType(),
+      'Reads. Every field needs a token (`Authorization: Bearer <token>`); a field that names no roles is open to every role.',
+    ],
+    [
+      schema.getMutationType(),
+      'Changes, each in one transaction: a failed mutation changes nothing. Only login works without a token; a field that names no roles is open to every role.',
+    ],
+    [
+      schema.getSubscriptionType(),
+      'Live streams over WebSocket (graphql-ws) on /graphql; over HTTP a subscription answers BAD_REQUEST. Events are sent only after their change committed. A field that names no roles is open to every role.',
+    ],
+  ] as const;
+  for (const [type, description] of descriptions) if (type) type.description = description;
+  return schema;
 }
 
 /** The SDL committed as schema.graphql. Sorted, so the file only changes when the API does. */

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { bearerToken, type Viewer } from './auth/viewer.js';
 import { HttpDrain } from './http-drain.js';
+import { requestClientAddress } from './shared/client-address.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { ErrorCode } from './shared/errors.js';
@@ -147,7 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       context: async () => {
         try {
           const viewer = await services.auth.authenticate(rootEm.fork(), bearerToken(req.headers.authorization));
-          return createContext(rootEm, services, viewer, req.socket.remoteAddress ?? null, requestId);
+          return createContext(rootEm, services, viewer, requestClientAddress(req, services.config.trustProxy), requestId);
         } catch (error) {
           // Apollo answers it without running the request plugins, which would log it.
           if (!(error instanceof GraphQLError)) services.logger.error({ requestId, err: loggable(error) }, 'internal error');

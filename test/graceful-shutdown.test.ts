@@ -1,8 +1,10 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
+import { eventually } from './helpers/eventually.js';
 import { DIALOG_FIELDS, setStatus } from './helpers/dialogs.js';
 import { apiToken, createGroup, createOperator } from './helpers/factories.js';
 import { GraphqlClient } from './helpers/gql.js';
@@ -164,6 +166,81 @@ function halfSentRequest(
   return { req, finish: () => req.end(body.slice(half)), answer };
 }
 
+/** The body at the start of `rest` and how many characters it took, or null while incomplete. */
+function completeBody(rest: string, headers: ReadonlyMap<string, string>): { body: string; consumed: number } | null {
+  if (headers.get('transfer-encoding') !== 'chunked') {
+    const length = Number(headers.get('content-length') ?? 0);
+    return rest.length >= length ? { body: rest.slice(0, length), consumed: length } : null;
+  }
+  let body = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n', at);
+    if (lineEnd < 0) return null;
+    const size = parseInt(rest.slice(at, lineEnd), 16);
+    const chunkEnd = lineEnd + 2 + size + 2;
+    if (rest.length < chunkEnd) return null;
+    if (size === 0) return { body, consumed: chunkEnd };
+    body += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = chunkEnd;
+  }
+}
+
+/** One HTTP/1.1 answer read off a raw socket. */
+interface RawResponse {
+  readonly status: number;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: string;
+}
+
+/**
+ * A raw TCP client speaking HTTP/1.1 by hand, so a test decides exactly which bytes of a
+ * request reach the server when, on one kept-alive connection.
+ */
+class RawHttpConnection {
+  private received = '';
+  private waiting: (() => void) | null = null;
+  readonly ended: Promise<void>;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.received += chunk;
+      this.waiting?.();
+    });
+    this.ended = new Promise((resolve) => socket.once('close', () => resolve()));
+    void this.ended.then(() => this.waiting?.());
+  }
+
+  static async open(url: string): Promise<RawHttpConnection> {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new RawHttpConnection(socket);
+  }
+
+  /** The next complete answer: a content-length or a chunked body (the bodies here are ASCII). */
+  async nextResponse(): Promise<RawResponse> {
+    for (;;) {
+      const headEnd = this.received.indexOf('\r\n\r\n');
+      if (headEnd >= 0) {
+        const [statusLine = '', ...lines] = this.received.slice(0, headEnd).split('\r\n');
+        const headers = new Map(
+          lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+        );
+        const complete = completeBody(this.received.slice(headEnd + 4), headers);
+        if (complete) {
+          this.received = this.received.slice(headEnd + 4 + complete.consumed);
+          return { status: Number(statusLine.split(' ')[1]), headers, body: complete.body };
+        }
+      }
+      if (this.socket.destroyed) throw new Error(`connection closed before a complete answer: ${JSON.stringify(this.received)}`);
+      await new Promise<void>((resolve) => (this.waiting = resolve));
+      this.waiting = null;
+    }
+  }
+}
+
 describe('stop() of the server', () => {
   const body = JSON.stringify({
     query: `mutation { createGroup(input: { name: "Late", slFirstResponseSec: 60, slNextResponseSec: 120 }) { name } }`,
@@ -183,6 +260,59 @@ describe('stop() of the server', () => {
       expect(res.headers.connection).toBe('close');
       expect(JSON.parse(text)).toEqual({ data: { createGroup: { name: 'Late' } } });
       await stopped;
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('answers a request that arrives on an open keep-alive connection after the signal with 503 SHUTTING_DOWN, and runs none of it', async () => {
+    const t = await startTestApp();
+    try {
+      const serverSide = new Promise<Socket>((resolve) => t.app.server.httpServer.once('connection', resolve));
+      const connection = await RawHttpConnection.open(t.app.url);
+      // A first exchange: the connection is open and kept alive, as a client's pool keeps it.
+      connection.socket.write('GET /healthz HTTP/1.1\r\nHost: handover\r\nConnection: keep-alive\r\n\r\n');
+      const first = await connection.nextResponse();
+      expect(first.status).toBe(200);
+      expect(first.headers.get('connection')).toBe('keep-alive');
+      const socket = await serverSide;
+
+      // The next request has begun to arrive when the signal comes: its first bytes are in,
+      // so the connection is not idle and stays open; the rest arrives after.
+      const next = [
+        'POST /graphql HTTP/1.1',
+        'Host: handover',
+        'Content-Type: application/json',
+        `Authorization: Bearer ${ADMIN_TOKEN}`,
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        '',
+        body,
+      ].join('\r\n');
+      const begun = next.slice(0, 'POST /graphql'.length);
+      const readBefore = socket.bytesRead;
+      connection.socket.write(begun);
+      await eventually(() => socket.bytesRead === readBefore + begun.length, 10_000, 'the first bytes received');
+      const stopped = t.app.server.stop();
+      // The positive control that the signal took effect: new connections are refused.
+      await expect(fetch(t.app.url.replace('/graphql', '/healthz'))).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+      connection.socket.write(next.slice(begun.length));
+
+      const refused = await connection.nextResponse();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('connection')).toBe('close');
+      expect(JSON.parse(refused.body)).toEqual({
+        errors: [{ message: 'The server is shutting down; send the request again', extensions: { code: 'SHUTTING_DOWN' } }],
+      });
+      await connection.ended;
+      await stopped;
+
+      const sql = new pg.Client({ connectionString: t.db.url });
+      await sql.connect();
+      try {
+        expect((await sql.query(`select name from groups where name = 'Late'`)).rows).toEqual([]);
+      } finally {
+        await sql.end();
+      }
     } finally {
       await t.stop();
     }

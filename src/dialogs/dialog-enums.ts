@@ -8,9 +8,12 @@ export enum DialogStatus {
 }
 registerEnumType(DialogStatus, {
   name: 'DialogStatus',
+  description: 'Where a dialog is in its life: BOT → ASSIGNED or QUEUED → … → CLOSED.',
   valuesConfig: {
     BOT: { description: 'with the bot, not yet handed to operators' },
     QUEUED: { description: 'waiting unassigned in the Help queue' },
+    ASSIGNED: { description: 'held by an operator (Dialog.operator)' },
+    CLOSED: { description: 'finished; nothing more can be posted, transferred or taken' },
   },
 });
 
@@ -19,7 +22,15 @@ export enum MessageAuthor {
   BOT = 'BOT',
   OPERATOR = 'OPERATOR',
 }
-registerEnumType(MessageAuthor, { name: 'MessageAuthor' });
+registerEnumType(MessageAuthor, {
+  name: 'MessageAuthor',
+  description: 'Who wrote a message.',
+  valuesConfig: {
+    CLIENT: { description: 'the customer, posted by the bot runtime with postClientMessage' },
+    BOT: { description: 'the bot, posted with postClientMessage(author: BOT)' },
+    OPERATOR: { description: 'an operator or staff member, with sendMessage (Message.operator says who)' },
+  },
+});
 
 export enum TransferOutcome {
   ASSIGNED_TO_TARGET = 'ASSIGNED_TO_TARGET',
@@ -28,6 +39,7 @@ export enum TransferOutcome {
 }
 registerEnumType(TransferOutcome, {
   name: 'TransferOutcome',
+  description: 'Where a routing decision put the dialog.',
   valuesConfig: {
     ASSIGNED_TO_TARGET: { description: 'went to the requested group or operator' },
     ASSIGNED_TO_ANY: { description: 'the target could not take it; went to any available operator' },

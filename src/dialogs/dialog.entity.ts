@@ -14,7 +14,10 @@ const timestamp = () => ({ type: 'datetime', columnType: 'timestamptz', nullable
  * A customer chat. Its state (and the operators' load) changes only inside routing
  * transactions; resolvers read it.
  */
-@ObjectType()
+@ObjectType({
+  description:
+    'A customer chat: with the bot, waiting in Help, held by an operator, or closed. Operators see the dialogs assigned to them, queued in Help or aimed at their groups.',
+})
 @Entity({ tableName: 'dialogs' })
 export class Dialog {
   [OptionalProps]?:
@@ -36,11 +39,15 @@ export class Dialog {
     | 'slBreachedAt'
     | 'slWarnedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the dialog id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "the bot's chat id given to startDialog (trimmed); at most one dialog per externalId is open at a time. Null when none was given",
+  })
   @Property({ type: 'text', nullable: true })
   externalId: string | null = null;
 
@@ -56,11 +63,11 @@ export class Dialog {
   })
   eventSeq?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "the client's name given to startDialog; null when none was given" })
   @Property({ type: 'text', nullable: true })
   clientName: string | null = null;
 
-  @Field(() => DialogStatus)
+  @Field(() => DialogStatus, { description: 'where the dialog is now' })
   @Enum({ items: () => DialogStatus, type: 'text' })
   status!: DialogStatus;
 
@@ -75,31 +82,44 @@ export class Dialog {
   @ManyToOne(() => Operator, { nullable: true })
   operator: Rel<Operator> | null = null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'when startDialog created it' })
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date = new Date();
 
   /** First time the dialog left the bot. */
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'when the dialog first left the bot (assigned or queued); null while it never has',
+  })
   @Property(timestamp())
   handedOverAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'when the dialog last entered the Help queue (a re-queue keeps its place); kept after it leaves; null if it never waited there',
+  })
   @Property(timestamp())
   queuedAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'when the dialog was last assigned to an operator; kept after close; null if it never was',
+  })
   @Property(timestamp())
   assignedAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description: "when the assigned operator first replied; null until then (staff replies don't count)",
+  })
   @Property(timestamp())
   firstResponseAt: Date | null = null;
 
   @Property(timestamp())
   lastOperatorReplyAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'when the dialog was closed; null while open' })
   @Property(timestamp())
   closedAt: Date | null = null;
 

@@ -1,24 +1,31 @@
 import { Field, ID, InputType } from 'type-graphql';
 import { DialogStatus } from './dialog-enums.js';
 
-@InputType()
+@InputType({ description: 'A new dialog: who the client is, and which bot scenario.' })
 export class StartDialogInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "the bot's own chat id, up to 200 characters (trimmed); one open dialog per externalId",
+  })
   externalId?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'the scenario the bot runs; its fallback group takes the dialog on reportBotFailure. NOT_FOUND for an unknown or deleted scenario',
+  })
   scenarioId?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "the client's display name, up to 200 characters" })
   clientName?: string | null;
 }
 
 @InputType({ description: 'a group, an operator, or both (operator first, then the group)' })
 export class TransferTarget {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'a group: its least-loaded ONLINE member below maxDialogs' })
   groupId?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'an operator: taken when ONLINE and below maxDialogs (tried before groupId)' })
   operatorId?: string | null;
 
   @Field(() => String, { nullable: true, description: "the bot's chat id given to startDialog" })
@@ -30,13 +37,16 @@ export class TransferTarget {
     'all conditions must hold; operatorId matches dialogs assigned to that operator now and closed dialogs they held when closing (add status to tell them apart)',
 })
 export class DialogFilter {
-  @Field(() => [DialogStatus], { nullable: true })
+  @Field(() => [DialogStatus], { nullable: true, description: 'any of these statuses; omitted or empty: all' })
   status?: DialogStatus[] | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'dialogs last aimed at this group' })
   groupId?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'dialogs assigned to this operator now, and closed dialogs they held when closing',
+  })
   operatorId?: string | null;
 
   @Field(() => String, { nullable: true, description: "the bot's chat id given to startDialog" })

@@ -37,43 +37,78 @@ async function reloadMessage(ctx: Context, id: string): Promise<Message> {
 @Resolver(() => Dialog)
 export class DialogResolver {
   @Authorized(...ALL_ROLES)
-  @Query(() => Dialog, { nullable: true })
-  dialog(@Arg('id', () => ID) id: string, @Ctx() { em, services, viewer }: Context): Promise<Dialog | null> {
+  @Query(() => Dialog, {
+    nullable: true,
+    description:
+      'one dialog; null when it does not exist or the caller may not see it (an operator sees the dialogs assigned to them, queued in Help or aimed at their groups)',
+  })
+  dialog(
+    @Arg('id', () => ID, { description: 'the dialog id' }) id: string,
+    @Ctx() { em, services, viewer }: Context,
+  ): Promise<Dialog | null> {
     return services.dialogQueries.find(em, viewer!, id);
   }
 
   @Authorized(...ALL_ROLES)
-  @Query(() => DialogConnection)
+  @Query(() => DialogConnection, {
+    description: 'the dialogs the caller may see, newest first, a page at a time (Relay-style cursors)',
+  })
   dialogs(
-    @Arg('filter', () => DialogFilter, { nullable: true }) filter: DialogFilter | null,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => DialogFilter, {
+      nullable: true,
+      description: 'narrows the list; omitted: every dialog the caller may see',
+    })
+    filter: DialogFilter | null,
+    @Arg('first', () => Int, { nullable: true, description: 'page size, 0 to 200 (default 50); otherwise BAD_USER_INPUT' })
+    first: number | null,
+    @Arg('after', () => String, {
+      nullable: true,
+      description: 'the endCursor of the previous page; only cursors the API returned (otherwise BAD_USER_INPUT)',
+    })
+    after: string | null,
     @Ctx() { em, services, viewer }: Context,
   ): Promise<DialogConnection> {
     return services.dialogQueries.connection(em, viewer!, filter, first, after);
   }
 
   @Authorized(...OPERATORS)
-  @Query(() => [Dialog], { description: 'QUEUED dialogs, most urgent first' })
+  @Query(() => [Dialog], {
+    description:
+      'ADMIN, SUPERVISOR, OPERATOR: QUEUED dialogs, most urgent first (earliest SL deadline, then longest queued): the order the queue drains in',
+  })
   helpQueue(@Ctx() { em, services }: Context): Promise<Dialog[]> {
     return services.dialogQueries.helpQueue(em);
   }
 
   @Authorized(...ALL_ROLES)
-  @Query(() => QueueStats)
+  @Query(() => QueueStats, {
+    description: 'the Help queue and operator capacity now, for one group or the whole server',
+  })
   queueStats(
-    @Arg('groupId', () => ID, { nullable: true }) groupId: string | null,
+    @Arg('groupId', () => ID, {
+      nullable: true,
+      description:
+        'a group: its dialogs waiting in Help and its ONLINE members; omitted: the whole Help queue and every ONLINE operator. NOT_FOUND for an unknown group',
+    })
+    groupId: string | null,
     @Ctx() { em, services }: Context,
   ): Promise<QueueStats> {
     return services.dialogQueries.queueStats(em, groupId ?? null);
   }
 
-  @FieldResolver(() => Scenario, { nullable: true })
+  @FieldResolver(() => Scenario, {
+    nullable: true,
+    description: 'the scenario given to startDialog, also once deleted (deletedAt set); null when none was given',
+  })
   scenario(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Scenario | null> {
     return dialog.scenario ? loaders.scenarioById.load(dialog.scenario.id) : Promise.resolve(null);
   }
 
-  @FieldResolver(() => Group, { nullable: true })
+  @FieldResolver(() => Group, {
+    nullable: true,
+    description:
+      'the group the dialog was last aimed at, kept while queued and after close (its SL targets apply); null when no group was named',
+  })
   group(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Group | null> {
     return dialog.group ? loaders.groupById.load(dialog.group.id) : Promise.resolve(null);
   }
@@ -99,20 +134,24 @@ export class DialogResolver {
     return dialog.eventSeq !== undefined ? Number(dialog.eventSeq) : loaders.topicSequence.load(topics.dialog(dialog.id));
   }
 
-  @FieldResolver(() => [Message])
+  @FieldResolver(() => [Message], { description: 'the whole history, oldest first' })
   messages(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Message[]> {
     return loaders.messagesOfDialog.load(dialog.id);
   }
 
-  @FieldResolver(() => [DialogTransfer])
+  @FieldResolver(() => [DialogTransfer], { description: 'every routing decision about this dialog, oldest first' })
   transfers(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<DialogTransfer[]> {
     return loaders.transfersOfDialog.load(dialog.id);
   }
 
   @Authorized(...BOT_RUNTIME)
-  @Mutation(() => Dialog, { description: 'a new dialog with the bot' })
+  @Mutation(() => Dialog, { description: 'ADMIN, SUPERVISOR, INTEGRATION: a new dialog with the bot' })
   async startDialog(
-    @Arg('input', () => StartDialogInput) input: StartDialogInput,
+    @Arg('input', () => StartDialogInput, {
+      description:
+        'who the client is and which scenario; with the externalId of an open dialog: CONFLICT (extensions.dialogId names it)',
+    })
+    input: StartDialogInput,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
@@ -120,10 +159,13 @@ export class DialogResolver {
   }
 
   @Authorized(...BOT_RUNTIME)
-  @Mutation(() => Message)
+  @Mutation(() => Message, {
+    description:
+      "ADMIN, SUPERVISOR, INTEGRATION: the client's (or the bot's) message, as relayed by the bot runtime. A client message after an operator reply starts the next-response SL clock. CONFLICT (reason DIALOG_CLOSED) on a closed dialog",
+  })
   async postClientMessage(
-    @Arg('dialogId', () => ID) dialogId: string,
-    @Arg('text', () => String) text: string,
+    @Arg('dialogId', () => ID, { description: 'the dialog; NOT_FOUND if unknown' }) dialogId: string,
+    @Arg('text', () => String, { description: '1 to 10,000 characters, not only whitespace' }) text: string,
     @Arg('author', () => MessageAuthor, { nullable: true, description: 'CLIENT (default) or BOT' }) author: MessageAuthor | null,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
@@ -140,10 +182,21 @@ export class DialogResolver {
   }
 
   @Authorized(...HANDLERS)
-  @Mutation(() => Dialog, { description: "the Result block's 'Transfer to operator', or an operator handing a dialog on" })
+  @Mutation(() => Dialog, {
+    description:
+      "the Result block's 'Transfer to operator', or an operator handing a dialog on (an OPERATOR does not get it back). Every role; an OPERATOR only for dialogs assigned to them. Falls back to any available operator, then the Help queue",
+  })
   async transferDialog(
-    @Arg('dialogId', () => ID) dialogId: string,
-    @Arg('to', () => TransferTarget) to: TransferTarget,
+    @Arg('dialogId', () => ID, {
+      description:
+        'the dialog; an OPERATOR may transfer only dialogs assigned to them (else FORBIDDEN); CONFLICT (reason DIALOG_CLOSED) once closed',
+    })
+    dialogId: string,
+    @Arg('to', () => TransferTarget, {
+      description:
+        'where to: a group, an operator, or both (at least one, else BAD_USER_INPUT); a target that does not exist is NOT_FOUND',
+    })
+    to: TransferTarget,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
@@ -151,10 +204,18 @@ export class DialogResolver {
   }
 
   @Authorized(...BOT_RUNTIME)
-  @Mutation(() => Dialog, { description: "the bot could not continue: route to the scenario's fallback group" })
+  @Mutation(() => Dialog, {
+    description:
+      "ADMIN, SUPERVISOR, INTEGRATION: the bot could not continue: route to the scenario's fallback group (without one, to any available operator, then Help)",
+  })
   async reportBotFailure(
-    @Arg('dialogId', () => ID) dialogId: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Arg('dialogId', () => ID, { description: 'a dialog still with the bot; otherwise CONFLICT (reason NOT_WITH_BOT)' })
+    dialogId: string,
+    @Arg('reason', () => String, {
+      nullable: true,
+      description: "why the bot gave up, 1 to 1,000 characters; kept as the decision's note",
+    })
+    reason: string | null,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
@@ -162,25 +223,45 @@ export class DialogResolver {
   }
 
   @Authorized(...OPERATORS)
-  @Mutation(() => Message, { description: "an operator's reply" })
+  @Mutation(() => Message, {
+    description:
+      "ADMIN, SUPERVISOR, OPERATOR: an operator's reply. The assigned operator's reply stops the running SL clock; staff replies reach the client but leave it running",
+  })
   async sendMessage(
-    @Arg('dialogId', () => ID) dialogId: string,
-    @Arg('text', () => String) text: string,
+    @Arg('dialogId', () => ID, {
+      description:
+        'an OPERATOR: a dialog assigned to them (else FORBIDDEN); staff: any open dialog handed over. CONFLICT with reason NOT_WITH_BOT while still with the bot, DIALOG_CLOSED once closed',
+    })
+    dialogId: string,
+    @Arg('text', () => String, { description: '1 to 10,000 characters, not only whitespace' }) text: string,
     @Ctx() ctx: Context,
   ): Promise<Message> {
     return reloadMessage(ctx, await ctx.services.dialogs.sendMessage(ctx.em, ctx.viewer!, dialogId, text));
   }
 
   @Authorized(...OPERATORS)
-  @Mutation(() => Dialog, { description: 'an operator takes a dialog from the Help queue' })
-  async takeDialog(@Arg('dialogId', () => ID) dialogId: string, @Ctx() ctx: Context): Promise<Dialog> {
+  @Mutation(() => Dialog, {
+    description:
+      'ADMIN, SUPERVISOR, OPERATOR (with an operator profile): an operator takes a dialog from the Help queue, within their maxDialogs',
+  })
+  async takeDialog(
+    @Arg('dialogId', () => ID, {
+      description:
+        'a dialog in the Help queue. CONFLICT with reason NOT_QUEUED when it is no longer there, NOT_ONLINE when the caller is not ONLINE, AT_CAPACITY at maxDialogs; BAD_USER_INPUT for a caller without an operator profile',
+    })
+    dialogId: string,
+    @Ctx() ctx: Context,
+  ): Promise<Dialog> {
     return reload(ctx, await ctx.services.dialogs.take(ctx.em, ctx.viewer!, dialogId));
   }
 
   @Authorized(...HANDLERS)
-  @Mutation(() => Dialog)
+  @Mutation(() => Dialog, {
+    description:
+      "ends the dialog and stops its SL clock; the operator's freed slot drains the Help queue. An OPERATOR may close only dialogs assigned to them. Closing a closed dialog returns it unchanged",
+  })
   async closeDialog(
-    @Arg('dialogId', () => ID) dialogId: string,
+    @Arg('dialogId', () => ID, { description: 'the dialog; NOT_FOUND if unknown' }) dialogId: string,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
@@ -190,7 +271,11 @@ export class DialogResolver {
 
 @Resolver(() => Message)
 export class MessageResolver {
-  @FieldResolver(() => Operator, { nullable: true })
+  @FieldResolver(() => Operator, {
+    nullable: true,
+    description:
+      'who wrote an OPERATOR message, when it was an operator; null for client and bot messages and for staff without an operator profile',
+  })
   operator(@Root() message: Message, @Ctx() { loaders }: Context): Promise<Operator | null> {
     return message.operator ? loaders.operatorById.load(message.operator.id) : Promise.resolve(null);
   }
@@ -198,22 +283,28 @@ export class MessageResolver {
 
 @Resolver(() => DialogTransfer)
 export class DialogTransferResolver {
-  @FieldResolver(() => Group, { nullable: true })
+  @FieldResolver(() => Group, {
+    nullable: true,
+    description: 'the group asked for; null when none was (e.g. a take, or a bot failure without fallback group)',
+  })
   requestedGroup(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Group | null> {
     return t.requestedGroup ? loaders.groupById.load(t.requestedGroup.id) : Promise.resolve(null);
   }
 
-  @FieldResolver(() => Operator, { nullable: true })
+  @FieldResolver(() => Operator, { nullable: true, description: 'the operator asked for; null when none was' })
   requestedOperator(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Operator | null> {
     return t.requestedOperator ? loaders.operatorById.load(t.requestedOperator.id) : Promise.resolve(null);
   }
 
-  @FieldResolver(() => Operator, { nullable: true })
+  @FieldResolver(() => Operator, {
+    nullable: true,
+    description: 'who held the dialog before this decision; null when nobody did (with the bot, or in Help)',
+  })
   fromOperator(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Operator | null> {
     return t.fromOperator ? loaders.operatorById.load(t.fromOperator.id) : Promise.resolve(null);
   }
 
-  @FieldResolver(() => Operator, { nullable: true })
+  @FieldResolver(() => Operator, { nullable: true, description: 'who received it; null when it went to the Help queue' })
   toOperator(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Operator | null> {
     return t.toOperator ? loaders.operatorById.load(t.toOperator.id) : Promise.resolve(null);
   }

@@ -1,39 +1,42 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Dialog } from './dialog.entity.js';
 
-@ObjectType()
+@ObjectType({ description: 'Where a page stands in the whole list.' })
 export class PageInfo {
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'whether more items follow this page' })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "the last item's cursor, to pass as `after` for the next page; null for an empty page",
+  })
   endCursor!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A dialog in a page, with its cursor.' })
 export class DialogEdge {
-  @Field(() => String)
+  @Field(() => String, { description: 'opaque; pass as `after` to continue after this dialog' })
   cursor!: string;
 
-  @Field(() => Dialog)
+  @Field(() => Dialog, { description: 'the dialog' })
   node!: Dialog;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One page of dialogs, newest first.' })
 export class DialogConnection {
-  @Field(() => [DialogEdge])
+  @Field(() => [DialogEdge], { description: 'the dialogs of this page' })
   edges!: DialogEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'whether there is more' })
   pageInfo!: PageInfo;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'how many dialogs match the filter in all (every page)' })
   totalCount!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: 'The Help queue and operator capacity, now, for one group or the whole server.' })
 export class QueueStats {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'the group these figures are for; null: the whole server' })
   groupId!: string | null;
 
   @Field(() => Int, {
@@ -42,16 +45,16 @@ export class QueueStats {
   })
   sequence!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'dialogs waiting in the Help queue (aimed at the group, with groupId)' })
   queued!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'seconds the longest-waiting of them has been queued; 0 when none' })
   longestWaitSec!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "ONLINE operators (the group's members, with groupId)" })
   onlineOperators!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'dialogs those ONLINE operators can still take: the sum of maxDialogs − activeDialogCount' })
   freeCapacity!: number;
 
   @Field(() => Float, {

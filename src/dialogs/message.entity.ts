@@ -5,12 +5,12 @@ import { Operator } from '../operators/operator.entity.js';
 import { MessageAuthor } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
 
-@ObjectType()
+@ObjectType({ description: 'One message of a dialog.' })
 @Entity({ tableName: 'messages' })
 export class Message {
   [OptionalProps]?: 'operator' | 'createdAt' | 'seq';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the message id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -21,18 +21,18 @@ export class Message {
   @Property({ type: 'bigint', formula: (table) => `${table.alias}.seq`, lazy: false })
   seq?: string;
 
-  @Field(() => MessageAuthor)
+  @Field(() => MessageAuthor, { description: 'who wrote it' })
   @Enum({ items: () => MessageAuthor, type: 'text' })
   author!: MessageAuthor;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'as sent, 1 to 10,000 characters' })
   @Property({ type: 'text' })
   text!: string;
 
   @ManyToOne(() => Operator, { nullable: true })
   operator: Rel<Operator> | null = null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'when it was posted' })
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date = new Date();
 }

@@ -13,8 +13,8 @@ export function outcomeOf(errors: readonly GraphQLFormattedError[] | undefined):
 
 /**
  * For each HTTP GraphQL request: internal errors logged with the request id, which their
- * answer carries as `extensions.requestId`; one log line (id, operation, role, duration,
- * outcome — never variables) and the operation metrics.
+ * answer carries as `extensions.requestId`; one log line (id, operation, role, client address,
+ * duration, outcome — never variables) and the operation metrics.
  */
 export const requestObserver: ApolloServerPlugin<Context> = {
   async requestDidStart() {
@@ -47,6 +47,7 @@ export const requestObserver: ApolloServerPlugin<Context> = {
             operation: name,
             type,
             role: contextValue.viewer?.role ?? 'anonymous',
+            clientAddress: contextValue.clientAddress,
             durationMs: Math.round(seconds * 10_000) / 10,
             outcome,
           },

@@ -12,7 +12,10 @@ export const DEFAULT_AUTO_LOGOUT_SEC = 0;
  * the user (one email = one account). Deleting an operator soft-deletes it, so dialogs keep
  * pointing at who handled them.
  */
-@ObjectType()
+@ObjectType({
+  description:
+    'A chat operator: a user with role OPERATOR, with capacity, status and load. Deleted operators still appear where dialogs refer to them.',
+})
 @Entity({ tableName: 'operators' })
 export class Operator {
   [OptionalProps]?:
@@ -25,7 +28,7 @@ export class Operator {
     | 'createdAt'
     | 'deletedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the operator id (a UUID); not the user id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -41,7 +44,7 @@ export class Operator {
   })
   dialogsSeq?: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'most dialogs they hold at once (1 to 10,000); routing never goes past it' })
   @Property({ type: 'integer' })
   maxDialogs: number = DEFAULT_MAX_DIALOGS;
 
@@ -49,16 +52,19 @@ export class Operator {
   @Property({ type: 'integer' })
   autoLogoutSec: number = DEFAULT_AUTO_LOGOUT_SEC;
 
-  @Field(() => OperatorStatus)
+  @Field(() => OperatorStatus, { description: 'whether they receive dialogs now' })
   @Enum({ items: () => OperatorStatus, type: 'text' })
   status: OperatorStatus = OperatorStatus.OFFLINE;
 
   /** Kept equal to the number of ASSIGNED dialogs by the routing transactions. */
-  @Field(() => Int)
+  @Field(() => Int, { description: 'dialogs ASSIGNED to them now' })
   @Property({ type: 'integer' })
   activeDialogCount: number = 0;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'their last reply, login or coming ONLINE (auto-logout counts from it); null before any',
+  })
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   lastActivityAt: Date | null = null;
 

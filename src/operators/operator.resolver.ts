@@ -19,27 +19,33 @@ async function userOf(operator: Operator, { loaders }: Context): Promise<User> {
 @Resolver(() => Operator)
 export class OperatorResolver {
   @Authorized(...READERS.operators)
-  @Query(() => [Operator])
+  @Query(() => [Operator], {
+    description: 'operators (not deleted), oldest first; INTEGRATION too, to name them in transfers (but not their email)',
+  })
   operators(
-    @Arg('groupId', () => ID, { nullable: true }) groupId: string | null,
-    @Arg('status', () => OperatorStatus, { nullable: true }) status: OperatorStatus | null,
+    @Arg('groupId', () => ID, { nullable: true, description: "only this group's members" }) groupId: string | null,
+    @Arg('status', () => OperatorStatus, { nullable: true, description: 'only operators with this status' })
+    status: OperatorStatus | null,
     @Ctx() { em, services }: Context,
   ): Promise<Operator[]> {
     return services.operators.list(em, { groupId, status });
   }
 
   @Authorized(...READERS.operators)
-  @Query(() => Operator, { nullable: true })
-  operator(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<Operator | null> {
+  @Query(() => Operator, { nullable: true, description: 'one operator; null when it does not exist or was deleted' })
+  operator(
+    @Arg('id', () => ID, { description: 'the operator id' }) id: string,
+    @Ctx() { em, services }: Context,
+  ): Promise<Operator | null> {
     return services.operators.find(em, id);
   }
 
-  @FieldResolver(() => String)
+  @FieldResolver(() => String, { description: 'given name (from their account)' })
   async firstName(@Root() operator: Operator, @Ctx() ctx: Context): Promise<string> {
     return (await userOf(operator, ctx)).firstName;
   }
 
-  @FieldResolver(() => String)
+  @FieldResolver(() => String, { description: 'family name (from their account)' })
   async lastName(@Root() operator: Operator, @Ctx() ctx: Context): Promise<string> {
     return (await userOf(operator, ctx)).lastName;
   }
@@ -64,43 +70,64 @@ export class OperatorResolver {
       : loaders.topicSequence.load(topics.operatorDialogs(operator.id));
   }
 
-  @FieldResolver(() => [Group])
+  @FieldResolver(() => [Group], { description: 'the groups they belong to' })
   groups(@Root() operator: Operator, @Ctx() { loaders }: Context): Promise<Group[]> {
     return loaders.groupsOfOperator.load(operator.id);
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Operator)
+  @Mutation(() => Operator, {
+    description: 'ADMIN: a new account with role OPERATOR and its operator profile, OFFLINE; a taken email is CONFLICT',
+  })
   createOperator(
-    @Arg('input', () => CreateOperatorInput) input: CreateOperatorInput,
+    @Arg('input', () => CreateOperatorInput, { description: 'the account, capacity and groups' }) input: CreateOperatorInput,
     @Ctx() { em, services }: Context,
   ): Promise<Operator> {
     return services.operators.create(em, input);
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Operator)
+  @Mutation(() => Operator, {
+    description: "ADMIN: changes an operator's account, capacity, auto-logout or groups; NOT_FOUND for an unknown operator",
+  })
   updateOperator(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateOperatorInput) input: UpdateOperatorInput,
+    @Arg('id', () => ID, { description: 'the operator to change' }) id: string,
+    @Arg('input', () => UpdateOperatorInput, { description: 'the changes; omitted fields keep their value' })
+    input: UpdateOperatorInput,
     @Ctx() { em, services }: Context,
   ): Promise<Operator> {
     return services.operators.update(em, id, input);
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => ID)
-  deleteOperator(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<string> {
+  @Mutation(() => ID, {
+    description:
+      'ADMIN: soft-deletes the operator and their account (the email becomes free again): they go OFFLINE, their dialogs are routed again, their sessions end; returns the id',
+  })
+  deleteOperator(
+    @Arg('id', () => ID, { description: 'the operator to delete; NOT_FOUND if unknown' }) id: string,
+    @Ctx() { em, services }: Context,
+  ): Promise<string> {
     return services.operators.delete(em, id);
   }
 
   @Authorized(Role.SUPERVISOR, Role.OPERATOR)
   @Mutation(() => Operator, {
-    description: "operatorId defaults to the caller's own operator; another's needs ADMIN or SUPERVISOR",
+    description:
+      "ADMIN, SUPERVISOR, OPERATOR: operatorId defaults to the caller's own operator; another's needs ADMIN or SUPERVISOR",
   })
   setOperatorStatus(
-    @Arg('status', () => OperatorStatus) status: OperatorStatus,
-    @Arg('operatorId', () => ID, { nullable: true }) operatorId: string | null,
+    @Arg('status', () => OperatorStatus, {
+      description:
+        'ONLINE starts routing to them and drains the Help queue into their free capacity; OFFLINE routes their dialogs again',
+    })
+    status: OperatorStatus,
+    @Arg('operatorId', () => ID, {
+      nullable: true,
+      description:
+        "the operator; omitted: the caller's own (BAD_USER_INPUT when the caller has no operator profile). NOT_FOUND if unknown",
+    })
+    operatorId: string | null,
     @Ctx() { em, services, viewer }: Context,
   ): Promise<Operator> {
     return services.operators.setStatus(em, viewer!, status, operatorId);

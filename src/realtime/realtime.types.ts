@@ -5,33 +5,41 @@ import { Message } from '../dialogs/message.entity.js';
 import type { Loaders } from '../loaders.js';
 import { DialogEventType, QueueEventType } from './event-types.js';
 
-@ObjectType()
+@ObjectType({
+  description:
+    "A change to a dialog in a queue stream (queueChanged) or in the calling operator's own dialogs (myDialogs), sent after it committed.",
+})
 export class QueueEvent {
-  @Field(() => QueueEventType)
+  @Field(() => QueueEventType, { description: 'what happened' })
   type!: QueueEventType;
 
-  @Field(() => Dialog)
+  @Field(() => Dialog, { description: 'the dialog as it is now' })
   dialog!: Dialog;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, {
+    nullable: true,
+    description: "queueChanged: the stream's group (null for the Help queue); myDialogs: the dialog's group",
+  })
   groupId!: string | null;
 
-  @Field(() => QueueStats)
+  @Field(() => QueueStats, {
+    description: 'the queue figures right after the change, for groupId (null: the Help queue and the whole server)',
+  })
   stats!: QueueStats;
 
   @Field(() => Int, { description: 'per stream, increasing in commit order: a gap means missed events (refetch)' })
   sequence!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A change in one dialog (dialogEvents), sent after it committed.' })
 export class DialogEvent {
-  @Field(() => DialogEventType)
+  @Field(() => DialogEventType, { description: 'what happened' })
   type!: DialogEventType;
 
-  @Field(() => Dialog)
+  @Field(() => Dialog, { description: 'the dialog as it is now' })
   dialog!: Dialog;
 
-  @Field(() => Message, { nullable: true })
+  @Field(() => Message, { nullable: true, description: 'the new message for MESSAGE events; null otherwise' })
   message!: Message | null;
 
   @Field(() => Int, { description: 'per dialog, increasing in commit order: a gap means missed events (refetch)' })

@@ -64,7 +64,7 @@ function unwrap<T>(envelope: Envelope<T>, context: Context): T {
 @Resolver()
 export class SubscriptionResolver {
   @Subscription(() => QueueEvent, {
-    description: "changes to a group's dialogs; without groupId, the Help queue",
+    description: "changes to a group's dialogs; without groupId, the Help queue. An OPERATOR follows their own groups and Help",
     subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null; after?: number | null }>) => {
       const viewer = viewerOf(context);
       const groupId = args.groupId ?? null;
@@ -108,7 +108,12 @@ export class SubscriptionResolver {
   })
   queueChanged(
     @Root() envelope: Envelope<QueueEvent>,
-    @Arg('groupId', () => ID, { nullable: true }) _groupId: string | null,
+    @Arg('groupId', () => ID, {
+      nullable: true,
+      description:
+        'the group to follow (an OPERATOR: one of their own, else FORBIDDEN); omitted: the Help queue. NOT_FOUND for an unknown group',
+    })
+    _groupId: string | null,
     @Arg('after', () => Int, { nullable: true, description: AFTER }) _after: number | null,
     @Ctx() context: Context,
   ): QueueEvent {
@@ -116,7 +121,8 @@ export class SubscriptionResolver {
   }
 
   @Subscription(() => QueueEvent, {
-    description: 'dialogs assigned to, or taken from, the calling operator',
+    description:
+      "dialogs assigned to, or taken from, the calling operator; needs an operator's login session (FORBIDDEN otherwise)",
     subscribe: async ({ args, context }: SubscribeData<{ after?: number | null }>) => {
       const viewer = viewerOf(context);
       const operatorId = viewer.operatorId;
@@ -157,7 +163,8 @@ export class SubscriptionResolver {
   }
 
   @Subscription(() => DialogEvent, {
-    description: "a dialog's messages, status changes and SL events; completes after the dialog's CLOSED status change",
+    description:
+      "one dialog's messages, status changes and SL warnings and breaches; completes after the dialog's CLOSED status change",
     subscribe: async ({ args, context }: SubscribeData<{ dialogId: string; after?: number | null }>) => {
       const viewer = viewerOf(context);
       const visible = await context.services.dialogQueries.find(context.fork(), viewer, args.dialogId);
@@ -203,7 +210,10 @@ export class SubscriptionResolver {
   })
   dialogEvents(
     @Root() envelope: Envelope<DialogEvent>,
-    @Arg('dialogId', () => ID) _dialogId: string,
+    @Arg('dialogId', () => ID, {
+      description: 'a dialog the caller may see: NOT_FOUND if unknown, FORBIDDEN if not visible to them',
+    })
+    _dialogId: string,
     @Arg('after', () => Int, { nullable: true, description: AFTER }) _after: number | null,
     @Ctx() context: Context,
   ): DialogEvent {
@@ -211,6 +221,8 @@ export class SubscriptionResolver {
   }
 
   @Subscription(() => Operator, {
+    description:
+      'ADMIN, SUPERVISOR, OPERATOR (their own groups): an operator whose status changed, as it is now; statusSequence numbers the stream',
     subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null }>) => {
       const viewer = viewerOf(context);
       const groupId = args.groupId ?? null;
@@ -237,7 +249,12 @@ export class SubscriptionResolver {
   })
   operatorStatusChanged(
     @Root() envelope: Envelope<Operator>,
-    @Arg('groupId', () => ID, { nullable: true }) _groupId: string | null,
+    @Arg('groupId', () => ID, {
+      nullable: true,
+      description:
+        'only the members of this group at the time of each change (an OPERATOR must name one of their own groups); omitted (staff only): every operator',
+    })
+    _groupId: string | null,
     @Ctx() context: Context,
   ): Operator {
     return unwrap(envelope, context);

@@ -15,6 +15,7 @@ import { bearerToken } from '../auth/viewer.js';
 import { createContext } from '../context.js';
 import type { Services } from '../services.js';
 import { randomUUID } from 'node:crypto';
+import { requestClientAddress } from '../shared/client-address.js';
 import type { Logger } from '../shared/logger.js';
 import { originAllowed, type CorsOrigins } from '../shared/cors.js';
 import { formatReported } from '../shared/format-error.js';
@@ -59,6 +60,8 @@ interface RunningOperation {
   readonly type: string;
   readonly rootFields: readonly string[];
   readonly startedAt: number;
+  /** The client's address, TRUST_PROXY applied to the upgrade request. */
+  readonly clientAddress: string | null;
   /** The first error code it answered, if any. */
   outcome: string;
 }
@@ -145,7 +148,13 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     const seconds = subscription ? undefined : (performance.now() - operation.startedAt) / 1000;
     metrics.recordOperation({ transport: 'ws', name: operation.name, type: operation.type, outcome: operation.outcome, seconds });
     logger.debug(
-      { requestId: operation.requestId, operation: operation.name, type: operation.type, outcome: operation.outcome },
+      {
+        requestId: operation.requestId,
+        operation: operation.name,
+        type: operation.type,
+        clientAddress: operation.clientAddress,
+        outcome: operation.outcome,
+      },
       'websocket operation',
     );
   };
@@ -170,7 +179,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
 
   /** Limits, parse and validation of one operation; errors answer for its id only. */
   const prepare = (
-    ctx: { extra: SocketState; subscriptions: OpenOperations },
+    ctx: { extra: SocketState & { readonly request: IncomingMessage }; subscriptions: OpenOperations },
     id: string,
     payload: SubscribePayload,
   ): ExecutionArgs | readonly GraphQLError[] => {
@@ -211,6 +220,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       type: operation.operation,
       rootFields: [...rootFields],
       startedAt: performance.now(),
+      clientAddress: requestClientAddress(ctx.extra.request, config.trustProxy),
       outcome: 'ok',
     });
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
@@ -251,7 +261,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
           rootEm,
           services,
           ctx.extra.info?.viewer ?? null,
-          ctx.extra.request.socket.remoteAddress ?? null,
+          ctx.extra.running?.get(id)?.clientAddress ?? requestClientAddress(ctx.extra.request, config.trustProxy),
           ctx.extra.running?.get(id)?.requestId,
         ),
       onNext: (ctx, id, _payload, _args, result) =>

@@ -8,12 +8,12 @@ import { Operator } from '../operators/operator.entity.js';
 import { RoutingCause, SkipReason } from './transfer-enums.js';
 
 /** One routing decision: what was asked for, where the dialog went, and why. */
-@ObjectType()
+@ObjectType({ description: 'One routing decision: what was asked for, where the dialog went, and why.' })
 @Entity({ tableName: 'dialog_transfers' })
 export class DialogTransfer {
   [OptionalProps]?: 'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'seq';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the decision id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -24,11 +24,11 @@ export class DialogTransfer {
   @Property({ type: 'bigint', formula: (table) => `${table.alias}.seq`, lazy: false })
   seq?: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'when the decision was committed' })
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   at!: Date;
 
-  @Field(() => RoutingCause)
+  @Field(() => RoutingCause, { description: 'what started it' })
   @Enum({ items: () => RoutingCause, type: 'text' })
   kind!: RoutingCause;
 
@@ -44,7 +44,7 @@ export class DialogTransfer {
   @ManyToOne(() => Operator, { nullable: true })
   toOperator: Rel<Operator> | null = null;
 
-  @Field(() => TransferOutcome)
+  @Field(() => TransferOutcome, { description: 'where the dialog went' })
   @Enum({ items: () => TransferOutcome, type: 'text' })
   outcome!: TransferOutcome;
 

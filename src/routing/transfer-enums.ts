@@ -8,7 +8,17 @@ export enum RoutingCause {
   TAKE = 'TAKE',
   REROUTE = 'REROUTE',
 }
-registerEnumType(RoutingCause, { name: 'TransferKind', description: 'What started a routing decision.' });
+registerEnumType(RoutingCause, {
+  name: 'TransferKind',
+  description: 'What started a routing decision.',
+  valuesConfig: {
+    TRANSFER: { description: 'transferDialog: the bot handing over, or an operator or staff handing on' },
+    BOT_FAILURE: { description: "reportBotFailure: the bot gave up; to the scenario's fallback group" },
+    DRAIN: { description: 'capacity freed and a dialog waiting in Help went to that operator' },
+    TAKE: { description: 'takeDialog: an operator took it from the Help queue' },
+    REROUTE: { description: 'its operator went OFFLINE (logout, auto-logout, deletion) and it was routed again' },
+  },
+});
 
 /**
  * Why a requested target could not take the dialog. The values are what dialog_transfers.reasons
@@ -26,4 +36,21 @@ export enum SkipReason {
   NO_TARGET = 'no_target',
   NO_OPERATOR_AVAILABLE = 'no_operator_available',
 }
-registerEnumType(SkipReason, { name: 'TransferReason', description: 'Why a requested target did not take the dialog.' });
+registerEnumType(SkipReason, {
+  name: 'TransferReason',
+  description: 'Why a requested target did not take the dialog.',
+  valuesConfig: {
+    OPERATOR_NOT_FOUND: { description: 'the requested operator does not exist (or was deleted)' },
+    OPERATOR_IS_SENDER: { description: 'the requested operator is the one handing the dialog on' },
+    OPERATOR_OFFLINE: { description: 'the requested operator is not ONLINE' },
+    OPERATOR_AT_CAPACITY: { description: 'the requested operator already holds maxDialogs dialogs' },
+    GROUP_NOT_FOUND: { description: 'the requested group does not exist (or was deleted)' },
+    GROUP_EMPTY: { description: 'the requested group has no members (besides the sender)' },
+    GROUP_NO_ONLINE_MEMBERS: { description: "none of the group's members (besides the sender) is ONLINE" },
+    GROUP_AT_CAPACITY: { description: 'every ONLINE member of the group is at maxDialogs' },
+    NO_TARGET: { description: 'no group or operator was requested (e.g. a bot failure without a fallback group)' },
+    NO_OPERATOR_AVAILABLE: {
+      description: 'no ONLINE operator anywhere (besides the sender) had capacity, so the dialog went to Help',
+    },
+  },
+});

@@ -4,16 +4,16 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { Group } from '../groups/group.entity.js';
 
 /** A bot scenario; its start block names the group that takes dialogs when the bot fails. */
-@ObjectType()
+@ObjectType({ description: 'A bot scenario. Its start block names the group that takes dialogs when the bot fails.' })
 @Entity({ tableName: 'scenarios' })
 export class Scenario {
   [OptionalProps]?: 'createdAt' | 'fallbackGroup' | 'deletedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the scenario id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field(() => String)
+  @Field(() => String, { description: 'as the bot platform calls it' })
   @Property({ type: 'text' })
   name!: string;
 

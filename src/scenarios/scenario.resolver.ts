@@ -8,7 +8,7 @@ import { Scenario } from './scenario.entity.js';
 @Resolver(() => Scenario)
 export class ScenarioResolver {
   @Authorized(...READERS.catalog)
-  @Query(() => [Scenario])
+  @Query(() => [Scenario], { description: 'scenarios that are not deleted, oldest first' })
   scenarios(@Ctx() { em, services }: Context): Promise<Scenario[]> {
     return services.scenarios.list(em);
   }
@@ -22,29 +22,48 @@ export class ScenarioResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Scenario)
+  @Mutation(() => Scenario, { description: 'ADMIN: a new scenario' })
   createScenario(
-    @Arg('name', () => String) name: string,
-    @Arg('fallbackGroupId', () => ID, { nullable: true }) fallbackGroupId: string | null,
+    @Arg('name', () => String, { description: '1 to 200 characters after trimming' }) name: string,
+    @Arg('fallbackGroupId', () => ID, {
+      nullable: true,
+      description:
+        'the group that takes its dialogs when the bot fails; omitted: none (any available operator). NOT_FOUND for an unknown group',
+    })
+    fallbackGroupId: string | null,
     @Ctx() { em, services }: Context,
   ): Promise<Scenario> {
     return services.scenarios.create(em, name, fallbackGroupId);
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Scenario)
+  @Mutation(() => Scenario, {
+    description: 'ADMIN: renames a scenario or changes its fallback group; NOT_FOUND for an unknown or deleted scenario',
+  })
   updateScenario(
-    @Arg('id', () => ID) id: string,
-    @Arg('name', () => String, { nullable: true }) name: string | null | undefined,
-    @Arg('fallbackGroupId', () => ID, { nullable: true }) fallbackGroupId: string | null | undefined,
+    @Arg('id', () => ID, { description: 'the scenario to change' }) id: string,
+    @Arg('name', () => String, { nullable: true, description: '1 to 200 characters after trimming; omitted or null: unchanged' })
+    name: string | null | undefined,
+    @Arg('fallbackGroupId', () => ID, {
+      nullable: true,
+      description: 'omitted: unchanged; null: no fallback group; NOT_FOUND for an unknown group',
+    })
+    fallbackGroupId: string | null | undefined,
     @Ctx() { em, services }: Context,
   ): Promise<Scenario> {
     return services.scenarios.update(em, id, { name, fallbackGroupId });
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => ID, { description: 'dialogs keep referring to it' })
-  deleteScenario(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<string> {
+  @Mutation(() => ID, { description: 'ADMIN: dialogs keep referring to it' })
+  deleteScenario(
+    @Arg('id', () => ID, {
+      description:
+        'the scenario to delete (soft delete: it leaves scenarios and new dialogs cannot name it); NOT_FOUND if unknown',
+    })
+    id: string,
+    @Ctx() { em, services }: Context,
+  ): Promise<string> {
     return services.scenarios.delete(em, id);
   }
 }

@@ -1,17 +1,20 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 
-@ObjectType()
+@ObjectType({
+  description:
+    'Service-level figures over the SL clocks that started in [from, to). A clock is decided when answered or once its deadline passed unanswered.',
+})
 export class SlReport {
-  @Field(() => Date)
+  @Field(() => Date, { description: 'start of the period, inclusive' })
   from!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'end of the period, exclusive' })
   to!: Date;
 
   @Field(() => Int, { description: 'dialogs that reached operators in the period' })
   sessions!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'first responses answered by their deadline' })
   firstResponsesWithinSl!: number;
 
   @Field(() => Float, {
@@ -24,7 +27,7 @@ export class SlReport {
   @Field(() => Int, { description: 'subsequent-response clocks counted (answered, or overdue)' })
   nextResponses!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'subsequent responses answered by their deadline' })
   nextResponsesWithinSl!: number;
 
   @Field(() => Float, {

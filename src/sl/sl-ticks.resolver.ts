@@ -123,8 +123,17 @@ export class SlTicksResolver {
   })
   slTicks(
     @Root() batch: SlTickBatch,
-    @Arg('groupId', () => ID, { nullable: true }) _groupId: string | null,
-    @Arg('intervalMs', () => Int, { nullable: true }) _intervalMs: number | null,
+    @Arg('groupId', () => ID, {
+      nullable: true,
+      description:
+        "only this group's dialogs (an OPERATOR: one of their own groups); omitted: every clock the caller may see (for an OPERATOR: their dialogs, Help, and their groups')",
+    })
+    _groupId: string | null,
+    @Arg('intervalMs', () => Int, {
+      nullable: true,
+      description: 'milliseconds between batches, 250 to 60,000 (default 1000); otherwise BAD_USER_INPUT',
+    })
+    _intervalMs: number | null,
   ): SlTickBatch {
     return batch;
   }

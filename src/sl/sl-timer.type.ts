@@ -1,21 +1,21 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { SlKind } from './sl-kind.js';
 
-@ObjectType()
+@ObjectType({ description: "A dialog's running SL clock: started when the dialog began waiting for an operator reply." })
 export class SlTimer {
-  @Field(() => SlKind)
+  @Field(() => SlKind, { description: 'which target the clock measures' })
   kind!: SlKind;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'when the clock started' })
   startedAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: "startedAt plus the target of the dialog's group (or the server default)" })
   deadline!: Date;
 
   @Field(() => Int, { description: 'milliseconds to the deadline at the time of reading; negative when overdue' })
   remainingMs!: number;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'true once the deadline has passed with no reply' })
   breached!: boolean;
 }
 

@@ -7,9 +7,13 @@ import { StaffingForecast, StaffingInput } from './staffing.type.js';
 export class StaffingResolver {
   /** Staffing is a planning decision: ADMIN and SUPERVISOR (operators see the live QueueStats figures). */
   @Authorized(Role.SUPERVISOR)
-  @Query(() => StaffingForecast)
+  @Query(() => StaffingForecast, {
+    description:
+      'ADMIN, SUPERVISOR: how many operators a group (or the whole server) needs to meet an SL target, from its live traffic or the figures given',
+  })
   staffingForecast(
-    @Arg('input', () => StaffingInput) input: StaffingInput,
+    @Arg('input', () => StaffingInput, { description: 'the group and any figures to use instead of the live ones' })
+    input: StaffingInput,
     @Ctx() { em, services }: Context,
   ): Promise<StaffingForecast> {
     return services.staffing.forecast(em, input);

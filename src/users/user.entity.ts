@@ -4,29 +4,29 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { Role } from '../auth/role.js';
 
 /** A login account. Operators are users with role OPERATOR plus an Operator profile. */
-@ObjectType()
+@ObjectType({ description: 'A login account. An operator is a user with role OPERATOR plus an Operator profile.' })
 @Entity({ tableName: 'users' })
 export class User {
   [OptionalProps]?: 'createdAt' | 'passwordHash' | 'deletedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the user id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
   /** Stored lower-cased; unique among live users. */
-  @Field(() => String)
+  @Field(() => String, { description: 'the login name, stored lower-cased; unique among existing accounts' })
   @Property({ type: 'text' })
   email!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'given name' })
   @Property({ type: 'text' })
   firstName!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'family name' })
   @Property({ type: 'text' })
   lastName!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: 'what the account may do (see Role)' })
   @Enum({ items: () => Role, type: 'text' })
   role!: Role;
 

@@ -10,13 +10,16 @@ import { CreateUserInput, UpdateUserInput } from './user.inputs.js';
 export class UserResolver {
   /** The caller's account; null for tokens that belong to no user (API tokens, ADMIN_TOKEN). */
   @Authorized()
-  @Query(() => User, { nullable: true })
+  @Query(() => User, {
+    nullable: true,
+    description: "the caller's account; null for API tokens and ADMIN_TOKEN, which belong to no user",
+  })
   me(@Ctx() { loaders, viewer }: Context): Promise<User | null> {
     return viewer?.userId ? loaders.userById.load(viewer.userId) : Promise.resolve(null);
   }
 
   @Authorized(...READERS.staff)
-  @Query(() => [User])
+  @Query(() => [User], { description: 'ADMIN, SUPERVISOR: every account, oldest first (deleted ones are left out)' })
   users(@Ctx() { em, services }: Context): Promise<User[]> {
     return services.users.list(em);
   }
@@ -27,24 +30,33 @@ export class UserResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => User, { description: 'role OPERATOR also creates the operator' })
-  createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { em, services }: Context): Promise<User> {
+  @Mutation(() => User, { description: 'ADMIN: role OPERATOR also creates the operator' })
+  createUser(
+    @Arg('input', () => CreateUserInput, { description: 'the account; a taken email is CONFLICT' }) input: CreateUserInput,
+    @Ctx() { em, services }: Context,
+  ): Promise<User> {
     return services.users.create(em, input);
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => User)
+  @Mutation(() => User, {
+    description: "ADMIN: changes an account's email or names; NOT_FOUND for an unknown id, CONFLICT for a taken email",
+  })
   updateUser(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Arg('id', () => ID, { description: 'the user to change' }) id: string,
+    @Arg('input', () => UpdateUserInput, { description: 'the changes; omitted fields keep their value' }) input: UpdateUserInput,
     @Ctx() { em, services }: Context,
   ): Promise<User> {
     return services.users.update(em, id, input);
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => ID, { description: "ends the user's sessions; an operator's dialogs are routed again" })
-  deleteUser(@Arg('id', () => ID) id: string, @Ctx() { em, services }: Context): Promise<string> {
+  @Mutation(() => ID, { description: "ADMIN: ends the user's sessions; an operator's dialogs are routed again" })
+  deleteUser(
+    @Arg('id', () => ID, { description: 'the user to delete (soft delete: the email becomes free again); NOT_FOUND if unknown' })
+    id: string,
+    @Ctx() { em, services }: Context,
+  ): Promise<string> {
     return services.users.delete(em, id);
   }
 }
