@@ -27,9 +27,6 @@ export class TransferTarget {
 
   @Field(() => ID, { nullable: true, description: 'an operator: taken when ONLINE and below maxDialogs (tried before groupId)' })
   operatorId?: string | null;
-
-  @Field(() => String, { nullable: true, description: "the bot's chat id given to startDialog" })
-  externalId?: string | null;
 }
 
 @InputType({
