@@ -124,7 +124,7 @@ export class Loaders {
     );
     this.topicSequence = new DataLoader<string, number>(async (names) => {
       const rows = await em.execute<Array<{ topic: string; seq: string }>>(
-        'select topic, seq from event_topics where topic = any(?)',
+        'select topic, seq from event_topics where topic in (?)',
         [[...names]],
       );
       const seqs = new Map(rows.map((r) => [r.topic, Number(r.seq)]));

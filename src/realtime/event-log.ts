@@ -41,7 +41,8 @@ interface EntryRow {
   position: string;
   type: string;
   feed: boolean;
-  at: Date;
+  /** The driver hands timestamps over as text. */
+  at: Date | string;
   dialog_id: string | null;
   message_id: string | null;
   transfer_id: string | null;
@@ -61,7 +62,7 @@ function entryOf(row: EntryRow): LogEntry {
     position: Number(row.position),
     type: row.type,
     feed: row.feed,
-    at: row.at,
+    at: new Date(row.at),
     dialogId: row.dialog_id,
     messageId: row.message_id,
     transferId: row.transfer_id,
@@ -123,7 +124,8 @@ export class EventLog implements EventSink {
       params.push(...values);
     };
     if (upTo !== null) add('l.position <= ?', upTo);
-    if (filter.types?.length) add('l.type = any(?)', [...filter.types]);
+    // JSON, because the driver would spread an array binding into a list.
+    if (filter.types?.length) add('l.type in (select jsonb_array_elements_text(?::jsonb))', JSON.stringify(filter.types));
     if (filter.dialogId != null) add('l.dialog_id = ?', filter.dialogId);
     if (filter.groupId != null) {
       add('(l.group_id = ? or jsonb_exists(l.topics, ?))', filter.groupId, topics.groupOperatorStatus(filter.groupId));
@@ -171,15 +173,6 @@ export class EventLog implements EventSink {
     if (after > seq) return 'ahead';
     const oldest = row?.oldest == null ? seq + 1 : Number(row.oldest);
     return after + 1 < oldest ? 'expired' : 'ok';
-  }
-
-  /** A topic's latest sequence number (0 before its first event). */
-  async topicSequences(em: EntityManager, topicNames: readonly string[]): Promise<Map<string, number>> {
-    const rows = await em.execute<Array<{ topic: string; seq: string }>>(
-      'select topic, seq from event_topics where topic = any(?)',
-      [[...topicNames]],
-    );
-    return new Map(rows.map((r) => [r.topic, Number(r.seq)]));
   }
 
   /**

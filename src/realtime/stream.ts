@@ -22,10 +22,9 @@ export function resumeLog(bus: EventBus, after: number, filter: FeedFilter): Res
       for (;;) {
         const em = bus.fork();
         const entries = await bus.log.readFeed(em, from, upTo, filter, REPLAY_PAGE);
-        const scope = new EventScope(em);
         for (const entry of entries) {
           from = entry.position;
-          yield logDelivery(entry, scope);
+          yield logDelivery(entry, new EventScope(bus.fork()));
         }
         if (entries.length < REPLAY_PAGE) return;
       }
@@ -56,11 +55,11 @@ export function resumeTopic(bus: EventBus, topic: string, afterSeq: number): Res
       for (;;) {
         const em = bus.fork();
         const entries = await bus.log.readTopic(em, topic, after, upTo, REPLAY_PAGE);
-        const scope = new EventScope(em);
         for (const entry of entries) {
           const sequence = entry.topics[topic] ?? 0;
           after = sequence;
-          yield { topic, sequence, position: entry.position, event: entry.event, entry, scope };
+          // A scope per event, as live: what it memoizes belongs to one event.
+          yield { topic, sequence, position: entry.position, event: entry.event, entry, scope: new EventScope(bus.fork()) };
         }
         if (entries.length < REPLAY_PAGE) return;
       }
