@@ -80,11 +80,14 @@ export async function startApp(options: AppOptions): Promise<App> {
     const services = createServices(config, clock, bus, orm.em, { metrics, logger });
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
-    const sweeper = new Sweeper(orm.em, services);
+    let server: RunningServer | undefined;
+    const sweeper = new Sweeper(orm.em, services, () =>
+      [...(server?.sockets ?? [])].flatMap((info) => (info.viewer.operatorId === null ? [] : [info.viewer.operatorId])),
+    );
     sweeper.start(config.sweepIntervalMs);
     started.push(() => sweeper.stop());
     const schema = await handoverSchema();
-    const server = await startServer({
+    server = await startServer({
       schema,
       rootEm: orm.em,
       services,

@@ -9,6 +9,7 @@ import { Message } from './dialogs/message.entity.js';
 import { DialogTransfer } from './routing/dialog-transfer.entity.js';
 import { Dialog } from './dialogs/dialog.entity.js';
 import { listLoader, rowLoader } from './shared/loader.js';
+import { leftQueueSince, queuePositions } from './dialogs/queue-position.js';
 
 /**
  * Entities reached through memberships, each with the key it was asked by, in one statement.
@@ -54,6 +55,10 @@ export class Loaders {
   readonly messagesOfDialog;
   /** Routing decisions of each dialog, oldest first. */
   readonly transfersOfDialog;
+  /** Each QUEUED dialog's place in the drain order; null when not queued. */
+  readonly queuePositionOf;
+  /** Dialogs that left the Help queue to an operator since the key (an ISO time). */
+  readonly leftQueueSince;
 
   constructor(em: EntityManager) {
     this.groupById = rowLoader(
@@ -117,6 +122,13 @@ export class Loaders {
       (ids) => em.find(DialogTransfer, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
       (t) => t.dialog.id,
       (t) => t,
+    );
+    this.queuePositionOf = rowLoader(
+      (ids) => queuePositions(em, ids),
+      (p) => p.id,
+    );
+    this.leftQueueSince = new DataLoader<string, number>((keys) =>
+      Promise.all(keys.map((since) => leftQueueSince(em, new Date(since)))),
     );
   }
 

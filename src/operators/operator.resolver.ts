@@ -85,13 +85,16 @@ export class OperatorResolver {
 
   @Authorized(Role.SUPERVISOR, Role.OPERATOR)
   @Mutation(() => Operator, {
-    description: "operatorId defaults to the caller's own operator; another's needs ADMIN or SUPERVISOR",
+    description:
+      "operatorId defaults to the caller's own operator; another's needs ADMIN or SUPERVISOR; reason is kept while AWAY",
   })
   setOperatorStatus(
     @Arg('status', () => OperatorStatus) status: OperatorStatus,
     @Arg('operatorId', () => ID, { nullable: true }) operatorId: string | null,
+    @Arg('reason', () => String, { nullable: true, description: 'shown as awayReason while AWAY (at most 200 characters)' })
+    reason: string | null,
     @Ctx() { em, services, viewer }: Context,
   ): Promise<Operator> {
-    return services.operators.setStatus(em, viewer!, status, operatorId);
+    return services.presence.setStatus(em, viewer!, status, operatorId, reason);
   }
 }

@@ -7,8 +7,16 @@ export enum RoutingCause {
   DRAIN = 'DRAIN',
   TAKE = 'TAKE',
   REROUTE = 'REROUTE',
+  /** The assigned operator did not answer in time (the group's reassignAfterSec). */
+  NO_ANSWER = 'NO_ANSWER',
 }
-registerEnumType(RoutingCause, { name: 'TransferKind', description: 'What started a routing decision.' });
+registerEnumType(RoutingCause, {
+  name: 'TransferKind',
+  description: 'What started a routing decision.',
+  valuesConfig: {
+    NO_ANSWER: { description: "the assigned operator did not answer in time (the group's reassignAfterSec)" },
+  },
+});
 
 /**
  * Why a requested target could not take the dialog. The values are what dialog_transfers.reasons
@@ -18,6 +26,7 @@ export enum SkipReason {
   OPERATOR_NOT_FOUND = 'operator_not_found',
   OPERATOR_IS_SENDER = 'operator_is_sender',
   OPERATOR_OFFLINE = 'operator_offline',
+  OPERATOR_AWAY = 'operator_away',
   OPERATOR_AT_CAPACITY = 'operator_at_capacity',
   GROUP_NOT_FOUND = 'group_not_found',
   GROUP_EMPTY = 'group_empty',
@@ -25,5 +34,14 @@ export enum SkipReason {
   GROUP_AT_CAPACITY = 'group_at_capacity',
   NO_TARGET = 'no_target',
   NO_OPERATOR_AVAILABLE = 'no_operator_available',
+  /** The queue the dialog would wait in is at its limit (hand-offs from the bot only). */
+  QUEUE_FULL = 'queue_full',
 }
-registerEnumType(SkipReason, { name: 'TransferReason', description: 'Why a requested target did not take the dialog.' });
+registerEnumType(SkipReason, {
+  name: 'TransferReason',
+  description: 'Why a requested target did not take the dialog.',
+  valuesConfig: {
+    OPERATOR_AWAY: { description: 'the named operator is AWAY (paused)' },
+    QUEUE_FULL: { description: 'the queue the dialog would wait in is at its limit' },
+  },
+});

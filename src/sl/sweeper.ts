@@ -2,11 +2,16 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from '../services.js';
 import { loggable } from '../shared/logger.js';
 import { inTransaction } from '../shared/transaction.js';
+import { AVAILABLE, LEAST_LOADED } from '../routing/rules.js';
 
 export interface SweepResult {
   readonly breached: number;
   readonly warned: number;
   readonly loggedOut: number;
+  /** Operators logged out by PRESENCE_GRACE_SEC. */
+  readonly graceLoggedOut: number;
+  /** Dialogs re-routed because their operator did not answer in time (NO_ANSWER). */
+  readonly unanswered: number;
   readonly drained: number;
   readonly sessionsExpired: number;
   readonly throttleCountersPurged: number;
@@ -14,8 +19,8 @@ export interface SweepResult {
 
 /**
  * The periodic work that runs from database timestamps: SL breaches (and warnings),
- * auto-logout after inactivity, the Help-queue safety drain, expired sessions (their sockets
- * close) and long-expired login throttle counters. Every step is a conditional
+ * auto-logout after inactivity, the presence grace logout, no-answer re-routing, the Help-queue
+ * safety drain, expired sessions (their sockets close) and long-expired login throttle counters. Every step is a conditional
  * update or skips locked rows, so any number of processes may sweep at once, and nothing is
  * lost across restarts. `runOnce()` is what the timer calls; tests call it directly.
  */
@@ -26,6 +31,8 @@ export class Sweeper {
   constructor(
     private readonly rootEm: EntityManager,
     private readonly services: Services,
+    /** The operators with an open WebSocket on this process (the presence heartbeat). */
+    private readonly connectedOperators: () => readonly string[] = () => [],
   ) {}
 
   start(intervalMs: number): void {
@@ -67,15 +74,20 @@ export class Sweeper {
   private async sweep(): Promise<SweepResult> {
     const breached = await this.markClocks('BREACHED');
     const warned = this.services.config.slWarningSec > 0 ? await this.markClocks('WARNING') : 0;
+    const { presence, router, clock } = this.services;
     let loggedOut = 0;
-    const em = this.rootEm.fork();
-    for (const id of await this.services.operators.dueForAutoLogout(em, this.services.clock.now())) {
-      if (await this.services.operators.autoLogout(this.rootEm.fork(), id)) loggedOut++;
+    for (const id of await presence.dueForAutoLogout(this.rootEm.fork(), clock.now())) {
+      if (await presence.autoLogout(this.rootEm.fork(), id)) loggedOut++;
+    }
+    const graceLoggedOut = await presence.sweepGrace(this.rootEm.fork(), this.connectedOperators());
+    let unanswered = 0;
+    for (const id of await router.dueForNoAnswer(this.rootEm.fork(), clock.now())) {
+      if (await inTransaction(this.rootEm.fork(), (tx) => router.rerouteUnanswered(tx, id))) unanswered++;
     }
     const drained = await this.drainQueue();
     const sessionsExpired = await this.services.auth.endExpiredSessions(this.rootEm.fork());
     const throttleCountersPurged = await this.services.loginThrottle.purgeExpired();
-    return { breached, warned, loggedOut, drained, sessionsExpired, throttleCountersPurged };
+    return { breached, warned, loggedOut, graceLoggedOut, unanswered, drained, sessionsExpired, throttleCountersPurged };
   }
 
   /** Marks each overdue (or nearly due) running clock once and announces it. */
@@ -121,10 +133,7 @@ export class Sweeper {
     const em = this.rootEm.fork();
     const [queued] = await em.execute<unknown[]>(`select 1 from dialogs where status = 'QUEUED' limit 1`);
     if (!queued) return 0;
-    const free = await em.execute<Array<{ id: string }>>(
-      `select id from operators where status = 'ONLINE' and deleted_at is null and active_dialog_count < max_dialogs
-        order by active_dialog_count, last_assigned_at nulls first, id`,
-    );
+    const free = await em.execute<Array<{ id: string }>>(`select o.id from operators o where ${AVAILABLE} order by ${LEAST_LOADED}`);
     let drained = 0;
     for (const { id } of free) {
       drained += await inTransaction(this.rootEm.fork(), (tx) => this.services.router.drain(tx, id));
