@@ -11,6 +11,7 @@ import { PgEventBus } from './realtime/event-bus.js';
 import { closeRevokedSockets } from './realtime/session-sockets.js';
 import { topics } from './realtime/topics.js';
 import type { Viewer } from './auth/viewer.js';
+import type { SocketInfo } from './realtime/socket-registry.js';
 import { Sweeper } from './sl/sweeper.js';
 import { Metrics } from './observability/metrics.js';
 import { registerDatabaseGauges } from './observability/database-gauges.js';
@@ -80,14 +81,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     const services = createServices(config, clock, bus, orm.em, { metrics, logger });
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
-    let server: RunningServer | undefined;
+    // The presence heartbeat reads this process's sockets once the server has them.
+    const connected: { sockets: ReadonlySet<SocketInfo> } = { sockets: new Set() };
     const sweeper = new Sweeper(orm.em, services, () =>
-      [...(server?.sockets ?? [])].flatMap((info) => (info.viewer.operatorId === null ? [] : [info.viewer.operatorId])),
+      [...connected.sockets].flatMap((info) => (info.viewer.operatorId === null ? [] : [info.viewer.operatorId])),
     );
     sweeper.start(config.sweepIntervalMs);
     started.push(() => sweeper.stop());
     const schema = await handoverSchema();
-    server = await startServer({
+    const server = await startServer({
       schema,
       rootEm: orm.em,
       services,
@@ -101,6 +103,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       },
     });
     started.push(() => server.stop());
+    connected.sockets = server.sockets;
     registerDatabaseGauges(metrics, orm.em, clock);
     metrics.beforeScrape(async () => metrics.webSocketConnections.set(server.sockets.size));
     const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {

@@ -176,7 +176,9 @@ export class DialogResolver {
   }
 
   @Authorized(...BOT_RUNTIME)
-  @Mutation(() => Dialog, { description: "sets an open dialog's priority, 0 to 10 (a higher priority drains from the queue first)" })
+  @Mutation(() => Dialog, {
+    description: "sets an open dialog's priority, 0 to 10 (a higher priority drains from the queue first)",
+  })
   setDialogPriority(
     @Arg('dialogId', () => ID) dialogId: string,
     @Arg('priority', () => Int, { description: '0 to 10' }) priority: number,

@@ -103,7 +103,12 @@ export class DialogService {
     await inTransaction(em, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       [written] = await tx.execute<DialogRow[]>('update dialogs set priority = ? where id = ? returning *', [value, dialog.id]);
-      await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.PRIORITY_CHANGED, dialogId: dialog.id, messageId: null });
+      await this.events.publish(tx, {
+        kind: 'dialog',
+        type: DialogEventType.PRIORITY_CHANGED,
+        dialogId: dialog.id,
+        messageId: null,
+      });
     });
     if (!written) throw new NotFoundError('Dialog', dialogId, 'dialogId');
     return em.map(Dialog, written);

@@ -14,15 +14,21 @@ export class CreateGroupInput {
   @Field(() => [ID], { nullable: true })
   operatorIds?: string[] | null;
 
-  @Field(() => Int, { nullable: true, description: 'no-answer re-routing after this many seconds, 0 (default) = off; at most 86400' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'no-answer re-routing after this many seconds, 0 (default) = off; at most 86400',
+  })
   reassignAfterSec?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'most dialogs of the group waiting in Help, 0 (default) = no limit; at most 100000' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'most dialogs of the group waiting in Help, 0 (default) = no limit; at most 100000',
+  })
   maxQueued?: number | null;
 
   @Field(() => Int, {
     nullable: true,
-    description: "returning-client window in seconds, 0 (default) = off; at most 2592000 (30 days)",
+    description: 'returning-client window in seconds, 0 (default) = off; at most 2592000 (30 days)',
   })
   preferLastOperatorSec?: number | null;
 }
@@ -38,15 +44,21 @@ export class UpdateGroupInput {
   @Field(() => Int, { nullable: true })
   slNextResponseSec?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'no-answer re-routing after this many seconds, 0 (default) = off; at most 86400' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'no-answer re-routing after this many seconds, 0 (default) = off; at most 86400',
+  })
   reassignAfterSec?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'most dialogs of the group waiting in Help, 0 (default) = no limit; at most 100000' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'most dialogs of the group waiting in Help, 0 (default) = no limit; at most 100000',
+  })
   maxQueued?: number | null;
 
   @Field(() => Int, {
     nullable: true,
-    description: "returning-client window in seconds, 0 (default) = off; at most 2592000 (30 days)",
+    description: 'returning-client window in seconds, 0 (default) = off; at most 2592000 (30 days)',
   })
   preferLastOperatorSec?: number | null;
 }

@@ -29,11 +29,7 @@ function routingSettings(input: CreateGroupInput | UpdateGroupInput): {
     ...(input.preferLastOperatorSec == null
       ? {}
       : {
-          preferLastOperatorSec: intInRange(
-            'preferLastOperatorSec',
-            input.preferLastOperatorSec,
-            ...PREFER_LAST_OPERATOR_RANGE,
-          ),
+          preferLastOperatorSec: intInRange('preferLastOperatorSec', input.preferLastOperatorSec, ...PREFER_LAST_OPERATOR_RANGE),
         }),
   };
 }

@@ -8,7 +8,9 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261202000000_routing_features extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table "operators" drop constraint "operators_status_check";`);
-    this.addSql(`alter table "operators" add constraint "operators_status_check" check ("status" in ('ONLINE', 'AWAY', 'OFFLINE'));`);
+    this.addSql(
+      `alter table "operators" add constraint "operators_status_check" check ("status" in ('ONLINE', 'AWAY', 'OFFLINE'));`,
+    );
     this.addSql(`
       alter table "operators"
         add column "away_reason" text null,
@@ -33,6 +35,8 @@ export class Migration20261202000000_routing_features extends Migration {
         add column "from_queue" boolean not null default false;`);
     // Old decisions that took a queued dialog: drains and takes always did.
     this.addSql(`update "dialog_transfers" set "from_queue" = true where "kind" in ('DRAIN', 'TAKE');`);
-    this.addSql(`create index "dialog_transfers_left_queue" on "dialog_transfers" ("at") where "from_queue" and "to_operator_id" is not null;`);
+    this.addSql(
+      `create index "dialog_transfers_left_queue" on "dialog_transfers" ("at") where "from_queue" and "to_operator_id" is not null;`,
+    );
   }
 }

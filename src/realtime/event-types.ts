@@ -25,6 +25,8 @@ export enum DialogEventType {
 registerEnumType(DialogEventType, {
   name: 'DialogEventType',
   valuesConfig: {
-    PRIORITY_CHANGED: { description: "setDialogPriority changed the dialog's priority (its place in the Help queue may have moved)" },
+    PRIORITY_CHANGED: {
+      description: "setDialogPriority changed the dialog's priority (its place in the Help queue may have moved)",
+    },
   },
 });

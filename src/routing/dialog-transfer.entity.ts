@@ -11,7 +11,8 @@ import { RoutingCause, SkipReason } from './transfer-enums.js';
 @ObjectType()
 @Entity({ tableName: 'dialog_transfers' })
 export class DialogTransfer {
-  [OptionalProps]?: 'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'seq' | 'fromQueue';
+  [OptionalProps]?:
+    'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'seq' | 'fromQueue';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

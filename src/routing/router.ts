@@ -9,7 +9,15 @@ import { pgDate } from '../shared/pg-time.js';
 import { afterCommit } from '../shared/transaction.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
-import { AVAILABLE, HELD_ORDER, LEAST_LOADED, QUEUE_ORDER, whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
+import {
+  AVAILABLE,
+  HELD_ORDER,
+  LEAST_LOADED,
+  QUEUE_ORDER,
+  whyGroupSkipped,
+  whyOperatorSkipped,
+  type Candidate,
+} from './rules.js';
 import { RoutingCause, SkipReason } from './transfer-enums.js';
 
 /*

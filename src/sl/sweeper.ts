@@ -133,7 +133,9 @@ export class Sweeper {
     const em = this.rootEm.fork();
     const [queued] = await em.execute<unknown[]>(`select 1 from dialogs where status = 'QUEUED' limit 1`);
     if (!queued) return 0;
-    const free = await em.execute<Array<{ id: string }>>(`select o.id from operators o where ${AVAILABLE} order by ${LEAST_LOADED}`);
+    const free = await em.execute<Array<{ id: string }>>(
+      `select o.id from operators o where ${AVAILABLE} order by ${LEAST_LOADED}`,
+    );
     let drained = 0;
     for (const { id } of free) {
       drained += await inTransaction(this.rootEm.fork(), (tx) => this.services.router.drain(tx, id));
