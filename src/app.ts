@@ -12,6 +12,7 @@ import { EventLog } from './realtime/event-log.js';
 import { closeRevokedSockets } from './realtime/session-sockets.js';
 import { topics } from './realtime/topics.js';
 import type { Viewer } from './auth/viewer.js';
+import type { SocketInfo } from './realtime/socket-registry.js';
 import { Sweeper } from './sl/sweeper.js';
 import { Metrics } from './observability/metrics.js';
 import { registerDatabaseGauges } from './observability/database-gauges.js';
@@ -82,7 +83,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     const services = createServices(config, clock, eventLog, bus, orm.em, { metrics, logger });
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
-    const sweeper = new Sweeper(orm.em, services);
+    // The presence heartbeat reads this process's sockets once the server has them.
+    const connected: { sockets: ReadonlySet<SocketInfo> } = { sockets: new Set() };
+    const sweeper = new Sweeper(orm.em, services, () =>
+      [...connected.sockets].flatMap((info) => (info.viewer.operatorId === null ? [] : [info.viewer.operatorId])),
+    );
     sweeper.start(config.sweepIntervalMs);
     started.push(() => sweeper.stop());
     const schema = await handoverSchema();
@@ -100,6 +105,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       },
     });
     started.push(() => server.stop());
+    connected.sockets = server.sockets;
     registerDatabaseGauges(metrics, orm.em, clock);
     metrics.beforeScrape(async () => metrics.webSocketConnections.set(server.sockets.size));
     const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {

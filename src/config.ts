@@ -25,6 +25,10 @@ export interface Config {
   readonly sweepIntervalMs: number;
   /** How long the event log keeps events (resume, Query.events, webhook redelivery). */
   readonly eventRetentionDays: number;
+  /** An ONLINE or AWAY operator with no open WebSocket for this long is logged out (0 = off). */
+  readonly presenceGraceSec: number;
+  /** At most this many dialogs wait in Help after a hand-off from the bot (0 = no limit). */
+  readonly helpQueueMax: number;
   /** Warn this many seconds before an SL deadline (0 = no warning). */
   readonly slWarningSec: number;
   /** Connections in the pool of each server process. */
@@ -139,6 +143,8 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs: intVar(env, 'SWEEP_INTERVAL_MS', 1000, 50, 60000),
     eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', 7, 1, 3650),
     slWarningSec: intVar(env, 'SL_WARNING_SEC', 0, 0, 86400),
+    presenceGraceSec: intVar(env, 'PRESENCE_GRACE_SEC', 0, 0, 86400),
+    helpQueueMax: intVar(env, 'HELP_QUEUE_MAX', 0, 0, 1_000_000),
     dbPoolSize: intVar(env, 'DB_POOL_SIZE', 10, 1, 200),
     wsMaxPayloadBytes: intVar(env, 'WS_MAX_PAYLOAD_BYTES', 64 * KIB, 1 * KIB, 64 * MIB),
     wsConnectionInitTimeoutMs: intVar(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),

@@ -10,6 +10,7 @@ import { DialogTransfer } from './routing/dialog-transfer.entity.js';
 import { Dialog } from './dialogs/dialog.entity.js';
 import { listLoader, rowLoader } from './shared/loader.js';
 import type { EventScope } from './realtime/event-bus.js';
+import { leftQueueSince, queuePositions } from './dialogs/queue-position.js';
 
 /**
  * Entities reached through memberships, each with the key it was asked by, in one statement.
@@ -58,6 +59,10 @@ export class Loaders {
   readonly transferById;
   /** A stream's latest sequence by topic name (0 before its first event). */
   readonly topicSequence;
+  /** Each QUEUED dialog's place in the drain order; null when not queued. */
+  readonly queuePositionOf;
+  /** Dialogs that left the Help queue to an operator since the key (an ISO time). */
+  readonly leftQueueSince;
 
   constructor(em: EntityManager) {
     this.groupById = rowLoader(
@@ -133,6 +138,13 @@ export class Loaders {
     this.transferById = rowLoader(
       (ids) => em.find(DialogTransfer, { id: { $in: [...ids] } }),
       (t) => t.id,
+    );
+    this.queuePositionOf = rowLoader(
+      (ids) => queuePositions(em, ids),
+      (p) => p.id,
+    );
+    this.leftQueueSince = new DataLoader<string, number>((keys) =>
+      Promise.all(keys.map((since) => leftQueueSince(em, new Date(since)))),
     );
   }
 

@@ -7,6 +7,7 @@ import { DialogQueries } from './dialogs/dialog.queries.js';
 import { DialogService } from './dialogs/dialog.service.js';
 import { GroupService } from './groups/group.service.js';
 import { OperatorService } from './operators/operator.service.js';
+import { PresenceService } from './operators/presence.service.js';
 import type { EventBus } from './realtime/event-bus.js';
 import type { EventSink } from './realtime/events.js';
 import { Router } from './routing/router.js';
@@ -31,6 +32,8 @@ export interface Services {
   readonly router: Router;
   readonly groups: GroupService;
   readonly operators: OperatorService;
+  /** ONLINE / AWAY / OFFLINE, logouts, auto- and grace logout, and their re-routing. */
+  readonly presence: PresenceService;
   readonly users: UserService;
   readonly scenarios: ScenarioService;
   readonly auth: AuthService;
@@ -67,7 +70,7 @@ export function createServices(
     firstResponseSec: config.slDefaultFirstResponseSec,
     nextResponseSec: config.slDefaultNextResponseSec,
   });
-  const router = new Router(clock, events, sl, (decision) => {
+  const router = new Router(clock, events, sl, { helpQueueMax: config.helpQueueMax }, (decision) => {
     metrics.routingDecisions.inc({ kind: decision.kind, outcome: decision.outcome, reason: decision.reason ?? 'none' });
     metrics.routingSeconds.observe({ kind: decision.kind }, decision.seconds);
   });
@@ -77,20 +80,8 @@ export function createServices(
       for (const id of [...operatorIds].sort()) await router.drain(tx, id);
     },
   });
-  const operators = new OperatorService(clock, events, {
-    capacityAvailable: async (tx, id) => {
-      await router.drain(tx, id);
-    },
-    wentOffline: async (tx, id) => {
-      await router.rerouteAll(tx, id);
-    },
-    statusChanged: async (tx, operator) => {
-      const groups = await tx.execute<Array<{ group_id: string }>>('select group_id from group_members where operator_id = ?', [
-        operator.id,
-      ]);
-      await events.publish(tx, { kind: 'operator', operatorId: operator.id, groupIds: groups.map((g) => g.group_id) });
-    },
-  });
+  const presence = new PresenceService(clock, events, router, { graceSec: config.presenceGraceSec });
+  const operators = new OperatorService(clock, events, presence);
   const loginThrottle = new LoginThrottle(
     rootEm,
     {
@@ -108,9 +99,10 @@ export function createServices(
     router,
     groups,
     operators,
+    presence,
     users: new UserService(clock, operators, events),
     scenarios: new ScenarioService(clock),
-    auth: new AuthService(clock, operators, events, loginThrottle, {
+    auth: new AuthService(clock, presence, events, loginThrottle, {
       adminToken: config.adminToken,
       sessionTtlSec: config.sessionTtlSec,
     }),

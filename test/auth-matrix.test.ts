@@ -108,6 +108,7 @@ const ARGS: Readonly<Record<string, Args>> = {
   startDialog: { own: () => ({ input: { clientName: 'Grace' } }) },
   postClientMessage: { own: async () => ({ dialogId: await botDialog(), text: 'hello' }) },
   reportBotFailure: { own: async () => ({ dialogId: await botDialog() }) },
+  setDialogPriority: { own: async () => ({ dialogId: await botDialog(), priority: 3 }) },
   transferDialog: {
     own: async () => ({ dialogId: await ownDialog(), to: { groupId: fx.otherGroup } }),
     others: async () => ({ dialogId: await othersDialog(), to: { groupId: fx.ownGroup } }),

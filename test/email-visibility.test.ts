@@ -296,6 +296,7 @@ const MUTATION_RUNS: Record<string, Prepare[]> = {
   takeDialog: [onDialog(() => queuedFromA(ids.gB))],
   closeDialog: [onDialog(() => heldByA())],
   reportBotFailure: [onDialog(botDialog)],
+  setDialogPriority: [async () => ({ args: '(dialogId: $id, priority: 2)', variables: { id: await heldByA() } })],
 };
 
 /** Paths the runs here produce for no viewer, and why (a prefix covers the paths below it). */
@@ -310,6 +311,7 @@ const NOT_PRODUCED: Record<string, string> = {
   'reportBotFailure.transfers.requestedOperator': 'a bot failure asks for the fallback group',
   'reportBotFailure.transfers.fromOperator': 'a bot failure hands over from the bot',
   'closeDialog.transfers.fromOperator': 'the dialogs closed here were handed over by the bot',
+  'setDialogPriority.transfers.fromOperator': 'the dialogs re-prioritised here were handed over by the bot',
 };
 const notProduced = (name: string): boolean =>
   Object.keys(NOT_PRODUCED).some((prefix) => name === prefix || name.startsWith(`${prefix}.`));

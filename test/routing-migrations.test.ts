@@ -5,16 +5,20 @@ import { migrationNames } from './helpers/migrations.js';
 
 const TYPED = 'Migration20261201000400_typed_transfers';
 const ONE_OPEN = 'Migration20261201000410_one_open_dialog_per_chat';
+const ROUTING_FEATURES = 'Migration20261202000000_routing_features';
 let db: TestDatabase;
 let db2: TestDatabase;
+let db3: TestDatabase;
 
 beforeAll(async () => {
   db = await createEmptyDatabase(inject('pgServerUrl'));
   db2 = await createEmptyDatabase(inject('pgServerUrl'));
+  db3 = await createEmptyDatabase(inject('pgServerUrl'));
 });
 afterAll(async () => {
   await db?.drop();
   await db2?.drop();
+  await db3?.drop();
 });
 
 describe('typed transfer reasons', () => {
@@ -80,7 +84,46 @@ describe('one open dialog per externalId', () => {
       await conn.execute(
         `update dialogs set status = 'CLOSED', closed_at = now() where id <> '00000000-0000-4000-8000-000000000001'`,
       );
-      expect(await orm.getMigrator().up()).toEqual([expect.objectContaining({ name: ONE_OPEN })]);
+      expect(await orm.getMigrator().up({ to: ONE_OPEN })).toEqual([expect.objectContaining({ name: ONE_OPEN })]);
+    } finally {
+      await orm.close(true);
+    }
+  });
+});
+
+describe('routing features', () => {
+  it('counts old drains and takes as dialogs that left the queue (the wait estimate), nothing else', async () => {
+    const names = await migrationNames();
+    const before = names[names.indexOf(ROUTING_FEATURES) - 1];
+    const orm = await initOrm({ databaseUrl: db3.url, poolSize: 1 });
+    try {
+      await orm.getMigrator().up({ to: before });
+      const conn = orm.em.getConnection();
+      await conn.execute(
+        `insert into dialogs (id, status, created_at) values ('00000000-0000-4000-8000-000000000001', 'BOT', now())`,
+      );
+      for (const [n, kind] of [
+        [1, 'TRANSFER'],
+        [2, 'DRAIN'],
+        [3, 'TAKE'],
+        [4, 'REROUTE'],
+      ] as const) {
+        await conn.execute(
+          `insert into dialog_transfers (id, dialog_id, at, kind, outcome)
+           values (?, '00000000-0000-4000-8000-000000000001', now(), ?, 'QUEUED')`,
+          [`00000000-0000-4000-8000-00000000010${n}`, kind],
+        );
+      }
+      await orm.getMigrator().up({ to: ROUTING_FEATURES });
+      const rows = await conn.execute(`select kind, from_queue from dialog_transfers order by id`);
+      expect(rows).toEqual([
+        { kind: 'TRANSFER', from_queue: false },
+        { kind: 'DRAIN', from_queue: true },
+        { kind: 'TAKE', from_queue: true },
+        { kind: 'REROUTE', from_queue: false },
+      ]);
+      const [dialog] = await conn.execute(`select priority from dialogs`);
+      expect(dialog).toEqual({ priority: 0 });
     } finally {
       await orm.close(true);
     }

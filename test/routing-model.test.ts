@@ -2,13 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/shared/clock.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { apiToken } from './helpers/factories.js';
+import { apiToken, login } from './helpers/factories.js';
 import type { GraphqlClient } from './helpers/gql.js';
 
 /**
  * Random command sequences run against the real API and against a small in-memory model of
  * MISSION's routing rules; after every command both must agree on every dialog, every
- * operator's load and the Help queue's order. The model is written here from MISSION's words,
+ * operator's load and the Help queue's order and positions. Commands include AWAY flips,
+ * priorities, operators' hand-offs and waits that let the sweep re-route unanswered dialogs
+ * (NO_ANSWER) and drain the queue. The model is written here from MISSION's words,
  * independently of the router and of src/routing/rules.ts (orderings included), so a wrong rule
  * cannot be wrong on both sides.
  */
@@ -16,11 +18,16 @@ import type { GraphqlClient } from './helpers/gql.js';
 const GROUPS = 3;
 const OPERATORS = 4;
 const FIRST_RESPONSE_SEC = [60, 20, 300];
+/** Group 1 re-routes a dialog its operator leaves unanswered this long after the assignment. */
+const REASSIGN_AFTER_SEC = [0, 30, 0];
 const DEFAULT_FIRST_SEC = 60;
+const PASSWORD = 'correct horse battery';
+
+type Status = 'ONLINE' | 'AWAY' | 'OFFLINE';
 
 interface MOperator {
   id: string;
-  online: boolean;
+  status: Status;
   max: number;
   groups: Set<string>;
   lastAssignedAt: Date | null;
@@ -33,6 +40,9 @@ interface MDialog {
   deadline: Date | null;
   queuedAt: Date | null;
   assignedAt: Date | null;
+  priority: number;
+  /** Who handed it on (or left it unanswered) into Help: no drain gives it back to them. */
+  handedOnBy: string | null;
 }
 
 type Key = ReadonlyArray<number | string>;
@@ -57,24 +67,36 @@ const leastLoadedFirst = byKey<{ id: string; active: number; lastAssignedAt: Dat
   o.id,
 ]);
 
-/** "Most urgent first": earliest SL deadline (none = last), then queued longest, then id. */
+/** The drain order: higher priority, then earliest SL deadline (none = last), then queued longest, then id. */
 const mostUrgentFirst = byKey<MDialog>((d) => [
+  -d.priority,
   d.deadline === null ? Number.POSITIVE_INFINITY : d.deadline.getTime(),
   d.queuedAt!.getTime(),
   d.id,
 ]);
 
+/** A leaving operator's dialogs move in the same urgency, by assignment time where the queue has its queued time. */
+const heldOrder = byKey<MDialog>((d) => [
+  -d.priority,
+  d.deadline === null ? Number.POSITIVE_INFINITY : d.deadline.getTime(),
+  d.assignedAt!.getTime(),
+  d.id,
+]);
+
+type Cause = 'TRANSFER' | 'REROUTE' | 'NO_ANSWER';
+
 class Model {
   operators = new Map<string, MOperator>();
   dialogs = new Map<string, MDialog>();
   groupTargets = new Map<string, number>();
+  reassignAfter = new Map<string, number>();
   constructor(private readonly now: () => Date) {}
 
   private active(opId: string): number {
     return [...this.dialogs.values()].filter((d) => d.status === 'ASSIGNED' && d.operatorId === opId).length;
   }
   private available(op: MOperator, exclude: string | null): boolean {
-    return op.online && this.active(op.id) < op.max && op.id !== exclude;
+    return op.status === 'ONLINE' && this.active(op.id) < op.max && op.id !== exclude;
   }
   private best(ops: MOperator[], exclude: string | null): MOperator | undefined {
     const c = ops
@@ -84,7 +106,12 @@ class Model {
     return c ? this.operators.get(c.id) : undefined;
   }
 
-  route(d: MDialog, target: { groupId: string | null; operatorId: string | null }, exclude: string | null): void {
+  route(
+    d: MDialog,
+    target: { groupId: string | null; operatorId: string | null },
+    exclude: string | null,
+    cause: Cause = 'TRANSFER',
+  ): void {
     const now = this.now();
     const previous = d.status === 'ASSIGNED' ? d.operatorId : null;
     let chosen: MOperator | undefined;
@@ -102,10 +129,17 @@ class Model {
     const firstHandOver = d.status === 'BOT';
     if (chosen) {
       if (chosen.id !== previous) chosen.lastAssignedAt = now;
-      Object.assign(d, { status: 'ASSIGNED', operatorId: chosen.id, groupId, assignedAt: now });
+      Object.assign(d, { status: 'ASSIGNED', operatorId: chosen.id, groupId, assignedAt: now, handedOnBy: null });
     } else {
-      // Re-queued, it keeps its place.
-      Object.assign(d, { status: 'QUEUED', operatorId: null, groupId, queuedAt: d.status === 'QUEUED' ? d.queuedAt : now });
+      // Re-queued, it keeps its place; who handed it on or left it unanswered is remembered.
+      const remembered = cause === 'REROUTE' ? null : exclude;
+      Object.assign(d, {
+        status: 'QUEUED',
+        operatorId: null,
+        groupId,
+        queuedAt: d.status === 'QUEUED' ? d.queuedAt : now,
+        handedOnBy: remembered ?? d.handedOnBy,
+      });
     }
     if (firstHandOver) {
       const sec = groupId ? this.groupTargets.get(groupId)! : DEFAULT_FIRST_SEC;
@@ -115,10 +149,10 @@ class Model {
 
   drain(opId: string, skip: string | null = null): void {
     const op = this.operators.get(opId)!;
-    if (!op.online) return;
+    if (op.status !== 'ONLINE') return;
     const free = op.max - this.active(opId);
     if (free <= 0) return;
-    const queued = [...this.dialogs.values()].filter((d) => d.status === 'QUEUED' && d.id !== skip);
+    const queued = [...this.dialogs.values()].filter((d) => d.status === 'QUEUED' && d.id !== skip && d.handedOnBy !== opId);
     const own = queued
       .filter((d) => d.groupId && op.groups.has(d.groupId))
       .sort(mostUrgentFirst)
@@ -129,25 +163,53 @@ class Model {
       .slice(0, free - own.length);
     const now = this.now();
     for (const q of [...own, ...rest]) {
-      Object.assign(this.dialogs.get(q.id)!, { status: 'ASSIGNED', operatorId: opId, assignedAt: now });
+      Object.assign(this.dialogs.get(q.id)!, { status: 'ASSIGNED', operatorId: opId, assignedAt: now, handedOnBy: null });
       op.lastAssignedAt = now;
     }
   }
 
-  setOnline(opId: string, online: boolean): void {
+  /** AWAY keeps what is held and takes nothing; ONLINE drains; OFFLINE routes the held dialogs on. */
+  setStatus(opId: string, status: Status): void {
     const op = this.operators.get(opId)!;
-    if (op.online === online) return;
-    op.online = online;
-    if (online) return this.drain(opId);
-    const held = [...this.dialogs.values()]
-      .filter((d) => d.status === 'ASSIGNED' && d.operatorId === opId)
-      .sort(
-        (a, b) =>
-          (a.deadline?.getTime() ?? Infinity) - (b.deadline?.getTime() ?? Infinity) ||
-          a.assignedAt!.getTime() - b.assignedAt!.getTime() ||
-          (a.id < b.id ? -1 : 1),
-      );
-    for (const d of held) this.route(d, { groupId: d.groupId, operatorId: null }, opId);
+    if (op.status === status) return;
+    op.status = status;
+    if (status === 'ONLINE') return this.drain(opId);
+    if (status === 'AWAY') return;
+    const held = [...this.dialogs.values()].filter((d) => d.status === 'ASSIGNED' && d.operatorId === opId).sort(heldOrder);
+    for (const d of held) this.route(d, { groupId: d.groupId, operatorId: null }, opId, 'REROUTE');
+  }
+
+  /** An operator hands a dialog they hold on: never back to them. */
+  handOff(d: MDialog, target: { groupId: string | null; operatorId: string | null }): void {
+    const from = d.operatorId!;
+    this.route(d, target, from);
+    this.drain(from, d.id);
+  }
+
+  /**
+   * The sweep: dialogs assigned reassignAfter seconds ago or more in a group with the rule (no
+   * operator ever replies here, so their clocks run) go on as NO_ANSWER, oldest assignment first;
+   * then every free ONLINE operator, least loaded first, drains.
+   */
+  sweep(): void {
+    const now = this.now().getTime();
+    const due = (d: MDialog): boolean => {
+      const after = d.groupId ? (this.reassignAfter.get(d.groupId) ?? 0) : 0;
+      return d.status === 'ASSIGNED' && after > 0 && d.assignedAt!.getTime() + after * 1000 <= now;
+    };
+    const candidates = [...this.dialogs.values()].filter(due).sort(byKey((d) => [d.assignedAt!.getTime(), d.id]));
+    for (const d of candidates) {
+      if (!due(d)) continue;
+      const silent = d.operatorId!;
+      this.route(d, { groupId: d.groupId, operatorId: null }, silent, 'NO_ANSWER');
+      this.drain(silent, d.id);
+    }
+    if (!this.helpQueue().length) return;
+    const free = [...this.operators.values()]
+      .filter((o) => this.available(o, null))
+      .map((o) => ({ id: o.id, active: this.active(o.id), lastAssignedAt: o.lastAssignedAt }))
+      .sort(leastLoadedFirst);
+    for (const o of free) this.drain(o.id);
   }
 
   close(d: MDialog): void {
@@ -177,8 +239,11 @@ class Model {
 }
 
 type Command =
-  | { kind: 'online'; op: number; online: boolean }
-  | { kind: 'newToGroup'; group: number }
+  | { kind: 'status'; op: number; status: Status }
+  | { kind: 'priority'; dialog: number; priority: number }
+  | { kind: 'handOff'; dialog: number; group: number | null; op: number | null }
+  | { kind: 'wait' }
+  | { kind: 'newToGroup'; group: number; priority: number }
   | { kind: 'newToOperator'; op: number; group: number | null }
   | { kind: 'botFailure' }
   | { kind: 'transfer'; dialog: number; group: number | null; op: number | null }
@@ -186,8 +251,32 @@ type Command =
   | { kind: 'raiseMax'; op: number; by: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('online' as const), op: fc.nat(OPERATORS - 1), online: fc.boolean() }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('newToGroup' as const), group: fc.nat(GROUPS - 1) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('status' as const),
+      op: fc.nat(OPERATORS - 1),
+      status: fc.constantFrom<Status>('ONLINE', 'ONLINE', 'AWAY', 'OFFLINE'),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('newToGroup' as const), group: fc.nat(GROUPS - 1), priority: fc.nat(3) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('priority' as const), dialog: fc.nat(50), priority: fc.nat(10) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('handOff' as const),
+      dialog: fc.nat(50),
+      group: fc.option(fc.nat(GROUPS - 1)),
+      op: fc.option(fc.nat(OPERATORS - 1)),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const) }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -220,6 +309,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 async function runScenario(commands: Command[]): Promise<void> {
   const clock = new ManualClock('2026-06-01T09:00:00.000Z');
   const t: TestApp = await startTestApp({ clock });
+  // The test sweeps when the model does.
+  await t.quiet();
   try {
     const admin = t.admin;
     const bot: GraphqlClient = t.client(await apiToken(admin, 'INTEGRATION'));
@@ -227,23 +318,26 @@ async function runScenario(commands: Command[]): Promise<void> {
     const groups: string[] = [];
     for (let g = 0; g < GROUPS; g++) {
       const { createGroup } = await admin.ok(
-        `mutation($n: String!, $s: Int!) { createGroup(input: { name: $n, slFirstResponseSec: $s, slNextResponseSec: 60 }) { id } }`,
-        { n: `g${g}`, s: FIRST_RESPONSE_SEC[g] },
+        `mutation($n: String!, $s: Int!, $r: Int!) { createGroup(input: { name: $n, slFirstResponseSec: $s, slNextResponseSec: 60, reassignAfterSec: $r }) { id } }`,
+        { n: `g${g}`, s: FIRST_RESPONSE_SEC[g], r: REASSIGN_AFTER_SEC[g] },
       );
       groups.push(createGroup.id);
       model.groupTargets.set(createGroup.id, FIRST_RESPONSE_SEC[g]);
+      model.reassignAfter.set(createGroup.id, REASSIGN_AFTER_SEC[g]);
     }
     const ops: string[] = [];
+    const sessions = new Map<string, GraphqlClient>();
     for (let o = 0; o < OPERATORS; o++) {
       const memberOf = [groups[o % GROUPS], ...(o === 0 ? [groups[1]] : [])];
       const { createOperator } = await admin.ok(
-        `mutation($e: String!, $g: [ID!], $m: Int) { createOperator(input: { firstName: "O", lastName: "P", email: $e, groupIds: $g, maxDialogs: $m }) { id } }`,
-        { e: `o${o}@example.com`, g: memberOf, m: 1 + (o % 2) },
+        `mutation($e: String!, $g: [ID!], $m: Int, $p: String) { createOperator(input: { firstName: "O", lastName: "P", email: $e, groupIds: $g, maxDialogs: $m, password: $p }) { id } }`,
+        { e: `o${o}@example.com`, g: memberOf, m: 1 + (o % 2), p: PASSWORD },
       );
       ops.push(createOperator.id);
+      sessions.set(createOperator.id, t.client(await login(t.client(), `o${o}@example.com`, PASSWORD)));
       model.operators.set(createOperator.id, {
         id: createOperator.id,
-        online: false,
+        status: 'OFFLINE',
         max: 1 + (o % 2),
         groups: new Set(memberOf),
         lastAssignedAt: null,
@@ -251,9 +345,11 @@ async function runScenario(commands: Command[]): Promise<void> {
     }
     const dialogIds: string[] = [];
     const open = (): string[] => dialogIds.filter((id) => model.dialogs.get(id)!.status !== 'CLOSED');
-    const newDialog = async (): Promise<MDialog> => {
-      const { startDialog } = await bot.ok(`mutation { startDialog(input: {}) { id } }`);
+    const newDialog = async (priority = 0): Promise<MDialog> => {
+      const { startDialog } = await bot.ok(`mutation($p: Int) { startDialog(input: { priority: $p }) { id } }`, { p: priority });
       const d: MDialog = {
+        priority,
+        handedOnBy: null,
         id: startDialog.id,
         status: 'BOT',
         operatorId: null,
@@ -271,15 +367,40 @@ async function runScenario(commands: Command[]): Promise<void> {
     for (const [step, c] of commands.entries()) {
       clock.advance(1000);
       switch (c.kind) {
-        case 'online':
+        case 'status':
           await admin.ok(`mutation($id: ID!, $s: OperatorStatus!) { setOperatorStatus(operatorId: $id, status: $s) { id } }`, {
             id: ops[c.op],
-            s: c.online ? 'ONLINE' : 'OFFLINE',
+            s: c.status,
           });
-          model.setOnline(ops[c.op], c.online);
+          model.setStatus(ops[c.op], c.status);
+          break;
+        case 'priority': {
+          const candidates = open();
+          if (!candidates.length) break;
+          const d = model.dialogs.get(candidates[c.dialog % candidates.length])!;
+          await bot.ok(`mutation($id: ID!, $p: Int!) { setDialogPriority(dialogId: $id, priority: $p) { id } }`, {
+            id: d.id,
+            p: c.priority,
+          });
+          d.priority = c.priority;
+          break;
+        }
+        case 'handOff': {
+          const held = open().filter((id) => model.dialogs.get(id)!.status === 'ASSIGNED');
+          if (!held.length || (c.group === null && c.op === null)) break;
+          const d = model.dialogs.get(held[c.dialog % held.length])!;
+          const to = { groupId: c.group === null ? null : groups[c.group], operatorId: c.op === null ? null : ops[c.op] };
+          await sessions.get(d.operatorId!)!.ok(TRANSFER, { id: d.id, to });
+          model.handOff(d, to);
+          break;
+        }
+        case 'wait':
+          clock.advance(30_000);
+          await t.app.sweeper.runOnce();
+          model.sweep();
           break;
         case 'newToGroup': {
-          const d = await newDialog();
+          const d = await newDialog(c.priority);
           await bot.ok(TRANSFER, { id: d.id, to: { groupId: groups[c.group] } });
           model.transfer(d, { groupId: groups[c.group], operatorId: null });
           break;
@@ -326,7 +447,7 @@ async function runScenario(commands: Command[]): Promise<void> {
       }
 
       const { dialogs, operators, helpQueue } = await admin.ok(
-        `{ dialogs(first: 200) { edges { node { id status operator { id } } } } operators { id activeDialogCount } helpQueue { id } }`,
+        `{ dialogs(first: 200) { edges { node { id status operator { id } } } } operators { id activeDialogCount } helpQueue { id queuePosition } }`,
       );
       const where = `after step ${step} ${JSON.stringify(c)}`;
       const actualDialogs = Object.fromEntries(
@@ -353,6 +474,10 @@ async function runScenario(commands: Command[]): Promise<void> {
         helpQueue.map((d: { id: string }) => d.id),
         where,
       ).toEqual(model.helpQueue());
+      expect(
+        helpQueue.map((d: { queuePosition: number }) => d.queuePosition),
+        where,
+      ).toEqual(helpQueue.map((_: unknown, i: number) => i + 1));
     }
   } finally {
     await t.stop();

@@ -4,8 +4,7 @@ import { UnauthenticatedError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
 import { User } from '../users/user.entity.js';
 import { Operator } from '../operators/operator.entity.js';
-import { OperatorStatus } from '../operators/operator-status.js';
-import type { OperatorService } from '../operators/operator.service.js';
+import type { PresenceService } from '../operators/presence.service.js';
 import { AuthToken, TokenKind } from './auth-token.entity.js';
 import { ApiToken, ViewerInfo } from './auth.types.js';
 import { authenticate } from './authenticate.js';
@@ -24,7 +23,7 @@ export interface SessionOptions {
 export class AuthService {
   constructor(
     private readonly clock: Clock,
-    private readonly operators: OperatorService,
+    private readonly presence: PresenceService,
     private readonly events: EventSink,
     private readonly throttle: LoginThrottle,
     private readonly options: SessionOptions,
@@ -69,20 +68,11 @@ export class AuthService {
   }
 
   /**
-   * Ends the caller's session; an operator also goes OFFLINE, so their dialogs move on.
-   * False when the caller holds no session (API or admin token).
+   * Ends the caller's session; an operator whose last session it was goes OFFLINE, so their
+   * dialogs move on (PresenceService.logout). False when the caller holds no session.
    */
-  async logout(em: EntityManager, viewer: Viewer): Promise<boolean> {
-    const { tokenId, userId, operatorId } = viewer;
-    if (tokenId === null || userId === null) return false;
-    return inTransaction(em, async (tx) => {
-      // Dialogs, then the operator, then sessions: the order auto-logout and deletion lock in,
-      // so a logout racing them waits instead of deadlocking.
-      const operator = operatorId !== null ? await this.operators.lockForOffline(tx, operatorId) : null;
-      const ended = await endSessions(tx, this.events, userId, this.clock.now(), { only: [tokenId] });
-      if (ended.length > 0 && operator?.status === OperatorStatus.ONLINE) await this.operators.goOffline(tx, operator);
-      return ended.length > 0;
-    });
+  logout(em: EntityManager, viewer: Viewer): Promise<boolean> {
+    return this.presence.logout(em, viewer);
   }
 
   /** The caller as the `viewer` query shows it: their user or API token, and a session's end. */
@@ -99,10 +89,11 @@ export class AuthService {
 
   /**
    * Ends sessions past their expiry and announces it, so their sockets close on every
-   * instance. Rows another sweeping process holds are left to it. Returns how many ended.
+   * instance; then an operator whose last session that was is logged out (a transaction each).
+   * Rows another sweeping process holds are left to it. Returns how many sessions ended.
    */
   async endExpiredSessions(em: EntityManager, limit = 500): Promise<number> {
-    return inTransaction(em, async (tx) => {
+    const ended = await inTransaction(em, async (tx) => {
       const now = this.clock.now();
       const rows = await tx.execute<Array<{ id: string; user_id: string }>>(
         `select id, user_id from auth_tokens
@@ -113,7 +104,9 @@ export class AuthService {
       const byUser = new Map<string, string[]>();
       for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row.id]);
       for (const [userId, only] of byUser) await endSessions(tx, this.events, userId, now, { only });
-      return rows.length;
+      return { sessions: rows.length, userIds: [...byUser.keys()] };
     });
+    await this.presence.sessionsEnded(em, ended.userIds);
+    return ended.sessions;
   }
 }

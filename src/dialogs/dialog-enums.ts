@@ -36,6 +36,7 @@ export enum TransferOutcome {
   ASSIGNED_TO_TARGET = 'ASSIGNED_TO_TARGET',
   ASSIGNED_TO_ANY = 'ASSIGNED_TO_ANY',
   QUEUED = 'QUEUED',
+  REJECTED = 'REJECTED',
 }
 registerEnumType(TransferOutcome, {
   name: 'TransferOutcome',
@@ -44,5 +45,8 @@ registerEnumType(TransferOutcome, {
     ASSIGNED_TO_TARGET: { description: 'went to the requested group or operator' },
     ASSIGNED_TO_ANY: { description: 'the target could not take it; went to any available operator' },
     QUEUED: { description: 'nobody could take it; placed in the Help queue' },
+    REJECTED: {
+      description: 'nobody could take it and the queue is full: the dialog stays with the bot (hand-offs from the bot only)',
+    },
   },
 });

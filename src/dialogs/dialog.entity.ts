@@ -1,6 +1,6 @@
 import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Group } from '../groups/group.entity.js';
 import { Operator } from '../operators/operator.entity.js';
 import { Scenario } from '../scenarios/scenario.entity.js';
@@ -37,7 +37,8 @@ export class Dialog {
     | 'slDeadline'
     | 'slGroup'
     | 'slBreachedAt'
-    | 'slWarnedAt';
+    | 'slWarnedAt'
+    | 'priority';
 
   @Field(() => ID, { description: 'the dialog id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
@@ -70,6 +71,10 @@ export class Dialog {
   @Field(() => DialogStatus, { description: 'where the dialog is now' })
   @Enum({ items: () => DialogStatus, type: 'text' })
   status!: DialogStatus;
+
+  @Field(() => Int, { description: '0 (default) to 10; a higher priority drains from the queue first' })
+  @Property({ type: 'integer' })
+  priority: number = 0;
 
   @ManyToOne(() => Scenario, { nullable: true })
   scenario: Rel<Scenario> | null = null;

@@ -1,4 +1,4 @@
-import { Field, ID, InputType } from 'type-graphql';
+import { Field, ID, InputType, Int } from 'type-graphql';
 import { DialogStatus } from './dialog-enums.js';
 
 @InputType({ description: 'A new dialog: who the client is, and which bot scenario.' })
@@ -18,6 +18,9 @@ export class StartDialogInput {
 
   @Field(() => String, { nullable: true, description: "the client's display name, up to 200 characters" })
   clientName?: string | null;
+
+  @Field(() => Int, { nullable: true, description: '0 (default) to 10; a higher priority drains from the queue first' })
+  priority?: number | null;
 }
 
 @InputType({ description: 'a group, an operator, or both (operator first, then the group)' })

@@ -1,5 +1,6 @@
+import type { EntityDictionary, FilterQuery } from '@mikro-orm/core';
 import { topics } from '../realtime/topics.js';
-import type { FilterQuery } from '@mikro-orm/core';
+import { QUEUE_ORDER } from '../routing/rules.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -119,13 +120,12 @@ export class DialogQueries {
     };
   }
 
-  /** QUEUED dialogs, most urgent first (the order draining follows). */
-  helpQueue(em: EntityManager): Promise<Dialog[]> {
-    return em.find(
-      Dialog,
-      { status: DialogStatus.QUEUED },
-      { orderBy: [{ slDeadline: 'asc nulls last' }, { queuedAt: 'asc' }, { id: 'asc' }] },
+  /** QUEUED dialogs in the drain order (rules.QUEUE_ORDER): queuePosition 1, 2, 3… */
+  async helpQueue(em: EntityManager): Promise<Dialog[]> {
+    const rows = await em.execute<Array<EntityDictionary<Dialog>>>(
+      `select d.* from dialogs d where d.status = 'QUEUED' order by ${QUEUE_ORDER}`,
     );
+    return rows.map((row) => em.map(Dialog, row));
   }
 
   /** Without a group: the Help queue as a whole and all online operators. */

@@ -7,7 +7,8 @@ import { DialogTransfer } from '../routing/dialog-transfer.entity.js';
 import { Scenario } from '../scenarios/scenario.entity.js';
 import { NotFoundError } from '../shared/errors.js';
 import { SlTimer, slTimerAt } from '../sl/sl-timer.type.js';
-import { MessageAuthor } from './dialog-enums.js';
+import { DialogStatus, MessageAuthor } from './dialog-enums.js';
+import { estimatedWait, windowStart } from './queue-position.js';
 import { Dialog } from './dialog.entity.js';
 import { DialogFilter, StartDialogInput, TransferTarget } from './dialog.inputs.js';
 import { DialogConnection, QueueStats } from './dialog.types.js';
@@ -134,6 +135,28 @@ export class DialogResolver {
     return dialog.eventSeq !== undefined ? Number(dialog.eventSeq) : loaders.topicSequence.load(topics.dialog(dialog.id));
   }
 
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description: "1-based place in the Help queue's drain order while QUEUED; null otherwise",
+  })
+  async queuePosition(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<number | null> {
+    if (dialog.status !== DialogStatus.QUEUED) return null;
+    return (await loaders.queuePositionOf.load(dialog.id))?.position ?? null;
+  }
+
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description:
+      "expected seconds until an operator takes it, while QUEUED, from the queue's recent drain rate; null when unknown",
+  })
+  async estimatedWaitSec(@Root() dialog: Dialog, @Ctx() { loaders, services }: Context): Promise<number | null> {
+    if (dialog.status !== DialogStatus.QUEUED) return null;
+    const place = await loaders.queuePositionOf.load(dialog.id);
+    if (!place) return null;
+    const departures = await loaders.leftQueueSince.load(windowStart(services.clock.now()).toISOString());
+    return estimatedWait(place.position, departures);
+  }
+
   @FieldResolver(() => [Message], { description: 'the whole history, oldest first' })
   messages(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Message[]> {
     return loaders.messagesOfDialog.load(dialog.id);
@@ -220,6 +243,18 @@ export class DialogResolver {
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
     return ctx.services.dialogs.reportBotFailure(ctx.em, ctx.viewer!, dialogId, reason, idempotencyKey);
+  }
+
+  @Authorized(...BOT_RUNTIME)
+  @Mutation(() => Dialog, {
+    description: "sets an open dialog's priority, 0 to 10 (a higher priority drains from the queue first)",
+  })
+  setDialogPriority(
+    @Arg('dialogId', () => ID) dialogId: string,
+    @Arg('priority', () => Int, { description: '0 to 10' }) priority: number,
+    @Ctx() ctx: Context,
+  ): Promise<Dialog> {
+    return ctx.services.dialogs.setPriority(ctx.em, dialogId, priority);
   }
 
   @Authorized(...OPERATORS)

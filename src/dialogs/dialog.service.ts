@@ -11,7 +11,7 @@ import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundE
 import { isUniqueViolation } from '../shared/db-errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
-import { isId, text as validText } from '../shared/validate.js';
+import { intInRange, isId, text as validText } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
 import { DialogStatus, MessageAuthor } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
@@ -19,6 +19,7 @@ import type { StartDialogInput, TransferTarget } from './dialog.inputs.js';
 import { once, validIdempotencyKey, type IdempotentCall } from './idempotency.js';
 
 export const MAX_MESSAGE_LENGTH = 10_000;
+export const PRIORITY_RANGE = [0, 10] as const;
 const MAX_SHORT_TEXT = 200;
 /** The partial unique index that allows one open dialog per externalId. */
 const OPEN_EXTERNAL_ID_INDEX = 'dialogs_open_external_id_uniq';
@@ -52,6 +53,7 @@ export class DialogService {
     const externalId = optionalShort('externalId', input.externalId);
     const clientName = optionalShort('clientName', input.clientName);
     const scenarioId = input.scenarioId ?? null;
+    const priority = input.priority == null ? 0 : intInRange('priority', input.priority, ...PRIORITY_RANGE);
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     const key = validIdempotencyKey(idempotencyKey);
     // The insert happens only if the scenario exists. The partial unique index on open dialogs'
@@ -62,11 +64,11 @@ export class DialogService {
         await tx.execute('savepoint start_dialog');
         try {
           const [row] = await tx.execute<DialogRow[]>(
-            `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at)
-             select ?, ?, ?, 'BOT', ?::uuid, ?
+            `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at, priority)
+             select ?, ?, ?, 'BOT', ?::uuid, ?, ?
               where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
              returning *`,
-            [randomUUID(), externalId, clientName, scenarioId, at, scenarioId, scenarioId],
+            [randomUUID(), externalId, clientName, scenarioId, at, priority, scenarioId, scenarioId],
           );
           await tx.execute('release savepoint start_dialog');
           if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
@@ -82,7 +84,35 @@ export class DialogService {
     };
     if (key === null) return em.map(Dialog, await inTransaction(em, (tx) => insert(tx, this.clock.now())));
     // A repeat returns the dialog the first call created.
-    return this.writeOnce(em, viewer, key, { operation: 'startDialog', args: [externalId, clientName, scenarioId] }, insert);
+    return this.writeOnce(
+      em,
+      viewer,
+      key,
+      // The default adds nothing, so keys stored before priorities existed still match.
+      { operation: 'startDialog', args: [externalId, clientName, scenarioId, ...(priority ? [String(priority)] : [])] },
+      insert,
+    );
+  }
+
+  /**
+   * Sets an open dialog's priority (0–10). While QUEUED it moves the dialog's place in the
+   * drain order at once; an assigned dialog keeps it for any later re-queue or re-route.
+   */
+  async setPriority(em: EntityManager, dialogId: string, priority: number): Promise<Dialog> {
+    const value = intInRange('priority', priority, ...PRIORITY_RANGE);
+    let written: DialogRow | undefined;
+    await inTransaction(em, async (tx) => {
+      const dialog = await this.openDialog(tx, dialogId);
+      [written] = await tx.execute<DialogRow[]>('update dialogs set priority = ? where id = ? returning *', [value, dialog.id]);
+      await this.events.publish(tx, {
+        kind: 'dialog',
+        type: DialogEventType.PRIORITY_CHANGED,
+        dialogId: dialog.id,
+        messageId: null,
+      });
+    });
+    if (!written) throw new NotFoundError('Dialog', dialogId, 'dialogId');
+    return em.map(Dialog, written);
   }
 
   /** A client (or bot) message. Returns the message id. */

@@ -12,7 +12,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 })
 @Entity({ tableName: 'groups' })
 export class Group {
-  [OptionalProps]?: 'createdAt' | 'deletedAt';
+  [OptionalProps]?: 'createdAt' | 'deletedAt' | 'reassignAfterSec' | 'maxQueued' | 'preferLastOperatorSec';
 
   @Field(() => ID, { description: 'the group id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
@@ -34,6 +34,24 @@ export class Group {
   })
   @Property({ type: 'integer' })
   slNextResponseSec!: number;
+
+  @Field(() => Int, {
+    description:
+      're-route a dialog whose assigned operator leaves the client unanswered this many seconds after assignment; 0 = off',
+  })
+  @Property({ type: 'integer' })
+  reassignAfterSec: number = 0;
+
+  @Field(() => Int, { description: 'at most this many dialogs aimed at the group wait in Help; 0 = no limit' })
+  @Property({ type: 'integer' })
+  maxQueued: number = 0;
+
+  @Field(() => Int, {
+    description:
+      'a returning client (same externalId) goes first to the operator who served them within this many seconds, if available; 0 = off',
+  })
+  @Property({ type: 'integer' })
+  preferLastOperatorSec: number = 0;
 
   @Field(() => Date, { description: 'when the group was created' })
   @Property({ type: 'datetime', columnType: 'timestamptz' })

@@ -13,6 +13,24 @@ export class CreateGroupInput {
 
   @Field(() => [ID], { nullable: true, description: 'initial members; an unknown operator is NOT_FOUND (field operatorIds)' })
   operatorIds?: string[] | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'no-answer re-routing after this many seconds, 0 (default) = off; at most 86400',
+  })
+  reassignAfterSec?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'most dialogs of the group waiting in Help, 0 (default) = no limit; at most 100000',
+  })
+  maxQueued?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'returning-client window in seconds, 0 (default) = off; at most 2592000 (30 days)',
+  })
+  preferLastOperatorSec?: number | null;
 }
 
 @InputType({
@@ -28,4 +46,22 @@ export class UpdateGroupInput {
 
   @Field(() => Int, { nullable: true, description: 'subsequent-response SL target, seconds, 1 to 86,400' })
   slNextResponseSec?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'no-answer re-routing after this many seconds, 0 (default) = off; at most 86400',
+  })
+  reassignAfterSec?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'most dialogs of the group waiting in Help, 0 (default) = no limit; at most 100000',
+  })
+  maxQueued?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'returning-client window in seconds, 0 (default) = off; at most 2592000 (30 days)',
+  })
+  preferLastOperatorSec?: number | null;
 }

@@ -11,6 +11,28 @@ import { inTransaction } from '../shared/transaction.js';
 
 export const SL_MIN_SEC = 1;
 export const SL_MAX_SEC = 86400;
+export const REASSIGN_AFTER_RANGE = [0, 86400] as const;
+export const MAX_QUEUED_RANGE = [0, 100_000] as const;
+export const PREFER_LAST_OPERATOR_RANGE = [0, 2_592_000] as const;
+
+/** The routing settings of a group's input, validated; undefined = not given. */
+function routingSettings(input: CreateGroupInput | UpdateGroupInput): {
+  reassignAfterSec?: number;
+  maxQueued?: number;
+  preferLastOperatorSec?: number;
+} {
+  return {
+    ...(input.reassignAfterSec == null
+      ? {}
+      : { reassignAfterSec: intInRange('reassignAfterSec', input.reassignAfterSec, ...REASSIGN_AFTER_RANGE) }),
+    ...(input.maxQueued == null ? {} : { maxQueued: intInRange('maxQueued', input.maxQueued, ...MAX_QUEUED_RANGE) }),
+    ...(input.preferLastOperatorSec == null
+      ? {}
+      : {
+          preferLastOperatorSec: intInRange('preferLastOperatorSec', input.preferLastOperatorSec, ...PREFER_LAST_OPERATOR_RANGE),
+        }),
+  };
+}
 
 /** Hooks other features attach to group changes (routing drains queues on new capacity). */
 export interface GroupHooks {
@@ -46,12 +68,13 @@ export class GroupService {
     const name = requiredName('name', input.name);
     const slFirstResponseSec = intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC);
     const slNextResponseSec = intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    const settings = routingSettings(input);
     return this.withNameConflict(() =>
       inTransaction(em, async (tx) => {
         await this.assertNameFree(tx, name);
         const operators = await requireOperators(tx, input.operatorIds ?? [], 'operatorIds');
         const now = this.clock.now();
-        const group = tx.create(Group, { name, slFirstResponseSec, slNextResponseSec, createdAt: now });
+        const group = tx.create(Group, { name, slFirstResponseSec, slNextResponseSec, createdAt: now, ...settings });
         await tx.flush();
         await addMemberships(
           tx,
@@ -79,6 +102,7 @@ export class GroupService {
       input.slNextResponseSec == null
         ? undefined
         : intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    const settings = routingSettings(input);
     return this.withNameConflict(() =>
       inTransaction(em, async (tx) => {
         const group = await this.require(tx, id);
@@ -88,6 +112,7 @@ export class GroupService {
         if (name !== undefined) group.name = name;
         if (first !== undefined) group.slFirstResponseSec = first;
         if (next !== undefined) group.slNextResponseSec = next;
+        Object.assign(group, settings);
         return group;
       }),
     );

@@ -2,14 +2,17 @@ import { registerEnumType } from 'type-graphql';
 
 export enum OperatorStatus {
   ONLINE = 'ONLINE',
+  /** Paused: keeps and works the dialogs held, receives no new ones. */
+  AWAY = 'AWAY',
   OFFLINE = 'OFFLINE',
 }
 
 registerEnumType(OperatorStatus, {
   name: 'OperatorStatus',
-  description: 'Whether an operator receives dialogs.',
+  description: 'ONLINE receives dialogs; AWAY keeps those held and receives none; OFFLINE holds none',
   valuesConfig: {
-    ONLINE: { description: 'receives dialogs up to maxDialogs, and drains the Help queue as capacity frees' },
-    OFFLINE: { description: 'receives nothing; going OFFLINE routes the dialogs they held again' },
+    ONLINE: { description: 'receives dialogs (routing and drains pick them)' },
+    AWAY: { description: 'paused: keeps the dialogs they hold, receives no new ones (no routing, no drain)' },
+    OFFLINE: { description: 'logged out: holds no dialogs' },
   },
 });

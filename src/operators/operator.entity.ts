@@ -25,6 +25,8 @@ export class Operator {
     | 'activeDialogCount'
     | 'lastActivityAt'
     | 'lastAssignedAt'
+    | 'awayReason'
+    | 'presenceSeenAt'
     | 'createdAt'
     | 'deletedAt';
 
@@ -55,6 +57,17 @@ export class Operator {
   @Field(() => OperatorStatus, { description: 'whether they receive dialogs now' })
   @Enum({ items: () => OperatorStatus, type: 'text' })
   status: OperatorStatus = OperatorStatus.OFFLINE;
+
+  @Field(() => String, { nullable: true, description: 'set while AWAY' })
+  @Property({ type: 'text', nullable: true })
+  awayReason: string | null = null;
+
+  /**
+   * Last moment the operator was known present: went ONLINE or AWAY, or had an open WebSocket
+   * at a sweep. PRESENCE_GRACE_SEC counts from it.
+   */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  presenceSeenAt: Date | null = null;
 
   /** Kept equal to the number of ASSIGNED dialogs by the routing transactions. */
   @Field(() => Int, { description: 'dialogs ASSIGNED to them now' })

@@ -114,12 +114,12 @@ export class OperatorResolver {
   @Authorized(Role.SUPERVISOR, Role.OPERATOR)
   @Mutation(() => Operator, {
     description:
-      "ADMIN, SUPERVISOR, OPERATOR: operatorId defaults to the caller's own operator; another's needs ADMIN or SUPERVISOR",
+      "ADMIN, SUPERVISOR, OPERATOR: operatorId defaults to the caller's own operator; another's needs ADMIN or SUPERVISOR; reason is kept while AWAY",
   })
   setOperatorStatus(
     @Arg('status', () => OperatorStatus, {
       description:
-        'ONLINE starts routing to them and drains the Help queue into their free capacity; OFFLINE routes their dialogs again',
+        'ONLINE starts routing to them and drains the Help queue into their free capacity; AWAY keeps what they hold but routes nothing new to them; OFFLINE routes their dialogs again',
     })
     status: OperatorStatus,
     @Arg('operatorId', () => ID, {
@@ -128,8 +128,10 @@ export class OperatorResolver {
         "the operator; omitted: the caller's own (BAD_USER_INPUT when the caller has no operator profile). NOT_FOUND if unknown",
     })
     operatorId: string | null,
+    @Arg('reason', () => String, { nullable: true, description: 'shown as awayReason while AWAY (at most 200 characters)' })
+    reason: string | null,
     @Ctx() { em, services, viewer }: Context,
   ): Promise<Operator> {
-    return services.operators.setStatus(em, viewer!, status, operatorId);
+    return services.presence.setStatus(em, viewer!, status, operatorId, reason);
   }
 }

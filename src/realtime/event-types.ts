@@ -26,6 +26,8 @@ registerEnumType(QueueEventType, {
 export enum DialogEventType {
   MESSAGE = 'MESSAGE',
   STATUS_CHANGED = 'STATUS_CHANGED',
+  /** The dialog's priority changed (its place in the Help queue may have moved). */
+  PRIORITY_CHANGED = 'PRIORITY_CHANGED',
   /** The running SL clock passed its deadline with no reply. */
   SL_BREACHED = 'SL_BREACHED',
   /** The running SL clock is about to pass its deadline. */
@@ -39,5 +41,8 @@ registerEnumType(DialogEventType, {
     STATUS_CHANGED: { description: 'the status or the holder changed: assigned, queued, transferred or closed' },
     SL_BREACHED: { description: 'the running SL clock passed its deadline with no reply' },
     SL_WARNING: { description: 'the running SL clock is SL_WARNING_SEC from its deadline' },
+    PRIORITY_CHANGED: {
+      description: "setDialogPriority changed the dialog's priority (its place in the Help queue may have moved)",
+    },
   },
 });

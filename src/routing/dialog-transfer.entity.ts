@@ -11,7 +11,8 @@ import { RoutingCause, SkipReason } from './transfer-enums.js';
 @ObjectType({ description: 'One routing decision: what was asked for, where the dialog went, and why.' })
 @Entity({ tableName: 'dialog_transfers' })
 export class DialogTransfer {
-  [OptionalProps]?: 'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'seq';
+  [OptionalProps]?:
+    'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'seq' | 'fromQueue';
 
   @Field(() => ID, { description: 'the decision id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
@@ -53,6 +54,10 @@ export class DialogTransfer {
   })
   @Enum({ items: () => SkipReason, array: true, type: 'text[]' })
   reasons: SkipReason[] = [];
+
+  /** The dialog waited in the Help queue before this decision (the wait estimate counts those that left it). */
+  @Property({ type: 'boolean' })
+  fromQueue: boolean = false;
 
   @Field(() => String, { nullable: true, description: "free text kept with the decision, e.g. the bot's failure reason" })
   @Property({ type: 'text', nullable: true })

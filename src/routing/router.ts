@@ -9,7 +9,15 @@ import { pgDate } from '../shared/pg-time.js';
 import { afterCommit } from '../shared/transaction.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
-import { whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
+import {
+  AVAILABLE,
+  HELD_ORDER,
+  LEAST_LOADED,
+  QUEUE_ORDER,
+  whyGroupSkipped,
+  whyOperatorSkipped,
+  type Candidate,
+} from './rules.js';
 import { RoutingCause, SkipReason } from './transfer-enums.js';
 
 /*
@@ -25,8 +33,9 @@ import { RoutingCause, SkipReason } from './transfer-enums.js';
  *      below them it goes on down the chain. A plain `update operators` takes the same lock,
  *      so it is made only on a row already held or as the transaction's first operator lock.
  *      A drain locks its operator, then its dialogs SKIP LOCKED, so it never waits for those.
- *   4. Other rows of the change (memberships, users, sessions), then the event topics at
- *      commit, in topic order (realtime/event-bus.ts).
+ *   4. The queue-limit lock (an advisory lock, only for a hand-off from the bot that would
+ *      queue while a limit is set), then other rows of the change (memberships, users,
+ *      sessions), then the event topics at commit, in topic order (realtime/event-bus.ts).
  *
  * Strength: FOR NO KEY UPDATE, never FOR UPDATE. No transaction changes a key column of a
  * dialog or an operator, and inserting a message, an SL record or a transfer that refers to an
@@ -34,10 +43,10 @@ import { RoutingCause, SkipReason } from './transfer-enums.js';
  * does not wait for that share lock; FOR UPDATE does, so a reply holding the share lock and
  * waiting to update the operator would deadlock with a drain waiting for FOR UPDATE.
  *
- * Going offline (logout, auto-logout, deletion, status OFFLINE) locks the operator's assigned
- * dialogs in id order, then the operator, then routes each dialog on. A dialog assigned to the
- * operator between those steps may be held by someone waiting for the operator: the locks are
- * given back and taken again (OperatorService.lockForOffline). Only past a few such rounds is
+ * Going offline (logout, auto-logout, grace logout, deletion, status OFFLINE) locks the
+ * operator's assigned dialogs in id order, then the operator, then routes each dialog on. A
+ * dialog assigned to the operator between those steps may be held by someone waiting for the
+ * operator: the locks are given back and taken again (PresenceService.lockForOffline). Only past a few such rounds is
  * a cycle left to Postgres' deadlock detector and the retry in shared/transaction.ts.
  */
 
@@ -45,7 +54,15 @@ import { RoutingCause, SkipReason } from './transfer-enums.js';
 export interface LockedDialog extends ClockState {
   readonly status: DialogStatus;
   readonly scenario_id: string | null;
+  readonly external_id: string | null;
   readonly handed_over_at: Date | null;
+  readonly assigned_at: Date | null;
+}
+
+/** Server-wide routing settings. */
+export interface RouterOptions {
+  /** At most this many dialogs wait in Help after a hand-off from the bot; 0 = no limit. */
+  readonly helpQueueMax: number;
 }
 
 export interface RouteRequest {
@@ -89,24 +106,17 @@ interface CandidateRow {
   status: string;
   active_dialog_count: number;
   max_dialogs: number;
-  last_assigned_at: string | null;
 }
 
 const NO_ID = NO_OPERATOR;
-const AVAILABLE = `o.status = 'ONLINE' and o.deleted_at is null and o.active_dialog_count < o.max_dialogs`;
-// The same order as rules.compareCandidates.
-const LEAST_LOADED = 'order by o.active_dialog_count, o.last_assigned_at nulls first, o.id';
-// The same order as rules.compareQueued.
-const MOST_URGENT = 'order by d.sl_deadline nulls last, d.queued_at, d.id';
+/** An assigned dialog past its group's no-answer time (aliases `d`, `g`; one parameter: now). */
+const UNANSWERED = `d.status = 'ASSIGNED' and g.reassign_after_sec > 0 and d.sl_kind is not null
+  and d.sl_started_at <= d.assigned_at and d.assigned_at + g.reassign_after_sec * interval '1 second' <= ?`;
+/** Whoever checks a queue limit takes this lock first, so two hand-offs cannot both take the last place. */
+const QUEUE_LIMIT_LOCK = 'help-queue-limit';
 
 function candidate(row: CandidateRow): Candidate {
-  return {
-    id: row.id,
-    online: row.status === 'ONLINE',
-    active: row.active_dialog_count,
-    max: row.max_dialogs,
-    lastAssignedAt: pgDate(row.last_assigned_at),
-  };
+  return { id: row.id, status: row.status, active: row.active_dialog_count, max: row.max_dialogs };
 }
 
 /**
@@ -119,14 +129,15 @@ export class Router {
     private readonly clock: Clock,
     private readonly events: EventSink,
     private readonly sl: SlClock,
+    private readonly options: RouterOptions,
     /** Told of every decision once its transaction has committed. */
     private readonly onDecision: (record: DecisionRecord) => void = () => undefined,
   ) {}
 
   async lockDialog(tx: EntityManager, id: string): Promise<LockedDialog | null> {
     const [row] = await tx.execute<Array<Record<string, string | null>>>(
-      `select id, status, scenario_id, group_id, operator_id, handed_over_at, sl_kind, sl_started_at,
-              sl_deadline, sl_group_id, last_operator_reply_at
+      `select id, status, scenario_id, external_id, group_id, operator_id, handed_over_at, assigned_at, sl_kind,
+              sl_started_at, sl_deadline, sl_group_id, last_operator_reply_at
          from dialogs where id = ? for no key update`,
       [id],
     );
@@ -135,9 +146,11 @@ export class Router {
       id: row['id']!,
       status: row['status'] as DialogStatus,
       scenario_id: row['scenario_id'] ?? null,
+      external_id: row['external_id'] ?? null,
       group_id: row['group_id'] ?? null,
       operator_id: row['operator_id'] ?? null,
       handed_over_at: pgDate(row['handed_over_at']),
+      assigned_at: pgDate(row['assigned_at']),
       sl_kind: (row['sl_kind'] as SlKind | null) ?? null,
       sl_started_at: pgDate(row['sl_started_at']),
       sl_deadline: pgDate(row['sl_deadline']),
@@ -147,8 +160,10 @@ export class Router {
   }
 
   /**
-   * Decides where `dialog` goes: the requested operator, then the requested group, then any
-   * available operator, else the Help queue. Writes the decision and its DialogTransfer.
+   * Decides where `dialog` goes: the requested operator, then the requested group (a returning
+   * client's last operator first), then any available operator, else the Help queue — unless a
+   * hand-off from the bot would wait beyond a queue limit: then it stays with the bot (REJECTED).
+   * Writes the decision and its DialogTransfer.
    */
   async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest): Promise<Routed> {
     const startedAt = performance.now();
@@ -166,7 +181,7 @@ export class Router {
       else reasons.push(skipped);
     }
     if (chosen === null && request.groupId !== null) {
-      const picked = await this.pickFromGroup(tx, request.groupId, exclude);
+      const picked = await this.pickFromGroup(tx, request.groupId, exclude, dialog.external_id);
       if (typeof picked === 'string') chosen = picked;
       else reasons.push(picked.reason);
     }
@@ -178,14 +193,98 @@ export class Router {
       if (chosen !== null) outcome = TransferOutcome.ASSIGNED_TO_ANY;
       else reasons.push(SkipReason.NO_OPERATOR_AVAILABLE);
     }
+    const groupId = request.groupId ?? dialog.group_id;
+    // Only a hand-off from the bot may be refused: dialogs already with operators always queue.
+    if (chosen === null && dialog.status === DialogStatus.BOT && (await this.queueFull(tx, groupId))) {
+      reasons.push(SkipReason.QUEUE_FULL);
+      outcome = TransferOutcome.REJECTED;
+    }
 
-    const decision: Decision = {
-      outcome,
-      operatorId: chosen,
-      groupId: request.groupId ?? dialog.group_id,
-      reasons,
-    };
+    const decision: Decision = { outcome, operatorId: chosen, groupId, reasons };
+    if (outcome === TransferOutcome.REJECTED) {
+      return { ...decision, row: await this.reject(tx, dialog, request, decision, startedAt) };
+    }
     return { ...decision, row: await this.apply(tx, dialog, request, decision, startedAt) };
+  }
+
+  /**
+   * Whether the Help queue (HELP_QUEUE_MAX) or the group's part of it (Group.maxQueued) already
+   * holds its limit. Under a lock every such check takes, so concurrent hand-offs count one by
+   * one; dialogs queued by others (re-routes, operators' transfers) count but never wait for it.
+   */
+  private async queueFull(tx: EntityManager, groupId: string | null): Promise<boolean> {
+    const [group] = groupId
+      ? await tx.execute<Array<{ max_queued: number }>>('select max_queued from groups where id = ?', [groupId])
+      : [];
+    const groupMax = group?.max_queued ?? 0;
+    const helpMax = this.options.helpQueueMax;
+    if (groupMax === 0 && helpMax === 0) return false;
+    await tx.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [QUEUE_LIMIT_LOCK]);
+    const [counts] = await tx.execute<Array<{ total: number; in_group: number }>>(
+      `select count(*)::int as total, count(*) filter (where group_id = ?)::int as in_group
+         from dialogs where status = 'QUEUED'`,
+      [groupId],
+    );
+    return (helpMax > 0 && (counts?.total ?? 0) >= helpMax) || (groupMax > 0 && (counts?.in_group ?? 0) >= groupMax);
+  }
+
+  /** A refused hand-off: the decision is recorded, the dialog stays as it is (with the bot). */
+  private async reject(
+    tx: EntityManager,
+    dialog: LockedDialog,
+    request: RouteRequest,
+    decision: Decision,
+    startedAt: number,
+  ): Promise<DialogRow> {
+    await this.record(tx, dialog, request, decision, null, this.clock.now());
+    const [row] = await tx.execute<DialogRow[]>('select * from dialogs where id = ?', [dialog.id]);
+    if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
+    this.told(tx, request, decision, startedAt);
+    return row;
+  }
+
+  /** Writes the decision's DialogTransfer. */
+  private async record(
+    tx: EntityManager,
+    dialog: LockedDialog,
+    request: RouteRequest,
+    decision: Decision,
+    previous: string | null,
+    now: Date,
+  ): Promise<string> {
+    const id = randomUUID();
+    await tx.execute(
+      `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
+                                     from_operator_id, to_operator_id, outcome, reasons, note, from_queue)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?)`,
+      [
+        id,
+        dialog.id,
+        now,
+        request.cause,
+        request.groupId,
+        request.operatorId,
+        previous,
+        decision.operatorId,
+        decision.outcome,
+        // JSON, because the driver would spread an array binding into a list.
+        JSON.stringify(decision.reasons),
+        request.note ?? null,
+        dialog.status === DialogStatus.QUEUED,
+      ],
+    );
+    return id;
+  }
+
+  /** Metrics hear of the decision once it has committed. */
+  private told(tx: EntityManager, request: RouteRequest, decision: Decision, startedAt: number): void {
+    const record: DecisionRecord = {
+      kind: request.cause,
+      outcome: decision.outcome,
+      reason: decision.reasons[0] ?? null,
+      seconds: (performance.now() - startedAt) / 1000,
+    };
+    afterCommit(tx, () => this.onDecision(record));
   }
 
   /** Moves the dialog to the decided place and records why. Returns the updated row. */
@@ -219,9 +318,11 @@ export class Router {
       );
     } else {
       // An operator's hand-off that ends in Help is remembered, so no later drain returns it to
-      // them (a re-queue keeps it). A re-route of someone going offline is not: they may take it
-      // back when online. A re-queue keeps its place in the queue (queued_at).
-      const handedOnBy = request.cause === RoutingCause.TRANSFER ? request.excludeOperatorId : null;
+      // them (a re-queue keeps it); so is the operator who left it unanswered. A re-route of
+      // someone going offline is not: they may take it back when online. A re-queue keeps its
+      // place in the queue (queued_at).
+      const remembers = request.cause === RoutingCause.TRANSFER || request.cause === RoutingCause.NO_ANSWER;
+      const handedOnBy = remembers ? request.excludeOperatorId : null;
       [row] = await tx.execute<DialogRow[]>(
         `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?,
                 queued_at = case when status = 'QUEUED' then queued_at else ? end,
@@ -231,27 +332,7 @@ export class Router {
       );
     }
     if (previous !== null && previous !== to) await this.release(tx, previous, 1);
-
-    const transferId = randomUUID();
-    await tx.execute(
-      `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
-                                     from_operator_id, to_operator_id, outcome, reasons, note)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?)`,
-      [
-        transferId,
-        dialog.id,
-        now,
-        request.cause,
-        request.groupId,
-        request.operatorId,
-        previous,
-        to,
-        decision.outcome,
-        // JSON, because the driver would spread an array binding into a list.
-        JSON.stringify(decision.reasons),
-        request.note ?? null,
-      ],
-    );
+    const transferId = await this.record(tx, dialog, request, decision, previous, now);
 
     const type =
       to === null
@@ -280,48 +361,51 @@ export class Router {
     });
     // The row is locked by this transaction: it cannot have gone.
     if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
-    const record: DecisionRecord = {
-      kind: request.cause,
-      outcome: decision.outcome,
-      reason: decision.reasons[0] ?? null,
-      seconds: (performance.now() - startedAt) / 1000,
-    };
-    afterCommit(tx, () => this.onDecision(record));
+    this.told(tx, request, decision, startedAt);
     return row;
   }
 
   /** null when the operator (locked by route) can take a dialog now, else why not. */
   private async tryOperator(tx: EntityManager, operatorId: string, exclude: string | null): Promise<SkipReason | null> {
     const [row] = await tx.execute<CandidateRow[]>(
-      `select id, status, active_dialog_count, max_dialogs, last_assigned_at
-         from operators where id = ? and deleted_at is null`,
+      `select id, status, active_dialog_count, max_dialogs from operators where id = ? and deleted_at is null`,
       [operatorId],
     );
     return whyOperatorSkipped(row ? candidate(row) : undefined, exclude);
   }
 
   /**
-   * The least-loaded available member, locked. Rows another transaction is changing are
-   * skipped first; only when no unlocked member fits do we wait for the locked ones, so a busy
-   * moment never sends a dialog past an operator who could take it — except one this
-   * transaction may not wait for (the lock order): then the chain goes on without them.
+   * The least-loaded available member, locked — or first, for a returning client, the member
+   * who held their last dialog when it closed within the group's preferLastOperatorSec. Rows
+   * another transaction is changing are skipped first; only when no unlocked member fits do we
+   * wait for the locked ones, so a busy moment never sends a dialog past an operator who could
+   * take it — except one this transaction may not wait for (the lock order): then the chain goes
+   * on without them.
    */
   private async pickFromGroup(
     tx: EntityManager,
     groupId: string,
     exclude: string | null,
+    externalId: string | null,
   ): Promise<string | { reason: SkipReason }> {
-    const sql = (waiting: boolean): string =>
-      `select o.id from operators o join group_members gm on gm.operator_id = o.id
-        where gm.group_id = ? and ${AVAILABLE} and o.id <> ? ${waiting ? 'and o.id > ?' : ''}
-        ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
-    const picked = await this.pick(tx, sql, [groupId, exclude ?? NO_ID]);
+    const member =
+      (only: string) =>
+      (waiting: boolean): string =>
+        `select o.id from operators o join group_members gm on gm.operator_id = o.id
+          where gm.group_id = ? and ${AVAILABLE} and o.id <> ? ${only} ${waiting ? 'and o.id > ?' : ''}
+          order by ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
+    const last = externalId === null ? null : await this.lastOperatorOf(tx, groupId, externalId);
+    if (last !== null) {
+      const returning = await this.pick(tx, member('and o.id = ?'), [groupId, exclude ?? NO_ID, last]);
+      if (returning !== null) return returning;
+    }
+    const picked = await this.pick(tx, member(''), [groupId, exclude ?? NO_ID]);
     if (picked !== null) return picked;
 
     const [group] = await tx.execute<unknown[]>('select 1 from groups where id = ? and deleted_at is null', [groupId]);
     if (!group) return { reason: SkipReason.GROUP_NOT_FOUND };
     const members = await tx.execute<CandidateRow[]>(
-      `select o.id, o.status, o.active_dialog_count, o.max_dialogs, o.last_assigned_at
+      `select o.id, o.status, o.active_dialog_count, o.max_dialogs
          from operators o join group_members gm on gm.operator_id = o.id
         where gm.group_id = ? and o.deleted_at is null`,
       [groupId],
@@ -329,11 +413,27 @@ export class Router {
     return { reason: whyGroupSkipped(members.map(candidate), exclude) };
   }
 
+  /**
+   * Who held the last dialog of this external chat when it closed, if that was within the
+   * group's preferLastOperatorSec (0 = off).
+   */
+  private async lastOperatorOf(tx: EntityManager, groupId: string, externalId: string): Promise<string | null> {
+    const [row] = await tx.execute<Array<{ operator_id: string }>>(
+      `select d.operator_id from dialogs d, groups g
+        where g.id = ? and g.prefer_last_operator_sec > 0
+          and d.external_id = ? and d.status = 'CLOSED' and d.operator_id is not null
+          and d.closed_at >= ?::timestamptz - g.prefer_last_operator_sec * interval '1 second'
+        order by d.closed_at desc, d.id desc limit 1`,
+      [groupId, externalId, this.clock.now()],
+    );
+    return row?.operator_id ?? null;
+  }
+
   /** The least-loaded available operator anywhere, locked (same skip-then-wait as groups). */
   private async pickAny(tx: EntityManager, exclude: string | null): Promise<string | null> {
     const sql = (waiting: boolean): string =>
       `select o.id from operators o where ${AVAILABLE} and o.id <> ? ${waiting ? 'and o.id > ?' : ''}
-        ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
+        order by ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
     return this.pick(tx, sql, [exclude ?? NO_ID]);
   }
 
@@ -368,13 +468,13 @@ export class Router {
 
   /**
    * Gives a freed operator queued dialogs up to their capacity: those aimed at their groups
-   * first, each part most urgent first. Dialogs other transactions hold are left to them;
+   * first, each part in the queue's drain order (rules.QUEUE_ORDER). Dialogs other transactions hold are left to them;
    * neither `skipDialogId` (the one just moved away from them) nor any dialog they handed on
    * comes back to them.
    */
   async drain(tx: EntityManager, operatorId: string, skipDialogId: string | null = null): Promise<number> {
     const [op] = await tx.execute<CandidateRow[]>(
-      `select id, status, active_dialog_count, max_dialogs, last_assigned_at
+      `select id, status, active_dialog_count, max_dialogs
          from operators where id = ? and deleted_at is null for no key update`,
       [operatorId],
     );
@@ -387,7 +487,7 @@ export class Router {
       `select d.id from dialogs d
         where d.status = 'QUEUED' and d.id <> ? and d.handed_on_by is distinct from ?
           and d.group_id in (select group_id from group_members where operator_id = ?)
-        ${MOST_URGENT} limit ? for no key update of d skip locked`,
+        order by ${QUEUE_ORDER} limit ? for no key update of d skip locked`,
       [skipDialogId ?? NO_ID, operatorId, operatorId, free],
     );
     const ownIds = own.map((d) => d.id);
@@ -397,7 +497,7 @@ export class Router {
             `select d.id from dialogs d
               where d.status = 'QUEUED' and d.id <> ? and d.handed_on_by is distinct from ?
                 ${ownIds.length ? 'and d.id not in (?)' : ''}
-              ${MOST_URGENT} limit ? for no key update of d skip locked`,
+              order by ${QUEUE_ORDER} limit ? for no key update of d skip locked`,
             ownIds.length
               ? [skipDialogId ?? NO_ID, operatorId, ownIds, free - own.length]
               : [skipDialogId ?? NO_ID, operatorId, free - own.length],
@@ -427,13 +527,51 @@ export class Router {
     return assigned;
   }
 
+  /**
+   * Assigned dialogs whose client has waited the group's reassignAfterSec since the assignment
+   * with no reply from the operator (the running SL clock started at or before the assignment),
+   * oldest assignment first. A hint: each is re-checked under its lock by rerouteUnanswered.
+   */
+  async dueForNoAnswer(em: EntityManager, now: Date, limit = 100): Promise<string[]> {
+    const rows = await em.execute<Array<{ id: string }>>(
+      `select d.id from dialogs d join groups g on g.id = d.group_id where ${UNANSWERED} order by d.assigned_at, d.id limit ?`,
+      [now, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Routes an unanswered dialog again through its group's chain, never back to the silent
+   * operator (nor, from Help, by a drain), as a NO_ANSWER decision; the SL clock keeps its start.
+   * The dialog is taken SKIP LOCKED and re-checked: a reply, a transfer or another process's
+   * sweep that got there first leaves nothing to do (false). A new assignment is a new round.
+   */
+  async rerouteUnanswered(tx: EntityManager, dialogId: string): Promise<boolean> {
+    const [due] = await tx.execute<Array<{ id: string }>>(
+      `select d.id from dialogs d join groups g on g.id = d.group_id
+        where d.id = ? and ${UNANSWERED} for no key update of d skip locked`,
+      [dialogId, this.clock.now()],
+    );
+    const dialog = due ? await this.lockDialog(tx, dialogId) : null;
+    if (!dialog || dialog.operator_id === null) return false;
+    const silent = dialog.operator_id;
+    await this.route(tx, dialog, {
+      cause: RoutingCause.NO_ANSWER,
+      groupId: dialog.group_id,
+      operatorId: null,
+      excludeOperatorId: silent,
+    });
+    // Their load fell by one, as after a transfer away.
+    await this.drain(tx, silent, dialog.id);
+    return true;
+  }
+
   /** After an operator went offline: each of their dialogs through the chain again (their group, any, Help). */
   async rerouteAll(tx: EntityManager, operatorId: string): Promise<number> {
-    // Most urgent first. The rows are held already (OperatorService.lockForOffline, in id order);
+    // Most urgent first. The rows are held already (PresenceService.lockForOffline, in id order);
     // each is locked again below before it moves.
     const rows = await tx.execute<Array<{ id: string }>>(
-      `select id from dialogs where operator_id = ? and status = 'ASSIGNED'
-        order by sl_deadline nulls last, assigned_at, id`,
+      `select d.id from dialogs d where d.operator_id = ? and d.status = 'ASSIGNED' order by ${HELD_ORDER}`,
       [operatorId],
     );
     for (const { id } of rows) {

@@ -7,6 +7,8 @@ export enum RoutingCause {
   DRAIN = 'DRAIN',
   TAKE = 'TAKE',
   REROUTE = 'REROUTE',
+  /** The assigned operator did not answer in time (the group's reassignAfterSec). */
+  NO_ANSWER = 'NO_ANSWER',
 }
 registerEnumType(RoutingCause, {
   name: 'TransferKind',
@@ -17,6 +19,7 @@ registerEnumType(RoutingCause, {
     DRAIN: { description: 'capacity freed and a dialog waiting in Help went to that operator' },
     TAKE: { description: 'takeDialog: an operator took it from the Help queue' },
     REROUTE: { description: 'its operator went OFFLINE (logout, auto-logout, deletion) and it was routed again' },
+    NO_ANSWER: { description: "the assigned operator did not answer in time (the group's reassignAfterSec)" },
   },
 });
 
@@ -28,6 +31,7 @@ export enum SkipReason {
   OPERATOR_NOT_FOUND = 'operator_not_found',
   OPERATOR_IS_SENDER = 'operator_is_sender',
   OPERATOR_OFFLINE = 'operator_offline',
+  OPERATOR_AWAY = 'operator_away',
   OPERATOR_AT_CAPACITY = 'operator_at_capacity',
   GROUP_NOT_FOUND = 'group_not_found',
   GROUP_EMPTY = 'group_empty',
@@ -35,6 +39,8 @@ export enum SkipReason {
   GROUP_AT_CAPACITY = 'group_at_capacity',
   NO_TARGET = 'no_target',
   NO_OPERATOR_AVAILABLE = 'no_operator_available',
+  /** The queue the dialog would wait in is at its limit (hand-offs from the bot only). */
+  QUEUE_FULL = 'queue_full',
 }
 registerEnumType(SkipReason, {
   name: 'TransferReason',
@@ -52,5 +58,7 @@ registerEnumType(SkipReason, {
     NO_OPERATOR_AVAILABLE: {
       description: 'no ONLINE operator anywhere (besides the sender) had capacity, so the dialog went to Help',
     },
+    OPERATOR_AWAY: { description: 'the named operator is AWAY (paused)' },
+    QUEUE_FULL: { description: 'the queue the dialog would wait in is at its limit' },
   },
 });

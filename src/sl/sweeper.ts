@@ -3,11 +3,16 @@ import type { Services } from '../services.js';
 import { loggable } from '../shared/logger.js';
 import { inTransaction } from '../shared/transaction.js';
 import { IDEMPOTENCY_KEY_TTL_MS, pruneIdempotencyKeys } from '../dialogs/idempotency.js';
+import { AVAILABLE, LEAST_LOADED } from '../routing/rules.js';
 
 export interface SweepResult {
   readonly breached: number;
   readonly warned: number;
   readonly loggedOut: number;
+  /** Operators logged out by PRESENCE_GRACE_SEC. */
+  readonly graceLoggedOut: number;
+  /** Dialogs re-routed because their operator did not answer in time (NO_ANSWER). */
+  readonly unanswered: number;
   readonly drained: number;
   readonly sessionsExpired: number;
   readonly throttleCountersPurged: number;
@@ -16,8 +21,8 @@ export interface SweepResult {
 
 /**
  * The periodic work that runs from database timestamps: SL breaches (and warnings),
- * auto-logout after inactivity, the Help-queue safety drain, expired sessions (their sockets
- * close) and long-expired login throttle counters. Every step is a conditional
+ * auto-logout after inactivity, the presence grace logout, no-answer re-routing, the Help-queue
+ * safety drain, expired sessions (their sockets close) and long-expired login throttle counters. Every step is a conditional
  * update or skips locked rows, so any number of processes may sweep at once, and nothing is
  * lost across restarts. `runOnce()` is what the timer calls; tests call it directly.
  */
@@ -28,6 +33,8 @@ export class Sweeper {
   constructor(
     private readonly rootEm: EntityManager,
     private readonly services: Services,
+    /** The operators with an open WebSocket on this process (the presence heartbeat). */
+    private readonly connectedOperators: () => readonly string[] = () => [],
   ) {}
 
   start(intervalMs: number): void {
@@ -82,26 +89,47 @@ export class Sweeper {
         return 0;
       }
     };
-    const { clock, config } = this.services;
+    const { presence, router, clock, config } = this.services;
     const breached = await step('sl breaches', () => this.markClocks('BREACHED'));
     const warned = config.slWarningSec > 0 ? await step('sl warnings', () => this.markClocks('WARNING')) : 0;
-    let loggedOut = 0;
-    const due = await step('auto-logout', async () => {
-      for (const id of await this.services.operators.dueForAutoLogout(this.rootEm.fork(), clock.now())) {
-        if (
-          await step(`auto-logout ${id}`, async () => Number(await this.services.operators.autoLogout(this.rootEm.fork(), id)))
-        ) {
-          loggedOut++;
-        }
-      }
-      return loggedOut;
-    });
+    // One operator's or dialog's failure must not stop the others.
+    const each = async (
+      name: string,
+      ids: () => Promise<readonly string[]>,
+      work: (id: string) => Promise<boolean>,
+    ): Promise<number> =>
+      step(name, async () => {
+        let done = 0;
+        for (const id of await ids()) if (await step(`${name} ${id}`, async () => Number(await work(id)))) done++;
+        return done;
+      });
+    const loggedOut = await each(
+      'auto-logout',
+      () => presence.dueForAutoLogout(this.rootEm.fork(), clock.now()),
+      (id) => presence.autoLogout(this.rootEm.fork(), id),
+    );
+    const graceLoggedOut = await step('presence grace', () => presence.sweepGrace(this.rootEm.fork(), this.connectedOperators()));
+    const unanswered = await each(
+      'no-answer re-route',
+      () => router.dueForNoAnswer(this.rootEm.fork(), clock.now()),
+      (id) => inTransaction(this.rootEm.fork(), (tx) => router.rerouteUnanswered(tx, id)),
+    );
     const drained = await step('help queue drain', () => this.drainQueue());
     const sessionsExpired = await step('session expiry', () => this.services.auth.endExpiredSessions(this.rootEm.fork()));
     const throttleCountersPurged = await step('login throttle purge', () => this.services.loginThrottle.purgeExpired());
     const eventsPruned = await step('event log retention', () => this.pruneLog());
     if (failures.length) throw new AggregateError(failures, `${failures.length} sweep step(s) failed`);
-    return { breached, warned, loggedOut: due, drained, sessionsExpired, throttleCountersPurged, eventsPruned };
+    return {
+      breached,
+      warned,
+      loggedOut,
+      graceLoggedOut,
+      unanswered,
+      drained,
+      sessionsExpired,
+      throttleCountersPurged,
+      eventsPruned,
+    };
   }
 
   /** Events past EVENT_RETENTION_DAYS and idempotency keys past their 24 hours. */
@@ -158,8 +186,7 @@ export class Sweeper {
     const [queued] = await em.execute<unknown[]>(`select 1 from dialogs where status = 'QUEUED' limit 1`);
     if (!queued) return 0;
     const free = await em.execute<Array<{ id: string }>>(
-      `select id from operators where status = 'ONLINE' and deleted_at is null and active_dialog_count < max_dialogs
-        order by active_dialog_count, last_assigned_at nulls first, id`,
+      `select o.id from operators o where ${AVAILABLE} order by ${LEAST_LOADED}`,
     );
     let drained = 0;
     for (const { id } of free) {

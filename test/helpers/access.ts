@@ -76,6 +76,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   startDialog: { roles: BOT_RUNTIME },
   postClientMessage: { roles: BOT_RUNTIME },
   reportBotFailure: { roles: BOT_RUNTIME },
+  setDialogPriority: { roles: BOT_RUNTIME },
   transferDialog: { roles: EVERY_ROLE, operatorOwn: ASSIGNED_TO_THEM },
   closeDialog: { roles: EVERY_ROLE, operatorOwn: ASSIGNED_TO_THEM },
   sendMessage: { roles: STAFF_AND_OPERATORS, operatorOwn: ASSIGNED_TO_THEM },

@@ -40,7 +40,7 @@ export async function closeDialog(client: GraphqlClient, dialogId: string): Prom
   return data.closeDialog;
 }
 
-export async function setStatus(client: GraphqlClient, operatorId: string, status: 'ONLINE' | 'OFFLINE'): Promise<void> {
+export async function setStatus(client: GraphqlClient, operatorId: string, status: 'ONLINE' | 'AWAY' | 'OFFLINE'): Promise<void> {
   await client.ok(`mutation($id: ID!, $s: OperatorStatus!) { setOperatorStatus(operatorId: $id, status: $s) { id } }`, {
     id: operatorId,
     s: status,
