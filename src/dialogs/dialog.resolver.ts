@@ -250,7 +250,7 @@ export class DialogResolver {
     description: "sets an open dialog's priority, 0 to 10 (a higher priority drains from the queue first)",
   })
   setDialogPriority(
-    @Arg('dialogId', () => ID) dialogId: string,
+    @Arg('dialogId', () => ID, { description: 'the dialog: NOT_FOUND if unknown' }) dialogId: string,
     @Arg('priority', () => Int, { description: '0 to 10' }) priority: number,
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
