@@ -11,7 +11,7 @@ import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundE
 import { isUniqueViolation } from '../shared/db-errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
-import { isId, text as validText } from '../shared/validate.js';
+import { isId, text as validText, validateAll } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
 import { DialogStatus, MessageAuthor } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
@@ -49,11 +49,13 @@ export class DialogService {
 
   /** A new dialog with the bot. */
   async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<Dialog> {
-    const externalId = optionalShort('externalId', input.externalId);
-    const clientName = optionalShort('clientName', input.clientName);
+    const [externalId, clientName, key] = validateAll(
+      () => optionalShort('externalId', input.externalId),
+      () => optionalShort('clientName', input.clientName),
+      () => validIdempotencyKey(idempotencyKey),
+    );
     const scenarioId = input.scenarioId ?? null;
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
-    const key = validIdempotencyKey(idempotencyKey);
     // The insert happens only if the scenario exists. The partial unique index on open dialogs'
     // externalId decides between concurrent starts: the loser waits for the winner, then fails
     // here and answers CONFLICT naming it (its savepoint keeps the transaction usable).
@@ -93,9 +95,13 @@ export class DialogService {
     author: MessageAuthor = MessageAuthor.CLIENT,
     idempotencyKey?: string | null,
   ): Promise<string> {
-    const body = validText('text', text, MAX_MESSAGE_LENGTH);
-    if (author === MessageAuthor.OPERATOR) throw new BadInputError('author', 'operators reply with sendMessage');
-    const key = validIdempotencyKey(idempotencyKey);
+    const [body, , key] = validateAll(
+      () => validText('text', text, MAX_MESSAGE_LENGTH),
+      () => {
+        if (author === MessageAuthor.OPERATOR) throw new BadInputError('author', 'operators reply with sendMessage');
+      },
+      () => validIdempotencyKey(idempotencyKey),
+    );
     return inTransaction(em, async (tx) => {
       const now = this.clock.now();
       const call = { operation: 'postClientMessage', args: [dialogId, body, author] };
@@ -118,10 +124,12 @@ export class DialogService {
     to: TransferTarget,
     idempotencyKey?: string | null,
   ): Promise<Dialog> {
-    if (to.groupId == null && to.operatorId == null) {
-      throw new BadInputError('to', 'name a groupId, an operatorId, or both');
-    }
-    const key = validIdempotencyKey(idempotencyKey);
+    const [, key] = validateAll(
+      () => {
+        if (to.groupId == null && to.operatorId == null) throw new BadInputError('to', 'name a groupId, an operatorId, or both');
+      },
+      () => validIdempotencyKey(idempotencyKey),
+    );
     const call = { operation: 'transferDialog', args: [dialogId, to.groupId ?? null, to.operatorId ?? null] };
     return this.writeOnce(em, viewer, key, call, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
@@ -148,8 +156,10 @@ export class DialogService {
     reason?: string | null,
     idempotencyKey?: string | null,
   ): Promise<Dialog> {
-    const note = reason == null ? null : validText('reason', reason, 1000);
-    const key = validIdempotencyKey(idempotencyKey);
+    const [note, key] = validateAll(
+      () => (reason == null ? null : validText('reason', reason, 1000)),
+      () => validIdempotencyKey(idempotencyKey),
+    );
     return this.writeOnce(em, viewer, key, { operation: 'reportBotFailure', args: [dialogId, note] }, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       if (dialog.status !== DialogStatus.BOT) {
