@@ -1,4 +1,4 @@
-import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Group } from '../groups/group.entity.js';
@@ -34,7 +34,8 @@ export class Dialog {
     | 'slDeadline'
     | 'slGroup'
     | 'slBreachedAt'
-    | 'slWarnedAt';
+    | 'slWarnedAt'
+    | 'lastMessageSeq';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -108,4 +109,8 @@ export class Dialog {
 
   @Property(timestamp())
   slWarnedAt: Date | null = null;
+
+  /** messages.seq of the newest message (null: none yet); what LAST_MESSAGE_DESC orders by. */
+  @Property({ type: new BigIntType('string'), nullable: true })
+  lastMessageSeq: string | null = null;
 }

@@ -107,7 +107,7 @@ export class DialogService {
       const call = { operation: 'postClientMessage', args: [dialogId, body, author] };
       return once(tx, keyScope(viewer), key, call, now, async () => {
         const dialog = await this.openDialog(tx, dialogId);
-        const messageId = await this.insertMessage(tx, dialog.id, author, body, null, now);
+        const messageId = await this.insertMessage(tx, dialog, author, body, null, now);
         if (author === MessageAuthor.CLIENT) {
           await this.sl.onClientMessage(tx, dialog, dialog.handed_over_at !== null, now);
         }
@@ -204,7 +204,7 @@ export class DialogService {
       }
       // Staff replies are nobody's operator work: crediting the assignee would skew their report.
       const author = viewer.operatorId;
-      const messageId = await this.insertMessage(tx, dialog.id, MessageAuthor.OPERATOR, body, author, now);
+      const messageId = await this.insertMessage(tx, dialog, MessageAuthor.OPERATOR, body, author, now);
       await this.sl.onOperatorReply(tx, dialog, author, now);
       // Replying is what keeps an operator from being logged out for inactivity.
       // The message and SL record above took only FOR KEY SHARE on this row (their foreign keys),
@@ -361,24 +361,31 @@ export class DialogService {
     return dialog;
   }
 
+  /** A message in a dialog locked by the caller; the dialog row keeps its newest message's seq. */
   private async insertMessage(
     tx: EntityManager,
-    dialogId: string,
+    dialog: LockedDialog,
     author: MessageAuthor,
     body: string,
     operatorId: string | null,
     at: Date,
   ): Promise<string> {
     const id = randomUUID();
-    await tx.execute('insert into messages (id, dialog_id, author, text, operator_id, created_at) values (?, ?, ?, ?, ?, ?)', [
-      id,
-      dialogId,
-      author,
-      body,
-      operatorId,
-      at,
-    ]);
-    await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.MESSAGE, dialogId, messageId: id });
+    await tx.execute(
+      `with message as (
+         insert into messages (id, dialog_id, author, text, operator_id, created_at) values (?, ?, ?, ?, ?, ?) returning seq
+       )
+       update dialogs set last_message_seq = (select seq from message) where id = ?`,
+      [id, dialog.id, author, body, operatorId, at, dialog.id],
+    );
+    await this.events.publish(tx, {
+      kind: 'dialog',
+      type: DialogEventType.MESSAGE,
+      dialogId: dialog.id,
+      messageId: id,
+      // The holder's dashboard hears of every message in their dialogs on one stream.
+      operatorId: dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null,
+    });
     return id;
   }
 }

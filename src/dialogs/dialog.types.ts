@@ -8,6 +8,14 @@ export class PageInfo {
 
   @Field(() => String, { nullable: true })
   endCursor!: string | null;
+
+  @Field(() => Boolean, {
+    description: 'more dialogs before this page: with last, beyond the page; with after, before that cursor; else false',
+  })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: "the first edge's cursor (null on an empty page): pass it as before" })
+  startCursor!: string | null;
 }
 
 @ObjectType()

@@ -9,8 +9,15 @@ export enum QueueEventType {
   SL_BREACHED = 'SL_BREACHED',
   /** A dialog's SL clock is about to pass its deadline. */
   SL_WARNING = 'SL_WARNING',
+  /** A message in one of the calling operator's dialogs (myDialogs only). */
+  MESSAGE = 'MESSAGE',
 }
-registerEnumType(QueueEventType, { name: 'QueueEventType' });
+registerEnumType(QueueEventType, {
+  name: 'QueueEventType',
+  valuesConfig: {
+    MESSAGE: { description: "a message in one of the calling operator's dialogs (myDialogs only); QueueEvent.message is it" },
+  },
+});
 
 export enum DialogEventType {
   MESSAGE = 'MESSAGE',

@@ -25,6 +25,8 @@ export type DomainEvent =
       readonly type: DialogEventType;
       readonly dialogId: string;
       readonly messageId: string | null;
+      /** On MESSAGE: the operator the dialog is assigned to, whose myDialogs stream carries it too. */
+      readonly operatorId?: string | null;
     }
   | {
       readonly kind: 'operator';

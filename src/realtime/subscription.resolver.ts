@@ -90,7 +90,7 @@ export class SubscriptionResolver {
           const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
             context.services.dialogQueries.queueStats(scope.em, groupId),
           );
-          const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence });
+          const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence, message: null });
           return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
         });
       });
@@ -105,25 +105,31 @@ export class SubscriptionResolver {
   }
 
   @Subscription(() => QueueEvent, {
-    description: 'dialogs assigned to, or taken from, the calling operator',
+    description: 'dialogs assigned to, or taken from, the calling operator, and the messages in the dialogs they hold',
     subscribe: ({ context }: SubscribeData<object>) => {
       const viewer = viewerOf(context);
       const operatorId = viewer.operatorId;
       if (!operatorId) throw new ForbiddenError('myDialogs needs an operator session');
       return stream(context.services.bus, [topics.operatorDialogs(operatorId)], async (delivery) => {
         const { event, scope } = delivery;
-        if (event.kind !== 'queue') return null;
+        // A message reaches this stream only while the dialog is assigned to this operator (topicsOf).
+        const isMessage = event.kind === 'dialog' && event.type === DialogEventType.MESSAGE && event.messageId !== null;
+        if (event.kind !== 'queue' && !isMessage) return null;
         const dialog = await scope.loaders.dialogById.load(event.dialogId);
         if (!dialog) return null;
-        const stats = await scope.once(`stats:${event.groupId ?? 'help'}`, () =>
-          context.services.dialogQueries.queueStats(scope.em, event.groupId),
+        const groupId = event.kind === 'queue' ? event.groupId : (dialog.group?.id ?? null);
+        const message =
+          event.kind === 'dialog' && event.messageId !== null ? await scope.loaders.messageById.load(event.messageId) : null;
+        const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
+          context.services.dialogQueries.queueStats(scope.em, groupId),
         );
         const value = Object.assign(new QueueEvent(), {
-          type: event.type,
+          type: event.kind === 'queue' ? event.type : QueueEventType.MESSAGE,
           dialog,
-          groupId: event.groupId,
+          groupId,
           stats,
           sequence: delivery.sequence,
+          message,
         });
         return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
       });

@@ -9,6 +9,8 @@ import { pgDate } from '../shared/pg-time.js';
 import { afterCommit } from '../shared/transaction.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
+import { orderBySql } from '../shared/keyset.js';
+import { QUEUE_ORDER } from './queue-order.js';
 import { whyGroupSkipped, whyOperatorSkipped, type Candidate } from './rules.js';
 import { RoutingCause, SkipReason } from './transfer-enums.js';
 
@@ -96,8 +98,7 @@ const NO_ID = NO_OPERATOR;
 const AVAILABLE = `o.status = 'ONLINE' and o.deleted_at is null and o.active_dialog_count < o.max_dialogs`;
 // The same order as rules.compareCandidates.
 const LEAST_LOADED = 'order by o.active_dialog_count, o.last_assigned_at nulls first, o.id';
-// The same order as rules.compareQueued.
-const MOST_URGENT = 'order by d.sl_deadline nulls last, d.queued_at, d.id';
+const MOST_URGENT = `order by ${orderBySql(QUEUE_ORDER, 'd')}`;
 
 function candidate(row: CandidateRow): Candidate {
   return {
