@@ -75,7 +75,13 @@ describe('list fields and read markers', () => {
     expect(d.operator?.id).toBe(a.id);
 
     // A new dialog: nothing yet.
-    expect(await listView(a.client, d.id)).toEqual({ id: d.id, messageCount: 0, unreadCount: 0, lastMessage: null, messages: [] });
+    expect(await listView(a.client, d.id)).toEqual({
+      id: d.id,
+      messageCount: 0,
+      unreadCount: 0,
+      lastMessage: null,
+      messages: [],
+    });
 
     const m1 = await post(d.id, 'hello');
     const bm = await post(d.id, 'the bot says', 'BOT');
@@ -243,10 +249,9 @@ describe('dialogs: paging both ways, orderings and filters', () => {
     group = (await createGroup(t.admin, { slFirstResponseSec: 600 })).id;
     for (let i = 0; i < 7; i++) {
       clock.advance(60_000);
-      const { startDialog: d } = await bot.ok(
-        `mutation($s: ID) { startDialog(input: { scenarioId: $s }) { id createdAt } }`,
-        { s: scenarioId },
-      );
+      const { startDialog: d } = await bot.ok(`mutation($s: ID) { startDialog(input: { scenarioId: $s }) { id createdAt } }`, {
+        s: scenarioId,
+      });
       made.push(d);
     }
   });
@@ -361,7 +366,12 @@ describe('every invalid field at once', () => {
       'slFirstResponseSec',
     );
     expect(one.extensions?.['fields']).toEqual([{ field: 'slFirstResponseSec', message: one.message }]);
-    const coerced = await t.admin.fails(`query($n: Int) { dialogs(first: $n) { totalCount } }`, { n: 'many' }, 'BAD_USER_INPUT', 'first');
+    const coerced = await t.admin.fails(
+      `query($n: Int) { dialogs(first: $n) { totalCount } }`,
+      { n: 'many' },
+      'BAD_USER_INPUT',
+      'first',
+    );
     expect(coerced.extensions?.['fields']).toEqual([{ field: 'first', message: coerced.message }]);
   });
 

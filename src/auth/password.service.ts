@@ -53,7 +53,8 @@ export class PasswordService {
       },
       () => {
         validate.password('newPassword', newPassword, user.email);
-        if (newPassword === currentPassword) throw new BadInputError('newPassword', 'newPassword must differ from the current one');
+        if (newPassword === currentPassword)
+          throw new BadInputError('newPassword', 'newPassword must differ from the current one');
       },
     );
     await this.store(em, user.id, await hashPassword(newPassword), { except: viewer.tokenId });

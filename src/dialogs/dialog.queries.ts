@@ -83,7 +83,8 @@ function parsedCursor(order: DialogOrder, cursor: string): KeyValue[] | null {
   const keys = ORDERS[order];
   if (!Array.isArray(decoded) || decoded.length !== keys.length + 1 || decoded[0] !== order) return null;
   const values: unknown[] = decoded.slice(1);
-  return values.every((value, i) => validKeyValue(keys[i], value)) ? (values as KeyValue[]) : null;
+  // every() with a type guard narrows the array itself.
+  return values.every((value, i): value is KeyValue => validKeyValue(keys[i], value)) ? values : null;
 }
 
 function decodeCursor(field: 'after' | 'before', order: DialogOrder, cursor: string | null | undefined): KeyValue[] | null {
@@ -178,7 +179,12 @@ export class DialogQueries {
    * cursor, in `orderBy` (default newest first). Cursors are opaque key values, stable under
    * inserts; one given for another ordering is refused. Every invalid argument is reported at once.
    */
-  async connection(em: EntityManager, viewer: Viewer, filter: DialogFilter | null | undefined, page: PageArgs): Promise<DialogConnection> {
+  async connection(
+    em: EntityManager,
+    viewer: Viewer,
+    filter: DialogFilter | null | undefined,
+    page: PageArgs,
+  ): Promise<DialogConnection> {
     const order = page.orderBy ?? DialogOrder.CREATED_DESC;
     const [first, last, after, before] = validateAll(
       () => pageSize('first', page.first),
@@ -190,7 +196,8 @@ export class DialogQueries {
       },
       () => {
         const { createdFrom: from, createdTo: to } = filter ?? {};
-        if (from && to && !(to.getTime() > from.getTime())) throw new BadInputError('createdTo', 'createdTo must be after createdFrom');
+        if (from && to && !(to.getTime() > from.getTime()))
+          throw new BadInputError('createdTo', 'createdTo must be after createdFrom');
       },
     );
     const keys = ORDERS[order];

@@ -96,8 +96,7 @@ export class OperatorService {
     const [account, maxDialogs, autoLogoutSec] = validateAll(
       () => validateAccount(input),
       () => (input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE)),
-      () =>
-        input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE),
+      () => (input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE)),
     );
     return withEmailConflict(() =>
       inTransaction(em, async (tx) => {
@@ -138,8 +137,7 @@ export class OperatorService {
       () => (input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName)),
       () => (input.email == null ? undefined : validate.email('email', input.email)),
       () => (input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE)),
-      () =>
-        input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE),
+      () => (input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE)),
     );
 
     return withEmailConflict(() =>

@@ -90,7 +90,14 @@ export class SubscriptionResolver {
           const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
             context.services.dialogQueries.queueStats(scope.em, groupId),
           );
-          const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence, message: null });
+          const value = Object.assign(new QueueEvent(), {
+            type,
+            dialog,
+            groupId,
+            stats,
+            sequence: delivery.sequence,
+            message: null,
+          });
           return { value, loaders: scope.loaders } satisfies Envelope<QueueEvent>;
         });
       });

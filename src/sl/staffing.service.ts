@@ -45,7 +45,12 @@ export class StaffingService {
     if (groupId !== null && !isId(groupId)) throw new NotFoundError('Group', groupId, 'groupId');
     const [arrivals, handle, concurrency, targetPercentGiven, targetSecGiven] = validateAll(
       () =>
-        given('arrivalsPerHour', input.arrivalsPerHour, (v) => v >= 0 && v <= MAX_ARRIVALS_PER_HOUR, `in 0..${MAX_ARRIVALS_PER_HOUR}`),
+        given(
+          'arrivalsPerHour',
+          input.arrivalsPerHour,
+          (v) => v >= 0 && v <= MAX_ARRIVALS_PER_HOUR,
+          `in 0..${MAX_ARRIVALS_PER_HOUR}`,
+        ),
       () =>
         given(
           'avgHandleTimeSec',
