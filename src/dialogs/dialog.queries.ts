@@ -195,8 +195,8 @@ export class DialogQueries {
         if (page.first != null && page.last != null) throw new BadInputError('last', 'give first or last, not both');
       },
       () => {
-        const { createdFrom: from, createdTo: to } = filter ?? {};
-        if (from && to && !(to.getTime() > from.getTime()))
+        const { createdFrom, createdTo } = filter ?? {};
+        if (createdFrom && createdTo && !(createdTo.getTime() > createdFrom.getTime()))
           throw new BadInputError('createdTo', 'createdTo must be after createdFrom');
       },
     );
@@ -211,31 +211,31 @@ export class DialogQueries {
     if (from) bounds.push(afterSql(walk, from, 'd'));
     if (until) bounds.push(afterSql(reversed(walk), until, 'd'));
     const pageWhere = and([where, ...bounds]);
-    // Whether rows lie beyond the starting cursor (Relay's hasPreviousPage when paging forward),
-    // read with the total in one pass over the filtered rows.
-    const beyond = from ? afterSql(walk, from, 'd') : null;
+    // Whether any row lies behind the starting cursor (hasPreviousPage paging forward,
+    // hasNextPage paging backward), read with the total in one pass over the filtered rows.
+    const pastStart = from ? afterSql(walk, from, 'd') : null;
     const [rows, [totals]] = await Promise.all([
       em.execute<DialogRow[]>(`select d.* from dialogs d where ${pageWhere.sql} order by ${orderBySql(walk, 'd')} limit ?`, [
         ...pageWhere.params,
         size + 1,
       ]),
-      em.execute<Array<{ total: number; beyond: boolean }>>(
-        `select count(*)::int as total, ${beyond ? `coalesce(bool_or(not (${beyond.sql})), false)` : 'false'} as beyond
+      em.execute<Array<{ total: number; behind: boolean }>>(
+        `select count(*)::int as total, ${pastStart ? `coalesce(bool_or(not (${pastStart.sql})), false)` : 'false'} as behind
            from dialogs d where ${where.sql}`,
-        [...(beyond?.params ?? []), ...where.params],
+        [...(pastStart?.params ?? []), ...where.params],
       ),
     ]);
     const more = rows.length > size;
     const nodes = rows.slice(0, size).map((row) => em.map(Dialog, row));
     if (backwards) nodes.reverse();
     const edges = nodes.map((node) => ({ cursor: encodeCursor(order, node), node }));
-    const hasMoreBeyond = totals?.beyond ?? false;
+    const behindStart = totals?.behind ?? false;
     return {
       edges,
       totalCount: totals?.total ?? 0,
       pageInfo: {
-        hasNextPage: backwards ? hasMoreBeyond : more,
-        hasPreviousPage: backwards ? more : hasMoreBeyond,
+        hasNextPage: backwards ? behindStart : more,
+        hasPreviousPage: backwards ? more : behindStart,
         startCursor: edges[0]?.cursor ?? null,
         endCursor: edges.at(-1)?.cursor ?? null,
       },
