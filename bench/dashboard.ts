@@ -8,6 +8,45 @@ import { percentile, round } from './lib/stats.js';
 
 const GROUPS_QUERY = `{ groups { id operators { id activeDialogCount groups { id } } } }`;
 const DIALOGS_QUERY = `{ dialogs(first: 100) { edges { node { id operator { groups { id } } group { operators { id } } messages { id } } } } }`;
+/** A dialog list as an operator's panel shows it: no histories, just the newest message and the counts. */
+const LIST_QUERY = `{ dialogs(first: 100, orderBy: LAST_MESSAGE_DESC) { edges { node {
+  id lastMessage { id text author } messageCount unreadCount } } } }`;
+const LIST_OPERATOR = { email: 'dash-list@bench.local', password: 'bench list password' };
+
+/**
+ * A session of an operator in every seeded group (so the list holds all 100 dialogs) who has
+ * read the first message of each.
+ */
+async function listOperatorToken(url: string, databaseUrl: string): Promise<string> {
+  const { createOperator } = await gql<{ createOperator: { id: string } }>(
+    url,
+    ADMIN_TOKEN,
+    `mutation($e: String!, $p: String!) { createOperator(input: { firstName: "List", lastName: "Bench", email: $e, password: $p }) { id } }`,
+    { e: LIST_OPERATOR.email, p: LIST_OPERATOR.password },
+  );
+  await withDb(databaseUrl, async (db) => {
+    await db.query(
+      `insert into group_members (group_id, operator_id, created_at) select id, $1, now() from groups where name like 'dash-%'`,
+      [createOperator.id],
+    );
+    await db.query(
+      `insert into dialog_reads (operator_id, dialog_id, last_read_seq, read_at)
+       select $1, dialog_id, min(seq), now() from messages group by dialog_id`,
+      [createOperator.id],
+    );
+  });
+  return loginToken(url);
+}
+
+async function loginToken(url: string): Promise<string> {
+  const { login } = await gql<{ login: { token: string } }>(
+    url,
+    '',
+    `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }`,
+    { e: LIST_OPERATOR.email, p: LIST_OPERATOR.password },
+  );
+  return login.token;
+}
 
 const seed = (databaseUrl: string): Promise<void> =>
   withDb(databaseUrl, async (db) => {
@@ -28,13 +67,17 @@ const seed = (databaseUrl: string): Promise<void> =>
       `insert into messages (id, dialog_id, author, text, created_at)
        select gen_random_uuid(), d.id, 'CLIENT', 'hello', now() from dialogs d, generate_series(1, 3)`,
     );
+    await db.query(`update dialogs d set last_message_seq = (select max(seq) from messages m where m.dialog_id = d.id)`);
   });
 
 /**
  * Seeds the database (migrated by an in-process app), then counts the SQL statements one
- * request of each query runs, exactly, with that app's query hook.
+ * request of each query runs, exactly, with that app's query hook; each query with its token.
  */
-async function seedAndCount(databaseUrl: string, queries: readonly string[]): Promise<number[]> {
+async function seedAndCount(
+  databaseUrl: string,
+  queries: ReadonlyArray<{ query: string; token: (url: string) => Promise<string> }>,
+): Promise<number[]> {
   let statements = 0;
   const app = await startApp({
     config: { ...loadConfig({ ADMIN_TOKEN, PORT: '0', SWEEP_INTERVAL_MS: '60000' }) },
@@ -46,10 +89,11 @@ async function seedAndCount(databaseUrl: string, queries: readonly string[]): Pr
   try {
     await seed(databaseUrl);
     const counts: number[] = [];
-    for (const query of queries) {
-      await gql(app.url, ADMIN_TOKEN, query); // warm-up
+    for (const { query, token } of queries) {
+      const bearer = await token(app.url);
+      await gql(app.url, bearer, query); // warm-up
       statements = 0;
-      await gql(app.url, ADMIN_TOKEN, query);
+      await gql(app.url, bearer, query);
       counts.push(statements);
     }
     return counts;
@@ -64,21 +108,27 @@ async function seedAndCount(databaseUrl: string, queries: readonly string[]): Pr
  * hook's logging.
  */
 export async function dashboardBench(databaseUrl: string, requests: number): Promise<BenchResult> {
-  const [groupStatements, dialogStatements] = await seedAndCount(databaseUrl, [GROUPS_QUERY, DIALOGS_QUERY]);
+  const admin = (): Promise<string> => Promise.resolve(ADMIN_TOKEN);
+  const [groupStatements, dialogStatements, listStatements] = await seedAndCount(databaseUrl, [
+    { query: GROUPS_QUERY, token: admin },
+    { query: DIALOGS_QUERY, token: admin },
+    { query: LIST_QUERY, token: (url) => listOperatorToken(url, databaseUrl) },
+  ]);
   const server = await startServer(databaseUrl, { SWEEP_INTERVAL_MS: '60000' });
   try {
-    const latency = async (query: string): Promise<{ p50: number; p99: number }> => {
-      for (let i = 0; i < 10; i++) await gql(server.url, ADMIN_TOKEN, query); // warm-up
+    const latency = async (query: string, token: string): Promise<{ p50: number; p99: number }> => {
+      for (let i = 0; i < 10; i++) await gql(server.url, token, query); // warm-up
       const times: number[] = [];
       for (let i = 0; i < requests; i++) {
         const t0 = performance.now();
-        await gql(server.url, ADMIN_TOKEN, query);
+        await gql(server.url, token, query);
         times.push(performance.now() - t0);
       }
       return { p50: round(percentile(times, 50)), p99: round(percentile(times, 99)) };
     };
-    const groups = await latency(GROUPS_QUERY);
-    const dialogs = await latency(DIALOGS_QUERY);
+    const groups = await latency(GROUPS_QUERY, ADMIN_TOKEN);
+    const dialogs = await latency(DIALOGS_QUERY, ADMIN_TOKEN);
+    const list = await latency(LIST_QUERY, await loginToken(server.url));
     return {
       name: 'dashboard queries',
       parameters: { groups: 50, operatorsPerGroup: 20, dialogs: 100, requests },
@@ -89,6 +139,9 @@ export async function dashboardBench(databaseUrl: string, requests: number): Pro
         'dialogs(first: 100): SQL statements per request': dialogStatements,
         'dialogs(first: 100): p50 ms': dialogs.p50,
         'dialogs(first: 100): p99 ms': dialogs.p99,
+        'dialog list (lastMessage, counts, unread) as an operator: SQL statements per request': listStatements,
+        'dialog list: p50 ms': list.p50,
+        'dialog list: p99 ms': list.p99,
       },
       targets: { statements: 'a small constant' },
       notes: 'statements counted by an in-process app; latency measured against the server as its own process',

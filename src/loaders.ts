@@ -36,6 +36,24 @@ async function membersOf<T extends object>(
   });
 }
 
+export function messagesKey(last: number, dialogId: string): string {
+  return `${last}/${dialogId}`;
+}
+
+function parseMessagesKey(key: string): { last: number; dialogId: string } {
+  const [last, dialogId] = key.split('/');
+  return { last: Number(last), dialogId };
+}
+
+export function unreadKey(operatorId: string, dialogId: string): string {
+  return `${operatorId}/${dialogId}`;
+}
+
+function parseUnreadKey(key: string): { operatorId: string; dialogId: string } {
+  const [operatorId, dialogId] = key.split('/');
+  return { operatorId, dialogId };
+}
+
 /**
  * Request-scoped DataLoaders for every relation a list can fan out over. By-id loaders also
  * find soft-deleted rows, so history (a dialog's former group) still resolves.
@@ -63,6 +81,17 @@ export class Loaders {
   readonly queuePositionOf;
   /** Dialogs that left the Help queue to an operator since the key (an ISO time). */
   readonly leftQueueSince;
+  /** The newest message of each dialog (null: none yet). */
+  readonly lastMessageOfDialog;
+  /** How many messages each dialog has. */
+  readonly messageCountOfDialog;
+  /** Keyed by `messagesKey(last, dialogId)`: the dialog's newest `last` messages, oldest first. */
+  readonly newestMessagesOfDialog;
+  /**
+   * Keyed by `unreadKey(operatorId, dialogId)`: the dialog's CLIENT messages after the operator's
+   * read marker. Keyed by operator too, as one event's loaders serve every subscriber.
+   */
+  readonly unreadCount;
 
   constructor(em: EntityManager) {
     this.groupById = rowLoader(
@@ -146,6 +175,53 @@ export class Loaders {
     this.leftQueueSince = new DataLoader<string, number>((keys) =>
       Promise.all(keys.map((since) => leftQueueSince(em, new Date(since)))),
     );
+    this.lastMessageOfDialog = rowLoader(
+      async (ids) =>
+        (
+          await em.execute<Array<EntityDictionary<Message>>>(
+            'select distinct on (dialog_id) * from messages where dialog_id in (?) order by dialog_id, seq desc',
+            [ids],
+          )
+        ).map((row) => em.map(Message, row)),
+      (m) => m.dialog.id,
+    );
+    this.messageCountOfDialog = new DataLoader<string, number>(async (ids) => {
+      const rows = await em.execute<Array<{ dialog_id: string; n: number }>>(
+        'select dialog_id, count(*)::int as n from messages where dialog_id in (?) group by dialog_id',
+        [ids],
+      );
+      const counts = new Map(rows.map((r) => [r.dialog_id, r.n]));
+      return ids.map((id) => counts.get(id) ?? 0);
+    });
+    this.newestMessagesOfDialog = listLoader(
+      async (keys) => {
+        const wanted = keys.map(parseMessagesKey);
+        // One statement for every (dialog, last) pair asked for, each an index range scan.
+        const rows = await em.execute<Array<EntityDictionary<Message> & { wanted_key: string }>>(
+          `select k.key as wanted_key, m.*
+             from jsonb_to_recordset(?::jsonb) as k(key text, dialog_id uuid, last int)
+             cross join lateral (select * from messages where dialog_id = k.dialog_id order by seq desc limit k.last) m
+            order by k.key, m.seq`,
+          [JSON.stringify(wanted.map((w) => ({ key: messagesKey(w.last, w.dialogId), dialog_id: w.dialogId, last: w.last })))],
+        );
+        return rows.map((row) => ({ key: row.wanted_key, message: em.map(Message, row) }));
+      },
+      (r) => r.key,
+      (r) => r.message,
+    );
+    this.unreadCount = new DataLoader<string, number>(async (keys) => {
+      const pairs = keys.map(parseUnreadKey);
+      const rows = await em.execute<Array<{ operator_id: string; dialog_id: string; n: number }>>(
+        `select k.operator_id, k.dialog_id, count(m.id)::int as n
+           from jsonb_to_recordset(?::jsonb) as k(operator_id uuid, dialog_id uuid)
+           left join dialog_reads r on r.operator_id = k.operator_id and r.dialog_id = k.dialog_id
+           left join messages m on m.dialog_id = k.dialog_id and m.author = 'CLIENT' and m.seq > coalesce(r.last_read_seq, 0)
+          group by k.operator_id, k.dialog_id`,
+        [JSON.stringify(pairs.map((p) => ({ operator_id: p.operatorId, dialog_id: p.dialogId })))],
+      );
+      const counts = new Map(rows.map((r) => [unreadKey(r.operator_id, r.dialog_id), r.n]));
+      return keys.map((key) => counts.get(key) ?? 0);
+    });
   }
 
   /** Forget everything loaded; used after each mutation so its result is read fresh. */

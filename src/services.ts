@@ -5,6 +5,7 @@ import { PasswordService } from './auth/password.service.js';
 import type { Config } from './config.js';
 import { DialogQueries } from './dialogs/dialog.queries.js';
 import { DialogService } from './dialogs/dialog.service.js';
+import { ReadMarkerService } from './dialogs/read-marker.service.js';
 import { GroupService } from './groups/group.service.js';
 import { OperatorService } from './operators/operator.service.js';
 import { PresenceService } from './operators/presence.service.js';
@@ -43,6 +44,7 @@ export interface Services {
   readonly loginThrottle: LoginThrottle;
   readonly dialogs: DialogService;
   readonly dialogQueries: DialogQueries;
+  readonly readMarkers: ReadMarkerService;
   readonly slReports: SlReportService;
   readonly staffing: StaffingService;
   /** Started by the app; serves slTicks. */
@@ -70,6 +72,7 @@ export function createServices(
     firstResponseSec: config.slDefaultFirstResponseSec,
     nextResponseSec: config.slDefaultNextResponseSec,
   });
+  const dialogQueries = new DialogQueries(clock);
   const router = new Router(clock, events, sl, { helpQueueMax: config.helpQueueMax }, (decision) => {
     metrics.routingDecisions.inc({ kind: decision.kind, outcome: decision.outcome, reason: decision.reason ?? 'none' });
     metrics.routingSeconds.observe({ kind: decision.kind }, decision.seconds);
@@ -110,7 +113,8 @@ export function createServices(
     passwords: new PasswordService(clock, events, loginThrottle),
     loginThrottle,
     dialogs: new DialogService(clock, router, sl, events),
-    dialogQueries: new DialogQueries(clock),
+    dialogQueries,
+    readMarkers: new ReadMarkerService(clock, dialogQueries),
     slReports: new SlReportService(clock),
     staffing: new StaffingService(clock, config.slDefaultFirstResponseSec),
     slTicker: new SlTicker(rootEm, bus, clock, logger),

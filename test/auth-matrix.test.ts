@@ -119,6 +119,10 @@ const ARGS: Readonly<Record<string, Args>> = {
     others: async () => ({ dialogId: await othersDialog(), text: 'hello' }),
   },
   takeDialog: { own: async () => ({ dialogId: await botDialog() }) },
+  markDialogRead: {
+    own: async () => ({ dialogId: await ownDialog() }),
+    others: async () => ({ dialogId: await othersDialog() }),
+  },
   // Subscriptions: `trigger` commits a change the subscription reports.
   queueChanged: {
     own: () => ({ groupId: fx.ownGroup }),

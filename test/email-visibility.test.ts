@@ -297,6 +297,7 @@ const MUTATION_RUNS: Record<string, Prepare[]> = {
   closeDialog: [onDialog(() => heldByA())],
   reportBotFailure: [onDialog(botDialog)],
   setDialogPriority: [async () => ({ args: '(dialogId: $id, priority: 2)', variables: { id: await heldByA() } })],
+  markDialogRead: [onDialog(() => heldByA())],
 };
 
 /** Paths the runs here produce for no viewer, and why (a prefix covers the paths below it). */
@@ -305,13 +306,17 @@ const NOT_PRODUCED: Record<string, string> = {
   'startDialog.operator': 'a new dialog is with the bot',
   'startDialog.group': 'a new dialog is with the bot',
   'startDialog.messages': 'a new dialog has no messages',
+  'startDialog.lastMessage': 'a new dialog has no messages',
   'startDialog.transfers': 'a new dialog has no transfers',
   'postClientMessage.operator': "a client's message has no operator",
   'reportBotFailure.messages': 'the bot failed before any operator replied',
+  'reportBotFailure.lastMessage': 'the bot failed before any operator replied',
+  'queueChanged.message': 'queue streams carry no MESSAGE events (myDialogs only)',
   'reportBotFailure.transfers.requestedOperator': 'a bot failure asks for the fallback group',
   'reportBotFailure.transfers.fromOperator': 'a bot failure hands over from the bot',
   'closeDialog.transfers.fromOperator': 'the dialogs closed here were handed over by the bot',
   'setDialogPriority.transfers.fromOperator': 'the dialogs re-prioritised here were handed over by the bot',
+  'markDialogRead.transfers.fromOperator': 'the dialogs marked here were handed over by the bot',
 };
 const notProduced = (name: string): boolean =>
   Object.keys(NOT_PRODUCED).some((prefix) => name === prefix || name.startsWith(`${prefix}.`));

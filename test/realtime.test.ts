@@ -21,7 +21,7 @@ beforeEach(async () => {
 afterEach(() => t.stop());
 
 const QUEUE = `subscription($g: ID) { queueChanged(groupId: $g) { type sequence groupId dialog { id status operator { id } } stats { queued } } }`;
-const MINE = `subscription { myDialogs { type sequence dialog { id status operator { id } } } }`;
+const MINE = `subscription { myDialogs { type sequence dialog { id status operator { id } } message { text author } } }`;
 const EVENTS = `subscription($id: ID!) { dialogEvents(dialogId: $id) { type sequence dialog { id status } message { text author } } }`;
 const STATUS = `subscription($g: ID) { operatorStatusChanged(groupId: $g) { id status } }`;
 
@@ -81,6 +81,10 @@ describe('subscriptions deliver the right events to the right people', () => {
     const m2 = (await chat.next()).dialogEvents;
     expect(m2).toMatchObject({ type: 'MESSAGE', message: { text: 'hello!', author: 'OPERATOR' } });
     expect(m2.sequence).toBe(m1.sequence + 1);
+    // Both messages are in a dialog assigned to me: my own stream carries them too.
+    for (const sent of [m1, m2]) {
+      expect((await mine.next()).myDialogs).toMatchObject({ type: 'MESSAGE', dialog: { id: d.id }, message: sent.message });
+    }
 
     // Handed to another group's operator: it leaves my dialogs, and my view of its events stops.
     const admin = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);

@@ -4,7 +4,7 @@ import type { EventSink } from '../realtime/events.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
-import { isId, requiredName } from '../shared/validate.js';
+import { isId, requiredName, validateAll } from '../shared/validate.js';
 import { AuthToken, TokenKind } from './auth-token.entity.js';
 import { ApiToken } from './auth.types.js';
 import { Role } from './role.js';
@@ -26,8 +26,12 @@ export class ApiTokenService {
   ) {}
 
   async create(em: EntityManager, name: string, role: Role): Promise<IssuedToken> {
-    const validName = requiredName('name', name);
-    if (!Object.values(Role).includes(role)) throw new BadInputError('role', 'Unknown role');
+    const [validName] = validateAll(
+      () => requiredName('name', name),
+      () => {
+        if (!Object.values(Role).includes(role)) throw new BadInputError('role', 'Unknown role');
+      },
+    );
     const token = generateToken();
     const row = await inTransaction(em, async (tx) =>
       tx.create(AuthToken, {

@@ -44,13 +44,19 @@ export class PasswordService {
     }
     const user = await em.findOne(User, { id: viewer.userId, deletedAt: null });
     if (!user) throw new NotFoundError('User', viewer.userId);
-    validate.password('newPassword', newPassword, user.email);
     await this.throttle.attempt(user.email, clientAddress);
-    if (!user.passwordHash || !(await verifyPassword(user.passwordHash, currentPassword))) {
-      throw new BadInputError('currentPassword', 'The current password is wrong');
-    }
-    await this.throttle.succeeded(user.email, clientAddress);
-    if (newPassword === currentPassword) throw new BadInputError('newPassword', 'newPassword must differ from the current one');
+    const currentIsRight = user.passwordHash !== null && (await verifyPassword(user.passwordHash, currentPassword));
+    if (currentIsRight) await this.throttle.succeeded(user.email, clientAddress);
+    validate.validateAll(
+      () => {
+        if (!currentIsRight) throw new BadInputError('currentPassword', 'The current password is wrong');
+      },
+      () => {
+        validate.password('newPassword', newPassword, user.email);
+        if (newPassword === currentPassword)
+          throw new BadInputError('newPassword', 'newPassword must differ from the current one');
+      },
+    );
     await this.store(em, user.id, await hashPassword(newPassword), { except: viewer.tokenId });
     return true;
   }

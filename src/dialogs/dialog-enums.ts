@@ -50,3 +50,24 @@ registerEnumType(TransferOutcome, {
     },
   },
 });
+
+/** Orderings of the dialogs list; each ends with the id, so pages never overlap or skip. */
+export enum DialogOrder {
+  CREATED_DESC = 'CREATED_DESC',
+  CREATED_ASC = 'CREATED_ASC',
+  LAST_MESSAGE_DESC = 'LAST_MESSAGE_DESC',
+  QUEUE_ORDER = 'QUEUE_ORDER',
+}
+registerEnumType(DialogOrder, {
+  name: 'DialogOrder',
+  description: 'the order of a dialogs page',
+  valuesConfig: {
+    CREATED_DESC: { description: 'newest first (the default)' },
+    CREATED_ASC: { description: 'oldest first' },
+    LAST_MESSAGE_DESC: { description: 'most recent message first; dialogs without messages last' },
+    QUEUE_ORDER: {
+      description:
+        "the Help queue's drain order: earliest running SL deadline first (none: after every deadline), then longest queued",
+    },
+  },
+});

@@ -1,4 +1,4 @@
-import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Group } from '../groups/group.entity.js';
@@ -38,7 +38,8 @@ export class Dialog {
     | 'slGroup'
     | 'slBreachedAt'
     | 'slWarnedAt'
-    | 'priority';
+    | 'priority'
+    | 'lastMessageSeq';
 
   @Field(() => ID, { description: 'the dialog id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
@@ -145,4 +146,8 @@ export class Dialog {
 
   @Property(timestamp())
   slWarnedAt: Date | null = null;
+
+  /** messages.seq of the newest message (null: none yet); what LAST_MESSAGE_DESC orders by. */
+  @Property({ type: new BigIntType('string'), nullable: true })
+  lastMessageSeq: string | null = null;
 }

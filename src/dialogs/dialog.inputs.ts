@@ -51,4 +51,13 @@ export class DialogFilter {
 
   @Field(() => String, { nullable: true, description: "the bot's chat id given to startDialog" })
   externalId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'dialogs started with this scenario' })
+  scenarioId?: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'dialogs created at or after this time' })
+  createdFrom?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'dialogs created before this time (createdFrom ≤ createdAt < createdTo)' })
+  createdTo?: Date | null;
 }

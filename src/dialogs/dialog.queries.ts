@@ -1,15 +1,16 @@
-import type { EntityDictionary, FilterQuery } from '@mikro-orm/core';
 import { topics } from '../realtime/topics.js';
-import { QUEUE_ORDER } from '../routing/rules.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { isStorableDate, pgDate } from '../shared/pg-time.js';
-import { isId } from '../shared/validate.js';
+import { afterSql, orderBySql, reversed, type KeyValue, type SortKey } from '../shared/keyset.js';
+import { isId, validateAll } from '../shared/validate.js';
+import { QUEUE_KEYS, QUEUE_ORDER } from '../routing/rules.js';
+import type { DialogRow } from '../routing/router.js';
 import { liveFigures } from '../sl/live-figures.js';
-import { DialogStatus } from './dialog-enums.js';
+import { DialogOrder } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
 import type { DialogFilter } from './dialog.inputs.js';
 import { DialogConnection, QueueStats } from './dialog.types.js';
@@ -17,34 +18,131 @@ import { DialogConnection, QueueStats } from './dialog.types.js';
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
-interface Cursor {
-  readonly createdAt: Date;
-  readonly id: string;
+/** Each ordering's keys; every one ends with the id, so a cursor names exactly one position. */
+const ORDERS: Readonly<Record<DialogOrder, readonly SortKey[]>> = {
+  [DialogOrder.CREATED_DESC]: [
+    { column: 'created_at', direction: 'desc', type: 'timestamptz' },
+    { column: 'id', direction: 'desc', type: 'uuid' },
+  ],
+  [DialogOrder.CREATED_ASC]: [
+    { column: 'created_at', direction: 'asc', type: 'timestamptz' },
+    { column: 'id', direction: 'asc', type: 'uuid' },
+  ],
+  [DialogOrder.LAST_MESSAGE_DESC]: [
+    { column: 'last_message_seq', direction: 'desc', nulls: 'last', type: 'bigint' },
+    { column: 'id', direction: 'desc', type: 'uuid' },
+  ],
+  [DialogOrder.QUEUE_ORDER]: QUEUE_KEYS,
+};
+
+const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
+
+/** A dialog's value of each column an ordering can use, as a cursor holds it. */
+const CURSOR_VALUES: Readonly<Record<string, (dialog: Dialog) => KeyValue>> = {
+  id: (d) => d.id,
+  priority: (d) => String(d.priority),
+  created_at: (d) => iso(d.createdAt),
+  last_message_seq: (d) => d.lastMessageSeq,
+  sl_deadline: (d) => iso(d.slDeadline),
+  queued_at: (d) => iso(d.queuedAt),
+};
+
+function cursorValue(column: string): (dialog: Dialog) => KeyValue {
+  const value = CURSOR_VALUES[column];
+  // An ordering over a column without a cursor value is a programming error, found by any test that pages.
+  if (!value) throw new Error(`no cursor value for dialogs.${column}`);
+  return value;
 }
 
-function encodeCursor(dialog: Dialog): string {
-  return Buffer.from(JSON.stringify([dialog.createdAt.toISOString(), dialog.id])).toString('base64url');
+/** Opaque to clients: the ordering and the row's key values. */
+function encodeCursor(order: DialogOrder, dialog: Dialog): string {
+  const values = ORDERS[order].map((key) => cursorValue(key.column)(dialog));
+  return Buffer.from(JSON.stringify([order, ...values])).toString('base64url');
 }
 
-function parsedCursor(cursor: string): Cursor | null {
+function validKeyValue(key: SortKey, value: unknown): value is KeyValue {
+  if (value === null) return key.nulls !== undefined;
+  if (typeof value !== 'string') return false;
+  switch (key.type) {
+    case 'uuid':
+      return isId(value);
+    case 'bigint':
+      return /^\d{1,18}$/.test(value);
+    case 'integer':
+      return /^-?\d{1,9}$/.test(value);
+    case 'timestamptz':
+      // A crafted date the database cannot compare with (year 275760, or before year 1) is refused too.
+      return isStorableDate(new Date(value));
+  }
+}
+
+/** The cursor's key values, or null when it is not a cursor of this ordering. */
+function parsedCursor(order: DialogOrder, cursor: string): KeyValue[] | null {
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     return null;
   }
-  if (!Array.isArray(decoded) || decoded.length !== 2) return null;
-  const [createdAt, id] = decoded as unknown[];
-  if (typeof createdAt !== 'string' || typeof id !== 'string' || !isId(id)) return null;
-  const at = new Date(createdAt);
-  // A crafted date the database cannot compare with (year 275760, or before year 1).
-  return isStorableDate(at) ? { createdAt: at, id } : null;
+  const keys = ORDERS[order];
+  if (!Array.isArray(decoded) || decoded.length !== keys.length + 1 || decoded[0] !== order) return null;
+  const values: unknown[] = decoded.slice(1);
+  // every() with a type guard narrows the array itself.
+  return values.every((value, i): value is KeyValue => validKeyValue(keys[i], value)) ? values : null;
 }
 
-function decodeCursor(cursor: string): Cursor {
-  const decoded = parsedCursor(cursor);
-  if (!decoded) throw new BadInputError('after', 'after is not a cursor this API returned');
-  return decoded;
+function decodeCursor(field: 'after' | 'before', order: DialogOrder, cursor: string | null | undefined): KeyValue[] | null {
+  if (cursor == null) return null;
+  const values = parsedCursor(order, cursor);
+  if (!values) throw new BadInputError(field, `${field} is not a cursor this API returned for orderBy ${order}`);
+  return values;
+}
+
+function pageSize(field: 'first' | 'last', value: number | null | undefined): number | null {
+  if (value == null) return null;
+  if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
+    throw new BadInputError(field, `${field} must be an integer in 0..${MAX_PAGE_SIZE}`);
+  }
+  return value;
+}
+
+/** Which slice of the ordered dialogs a page is. */
+export interface PageArgs {
+  readonly first?: number | null;
+  readonly after?: string | null;
+  readonly last?: number | null;
+  readonly before?: string | null;
+  readonly orderBy?: DialogOrder | null;
+}
+
+interface Condition {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+function and(conditions: readonly Condition[]): Condition {
+  return conditions.length
+    ? { sql: conditions.map((c) => `(${c.sql})`).join(' and '), params: conditions.flatMap((c) => c.params) }
+    : { sql: 'true', params: [] };
+}
+
+/** A malformed id names no dialog: the filter then matches nothing (as an unknown id does). */
+function idIs(column: string, id: string): Condition {
+  return isId(id) ? { sql: `d.${column} = ?`, params: [id] } : { sql: 'false', params: [] };
+}
+
+/** The filter's conditions; all must hold. */
+function filterConditions(filter: DialogFilter | null | undefined): Condition[] {
+  if (!filter) return [];
+  const out: Condition[] = [];
+  if (filter.status?.length) out.push({ sql: 'd.status in (?)', params: [filter.status] });
+  if (filter.groupId != null) out.push(idIs('group_id', filter.groupId));
+  if (filter.operatorId != null) out.push(idIs('operator_id', filter.operatorId));
+  if (filter.scenarioId != null) out.push(idIs('scenario_id', filter.scenarioId));
+  if (filter.externalId != null) out.push({ sql: 'd.external_id = ?', params: [filter.externalId.trim()] });
+  if (filter.createdFrom != null) out.push({ sql: 'd.created_at >= ?', params: [filter.createdFrom] });
+  if (filter.createdTo != null) out.push({ sql: 'd.created_at < ?', params: [filter.createdTo] });
+  return out;
 }
 
 /** Reads of dialogs, limited to what the viewer may see. */
@@ -55,19 +153,14 @@ export class DialogQueries {
    * Operators see dialogs assigned to them, queued in Help, or aimed at their groups;
    * everyone else with read access sees all.
    */
-  private async visibility(em: EntityManager, viewer: Viewer): Promise<FilterQuery<Dialog>> {
-    if (viewer.role !== Role.OPERATOR) return {};
-    if (viewer.operatorId === null) return { status: DialogStatus.QUEUED };
-    const groups = await em.execute<Array<{ group_id: string }>>('select group_id from group_members where operator_id = ?', [
-      viewer.operatorId,
-    ]);
+  private visibility(viewer: Viewer): Condition {
+    if (viewer.role !== Role.OPERATOR) return { sql: 'true', params: [] };
+    if (viewer.operatorId === null) return { sql: `d.status = 'QUEUED'`, params: [] };
     return {
-      $or: [
-        // Closed dialogs keep their operator; "assigned to them" means now.
-        { operator: viewer.operatorId, status: DialogStatus.ASSIGNED },
-        { status: DialogStatus.QUEUED },
-        ...(groups.length ? [{ group: { $in: groups.map((g) => g.group_id) } }] : []),
-      ],
+      // Closed dialogs keep their operator; "assigned to them" means now.
+      sql: `(d.operator_id = ? and d.status = 'ASSIGNED') or d.status = 'QUEUED'
+            or d.group_id in (select group_id from group_members where operator_id = ?)`,
+      params: [viewer.operatorId, viewer.operatorId],
     };
   }
 
@@ -77,54 +170,85 @@ export class DialogQueries {
 
   async find(em: EntityManager, viewer: Viewer, id: string): Promise<Dialog | null> {
     if (!isId(id)) return null;
-    return em.findOne(Dialog, { $and: [{ id }, await this.visibility(em, viewer)] }, { refresh: true });
+    const visible = this.visibility(viewer);
+    const [row] = await em.execute<DialogRow[]>(`select d.* from dialogs d where d.id = ? and (${visible.sql})`, [
+      id,
+      ...visible.params,
+    ]);
+    return row ? em.map(Dialog, row) : null;
   }
 
-  /** Newest first; cursors are opaque (createdAt, id) pairs, stable under inserts. */
+  /**
+   * A Relay page: `first` (default 50) after the `after` cursor, or the `last` before the `before`
+   * cursor, in `orderBy` (default newest first). Cursors are opaque key values, stable under
+   * inserts; one given for another ordering is refused. Every invalid argument is reported at once.
+   */
   async connection(
     em: EntityManager,
     viewer: Viewer,
     filter: DialogFilter | null | undefined,
-    first: number | null | undefined,
-    after: string | null | undefined,
+    page: PageArgs,
   ): Promise<DialogConnection> {
-    const size = first ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-      throw new BadInputError('first', `first must be an integer in 0..${MAX_PAGE_SIZE}`);
-    }
-    const cursor = after ? decodeCursor(after) : null;
-    const conditions: Array<FilterQuery<Dialog>> = [await this.visibility(em, viewer)];
-    if (filter?.status?.length) conditions.push({ status: { $in: filter.status } });
-    if (filter?.groupId != null) conditions.push(isId(filter.groupId) ? { group: filter.groupId } : { id: null });
-    if (filter?.operatorId != null) conditions.push(isId(filter.operatorId) ? { operator: filter.operatorId } : { id: null });
-    if (filter?.externalId != null) conditions.push({ externalId: filter.externalId.trim() });
-    const where: FilterQuery<Dialog> = { $and: conditions };
-    const page: FilterQuery<Dialog> = cursor
-      ? {
-          $and: [
-            ...conditions,
-            { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] },
-          ],
-        }
-      : where;
-    const [rows, totalCount] = await Promise.all([
-      em.find(Dialog, page, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: size + 1 }),
-      em.count(Dialog, where),
+    const order = page.orderBy ?? DialogOrder.CREATED_DESC;
+    const [first, last, after, before] = validateAll(
+      () => pageSize('first', page.first),
+      () => pageSize('last', page.last),
+      () => decodeCursor('after', order, page.after),
+      () => decodeCursor('before', order, page.before),
+      () => {
+        if (page.first != null && page.last != null) throw new BadInputError('last', 'give first or last, not both');
+      },
+      () => {
+        const { createdFrom, createdTo } = filter ?? {};
+        if (createdFrom && createdTo && !(createdTo.getTime() > createdFrom.getTime()))
+          throw new BadInputError('createdTo', 'createdTo must be after createdFrom');
+      },
+    );
+    const keys = ORDERS[order];
+    const where = and([this.visibility(viewer), ...filterConditions(filter)]);
+    // Paging backwards walks the ordering reversed from `before`, then turns the page around.
+    const backwards = last !== null;
+    const size = (backwards ? last : first) ?? DEFAULT_PAGE_SIZE;
+    const walk = backwards ? reversed(keys) : keys;
+    const [from, until] = backwards ? [before, after] : [after, before];
+    const bounds: Condition[] = [];
+    if (from) bounds.push(afterSql(walk, from, 'd'));
+    if (until) bounds.push(afterSql(reversed(walk), until, 'd'));
+    const pageWhere = and([where, ...bounds]);
+    // Whether any row lies behind the starting cursor (hasPreviousPage paging forward,
+    // hasNextPage paging backward), read with the total in one pass over the filtered rows.
+    const pastStart = from ? afterSql(walk, from, 'd') : null;
+    const [rows, [totals]] = await Promise.all([
+      em.execute<DialogRow[]>(`select d.* from dialogs d where ${pageWhere.sql} order by ${orderBySql(walk, 'd')} limit ?`, [
+        ...pageWhere.params,
+        size + 1,
+      ]),
+      em.execute<Array<{ total: number; behind: boolean }>>(
+        `select count(*)::int as total, ${pastStart ? `coalesce(bool_or(not (${pastStart.sql})), false)` : 'false'} as behind
+           from dialogs d where ${where.sql}`,
+        [...(pastStart?.params ?? []), ...where.params],
+      ),
     ]);
-    const nodes = rows.slice(0, size);
-    const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
+    const more = rows.length > size;
+    const nodes = rows.slice(0, size).map((row) => em.map(Dialog, row));
+    if (backwards) nodes.reverse();
+    const edges = nodes.map((node) => ({ cursor: encodeCursor(order, node), node }));
+    const behindStart = totals?.behind ?? false;
     return {
       edges,
-      totalCount,
-      pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+      totalCount: totals?.total ?? 0,
+      pageInfo: {
+        hasNextPage: backwards ? behindStart : more,
+        hasPreviousPage: backwards ? more : behindStart,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
     };
   }
 
-  /** QUEUED dialogs in the drain order (rules.QUEUE_ORDER): queuePosition 1, 2, 3… */
+  /** QUEUED dialogs, most urgent first (the order draining follows). */
   async helpQueue(em: EntityManager): Promise<Dialog[]> {
-    const rows = await em.execute<Array<EntityDictionary<Dialog>>>(
-      `select d.* from dialogs d where d.status = 'QUEUED' order by ${QUEUE_ORDER}`,
-    );
+    const rows = await em.execute<DialogRow[]>(`select d.* from dialogs d where d.status = 'QUEUED' order by ${QUEUE_ORDER}`);
     return rows.map((row) => em.map(Dialog, row));
   }
 

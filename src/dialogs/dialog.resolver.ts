@@ -5,12 +5,15 @@ import { Group } from '../groups/group.entity.js';
 import { Operator } from '../operators/operator.entity.js';
 import { DialogTransfer } from '../routing/dialog-transfer.entity.js';
 import { Scenario } from '../scenarios/scenario.entity.js';
+import { messagesKey, unreadKey } from '../loaders.js';
 import { NotFoundError } from '../shared/errors.js';
+import { intInRange } from '../shared/validate.js';
 import { SlTimer, slTimerAt } from '../sl/sl-timer.type.js';
-import { DialogStatus, MessageAuthor } from './dialog-enums.js';
+import { DialogOrder, DialogStatus, MessageAuthor } from './dialog-enums.js';
 import { estimatedWait, windowStart } from './queue-position.js';
 import { Dialog } from './dialog.entity.js';
 import { DialogFilter, StartDialogInput, TransferTarget } from './dialog.inputs.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './dialog.queries.js';
 import { DialogConnection, QueueStats } from './dialog.types.js';
 import { Message } from './message.entity.js';
 import { topics } from '../realtime/topics.js';
@@ -19,6 +22,9 @@ const ALL_ROLES = [Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION];
 const BOT_RUNTIME = [Role.SUPERVISOR, Role.INTEGRATION];
 const HANDLERS = [Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION];
 const OPERATORS = [Role.SUPERVISOR, Role.OPERATOR];
+
+/** The most `messages(last)` returns per dialog; without last, the whole history. */
+const MAX_LAST_MESSAGES = 200;
 
 const idempotencyKeyArg = { nullable: true, description: 'a retry with the same key returns the first result' } as const;
 
@@ -52,7 +58,8 @@ export class DialogResolver {
 
   @Authorized(...ALL_ROLES)
   @Query(() => DialogConnection, {
-    description: 'the dialogs the caller may see, newest first, a page at a time (Relay-style cursors)',
+    description:
+      'the dialogs the caller may see, a page at a time (Relay-style cursors): first/after pages forward, last/before backward',
   })
   dialogs(
     @Arg('filter', () => DialogFilter, {
@@ -60,16 +67,28 @@ export class DialogResolver {
       description: 'narrows the list; omitted: every dialog the caller may see',
     })
     filter: DialogFilter | null,
-    @Arg('first', () => Int, { nullable: true, description: 'page size, 0 to 200 (default 50); otherwise BAD_USER_INPUT' })
+    @Arg('first', () => Int, {
+      nullable: true,
+      description: `page size, 0 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); otherwise BAD_USER_INPUT`,
+    })
     first: number | null,
     @Arg('after', () => String, {
       nullable: true,
       description: 'the endCursor of the previous page; only cursors the API returned (otherwise BAD_USER_INPUT)',
     })
     after: string | null,
+    @Arg('last', () => Int, {
+      nullable: true,
+      description: `page size counted back from before (or from the end), 0..${MAX_PAGE_SIZE}; not with first`,
+    })
+    last: number | null,
+    @Arg('before', () => String, { nullable: true, description: "the dialogs before this cursor (an edge's or startCursor)" })
+    before: string | null,
+    @Arg('orderBy', () => DialogOrder, { nullable: true, description: 'default CREATED_DESC; cursors belong to one ordering' })
+    orderBy: DialogOrder | null,
     @Ctx() { em, services, viewer }: Context,
   ): Promise<DialogConnection> {
-    return services.dialogQueries.connection(em, viewer!, filter, first, after);
+    return services.dialogQueries.connection(em, viewer!, filter, { first, after, last, before, orderBy });
   }
 
   @Authorized(...OPERATORS)
@@ -157,9 +176,33 @@ export class DialogResolver {
     return estimatedWait(place.position, departures);
   }
 
-  @FieldResolver(() => [Message], { description: 'the whole history, oldest first' })
-  messages(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Message[]> {
-    return loaders.messagesOfDialog.load(dialog.id);
+  @FieldResolver(() => [Message], { description: 'oldest first; with last, only the newest `last`' })
+  messages(
+    @Root() dialog: Dialog,
+    @Arg('last', () => Int, { nullable: true, description: `at most ${MAX_LAST_MESSAGES}` }) last: number | null,
+    @Ctx() { loaders }: Context,
+  ): Promise<Message[]> {
+    if (last == null) return loaders.messagesOfDialog.load(dialog.id);
+    intInRange('last', last, 0, MAX_LAST_MESSAGES);
+    return loaders.newestMessagesOfDialog.load(messagesKey(last, dialog.id));
+  }
+
+  @FieldResolver(() => Message, { nullable: true, description: 'the newest message (null: none yet)' })
+  lastMessage(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Message | null> {
+    return loaders.lastMessageOfDialog.load(dialog.id);
+  }
+
+  @FieldResolver(() => Int, { description: 'messages of every author' })
+  messageCount(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<number> {
+    return loaders.messageCountOfDialog.load(dialog.id);
+  }
+
+  @FieldResolver(() => Int, {
+    description: "client messages after the calling operator's read marker (markDialogRead); 0 for callers without an operator",
+  })
+  unreadCount(@Root() dialog: Dialog, @Ctx() { loaders, viewer }: Context): Promise<number> {
+    const operatorId = viewer?.operatorId ?? null;
+    return operatorId === null ? Promise.resolve(0) : loaders.unreadCount.load(unreadKey(operatorId, dialog.id));
   }
 
   @FieldResolver(() => [DialogTransfer], { description: 'every routing decision about this dialog, oldest first' })
@@ -288,6 +331,18 @@ export class DialogResolver {
     @Ctx() ctx: Context,
   ): Promise<Dialog> {
     return reload(ctx, await ctx.services.dialogs.take(ctx.em, ctx.viewer!, dialogId));
+  }
+
+  @Authorized(...OPERATORS)
+  @Mutation(() => Dialog, { description: "moves the caller's read marker to messageId (default: the newest message)" })
+  async markDialogRead(
+    @Arg('dialogId', () => ID) dialogId: string,
+    @Arg('messageId', () => ID, { nullable: true, description: "one of the dialog's messages; the marker never moves back" })
+    messageId: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<Dialog> {
+    await ctx.services.readMarkers.markRead(ctx.em, ctx.viewer!, dialogId, messageId ?? null);
+    return reload(ctx, dialogId);
   }
 
   @Authorized(...HANDLERS)

@@ -11,7 +11,7 @@ import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundE
 import { isUniqueViolation } from '../shared/db-errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
-import { intInRange, isId, text as validText } from '../shared/validate.js';
+import { intInRange, isId, text as validText, validateAll } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
 import { DialogStatus, MessageAuthor } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
@@ -50,12 +50,14 @@ export class DialogService {
 
   /** A new dialog with the bot. */
   async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<Dialog> {
-    const externalId = optionalShort('externalId', input.externalId);
-    const clientName = optionalShort('clientName', input.clientName);
+    const [externalId, clientName, key] = validateAll(
+      () => optionalShort('externalId', input.externalId),
+      () => optionalShort('clientName', input.clientName),
+      () => validIdempotencyKey(idempotencyKey),
+    );
     const scenarioId = input.scenarioId ?? null;
     const priority = input.priority == null ? 0 : intInRange('priority', input.priority, ...PRIORITY_RANGE);
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
-    const key = validIdempotencyKey(idempotencyKey);
     // The insert happens only if the scenario exists. The partial unique index on open dialogs'
     // externalId decides between concurrent starts: the loser waits for the winner, then fails
     // here and answers CONFLICT naming it (its savepoint keeps the transaction usable).
@@ -124,15 +126,19 @@ export class DialogService {
     author: MessageAuthor = MessageAuthor.CLIENT,
     idempotencyKey?: string | null,
   ): Promise<string> {
-    const body = validText('text', text, MAX_MESSAGE_LENGTH);
-    if (author === MessageAuthor.OPERATOR) throw new BadInputError('author', 'operators reply with sendMessage');
-    const key = validIdempotencyKey(idempotencyKey);
+    const [body, , key] = validateAll(
+      () => validText('text', text, MAX_MESSAGE_LENGTH),
+      () => {
+        if (author === MessageAuthor.OPERATOR) throw new BadInputError('author', 'operators reply with sendMessage');
+      },
+      () => validIdempotencyKey(idempotencyKey),
+    );
     return inTransaction(em, async (tx) => {
       const now = this.clock.now();
       const call = { operation: 'postClientMessage', args: [dialogId, body, author] };
       return once(tx, keyScope(viewer), key, call, now, async () => {
         const dialog = await this.openDialog(tx, dialogId);
-        const messageId = await this.insertMessage(tx, dialog.id, author, body, null, now);
+        const messageId = await this.insertMessage(tx, dialog, author, body, null, now);
         if (author === MessageAuthor.CLIENT) {
           await this.sl.onClientMessage(tx, dialog, dialog.handed_over_at !== null, now);
         }
@@ -149,10 +155,12 @@ export class DialogService {
     to: TransferTarget,
     idempotencyKey?: string | null,
   ): Promise<Dialog> {
-    if (to.groupId == null && to.operatorId == null) {
-      throw new BadInputError('to', 'name a groupId, an operatorId, or both');
-    }
-    const key = validIdempotencyKey(idempotencyKey);
+    const [, key] = validateAll(
+      () => {
+        if (to.groupId == null && to.operatorId == null) throw new BadInputError('to', 'name a groupId, an operatorId, or both');
+      },
+      () => validIdempotencyKey(idempotencyKey),
+    );
     const call = { operation: 'transferDialog', args: [dialogId, to.groupId ?? null, to.operatorId ?? null] };
     return this.writeOnce(em, viewer, key, call, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
@@ -179,8 +187,10 @@ export class DialogService {
     reason?: string | null,
     idempotencyKey?: string | null,
   ): Promise<Dialog> {
-    const note = reason == null ? null : validText('reason', reason, 1000);
-    const key = validIdempotencyKey(idempotencyKey);
+    const [note, key] = validateAll(
+      () => (reason == null ? null : validText('reason', reason, 1000)),
+      () => validIdempotencyKey(idempotencyKey),
+    );
     return this.writeOnce(em, viewer, key, { operation: 'reportBotFailure', args: [dialogId, note] }, async (tx) => {
       const dialog = await this.openDialog(tx, dialogId);
       if (dialog.status !== DialogStatus.BOT) {
@@ -225,7 +235,7 @@ export class DialogService {
       }
       // Staff replies are nobody's operator work: crediting the assignee would skew their report.
       const author = viewer.operatorId;
-      const messageId = await this.insertMessage(tx, dialog.id, MessageAuthor.OPERATOR, body, author, now);
+      const messageId = await this.insertMessage(tx, dialog, MessageAuthor.OPERATOR, body, author, now);
       await this.sl.onOperatorReply(tx, dialog, author, now);
       // Replying is what keeps an operator from being logged out for inactivity.
       // The message and SL record above took only FOR KEY SHARE on this row (their foreign keys),
@@ -384,24 +394,31 @@ export class DialogService {
     return dialog;
   }
 
+  /** A message in a dialog locked by the caller; the dialog row keeps its newest message's seq. */
   private async insertMessage(
     tx: EntityManager,
-    dialogId: string,
+    dialog: LockedDialog,
     author: MessageAuthor,
     body: string,
     operatorId: string | null,
     at: Date,
   ): Promise<string> {
     const id = randomUUID();
-    await tx.execute('insert into messages (id, dialog_id, author, text, operator_id, created_at) values (?, ?, ?, ?, ?, ?)', [
-      id,
-      dialogId,
-      author,
-      body,
-      operatorId,
-      at,
-    ]);
-    await this.events.publish(tx, { kind: 'dialog', type: DialogEventType.MESSAGE, dialogId, messageId: id });
+    await tx.execute(
+      `with message as (
+         insert into messages (id, dialog_id, author, text, operator_id, created_at) values (?, ?, ?, ?, ?, ?) returning seq
+       )
+       update dialogs set last_message_seq = (select seq from message) where id = ?`,
+      [id, dialog.id, author, body, operatorId, at, dialog.id],
+    );
+    await this.events.publish(tx, {
+      kind: 'dialog',
+      type: DialogEventType.MESSAGE,
+      dialogId: dialog.id,
+      messageId: id,
+      // The holder's dashboard hears of every message in their dialogs on one stream.
+      operatorId: dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null,
+    });
     return id;
   }
 }

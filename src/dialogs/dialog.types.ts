@@ -11,6 +11,14 @@ export class PageInfo {
     description: "the last item's cursor, to pass as `after` for the next page; null for an empty page",
   })
   endCursor!: string | null;
+
+  @Field(() => Boolean, {
+    description: 'more dialogs before this page: with last, beyond the page; with after, before that cursor; else false',
+  })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: "the first edge's cursor (null on an empty page): pass it as before" })
+  startCursor!: string | null;
 }
 
 @ObjectType({ description: 'A dialog in a page, with its cursor.' })

@@ -23,6 +23,8 @@ const QUEUE_TYPES: Record<QueueEventType, EventType | null> = {
   // SL events are logged as kind 'sl'; these two types exist only on the queue streams.
   [QueueEventType.SL_BREACHED]: null,
   [QueueEventType.SL_WARNING]: null,
+  // Messages are logged as kind 'dialog' (MESSAGE_POSTED).
+  [QueueEventType.MESSAGE]: null,
 };
 
 const none = { dialogId: null, messageId: null, transferId: null, operatorId: null, groupId: null } as const;

@@ -91,6 +91,9 @@ export class EventResolver {
       pageInfo: {
         hasNextPage: size > 0 && entries.length === size,
         endCursor: last ? cursorOf(last.position) : after,
+        // The log pages forward only.
+        hasPreviousPage: false,
+        startCursor: edges[0]?.cursor ?? null,
       },
     };
   }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { isUniqueViolation } from '../shared/db-errors.js';
-import { intInRange, isId, requiredName } from '../shared/validate.js';
+import { intInRange, isId, requiredName, validateAll } from '../shared/validate.js';
 import { Group } from './group.entity.js';
 import type { CreateGroupInput, UpdateGroupInput } from './group.inputs.js';
 import { addMemberships, removeMemberships, requireOperators } from './membership.js';
@@ -65,9 +65,11 @@ export class GroupService {
   }
 
   async create(em: EntityManager, input: CreateGroupInput): Promise<Group> {
-    const name = requiredName('name', input.name);
-    const slFirstResponseSec = intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC);
-    const slNextResponseSec = intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    const [name, slFirstResponseSec, slNextResponseSec] = validateAll(
+      () => requiredName('name', input.name),
+      () => intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC),
+      () => intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC),
+    );
     const settings = routingSettings(input);
     return this.withNameConflict(() =>
       inTransaction(em, async (tx) => {
@@ -93,15 +95,17 @@ export class GroupService {
   }
 
   async update(em: EntityManager, id: string, input: UpdateGroupInput): Promise<Group> {
-    const name = input.name == null ? undefined : requiredName('name', input.name);
-    const first =
-      input.slFirstResponseSec == null
-        ? undefined
-        : intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC);
-    const next =
-      input.slNextResponseSec == null
-        ? undefined
-        : intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC);
+    const [name, first, next] = validateAll(
+      () => (input.name == null ? undefined : requiredName('name', input.name)),
+      () =>
+        input.slFirstResponseSec == null
+          ? undefined
+          : intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC),
+      () =>
+        input.slNextResponseSec == null
+          ? undefined
+          : intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC),
+    );
     const settings = routingSettings(input);
     return this.withNameConflict(() =>
       inTransaction(em, async (tx) => {

@@ -5,7 +5,7 @@ import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { lockOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
-import { intInRange, isId } from '../shared/validate.js';
+import { intInRange, isId, validateAll } from '../shared/validate.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from '../users/accounts.js';
 import { User } from '../users/user.entity.js';
 import { Operator } from './operator.entity.js';
@@ -79,10 +79,11 @@ export class OperatorService {
 
   /** Creates the operator together with its user account (role OPERATOR). */
   async create(em: EntityManager, input: CreateOperatorInput): Promise<Operator> {
-    const account = validateAccount(input);
-    const maxDialogs = input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE);
-    const autoLogoutSec =
-      input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE);
+    const [account, maxDialogs, autoLogoutSec] = validateAll(
+      () => validateAccount(input),
+      () => (input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE)),
+      () => (input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE)),
+    );
     return withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const groups = await requireGroups(tx, input.groupIds ?? [], 'groupIds');
@@ -117,12 +118,13 @@ export class OperatorService {
   }
 
   async update(em: EntityManager, id: string, input: UpdateOperatorInput): Promise<Operator> {
-    const firstName = input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName);
-    const lastName = input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName);
-    const email = input.email == null ? undefined : validate.email('email', input.email);
-    const maxDialogs = input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE);
-    const autoLogoutSec =
-      input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE);
+    const [firstName, lastName, email, maxDialogs, autoLogoutSec] = validateAll(
+      () => (input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName)),
+      () => (input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName)),
+      () => (input.email == null ? undefined : validate.email('email', input.email)),
+      () => (input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE)),
+      () => (input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE)),
+    );
 
     return withEmailConflict(() =>
       inTransaction(em, async (tx) => {

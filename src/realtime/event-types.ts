@@ -9,6 +9,8 @@ export enum QueueEventType {
   SL_BREACHED = 'SL_BREACHED',
   /** A dialog's SL clock is about to pass its deadline. */
   SL_WARNING = 'SL_WARNING',
+  /** A message in one of the calling operator's dialogs (myDialogs only). */
+  MESSAGE = 'MESSAGE',
 }
 registerEnumType(QueueEventType, {
   name: 'QueueEventType',
@@ -20,6 +22,7 @@ registerEnumType(QueueEventType, {
     CLOSED: { description: 'the dialog was closed' },
     SL_BREACHED: { description: "the dialog's SL clock passed its deadline with no reply" },
     SL_WARNING: { description: "the dialog's SL clock is SL_WARNING_SEC from its deadline" },
+    MESSAGE: { description: "a message in one of the calling operator's dialogs (myDialogs only); QueueEvent.message is it" },
   },
 });
 

@@ -31,6 +31,8 @@ export type DomainEvent =
       readonly messageId: string | null;
       /** On STATUS_CHANGED: the dialog's new status. */
       readonly status?: DialogStatus;
+      /** On MESSAGE: the operator the dialog is assigned to, whose myDialogs stream carries it too. */
+      readonly operatorId?: string | null;
     }
   | {
       readonly kind: 'operator';

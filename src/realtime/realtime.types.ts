@@ -29,6 +29,9 @@ export class QueueEvent {
 
   @Field(() => Int, { description: 'per stream, increasing in commit order: a gap means missed events (refetch)' })
   sequence!: number;
+
+  @Field(() => Message, { nullable: true, description: 'on MESSAGE: the message; null for other types' })
+  message!: Message | null;
 }
 
 @ObjectType({ description: 'A change in one dialog (dialogEvents), sent after it committed.' })

@@ -98,7 +98,14 @@ export class SubscriptionResolver {
             const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
               context.services.dialogQueries.queueStats(scope.em, groupId),
             );
-            const value = Object.assign(new QueueEvent(), { type, dialog, groupId, stats, sequence: delivery.sequence });
+            const value = Object.assign(new QueueEvent(), {
+              type,
+              dialog,
+              groupId,
+              stats,
+              sequence: delivery.sequence,
+              message: null,
+            });
             return { value, loaders: eventLoaders(scope) } satisfies Envelope<QueueEvent>;
           });
         },
@@ -122,7 +129,7 @@ export class SubscriptionResolver {
 
   @Subscription(() => QueueEvent, {
     description:
-      "dialogs assigned to, or taken from, the calling operator; needs an operator's login session (FORBIDDEN otherwise)",
+      "dialogs assigned to, or taken from, the calling operator, and the messages in the dialogs they hold; needs an operator's login session (FORBIDDEN otherwise)",
     subscribe: async ({ args, context }: SubscribeData<{ after?: number | null }>) => {
       const viewer = viewerOf(context);
       const operatorId = viewer.operatorId;
@@ -135,20 +142,27 @@ export class SubscriptionResolver {
         [topic],
         async (delivery) => {
           const { event, scope } = delivery;
-          if (event.kind !== 'queue') return null;
-          const dialog = await eventLoaders(scope).dialogById.load(event.dialogId);
+          const loaders = eventLoaders(scope);
+          // A message reaches this stream only while the dialog is assigned to this operator (topicsOf).
+          const isMessage = event.kind === 'dialog' && event.type === DialogEventType.MESSAGE && event.messageId !== null;
+          if (event.kind !== 'queue' && !isMessage) return null;
+          const dialog = await loaders.dialogById.load(event.dialogId);
           if (!dialog) return null;
-          const stats = await scope.once(`stats:${event.groupId ?? 'help'}`, () =>
-            context.services.dialogQueries.queueStats(scope.em, event.groupId),
+          const groupId = event.kind === 'queue' ? event.groupId : (dialog.group?.id ?? null);
+          const message =
+            event.kind === 'dialog' && event.messageId !== null ? await loaders.messageById.load(event.messageId) : null;
+          const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
+            context.services.dialogQueries.queueStats(scope.em, groupId),
           );
           const value = Object.assign(new QueueEvent(), {
-            type: event.type,
+            type: event.kind === 'queue' ? event.type : QueueEventType.MESSAGE,
             dialog,
-            groupId: event.groupId,
+            groupId,
             stats,
             sequence: delivery.sequence,
+            message,
           });
-          return { value, loaders: eventLoaders(scope) } satisfies Envelope<QueueEvent>;
+          return { value, loaders } satisfies Envelope<QueueEvent>;
         },
         { resume },
       );

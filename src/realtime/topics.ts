@@ -1,4 +1,5 @@
 import { DialogStatus } from '../dialogs/dialog-enums.js';
+import { DialogEventType } from './event-types.js';
 import type { DomainEvent } from './events.js';
 
 /** Topic names: one stream per group queue, the Help queue, operator, dialog. */
@@ -25,6 +26,7 @@ export function topicsOf(event: DomainEvent): string[] {
       break;
     case 'dialog':
       out.add(topics.dialog(event.dialogId));
+      if (event.type === DialogEventType.MESSAGE && event.operatorId) out.add(topics.operatorDialogs(event.operatorId));
       break;
     case 'sl':
       out.add(topics.dialog(event.dialogId));

@@ -1,3 +1,4 @@
+import { orderBySql, type SortKey } from '../shared/keyset.js';
 import { SkipReason } from './transfer-enums.js';
 
 /*
@@ -13,12 +14,21 @@ export const AVAILABLE = `o.status = 'ONLINE' and o.deleted_at is null and o.act
 export const LEAST_LOADED = 'o.active_dialog_count, o.last_assigned_at nulls first, o.id';
 
 /**
- * The Help queue's drain order (alias `d`): higher priority first, then the earliest SL deadline
- * (no running clock = after every deadline), then the longest queued, then id. Drains take
- * dialogs in this order (those aimed at the freed operator's groups first, each part in this
- * order); helpQueue lists it; queuePosition counts it over the whole queue.
+ * The Help queue's drain order: higher priority first, then the earliest SL deadline (no running
+ * clock = after every deadline), then the longest queued, then id. Drains take dialogs in this
+ * order (those aimed at the freed operator's groups first, each part in this order); helpQueue
+ * and `dialogs(orderBy: QUEUE_ORDER)` list it; queuePosition counts it over the whole queue.
  */
-export const QUEUE_ORDER = 'd.priority desc, d.sl_deadline asc nulls last, d.queued_at asc, d.id asc';
+export const QUEUE_KEYS: readonly SortKey[] = [
+  { column: 'priority', direction: 'desc', type: 'integer' },
+  { column: 'sl_deadline', direction: 'asc', nulls: 'last', type: 'timestamptz' },
+  // Null only for dialogs never queued, which dialogs(orderBy: QUEUE_ORDER) can also list.
+  { column: 'queued_at', direction: 'asc', nulls: 'last', type: 'timestamptz' },
+  { column: 'id', direction: 'asc', type: 'uuid' },
+];
+
+/** QUEUE_KEYS as SQL (alias `d`). */
+export const QUEUE_ORDER = orderBySql(QUEUE_KEYS, 'd');
 
 /**
  * The order an operator's held dialogs move on when they go offline (alias `d`): the same

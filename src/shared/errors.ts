@@ -8,7 +8,10 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   /** An id that names nothing (services). */
   NOT_FOUND = 'NOT_FOUND',
-  /** Input that breaks a rule; `extensions.field` names the input field (services). */
+  /**
+   * Input that breaks a rule: `extensions.fields` lists every invalid input field with its
+   * message, `extensions.field` names the first (services, argument guards, GraphQL coercion).
+   */
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   /**
    * Well-formed input that clashes with the data as it is now: a duplicate email, or a dialog whose
@@ -78,9 +81,21 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** One invalid input field and what is wrong with it. */
+export interface InputIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
 export class BadInputError extends AppError {
-  constructor(field: string, message: string) {
-    super(ErrorCode.BAD_USER_INPUT, message, { field });
+  /** Every invalid field, the first one first. */
+  readonly issues: readonly InputIssue[];
+
+  /** `others`: further invalid fields of the same input, reported in the same error. */
+  constructor(field: string, message: string, others: readonly InputIssue[] = []) {
+    const issues = [{ field, message }, ...others];
+    super(ErrorCode.BAD_USER_INPUT, issues.map((i) => i.message).join('; '), { field, fields: issues });
+    this.issues = issues;
   }
 }
 

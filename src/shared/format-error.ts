@@ -145,8 +145,9 @@ function isRequestError(error: unknown): boolean {
  * The one place that turns errors into responses: client errors pass through, anything else
  * (a bug, a lost database) is answered with a generic message, no stack (and logged by the
  * caller, see formatReported).
- * Input values that GraphQL itself rejects answer BAD_USER_INPUT with the field, like the
- * services' own checks, so clients handle one shape of input error.
+ * Input values that GraphQL itself rejects answer BAD_USER_INPUT with the field (and `fields`,
+ * one error per rejected value), like the services' own checks, so clients handle one shape of
+ * input error.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const limit = operationLimitOf(error);
@@ -159,7 +160,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const source = located(error);
   const field = source ? invalidInputField(source, code) : null;
   if (field !== null && (code === undefined || code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED')) {
-    return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT', field } };
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      extensions: { code: 'BAD_USER_INPUT', field, fields: [{ field, message: formatted.message }] },
+    };
   }
   if (typeof code === 'string' && CLIENT_CODES.has(code)) {
     const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
@@ -168,7 +173,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const original = unwrapResolverError(error);
   if (original instanceof GraphQLError && !original.originalError && TOO_MANY_VARIABLE_ERRORS.test(original.message)) {
     // The errors before it name their fields; this one is about the request's variables as a whole.
-    return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT', field: 'variables' } };
+    return {
+      message: formatted.message,
+      extensions: { code: 'BAD_USER_INPUT', field: 'variables', fields: [{ field: 'variables', message: formatted.message }] },
+    };
   }
   // A GraphQLError thrown without a code by graphql-js itself (e.g. a variable coercion).
   if (original instanceof GraphQLError && !original.originalError && code === undefined) {

@@ -54,19 +54,23 @@ const INTROSPECTION_NODES = 10_000;
 
 /**
  * The cost of one field, given the cost of its selection: its own cost plus its selection once
- * per item it can return. A `first` argument sizes a connection's page (left out or null: the
- * default page); the lists inside a connection are that page; any other list counts
- * `ASSUMED_LIST_SIZE` items. Introspection costs nothing (graphql-js bounds its depth itself).
+ * per item it can return. A `first` or `last` argument sizes a connection's page (both left out
+ * or null: the default page); the lists inside a connection are that page; any other list counts
+ * its `last` argument's items when given, else `ASSUMED_LIST_SIZE`. Introspection costs nothing (graphql-js bounds its depth itself).
  */
 function fieldCost({ type, field, args, childComplexity }: ComplexityEstimatorArgs, schema: GraphQLSchema): number {
   if (type.name.startsWith('__') || field.name.startsWith('__')) return 0;
   const root = type === schema.getQueryType() || type === schema.getMutationType() || type === schema.getSubscriptionType();
   const own = root ? ROOT_FIELD_COST : 1;
+  const given = (name: string): number | null => (typeof args[name] === 'number' ? Math.max(args[name], 0) : null);
   let items = 1;
   if (field.args.some((arg) => arg.name === 'first')) {
-    items = typeof args['first'] === 'number' ? Math.max(args['first'], 0) : DEFAULT_PAGE_SIZE;
+    // Both first and last are refused at execution; costed as the larger until then.
+    const first = given('first');
+    const last = given('last');
+    items = first === null && last === null ? DEFAULT_PAGE_SIZE : Math.max(first ?? 0, last ?? 0);
   } else if (isListType(getNullableType(field.type))) {
-    items = type.name.endsWith('Connection') ? 1 : ASSUMED_LIST_SIZE;
+    items = type.name.endsWith('Connection') ? 1 : (given('last') ?? ASSUMED_LIST_SIZE);
   }
   return own + items * childComplexity;
 }

@@ -1,5 +1,5 @@
 import { defaultFieldResolver, isObjectType, type GraphQLSchema } from 'graphql';
-import { BadInputError } from './errors.js';
+import { BadInputError, type InputIssue } from './errors.js';
 import { isStorableDate } from './pg-time.js';
 
 /**
@@ -10,23 +10,29 @@ import { isStorableDate } from './pg-time.js';
 // eslint-disable-next-line no-control-regex -- NUL is exactly what PostgreSQL text cannot store
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 
-/** Throws BAD_USER_INPUT naming the leaf argument or input field that holds the bad value. */
-function check(field: string, value: unknown): void {
+/** Adds an issue naming the leaf argument or input field for each bad value (once per field). */
+function check(field: string, value: unknown, issues: Map<string, InputIssue>): void {
   if (typeof value === 'string') {
-    if (UNSTORABLE.test(value)) {
-      throw new BadInputError(field, `${field} contains a character that cannot be stored (NUL or a lone surrogate)`);
+    if (UNSTORABLE.test(value) && !issues.has(field)) {
+      issues.set(field, { field, message: `${field} contains a character that cannot be stored (NUL or a lone surrogate)` });
     }
   } else if (value instanceof Date) {
-    if (!isStorableDate(value)) throw new BadInputError(field, `${field} must be a date in the years 1 to 9999`);
+    if (!isStorableDate(value) && !issues.has(field)) {
+      issues.set(field, { field, message: `${field} must be a date in the years 1 to 9999` });
+    }
   } else if (Array.isArray(value)) {
-    for (const item of value) check(field, item);
+    for (const item of value) check(field, item, issues);
   } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) check(key, item);
+    for (const [key, item] of Object.entries(value)) check(key, item, issues);
   }
 }
 
+/** Throws one BAD_USER_INPUT listing every argument or input field with a bad value. */
 function checkArguments(args: Readonly<Record<string, unknown>>): void {
-  for (const [name, value] of Object.entries(args)) check(name, value);
+  const issues = new Map<string, InputIssue>();
+  for (const [name, value] of Object.entries(args)) check(name, value, issues);
+  const [first, ...others] = issues.values();
+  if (first) throw new BadInputError(first.field, first.message, others);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { BadInputError } from './errors.js';
+import { BadInputError, type InputIssue } from './errors.js';
 
 /** Input checks shared by the services. Each throws BAD_USER_INPUT naming the field. */
 
@@ -57,4 +57,28 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids are UUIDs; anything else cannot name a row. */
 export function isId(value: string): boolean {
   return UUID.test(value);
+}
+
+type Checks<T extends readonly unknown[]> = { readonly [K in keyof T]: () => T[K] };
+
+/**
+ * Runs every check, even after one fails, and returns their values; if any threw BAD_USER_INPUT,
+ * throws one BAD_USER_INPUT listing every invalid field (`extensions.fields`). Other errors pass
+ * through at once.
+ */
+export function validateAll<T extends readonly unknown[]>(...checks: Checks<T>): T {
+  const values: unknown[] = [];
+  const issues: InputIssue[] = [];
+  for (const check of checks as ReadonlyArray<() => unknown>) {
+    try {
+      values.push(check());
+    } catch (error) {
+      if (!(error instanceof BadInputError)) throw error;
+      issues.push(...error.issues);
+      values.push(undefined);
+    }
+  }
+  const [first, ...others] = issues;
+  if (first) throw new BadInputError(first.field, first.message, others);
+  return values as unknown as T;
 }

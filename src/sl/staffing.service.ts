@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
-import { isId } from '../shared/validate.js';
+import { isId, validateAll } from '../shared/validate.js';
 import { queueFigures, requiredAgents } from './erlang-c.js';
 import { liveFigures } from './live-figures.js';
 import { StaffingForecast, type StaffingInput } from './staffing.type.js';
@@ -43,32 +43,26 @@ export class StaffingService {
   async forecast(em: EntityManager, input: StaffingInput): Promise<StaffingForecast> {
     const groupId = input.groupId ?? null;
     if (groupId !== null && !isId(groupId)) throw new NotFoundError('Group', groupId, 'groupId');
-    const arrivals = given(
-      'arrivalsPerHour',
-      input.arrivalsPerHour,
-      (v) => v >= 0 && v <= MAX_ARRIVALS_PER_HOUR,
-      `in 0..${MAX_ARRIVALS_PER_HOUR}`,
+    const [arrivals, handle, concurrency, targetPercentGiven, targetSecGiven] = validateAll(
+      () =>
+        given(
+          'arrivalsPerHour',
+          input.arrivalsPerHour,
+          (v) => v >= 0 && v <= MAX_ARRIVALS_PER_HOUR,
+          `in 0..${MAX_ARRIVALS_PER_HOUR}`,
+        ),
+      () =>
+        given(
+          'avgHandleTimeSec',
+          input.avgHandleTimeSec,
+          (v) => v > 0 && v <= MAX_HANDLE_TIME_SEC,
+          `above 0 and at most ${MAX_HANDLE_TIME_SEC}`,
+        ),
+      () => given('concurrency', input.concurrency, (v) => v >= 1 && v <= MAX_CONCURRENCY, `in 1..${MAX_CONCURRENCY}`),
+      () => given('targetPercent', input.targetPercent, (v) => v > 0 && v < 100, 'above 0 and below 100'),
+      () => given('targetSec', input.targetSec, (v) => Number.isInteger(v) && v >= 0 && v <= 86_400, 'an integer in 0..86400'),
     );
-    const handle = given(
-      'avgHandleTimeSec',
-      input.avgHandleTimeSec,
-      (v) => v > 0 && v <= MAX_HANDLE_TIME_SEC,
-      `above 0 and at most ${MAX_HANDLE_TIME_SEC}`,
-    );
-    const concurrency = given(
-      'concurrency',
-      input.concurrency,
-      (v) => v >= 1 && v <= MAX_CONCURRENCY,
-      `in 1..${MAX_CONCURRENCY}`,
-    );
-    const targetPercent =
-      given('targetPercent', input.targetPercent, (v) => v > 0 && v < 100, 'above 0 and below 100') ?? DEFAULT_TARGET_PERCENT;
-    const targetSecGiven = given(
-      'targetSec',
-      input.targetSec,
-      (v) => Number.isInteger(v) && v >= 0 && v <= 86_400,
-      'an integer in 0..86400',
-    );
+    const targetPercent = targetPercentGiven ?? DEFAULT_TARGET_PERCENT;
 
     const now = this.clock.now();
     const [group] = await em.execute<GroupNow[]>(

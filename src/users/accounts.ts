@@ -27,10 +27,12 @@ export interface ValidAccountFields {
  * `passwordHash` first), not while it holds locks.
  */
 export function validateAccount(fields: AccountFields): ValidAccountFields {
-  const firstName = validate.requiredName('firstName', fields.firstName);
-  const lastName = validate.requiredName('lastName', fields.lastName);
-  const email = validate.email('email', fields.email);
-  const password = fields.password == null ? null : validate.password('password', fields.password, email);
+  const [firstName, lastName, email, password] = validate.validateAll(
+    () => validate.requiredName('firstName', fields.firstName),
+    () => validate.requiredName('lastName', fields.lastName),
+    () => validate.email('email', fields.email),
+    () => (fields.password == null ? null : validate.password('password', fields.password, fields.email)),
+  );
   const passwordHash = password === null ? Promise.resolve(null) : hashPassword(password);
   // Awaited by insertUser; if a later check fails first, the result is simply dropped.
   passwordHash.catch(() => undefined);

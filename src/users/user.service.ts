@@ -47,9 +47,11 @@ export class UserService {
 
   /** Email and names; a field left out (or null) keeps its value. The email stays unique. */
   async update(em: EntityManager, id: string, input: UpdateUserInput): Promise<User> {
-    const firstName = input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName);
-    const lastName = input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName);
-    const email = input.email == null ? undefined : validate.email('email', input.email);
+    const [firstName, lastName, email] = validate.validateAll(
+      () => (input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName)),
+      () => (input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName)),
+      () => (input.email == null ? undefined : validate.email('email', input.email)),
+    );
     return withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const user = await this.require(tx, id, true);

@@ -81,6 +81,8 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   closeDialog: { roles: EVERY_ROLE, operatorOwn: ASSIGNED_TO_THEM },
   sendMessage: { roles: STAFF_AND_OPERATORS, operatorOwn: ASSIGNED_TO_THEM },
   takeDialog: { roles: STAFF_AND_OPERATORS },
+  // Read markers are an operator's own: tokens without an operator profile have none.
+  markDialogRead: { roles: ['OPERATOR'], operatorOwn: 'dialogs they may see' },
   // Subscription
   queueChanged: { roles: EVERY_ROLE, operatorOwn: `${THEIR_GROUPS} and the Help queue` },
   dialogEvents: { roles: EVERY_ROLE, operatorOwn: 'dialogs they may see' },

@@ -26,6 +26,10 @@ export async function assertInvariants(databaseUrl: string): Promise<void> {
       select o.id from operators o join dialogs d on d.operator_id = o.id and d.status = 'ASSIGNED'
        where o.status = 'OFFLINE' group by o.id`);
     expect(offlineHolding.rows, 'offline operators holding dialogs').toEqual([]);
+    const lastMessage = await db.query(`
+      select d.id from dialogs d
+       where d.last_message_seq is distinct from (select max(m.seq) from messages m where m.dialog_id = d.id)`);
+    expect(lastMessage.rows, "dialogs whose last_message_seq is not their newest message's").toEqual([]);
   } finally {
     await db.end();
   }
