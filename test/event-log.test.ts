@@ -275,7 +275,7 @@ describe('resume', () => {
         a: sequence,
       },
     );
-    const mine = subscribe(ws, 'subscription($a: Int) { myDialogs(after: $a) { sequence dialog { id } } }', {
+    const mine = subscribe(ws, 'subscription($a: Int) { myDialogs(after: $a) { type sequence dialog { id } } }', {
       a: dialogsSequence,
     });
     const events = subscribe(
@@ -302,11 +302,21 @@ describe('resume', () => {
       sequence: eventSequence + 1,
       message: { text: 'missed' },
     });
+    // The operator's stream carries the message in their dialog too.
+    expect((await mine.next(20_000)).myDialogs).toMatchObject({
+      type: 'MESSAGE',
+      dialog: { id: d.id },
+      sequence: dialogsSequence + 3,
+    });
 
     // Then live, with no repeat of what was replayed.
     await closeDialog(opClient, d.id);
     expect((await queue.next(20_000)).queueChanged).toMatchObject({ dialog: { id: d.id }, sequence: sequence + 3 });
-    expect((await mine.next(20_000)).myDialogs).toMatchObject({ dialog: { id: d.id }, sequence: dialogsSequence + 3 });
+    expect((await mine.next(20_000)).myDialogs).toMatchObject({
+      type: 'CLOSED',
+      dialog: { id: d.id },
+      sequence: dialogsSequence + 4,
+    });
     expect((await events.next(20_000)).dialogEvents).toMatchObject({ type: 'STATUS_CHANGED', sequence: eventSequence + 2 });
     await ws.dispose();
   });

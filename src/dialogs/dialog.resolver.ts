@@ -336,7 +336,8 @@ export class DialogResolver {
   @Authorized(...OPERATORS)
   @Mutation(() => Dialog, { description: "moves the caller's read marker to messageId (default: the newest message)" })
   async markDialogRead(
-    @Arg('dialogId', () => ID) dialogId: string,
+    @Arg('dialogId', () => ID, { description: 'a dialog the caller may see: NOT_FOUND if unknown, FORBIDDEN if not' })
+    dialogId: string,
     @Arg('messageId', () => ID, { nullable: true, description: "one of the dialog's messages; the marker never moves back" })
     messageId: string | null,
     @Ctx() ctx: Context,
