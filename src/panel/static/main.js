@@ -511,6 +511,7 @@ function startSession(token, user) {
   session = { token, user, streams, mine: new Map(), help: [], timers: new Map(), groups: [], stats: new Map(), open: null };
   view.login.hidden = true;
   view.app.hidden = false;
+  view.app.dataset.layout = user.operator ? 'operator' : 'staff';
   view.account.hidden = false;
   view.connection.hidden = false;
   view.who.textContent = `${user.firstName} ${user.lastName} · ${user.role.toLowerCase()}`;
