@@ -173,7 +173,7 @@ if (!browserAvailable && BROWSER_REQUIRED) {
       const timer = timerOf(adaPage, 'Bob');
       await textUntil(timer, (text) => text.length > 0, 'Bob’s timer shows');
       await eventually(async () => (await timer.getAttribute('data-breached')) === 'true', 30_000, 'Bob’s timer breached');
-      expect(await timer.evaluate('(el) => getComputedStyle(el).backgroundColor')).toBe(BREACHED_RED);
+      expect(await timer.evaluate((el) => el.ownerDocument.defaultView?.getComputedStyle(el).backgroundColor)).toBe(BREACHED_RED);
       expect(await timer.textContent()).toMatch(/^−\d+:\d\d$/);
       // The other dialog's timer is not red.
       expect(await timerOf(adaPage, 'Alice').getAttribute('data-breached')).toBe('false');
