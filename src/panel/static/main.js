@@ -32,6 +32,8 @@ const view = {
   mineList: byId('mine-list', HTMLUListElement),
   conversation: byId('conversation', HTMLElement),
   conversationTitle: byId('conversation-title', HTMLHeadingElement),
+  conversationEmpty: byId('conversation-empty', HTMLParagraphElement),
+  conversationBody: byId('conversation-body', HTMLDivElement),
   messages: byId('messages', HTMLOListElement),
   replyForm: byId('reply-form', HTMLFormElement),
   replyText: byId('reply-text', HTMLTextAreaElement),
@@ -277,7 +279,8 @@ async function openDialog(id) {
     },
   );
   session.open = { id, stop, messageIds: new Set() };
-  view.conversation.hidden = false;
+  view.conversationEmpty.hidden = true;
+  view.conversationBody.hidden = false;
   renderMine();
   await Promise.all([loadConversation(id), loadTransferTargets()]);
   view.conversationTitle.focus();
@@ -287,7 +290,11 @@ function closeConversation() {
   if (!session?.open) return;
   session.open.stop();
   session.open = null;
-  view.conversation.hidden = true;
+  // Keyboard focus on a control that is about to disappear goes to the pane's heading instead.
+  if (view.conversationBody.contains(document.activeElement)) view.conversationTitle.focus();
+  view.conversationTitle.textContent = 'No dialog open';
+  view.conversationEmpty.hidden = false;
+  view.conversationBody.hidden = true;
   view.messages.replaceChildren();
   renderMine();
 }
@@ -535,6 +542,7 @@ function startSession(token, user) {
   if (user.operator) {
     view.status.hidden = false;
     view.mine.hidden = false;
+    view.conversation.hidden = false;
     buildStatusSwitch();
     showStatus(user.operator.status);
     streams.follow(
