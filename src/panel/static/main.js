@@ -164,7 +164,8 @@ function renderMine() {
       if (session?.open?.id === dialog.id) open.setAttribute('aria-current', 'true');
       else open.removeAttribute('aria-current');
       const badge = /** @type {HTMLElement} */ (row.querySelector('.badge'));
-      const unread = dialog.unreadCount ?? 0;
+      // The open dialog is being read: an event resolved just before its read marker moved must not flash a badge.
+      const unread = session?.open?.id === dialog.id ? 0 : (dialog.unreadCount ?? 0);
       badge.hidden = unread === 0;
       badge.textContent = String(unread);
       badge.setAttribute('aria-label', `${unread} unread`);
@@ -288,6 +289,9 @@ async function openDialog(id) {
 
 function closeConversation() {
   if (!session?.open) return;
+  const { id } = session.open;
+  // Read up to the end, and the list's badge from the server rather than from events that raced the last marker.
+  if (session.mine.has(id)) act(() => markRead(id));
   session.open.stop();
   session.open = null;
   // Keyboard focus on a control that is about to disappear goes to the pane's heading instead.
