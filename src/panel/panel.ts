@@ -79,7 +79,10 @@ function contentSecurityPolicy(indexHtml: string): string {
  */
 export async function loadPanel(): Promise<PanelHandler> {
   const assets = new Map<string, Asset>();
-  for (const name of await readdir(STATIC_DIR)) {
+  const names = await readdir(STATIC_DIR).catch((error: unknown) => {
+    throw new Error(`the operator panel's files are missing from ${STATIC_DIR} (npm run build copies them)`, { cause: error });
+  });
+  for (const name of names) {
     const type = CONTENT_TYPES[extname(name)];
     if (type) assets.set(`/${name}`, { body: await readFile(join(STATIC_DIR, name)), type });
   }

@@ -5,10 +5,10 @@
  *
  * Resuming today: graphql-ws reconnects and subscribes again by itself, but what was committed
  * while the socket was down is not sent. So every stream refetches its view (`resync`) after a
- * reconnect, and whenever an event's `sequence` skips a number (events dropped for a slow
- * client). A view refetched after the subscription restarted cannot miss what happened in
- * between; at worst an event arrives that the refetch already showed, and views apply events
- * idempotently (by id).
+ * reconnect, and whenever an event's `sequence` skips a number. The latter also catches what the
+ * former can miss: an event committed after the refetch read but before the server had the
+ * subscription running again shows as a gap at that stream's next event. Views apply events
+ * idempotently (by id), so an event the refetch already showed does no harm.
  *
  * Once the API takes `after` on these subscriptions, `follow` subscribes again with
  * `after: lastSequence` instead of calling `resync` (the server replays the gap), and `resync`
@@ -74,12 +74,10 @@ export function openStreams({ url, token, onState, onSessionEnded }) {
      * @returns {() => void}
      */
     follow(field, query, variables, follower) {
+      /** The last event's sequence, kept across reconnects: the first event after one shows any gap. */
       /** @type {number | null} */
       let lastSequence = null;
-      const resync = () => {
-        lastSequence = null;
-        follower.resync();
-      };
+      const resync = () => follower.resync();
       resyncs.add(resync);
       const stop = client.subscribe(
         { query, variables },
