@@ -45,8 +45,12 @@ export const SET_STATUS = `mutation SetStatus($status: OperatorStatus!) {
   setOperatorStatus(status: $status) { id status }
 }`;
 
-export const MY_DIALOGS = `query MyDialogs($operatorId: ID!) {
-  dialogs(filter: { operatorId: $operatorId, status: [ASSIGNED] }, first: 100) { edges { node { ${DIALOG_FIELDS} } } }
+/** One page (the API's largest) of the caller's dialogs: an operator may hold more, so the panel pages on. */
+export const MY_DIALOGS = `query MyDialogs($operatorId: ID!, $after: String) {
+  dialogs(filter: { operatorId: $operatorId, status: [ASSIGNED] }, first: 200, after: $after) {
+    edges { node { ${DIALOG_FIELDS} } }
+    pageInfo { hasNextPage endCursor }
+  }
 }`;
 export const DIALOG = `query Dialog($id: ID!) { dialog(id: $id) { ${DIALOG_FIELDS} messages { ${MESSAGE_FIELDS} } } }`;
 export const HELP_QUEUE = `query HelpQueue { helpQueue { ${DIALOG_FIELDS} } }`;

@@ -175,9 +175,18 @@ function renderMine() {
 
 async function loadMine() {
   if (!session?.user.operator) return;
-  /** @type {{ dialogs: { edges: Array<{ node: api.Dialog }> } }} */
-  const data = await call(api.MY_DIALOGS, { operatorId: session.user.operator.id });
-  session.mine = new Map(data.dialogs.edges.map((e) => [e.node.id, e.node]));
+  /** @type {Map<string, api.Dialog>} */
+  const mine = new Map();
+  /** @type {string | null} */
+  let after = null;
+  do {
+    /** @type {{ dialogs: { edges: Array<{ node: api.Dialog }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } }} */
+    const data = await call(api.MY_DIALOGS, { operatorId: session.user.operator.id, after });
+    for (const { node } of data.dialogs.edges) mine.set(node.id, node);
+    after = data.dialogs.pageInfo.hasNextPage ? data.dialogs.pageInfo.endCursor : null;
+  } while (after !== null);
+  if (!session) return;
+  session.mine = mine;
   renderMine();
   if (session.open && !session.mine.has(session.open.id)) closeConversation();
 }
