@@ -34,6 +34,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
     },
   },
-  // This file is plain JavaScript outside the TypeScript project.
+  // Plain JavaScript outside the TypeScript project: this file and the panel's browser code.
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
+  {
+    // Browser globals: `tsc -p src/panel/static` (npm run typecheck) checks every name against the DOM types.
+    files: ['src/panel/static/**/*.js'],
+    rules: { 'no-undef': 'off' },
+  },
 );

@@ -20,6 +20,7 @@ import { startWebSocketServer, type WebSocketTransport } from './realtime/websoc
 import { serveMetrics } from './observability/metrics-endpoint.js';
 import { requestIdFrom, requestObserver } from './observability/request-plugin.js';
 import { loggable } from './shared/logger.js';
+import { loadPanel, PANEL_PATH } from './panel/panel.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -90,7 +91,7 @@ function refuseWhileStopping(url: URL, res: ServerResponse): void {
   sendJson(res, 503, { errors: [{ message: 'The server is shutting down; send the request again', extensions }] });
 }
 
-/** One Node http server: Apollo over HTTP and graphql-ws over WebSocket, both on /graphql. */
+/** One Node http server: Apollo over HTTP and graphql-ws over WebSocket, both on /graphql; the operator panel at /panel. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { schema, rootEm, services } = options;
   const limits = services.config.operationLimits;
@@ -120,6 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     plugins: [costLimitPlugin(limits), subscriptionsOverHttp, requestObserver, freshAfterMutation],
   });
   await apollo.start();
+  const servePanel = await loadPanel();
 
   const handleGraphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -187,6 +189,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       if (url.pathname === '/metrics' && req.method === 'GET')
         return serveMetrics(req, res, services.metrics, services.config.metricsToken);
+      if (url.pathname === PANEL_PATH || url.pathname.startsWith(`${PANEL_PATH}/`)) return servePanel(req, res, url.pathname);
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
         const ready = await options.ready().catch(() => false);
