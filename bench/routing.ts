@@ -52,15 +52,36 @@ export function productIteration(url: string, token: string, groups: readonly st
   };
 }
 
+/** Log entries as the product appends them (see append_events), for the baseline with the log. */
+function logBatch(events: ReadonlyArray<{ type: string; dialogId: string; topics: string[] }>): string {
+  const at = new Date().toISOString();
+  return JSON.stringify(events.map((e) => ({ ...e, feed: true, at, body: { kind: 'bench', dialogId: e.dialogId } })));
+}
+
 /**
  * The baseline: the minimal hand-written SQL making the same decision — insert the dialog,
  * then one transaction that locks it, picks the least-loaded online member below maximum
- * (skipping locked rows), assigns, counts, and records the decision.
+ * (skipping locked rows), assigns, counts, and records the decision. With `withLog`, each of the
+ * two transactions also appends the events the product writes (one for the start; two for the
+ * decision, on the topics a transfer touches), so the log's own cost shows at the database's speed.
  */
-export function baselineIteration(pool: pg.Pool, groups: readonly string[]): (c: number, i: number) => Promise<void> {
+export function baselineIteration(
+  pool: pg.Pool,
+  groups: readonly string[],
+  withLog = false,
+): (c: number, i: number) => Promise<void> {
   return async (c, i) => {
     const id = randomUUID();
-    await pool.query(`insert into dialogs (id, status, created_at) values ($1, 'BOT', now())`, [id]);
+    const group = groups[(c + i) % groups.length];
+    if (withLog) {
+      await pool.query(
+        `with d as (insert into dialogs (id, status, created_at) values ($1, 'BOT', now()) returning id)
+         select append_events($2::jsonb) from d`,
+        [id, logBatch([{ type: 'DIALOG_STARTED', dialogId: id, topics: [] }])],
+      );
+    } else {
+      await pool.query(`insert into dialogs (id, status, created_at) values ($1, 'BOT', now())`, [id]);
+    }
     const client = await pool.connect();
     try {
       await client.query('begin');
@@ -69,7 +90,7 @@ export function baselineIteration(pool: pg.Pool, groups: readonly string[]): (c:
         `select o.id from operators o join group_members gm on gm.operator_id = o.id
           where gm.group_id = $1 and o.status = 'ONLINE' and o.deleted_at is null and o.active_dialog_count < o.max_dialogs
           order by o.active_dialog_count, o.last_assigned_at nulls first, o.id limit 1 for update of o skip locked`,
-        [groups[(c + i) % groups.length]],
+        [group],
       );
       const op = rows[0].id;
       await client.query(
@@ -81,6 +102,14 @@ export function baselineIteration(pool: pg.Pool, groups: readonly string[]): (c:
         `insert into dialog_transfers (id, dialog_id, at, kind, to_operator_id, outcome) values ($1, $2, now(), 'TRANSFER', $3, 'ASSIGNED_TO_TARGET')`,
         [randomUUID(), id, op],
       );
+      if (withLog) {
+        await client.query('select append_events($1::jsonb)', [
+          logBatch([
+            { type: 'DIALOG_ASSIGNED', dialogId: id, topics: [`queue:${group}`, `operator:${op}`] },
+            { type: 'dialog_status_changed', dialogId: id, topics: [`dialog:${id}`] },
+          ]),
+        ]);
+      }
       await client.query('commit');
     } catch (error) {
       await client.query('rollback');

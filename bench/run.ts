@@ -87,6 +87,7 @@ async function main(): Promise<void> {
       for (const clients of cfg.concurrency) {
         const product = await repeat(cfg.reps, () => load(clients, cfg.durationMs, productIteration(server.url, token, groups)));
         const baseline = await repeat(cfg.reps, () => load(clients, cfg.durationMs, baselineIteration(pool, groups)));
+        const logged = await repeat(cfg.reps, () => load(clients, cfg.durationMs, baselineIteration(pool, groups, true)));
         if (clients === 32) {
           empty32 = product;
           ratio32 = round(product.perSecond / baseline.perSecond);
@@ -98,6 +99,8 @@ async function main(): Promise<void> {
           [`${clients} clients: baseline dialogs/s`]: baseline.perSecond,
           [`${clients} clients: baseline p99 ms`]: baseline.p99Ms,
           [`${clients} clients: routing ratio`]: round(product.perSecond / baseline.perSecond),
+          [`${clients} clients: baseline with the event log dialogs/s`]: logged.perSecond,
+          [`${clients} clients: event log cost (baseline with log / without)`]: round(logged.perSecond / baseline.perSecond),
         });
       }
       // The same 32 clients spread over two server processes on the one database.
