@@ -108,6 +108,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     connected.sockets = server.sockets;
     registerDatabaseGauges(metrics, orm.em, clock);
     metrics.beforeScrape(async () => metrics.webSocketConnections.set(server.sockets.size));
+    metrics.beforeScrape(async () => {
+      // Delivered first: read after it, the head can only be newer, so the lag is never negative.
+      metrics.eventLogDelivered.set(bus.position());
+      metrics.eventLogHead.set(await eventLog.head(orm.em.fork()));
+    });
     const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {
       closeRevokedSockets(orm.em.fork(), server, services.clock.now(), which).catch((error: unknown) =>
         logger.error({ err: loggable(error) }, 'could not re-check WebSocket sessions'),

@@ -125,6 +125,16 @@ describe('GET /metrics', () => {
     expect(sampleSum(after, 'handover_sweep_failures_total')).toBe(0);
   });
 
+  it("reports the event log's head and how far this instance has delivered it", async () => {
+    const before = sampleSum(await scrape(), 'handover_event_log_head_position');
+    await startDialog(bot);
+    await eventually(async () => {
+      const now = await scrape();
+      const head = sampleSum(now, 'handover_event_log_head_position');
+      return head > before && sampleSum(now, 'handover_event_log_delivered_position') === head;
+    });
+  });
+
   it('counts WebSocket connections and subscriptions by root field while they are open', async () => {
     const client = wsClient(t.app.server.wsUrl, t.admin.token, { lazy: false });
     await connected(client);

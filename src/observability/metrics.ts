@@ -93,6 +93,16 @@ export class Metrics {
     labelNames: ['field'] as const,
     registers: [this.registry],
   });
+  readonly eventLogHead = new Gauge({
+    name: 'handover_event_log_head_position',
+    help: 'Newest committed position of the event log',
+    registers: [this.registry],
+  });
+  readonly eventLogDelivered = new Gauge({
+    name: 'handover_event_log_delivered_position',
+    help: "Newest event log position this instance has delivered to its subscribers (head minus this = this instance's lag)",
+    registers: [this.registry],
+  });
   readonly queuedDialogs = new Gauge({
     name: 'handover_queued_dialogs',
     help: 'Dialogs waiting in Help, by the group they are aimed at ("none" without one)',

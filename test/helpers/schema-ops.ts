@@ -32,7 +32,8 @@ function selection(field: GraphQLField<unknown, unknown>, leaves: 'scalars' | 't
   const names = Object.values(type.getFields())
     .filter((f) => isLeafType(getNamedType(f.type)) && f.args.every((a) => !String(a.type).endsWith('!')))
     .map((f) => f.name);
-  return `{ ${names.join(' ')} }`;
+  // A type of objects only (a connection) still needs a selection.
+  return names.length ? `{ ${names.join(' ')} }` : '{ __typename }';
 }
 
 /**
