@@ -10,7 +10,7 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { LogEventBus } from './realtime/event-bus.js';
 import { EventLog } from './realtime/event-log.js';
 import { closeRevokedSockets } from './realtime/session-sockets.js';
-import { topics } from './realtime/topics.js';
+import { topics } from './events/topics.js';
 import type { Viewer } from './auth/viewer.js';
 import type { SocketInfo } from './realtime/socket-registry.js';
 import { Sweeper } from './sl/sweeper.js';

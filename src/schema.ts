@@ -8,8 +8,9 @@ import { OperatorResolver } from './operators/operator.resolver.js';
 import { ScenarioResolver } from './scenarios/scenario.resolver.js';
 import { UserResolver } from './users/user.resolver.js';
 import { DialogResolver, DialogTransferResolver, MessageResolver } from './dialogs/dialog.resolver.js';
-import { SubscriptionResolver } from './realtime/subscription.resolver.js';
-import { OperatorEventResolver } from './realtime/operator-event.resolver.js';
+import { DialogSubscriptionsResolver } from './dialogs/dialog-subscriptions.resolver.js';
+import { OperatorStatusSubscriptionResolver } from './operators/operator-status.subscription.js';
+import { OperatorEventResolver } from './operators/operator-status-sequence.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 import { EventResolver } from './events/event.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
@@ -25,7 +26,8 @@ const resolvers: NonEmptyArray<ClassType> = [
   DialogResolver,
   MessageResolver,
   DialogTransferResolver,
-  SubscriptionResolver,
+  DialogSubscriptionsResolver,
+  OperatorStatusSubscriptionResolver,
   OperatorEventResolver,
   SlTicksResolver,
   SlReportResolver,

@@ -10,7 +10,7 @@ import { GroupService } from './groups/group.service.js';
 import { OperatorService } from './operators/operator.service.js';
 import { PresenceService } from './operators/presence.service.js';
 import type { EventBus } from './realtime/event-bus.js';
-import type { EventSink } from './realtime/events.js';
+import type { EventSink } from './events/domain-event.js';
 import { Router } from './routing/router.js';
 import { ScenarioService } from './scenarios/scenario.service.js';
 import type { Clock } from './shared/clock.js';

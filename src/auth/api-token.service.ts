@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { EventSink } from '../realtime/events.js';
+import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';

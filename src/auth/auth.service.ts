@@ -12,7 +12,7 @@ import type { LoginThrottle } from './login-throttle.js';
 import { decoyPasswordHash, generateToken, tokenHash, verifyPassword } from './secrets.js';
 import type { Viewer } from './viewer.js';
 import { endSessions } from './sessions.js';
-import type { EventSink } from '../realtime/events.js';
+import type { EventSink } from '../events/domain-event.js';
 
 export interface SessionOptions {
   readonly adminToken: string | undefined;

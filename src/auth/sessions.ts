@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { EventSink } from '../realtime/events.js';
+import type { EventSink } from '../events/domain-event.js';
 
 /** Which of a user's sessions to end: all, only these, or all but the one in use. */
 export type SessionSelection = 'all' | { readonly only: readonly string[] } | { readonly except: string };

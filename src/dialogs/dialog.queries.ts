@@ -1,4 +1,4 @@
-import { topics } from '../realtime/topics.js';
+import { topics } from '../events/topics.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';

@@ -16,7 +16,7 @@ import { DialogFilter, StartDialogInput, TransferTarget } from './dialog.inputs.
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './dialog.queries.js';
 import { DialogConnection, QueueStats } from './dialog.types.js';
 import { Message } from './message.entity.js';
-import { topics } from '../realtime/topics.js';
+import { topics } from '../events/topics.js';
 
 const ALL_ROLES = [Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION];
 const BOT_RUNTIME = [Role.SUPERVISOR, Role.INTEGRATION];

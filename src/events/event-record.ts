@@ -1,5 +1,5 @@
-import { QueueEventType } from '../realtime/event-types.js';
-import type { DomainEvent } from '../realtime/events.js';
+import { QueueEventType } from '../dialogs/dialog-event-types.js';
+import type { DomainEvent } from './domain-event.js';
 import { EventType } from './event-type.js';
 
 /** What the log stores beside an event's body: its type and the ids readers filter and resolve by. */

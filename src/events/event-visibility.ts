@@ -3,7 +3,7 @@ import type { Viewer } from '../auth/viewer.js';
 import { DialogStatus } from '../dialogs/dialog-enums.js';
 import type { Loaders } from '../loaders.js';
 import type { LogEntry } from '../realtime/event-log.js';
-import { topics } from '../realtime/topics.js';
+import { topics } from './topics.js';
 import { EventType } from './event-type.js';
 
 /**

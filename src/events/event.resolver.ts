@@ -18,7 +18,7 @@ import { eventLoaders } from '../loaders.js';
 import { Operator } from '../operators/operator.entity.js';
 import type { FeedFilter } from '../realtime/event-log.js';
 import { matchesFeed } from '../realtime/event-log.js';
-import type { Envelope } from '../realtime/realtime.types.js';
+import type { Envelope } from '../realtime/envelope.js';
 import { resumeLog, stream, WHOLE_LOG } from '../realtime/stream.js';
 import { DialogTransfer } from '../routing/dialog-transfer.entity.js';
 import { BadInputError, EventsExpiredError, UnauthenticatedError } from '../shared/errors.js';

@@ -8,7 +8,7 @@ import type { User } from '../users/user.entity.js';
 import { Operator } from './operator.entity.js';
 import { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs.js';
 import { OperatorStatus } from './operator-status.js';
-import { topics } from '../realtime/topics.js';
+import { topics } from '../events/topics.js';
 
 async function userOf(operator: Operator, { loaders }: Context): Promise<User> {
   const user = await loaders.userById.load(operator.user.id);

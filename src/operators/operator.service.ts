@@ -13,7 +13,7 @@ import type { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs
 import { OperatorStatus } from './operator-status.js';
 import * as validate from '../shared/validate.js';
 import { endSessions } from '../auth/sessions.js';
-import type { EventSink } from '../realtime/events.js';
+import type { EventSink } from '../events/domain-event.js';
 import type { PresenceService } from './presence.service.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { endSessions } from '../auth/sessions.js';
 import { isStaff, type Viewer } from '../auth/viewer.js';
-import type { EventSink } from '../realtime/events.js';
+import type { EventSink } from '../events/domain-event.js';
 import type { Router } from '../routing/router.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import type { DomainEvent } from './events.js';
+import type { DomainEvent } from '../events/domain-event.js';
 import { WAKE_CHANNEL, type EventLog, type LogEntry } from './event-log.js';
 
 const RETRY_MS = 1000;

@@ -2,8 +2,8 @@ import type { EntityManager, QueryResult } from '@mikro-orm/postgresql';
 import { recordOf } from '../events/event-record.js';
 import type { Clock } from '../shared/clock.js';
 import { beforeCommit } from '../shared/transaction.js';
-import type { DomainEvent, EventSink } from './events.js';
-import { topics, topicsOf } from './topics.js';
+import type { DomainEvent, EventSink } from '../events/domain-event.js';
+import { topics, topicsOf } from '../events/topics.js';
 
 /** The NOTIFY channel that wakes listeners; its payload is the newest position, nothing else. */
 export const WAKE_CHANNEL = 'handover_events';

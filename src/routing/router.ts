@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { DialogStatus, TransferOutcome } from '../dialogs/dialog-enums.js';
-import { DialogEventType, QueueEventType } from '../realtime/event-types.js';
-import type { EventSink } from '../realtime/events.js';
+import { DialogEventType, QueueEventType } from '../dialogs/dialog-event-types.js';
+import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { holdOperators, lockOperators, NO_OPERATOR, operatorWaitFloor } from '../shared/operator-locks.js';
 import { pgDate } from '../shared/pg-time.js';

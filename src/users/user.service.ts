@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { endSessions } from '../auth/sessions.js';
-import type { EventSink } from '../realtime/events.js';
+import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';

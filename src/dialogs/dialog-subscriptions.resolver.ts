@@ -1,33 +1,22 @@
 import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Role } from '../auth/role.js';
-import { isStaff, type Viewer } from '../auth/viewer.js';
 import type { Context } from '../context.js';
-import { DialogStatus } from '../dialogs/dialog-enums.js';
-import type { Dialog } from '../dialogs/dialog.entity.js';
+import { DialogStatus } from './dialog-enums.js';
+import type { Dialog } from './dialog.entity.js';
 import { eventLoaders } from '../loaders.js';
-import { Operator } from '../operators/operator.entity.js';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.js';
+import { ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { isId } from '../shared/validate.js';
-import type { Delivery, EventScope } from './event-bus.js';
-import { DialogEventType, QueueEventType } from './event-types.js';
-import { DialogEvent, QueueEvent, type Envelope } from './realtime.types.js';
-import { emptyStream, stream, topicResume } from './stream.js';
-import { topics } from './topics.js';
+import type { Delivery, EventScope } from '../realtime/event-bus.js';
+import { DialogEventType, QueueEventType } from './dialog-event-types.js';
+import { DialogEvent, QueueEvent } from './dialog-events.types.js';
+import type { Envelope } from '../realtime/envelope.js';
+import { memberOf, requireGroup, unwrap, viewerOf } from '../realtime/subscription-context.js';
+import { emptyStream, stream, topicResume } from '../realtime/stream.js';
+import { topics } from '../events/topics.js';
 
 const AFTER = 'with after: first the missed events after that sequence, then live ones; no gap, no duplicate';
 
 type SubscribeData<Args> = SubscribeResolverData<unknown, Args, Context>;
-
-function viewerOf(context: Context): Viewer {
-  if (!context.viewer) throw new UnauthenticatedError();
-  return context.viewer;
-}
-
-/** Groups the operator belongs to, read per event so a revoked membership stops the stream. */
-async function memberOf(scope: EventScope, operatorId: string, groupId: string): Promise<boolean> {
-  const groups = await eventLoaders(scope).groupsOfOperator.load(operatorId);
-  return groups.some((g) => g.id === groupId);
-}
 
 /** An operator may see a dialog assigned to them, queued in Help, or aimed at one of their groups. */
 async function operatorSees(scope: EventScope, operatorId: string, dialog: Dialog): Promise<boolean> {
@@ -47,22 +36,12 @@ function queueEventType(delivery: Delivery): QueueEventType | null {
   return null;
 }
 
-async function requireGroup(context: Context, groupId: string, field: string): Promise<void> {
-  if (!(await context.services.groups.find(context.fork(), groupId))) throw new NotFoundError('Group', groupId, field);
-}
-
-function unwrap<T>(envelope: Envelope<T>, context: Context): T {
-  context.loaders = envelope.loaders;
-  context.eventSequence = envelope.sequence ?? null;
-  return envelope.value;
-}
-
 /**
- * Live streams over graphql-ws. Authorization is checked when a subscription starts and again
+ * The dialogs' live streams over graphql-ws. Authorization is checked when a subscription starts and again
  * for every event (memberships and assignments change while a socket is open).
  */
 @Resolver()
-export class SubscriptionResolver {
+export class DialogSubscriptionsResolver {
   @Subscription(() => QueueEvent, {
     description: "changes to a group's dialogs; without groupId, the Help queue. An OPERATOR follows their own groups and Help",
     subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null; after?: number | null }>) => {
@@ -231,46 +210,6 @@ export class SubscriptionResolver {
     @Arg('after', () => Int, { nullable: true, description: AFTER }) _after: number | null,
     @Ctx() context: Context,
   ): DialogEvent {
-    return unwrap(envelope, context);
-  }
-
-  @Subscription(() => Operator, {
-    description:
-      'ADMIN, SUPERVISOR, OPERATOR (their own groups): an operator whose status changed, as it is now; statusSequence numbers the stream',
-    subscribe: async ({ args, context }: SubscribeData<{ groupId?: string | null }>) => {
-      const viewer = viewerOf(context);
-      const groupId = args.groupId ?? null;
-      if (viewer.role === Role.INTEGRATION) throw new ForbiddenError('Not allowed for this role');
-      if (groupId !== null) await requireGroup(context, groupId, 'groupId');
-      if (!isStaff(viewer)) {
-        const own =
-          groupId !== null &&
-          viewer.operatorId !== null &&
-          (await context.services.operators.isMember(context.fork(), viewer.operatorId, groupId));
-        if (!own) throw new ForbiddenError('Operators follow the status of their own groups only (pass groupId)');
-      }
-      // A group's stream holds the changes of whoever was a member at the time of the change.
-      const topic = groupId === null ? topics.operatorStatus : topics.groupOperatorStatus(groupId);
-      return stream(context.services.bus, [topic], async (delivery) => {
-        const { event, scope } = delivery;
-        if (event.kind !== 'operator') return null;
-        if (!isStaff(viewer) && groupId !== null && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
-        const operator = await eventLoaders(scope).operatorById.load(event.operatorId);
-        if (!operator) return null;
-        return { value: operator, loaders: eventLoaders(scope), sequence: delivery.sequence } satisfies Envelope<Operator>;
-      });
-    },
-  })
-  operatorStatusChanged(
-    @Root() envelope: Envelope<Operator>,
-    @Arg('groupId', () => ID, {
-      nullable: true,
-      description:
-        'only the members of this group at the time of each change (an OPERATOR must name one of their own groups); omitted (staff only): every operator',
-    })
-    _groupId: string | null,
-    @Ctx() context: Context,
-  ): Operator {
     return unwrap(envelope, context);
   }
 }

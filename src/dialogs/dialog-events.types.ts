@@ -1,9 +1,8 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { Dialog } from '../dialogs/dialog.entity.js';
-import { QueueStats } from '../dialogs/dialog.types.js';
-import { Message } from '../dialogs/message.entity.js';
-import type { Loaders } from '../loaders.js';
-import { DialogEventType, QueueEventType } from './event-types.js';
+import { Dialog } from './dialog.entity.js';
+import { QueueStats } from './dialog.types.js';
+import { Message } from './message.entity.js';
+import { DialogEventType, QueueEventType } from './dialog-event-types.js';
 
 @ObjectType({
   description:
@@ -47,12 +46,4 @@ export class DialogEvent {
 
   @Field(() => Int, { description: 'per dialog, increasing in commit order: a gap means missed events (refetch)' })
   sequence!: number;
-}
-
-/** What a subscription iterator yields: the event plus the loaders its fields resolve with. */
-export interface Envelope<T> {
-  readonly value: T;
-  readonly loaders: Loaders;
-  /** The event's sequence, for payload types that are entities (no field of their own to carry it). */
-  readonly sequence?: number;
 }

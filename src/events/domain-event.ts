@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DialogStatus } from '../dialogs/dialog-enums.js';
-import type { DialogEventType, QueueEventType } from './event-types.js';
+import type { DialogEventType, QueueEventType } from '../dialogs/dialog-event-types.js';
 
 /**
  * What changed, as the services report it inside their transaction. Small on purpose (ids

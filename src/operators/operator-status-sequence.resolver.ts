@@ -1,7 +1,7 @@
 import { OperationTypeNode, type GraphQLResolveInfo } from 'graphql';
 import { Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context.js';
-import { Operator } from '../operators/operator.entity.js';
+import { Operator } from './operator.entity.js';
 
 /** Fields that an Operator has only as the payload of operatorStatusChanged. */
 @Resolver(() => Operator)

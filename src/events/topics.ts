@@ -1,6 +1,6 @@
 import { DialogStatus } from '../dialogs/dialog-enums.js';
-import { DialogEventType } from './event-types.js';
-import type { DomainEvent } from './events.js';
+import { DialogEventType } from '../dialogs/dialog-event-types.js';
+import type { DomainEvent } from './domain-event.js';
 
 /** Topic names: one stream per group queue, the Help queue, operator, dialog. */
 export const topics = {
