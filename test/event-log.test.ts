@@ -33,12 +33,28 @@ const EVENT_STREAM = `subscription($after: String, $filter: EventFilter) {
   events(after: $after, filter: $filter) { cursor type dialog { id } message { id text } }
 }`;
 
+/** Every committed event has its position (the sequencer numbers them just after their commit). */
+async function settled(app: TestApp = t): Promise<void> {
+  await eventually(
+    async () => {
+      const [row] = await app.app.orm.em
+        .fork()
+        .execute<Array<{ n: number }>>('select count(*)::int as n from event_log where position is null');
+      return row?.n === 0;
+    },
+    10_000,
+    'events numbered',
+  );
+}
+
 async function cursorNow(client: GraphqlClient = t.admin): Promise<string> {
+  await settled();
   return (await client.ok<{ eventCursor: string }>('{ eventCursor }')).eventCursor;
 }
 
 /** Every event after `after`, page by page. */
 async function readAll(client: GraphqlClient, after: string, filter?: object): Promise<GraphqlData[]> {
+  await settled();
   const out: GraphqlData[] = [];
   let cursor = after;
   for (;;) {
@@ -248,6 +264,7 @@ describe('resume', () => {
     await setStatus(t.admin, op.id, 'ONLINE');
     const opClient = t.client(await login(t.client(), op.email, op.password));
     const d = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    await settled();
     const read = await opClient.ok(
       `query($g: ID!, $d: ID!, $o: ID!) {
         queueStats(groupId: $g) { sequence }
@@ -403,6 +420,7 @@ describe('retention', () => {
     const first = (await bot.ok(startOnce, { k: key })).startDialog.id;
     expect((await bot.ok(startOnce, { k: key })).startDialog.id).toBe(first);
     const d = await transfer(bot, first, { groupId: g.id });
+    await settled();
     const stats = await t.admin.ok('query($g: ID!) { queueStats(groupId: $g) { sequence } }', { g: g.id });
 
     clock.advance(8 * 86_400_000);

@@ -6,6 +6,16 @@ import { WAKE_CHANNEL, type EventLog, type LogEntry } from './event-log.js';
 const RETRY_MS = 1000;
 /** Entries read per round trip while catching up. */
 const PAGE = 1000;
+/** Events the sequencer numbers per transaction. */
+const SEQUENCE_BATCH = 1000;
+/**
+ * How often the sequencer looks for events committed by other processes (this process's own
+ * commits wake it at once); and how often the other processes try to take its place.
+ */
+const SEQUENCER_POLL_MS = 20;
+const SEQUENCER_TAKEOVER_MS = 1000;
+/** The session advisory lock that makes one process at a time the sequencer. */
+const SEQUENCER_LOCK = 'handover-event-sequencer';
 /** How the listener's connection shows up in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'handover-events';
 
@@ -76,6 +86,10 @@ export interface EventBus {
  * Follows the event log on this process. NOTIFY only wakes it (its payload is the newest
  * position); it then reads every entry after the last one it delivered, in position order, and
  * delivers them. A lost connection or a missed wake-up loses nothing: the next read catches up.
+ *
+ * One process at a time is also the sequencer: its listener connection holds a session advisory
+ * lock, and it numbers committed events (number_events) as they appear, waking every listener.
+ * If that process or its connection goes, the lock goes with it and another process takes over.
  * The listener needs a direct (session) connection: not through a transaction-mode pooler.
  */
 export class LogEventBus implements EventBus {
@@ -88,6 +102,11 @@ export class LogEventBus implements EventBus {
   private reading: Promise<void> | null = null;
   private readAgain = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** This process's listener connection holds the sequencer lock. */
+  private sequencer = false;
+  private sequencing: Promise<void> | null = null;
+  private sequenceAgain = false;
+  private sequencerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly databaseUrl: string,
@@ -99,15 +118,18 @@ export class LogEventBus implements EventBus {
   async start(): Promise<void> {
     this.delivered = await this.log.head(this.rootEm.fork());
     this.listener = await this.connect();
+    this.log.onAppended(() => this.sequenceSoon());
+    this.scheduleSequencer(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of [this.reconnectTimer, this.retryTimer]) if (timer) clearTimeout(timer);
-    this.reconnectTimer = this.retryTimer = null;
+    for (const timer of [this.reconnectTimer, this.retryTimer, this.sequencerTimer]) if (timer) clearTimeout(timer);
+    this.reconnectTimer = this.retryTimer = this.sequencerTimer = null;
+    await this.sequencing;
     const client = this.listener;
     this.listener = null;
-    // A connection that already broke has nothing left to close.
+    // A connection that already broke has nothing left to close (its advisory lock went with it).
     await client?.end().catch(() => undefined);
     await this.reading;
   }
@@ -134,6 +156,72 @@ export class LogEventBus implements EventBus {
     this.reading = this.readAll().finally(() => {
       this.reading = null;
     });
+  }
+
+  /** Whether this process numbers the log's events now. */
+  isSequencer(): boolean {
+    return this.sequencer;
+  }
+
+  /** Numbers what was committed (now, or once the current round ends), if this process is the sequencer. */
+  private sequenceSoon(): void {
+    if (this.stopped || !this.sequencer) return;
+    if (this.sequencing) {
+      this.sequenceAgain = true;
+      return;
+    }
+    this.sequencing = this.sequenceAll()
+      .catch((error: unknown) => {
+        // The next round (SEQUENCER_POLL_MS) tries again; a lost connection also ends the role.
+        if (!this.stopped) this.warn(`numbering events failed: ${String(error)}`);
+      })
+      .finally(() => {
+        this.sequencing = null;
+      });
+  }
+
+  private scheduleSequencer(delayMs: number): void {
+    if (this.stopped || this.sequencerTimer) return;
+    this.sequencerTimer = setTimeout(() => {
+      this.sequencerTimer = null;
+      void this.sequencerRound();
+    }, delayMs);
+  }
+
+  /** One tick: take the sequencer's lock if free, number what is pending, then tick again. */
+  private async sequencerRound(): Promise<void> {
+    const client = this.listener;
+    try {
+      if (client && !this.sequencer) {
+        const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [
+          SEQUENCER_LOCK,
+        ]);
+        // The connection may have been replaced meanwhile; the lock belongs to the one asked.
+        if (rows[0]?.ok && client === this.listener) this.sequencer = true;
+      }
+      if (this.sequencer) {
+        this.sequenceSoon();
+        await this.sequencing;
+      }
+    } catch (error) {
+      if (!this.stopped) this.warn(`event sequencer round failed: ${String(error)}`);
+    }
+    this.scheduleSequencer(this.sequencer ? SEQUENCER_POLL_MS : SEQUENCER_TAKEOVER_MS);
+  }
+
+  private async sequenceAll(): Promise<void> {
+    const client = this.listener;
+    if (!client) return;
+    do {
+      this.sequenceAgain = false;
+      for (;;) {
+        const { rows } = await client.query<{ head: string | null }>('select number_events($1) as head', [SEQUENCE_BATCH]);
+        const head = rows[0]?.head;
+        if (head == null || this.stopped) break;
+        // Its own NOTIFY reaches this listener too; reading now saves the round trip.
+        this.catchUp();
+      }
+    } while (this.sequenceAgain && !this.stopped);
   }
 
   private async readAll(): Promise<void> {
@@ -167,6 +255,8 @@ export class LogEventBus implements EventBus {
       if (this.listener !== client) return;
       this.warn(`event listener lost its connection: ${reason}`);
       this.listener = null;
+      // The advisory lock went with the connection: another process may be the sequencer now.
+      this.sequencer = false;
       this.scheduleReconnect();
     };
     client.on('notification', (message) => {

@@ -1,7 +1,7 @@
 import type { EntityManager, QueryResult } from '@mikro-orm/postgresql';
 import { recordOf } from '../events/event-record.js';
 import type { Clock } from '../shared/clock.js';
-import { beforeCommit } from '../shared/transaction.js';
+import { afterCommit, beforeCommit } from '../shared/transaction.js';
 import type { DomainEvent, EventSink } from '../events/domain-event.js';
 import { topics, topicsOf } from '../events/topics.js';
 
@@ -75,11 +75,12 @@ function entryOf(row: EntryRow): LogEntry {
 
 /**
  * The event log (outbox): a transaction's events are appended as its last statement, so they
- * commit or roll back with the change. `append_events` (see its migration) takes the log's head
- * row lock until the commit: positions follow commit order without gaps.
+ * commit or roll back with the change. They are appended unnumbered (no lock, no NOTIFY: writers
+ * never wait for each other here); the sequencer (LogEventBus) numbers them once committed.
  */
 export class EventLog implements EventSink {
   private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
+  private readonly appendedListeners = new Set<() => void>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -90,8 +91,17 @@ export class EventLog implements EventSink {
       this.pending.set(tx, buffer);
       const events = buffer;
       beforeCommit(tx, this, () => this.append(tx, events));
+      afterCommit(tx, () => {
+        for (const listener of this.appendedListeners) listener();
+      });
     }
     buffer.push(event);
+  }
+
+  /** Called after each commit that appended events on this process (it wakes the sequencer). */
+  onAppended(listener: () => void): () => void {
+    this.appendedListeners.add(listener);
+    return () => this.appendedListeners.delete(listener);
   }
 
   private async append(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
