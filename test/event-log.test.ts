@@ -206,6 +206,36 @@ describe('the log', () => {
   });
 });
 
+describe('the sequencer', () => {
+  it('one process numbers the events; when it stops, another takes over and nothing is lost', async () => {
+    const second = await startTestApp({ db: t.db, clock });
+    try {
+      await eventually(() => t.app.services.bus.isSequencer() || second.app.services.bus.isSequencer(), 10_000, 'a sequencer');
+      expect(t.app.services.bus.isSequencer() && second.app.services.bus.isSequencer()).toBe(false);
+      const [sequencer, other] = t.app.services.bus.isSequencer() ? [t, second] : [second, t];
+      const otherBot = other.client(await apiToken(other.admin, 'INTEGRATION'));
+      const d = await startDialog(otherBot);
+      const ws = wsClient(other.app.server.wsUrl, ADMIN_TOKEN);
+      const before = other.app.services.bus.handlerCount();
+      const sub = subscribe(ws, 'subscription($d: ID!) { dialogEvents(dialogId: $d) { sequence message { text } } }', {
+        d: d.id,
+      });
+      await eventually(() => other.app.services.bus.handlerCount() > before, 10_000, 'subscribed');
+      await post(otherBot, d.id, 'one');
+      expect((await sub.next(20_000)).dialogEvents).toMatchObject({ sequence: 1, message: { text: 'one' } });
+
+      // Stopping is idempotent: afterEach and the finally below stop it again harmlessly.
+      await sequencer.app.stop();
+      await post(otherBot, d.id, 'two');
+      expect((await sub.next(20_000)).dialogEvents).toMatchObject({ sequence: 2, message: { text: 'two' } });
+      expect(other.app.services.bus.isSequencer()).toBe(true);
+      await ws.dispose();
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
 describe('resume', () => {
   it('events(after:) and the subscription resume exactly where the reader left off, across instances, in commit order', async () => {
     const second = await startTestApp({ db: t.db, clock });

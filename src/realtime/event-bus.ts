@@ -76,6 +76,8 @@ export interface EventBus {
   handlerCount(): number;
   /** Whether wake-ups are being received right now. */
   isListening(): boolean;
+  /** Whether this process numbers the log's events now (one process at a time does). */
+  isSequencer(): boolean;
   /** Where the log itself is read (resume, replay). */
   readonly log: EventLog;
   /** A fresh fork for reading the log and resolving replayed events. */
