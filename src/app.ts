@@ -79,9 +79,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     const bus = new LogEventBus(databaseUrl, orm.em, eventLog, (message) => logger.warn(message));
     await bus.start();
     started.push(() => bus.stop());
-    const services = createServices(config, clock, eventLog, bus, orm.em, { metrics, logger });
+    const services = createServices(config, clock, eventLog, bus, orm.em, { metrics, logger }, databaseUrl);
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
+    await services.webhookWorker.start();
+    started.push(() => services.webhookWorker.stop());
     const sweeper = new Sweeper(orm.em, services);
     sweeper.start(config.sweepIntervalMs);
     started.push(() => sweeper.stop());
@@ -102,6 +104,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     started.push(() => server.stop());
     registerDatabaseGauges(metrics, orm.em, clock);
     metrics.beforeScrape(async () => metrics.webSocketConnections.set(server.sockets.size));
+    metrics.beforeScrape(async () => {
+      const { lag, pending } = await services.webhookWorker.backlog(orm.em.fork());
+      metrics.webhookEventLag.set(lag);
+      metrics.webhookPendingDeliveries.set(pending);
+    });
     const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {
       closeRevokedSockets(orm.em.fork(), server, services.clock.now(), which).catch((error: unknown) =>
         logger.error({ err: loggable(error) }, 'could not re-check WebSocket sessions'),

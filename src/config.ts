@@ -58,6 +58,12 @@ export interface Config {
   readonly corsOrigins: CorsOrigins;
   /** On SIGTERM, how long requests in flight may take to finish before their connections are cut. */
   readonly shutdownTimeoutMs: number;
+  /** How long the event log keeps events (and webhook attempts are kept). */
+  readonly eventRetentionDays: number;
+  /** Lets webhooks reach loopback, private, link-local and other internal addresses (tests, private setups). */
+  readonly webhookAllowPrivateNetworks: boolean;
+  /** When set, webhook signing secrets are stored encrypted with a key derived from it. */
+  readonly webhookSecretKey: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -80,6 +86,13 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
 function stringVar(env: Env, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw ? raw : undefined;
+}
+
+function boolVar(env: Env, name: string): boolean {
+  const raw = stringVar(env, name)?.toLowerCase();
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function logLevelVar(env: Env): LogLevel {
@@ -106,6 +119,12 @@ function corsOriginsVar(env: Env): CorsOrigins {
       }
       return origin;
     });
+}
+
+function webhookSecretKeyVar(env: Env): string | undefined {
+  const key = stringVar(env, 'WEBHOOK_SECRET_KEY');
+  if (key !== undefined && key.length < 32) throw new ConfigError('WEBHOOK_SECRET_KEY must be at least 32 characters');
+  return key;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -147,5 +166,8 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: stringVar(env, 'METRICS_TOKEN'),
     corsOrigins: corsOriginsVar(env),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', 7, 1, 3650),
+    webhookAllowPrivateNetworks: boolVar(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'),
+    webhookSecretKey: webhookSecretKeyVar(env),
   };
 }

@@ -13,6 +13,7 @@ import { OperatorEventResolver } from './realtime/operator-event.resolver.js';
 import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
 import { StaffingResolver } from './sl/staffing.resolver.js';
+import { WebhookResolver } from './webhooks/webhook.resolver.js';
 import { guardArguments } from './shared/storable-input.js';
 
 const resolvers: NonEmptyArray<ClassType> = [
@@ -29,6 +30,7 @@ const resolvers: NonEmptyArray<ClassType> = [
   SlTicksResolver,
   SlReportResolver,
   StaffingResolver,
+  WebhookResolver,
 ];
 
 let built: Promise<GraphQLSchema> | undefined;

@@ -29,7 +29,7 @@ interface EntryRow {
   position: string;
   type: string;
   feed: boolean;
-  at: Date;
+  at: Date | string;
   dialog_id: string | null;
   message_id: string | null;
   transfer_id: string | null;
@@ -48,7 +48,8 @@ function entryOf(row: EntryRow): LogEntry {
     position: Number(row.position),
     type: row.type,
     feed: row.feed,
-    at: row.at,
+    // The driver hands timestamps over as text.
+    at: new Date(row.at),
     dialogId: row.dialog_id,
     messageId: row.message_id,
     transferId: row.transfer_id,
@@ -96,6 +97,17 @@ export class EventLog implements EventSink {
     const rows = await em.execute<EntryRow[]>(
       `select ${ENTRY_COLUMNS} from event_log l where l.position > ? order by l.position limit ?`,
       [position, limit],
+    );
+    return rows.map(entryOf);
+  }
+
+  /** The entries at these positions that the log still holds, in position order. */
+  async readAt(em: EntityManager, positions: readonly number[]): Promise<LogEntry[]> {
+    if (!positions.length) return [];
+    const rows = await em.execute<EntryRow[]>(
+      `select ${ENTRY_COLUMNS} from event_log l where l.position = any(?::bigint[]) order by l.position`,
+      // An array literal: the query builder would spread a JS array into a list of values.
+      [`{${positions.join(',')}}`],
     );
     return rows.map(entryOf);
   }

@@ -10,6 +10,7 @@ export interface SweepResult {
   readonly drained: number;
   readonly sessionsExpired: number;
   readonly throttleCountersPurged: number;
+  readonly webhookAttemptsPruned: number;
 }
 
 /**
@@ -75,7 +76,13 @@ export class Sweeper {
     const drained = await this.drainQueue();
     const sessionsExpired = await this.services.auth.endExpiredSessions(this.rootEm.fork());
     const throttleCountersPurged = await this.services.loginThrottle.purgeExpired();
-    return { breached, warned, loggedOut, drained, sessionsExpired, throttleCountersPurged };
+    // Attempts are kept as long as the events they delivered.
+    const retentionMs = this.services.config.eventRetentionDays * 24 * 60 * 60 * 1000;
+    const webhookAttemptsPruned = await this.services.webhooks.prune(
+      this.rootEm.fork(),
+      new Date(this.services.clock.now().getTime() - retentionMs),
+    );
+    return { breached, warned, loggedOut, drained, sessionsExpired, throttleCountersPurged, webhookAttemptsPruned };
   }
 
   /** Marks each overdue (or nearly due) running clock once and announces it. */

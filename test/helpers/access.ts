@@ -46,6 +46,8 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   users: { roles: STAFF },
   slReport: { roles: STAFF_AND_OPERATORS, operatorOwn: 'their own report (operatorId = their operator)' },
   staffingForecast: { roles: STAFF },
+  webhooks: { roles: ADMIN },
+  webhook: { roles: ADMIN },
   // Mutation
   login: { roles: EVERY_ROLE, anonymous: true },
   logout: { roles: EVERY_ROLE },
@@ -76,6 +78,11 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   closeDialog: { roles: EVERY_ROLE, operatorOwn: ASSIGNED_TO_THEM },
   sendMessage: { roles: STAFF_AND_OPERATORS, operatorOwn: ASSIGNED_TO_THEM },
   takeDialog: { roles: STAFF_AND_OPERATORS },
+  createWebhook: { roles: ADMIN },
+  updateWebhook: { roles: ADMIN },
+  deleteWebhook: { roles: ADMIN },
+  rotateWebhookSecret: { roles: ADMIN },
+  redeliverWebhookEvent: { roles: ADMIN },
   // Subscription
   queueChanged: { roles: EVERY_ROLE, operatorOwn: `${THEIR_GROUPS} and the Help queue` },
   dialogEvents: { roles: EVERY_ROLE, operatorOwn: 'dialogs they may see' },
