@@ -134,9 +134,7 @@ describe('webhooks in one process', () => {
 
     await eventually(async () => (await attempts(t.admin, id)).length === expected.length, 10_000, 'attempts recorded');
     const list = await attempts(t.admin, id);
-    expect(list.every((a) => a.attempt === 1 && a.statusCode === 200 && a.error === null && a.nextAttemptAt === null)).toBe(
-      true,
-    );
+    expect(list.every((a) => a.attempt === 1 && a.statusCode === 200 && a.error === null && a.nextAttemptAt === null)).toBe(true);
     const metrics = await (await fetch(new URL('/metrics', t.app.url))).text();
     expect(metrics).toMatch(new RegExp(`handover_webhook_deliveries_total\\{result="delivered"\\} ${expected.length}\\b`));
     expect(metrics).toMatch(/handover_webhook_event_log_lag 0\b/);
@@ -167,9 +165,9 @@ describe('webhooks in one process', () => {
     expect(list[3]!.nextAttemptAt).toBeNull();
     const { webhook } = await t.admin.ok(DELIVERIES, { id });
     expect(webhook.failingSince).toBeNull();
-    const [stored] = await t.app.orm.em.fork().execute<Array<{ longest: number }>>(
-      'select max(octet_length(response_body)) as longest from webhook_attempts',
-    );
+    const [stored] = await t.app.orm.em
+      .fork()
+      .execute<Array<{ longest: number }>>('select max(octet_length(response_body)) as longest from webhook_attempts');
     expect(stored!.longest).toBe(1024);
   });
 
@@ -226,7 +224,11 @@ describe('webhooks in one process', () => {
     failing = false;
     clock.advance(retryDelayMs(1, () => 1));
     await eventually(() => ofStuck().filter((e) => e.endsWith(':200')).length === 3, 10_000, 'stuck dialog recovered');
-    expect(ofStuck().filter((e) => e.endsWith(':200'))).toEqual(['DIALOG_STARTED::200', 'MESSAGE_POSTED:s1:200', 'MESSAGE_POSTED:s2:200']);
+    expect(ofStuck().filter((e) => e.endsWith(':200'))).toEqual([
+      'DIALOG_STARTED::200',
+      'MESSAGE_POSTED:s1:200',
+      'MESSAGE_POSTED:s2:200',
+    ]);
     expect(id).toBeTruthy();
   });
 
@@ -379,7 +381,7 @@ describe('webhooks without WEBHOOK_ALLOW_PRIVATE_NETWORKS', () => {
 describe('webhooks across processes', () => {
   it('a delivery in flight when its process is killed (-9) is sent after a restart', async () => {
     const db = await createTestDatabase(inject('pgServerUrl'), inject('templateDatabase'));
-    const env = { DATABASE_URL: db.url, PORT: '0', ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'warn' };
+    const env = { DATABASE_URL: db.url, PORT: '0', ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
     let server = await startServerProcess(env);
     try {
       const admin = new GraphqlClient(server.url, ADMIN_TOKEN);
@@ -405,7 +407,6 @@ describe('webhooks across processes', () => {
       PORT: '0',
       ADMIN_TOKEN,
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-      LOG_LEVEL: 'warn',
     });
     try {
       await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED', 'MESSAGE_POSTED']);

@@ -46,7 +46,8 @@ export class EventConnection {
   edges!: EventEdge[];
 
   @Field(() => PageInfo, {
-    description: 'endCursor: where the next page starts (also past events the caller may not see); hasNextPage: more was there when read',
+    description:
+      'endCursor: where the next page starts (also past events the caller may not see); hasNextPage: more was there when read',
   })
   pageInfo!: PageInfo;
 }

@@ -250,7 +250,12 @@ export class DeliveryWorker {
       result = await sender.send({ url: webhook.url, headers, body, timeoutMs: DELIVERY_TIMEOUT_MS, signal: this.abort.signal });
     } catch (error) {
       // The secret could not be opened: an attempt that failed before sending.
-      result = { statusCode: null, durationMs: 0, error: error instanceof Error ? error.message : String(error), responseBody: null };
+      result = {
+        statusCode: null,
+        durationMs: 0,
+        error: error instanceof Error ? error.message : String(error),
+        responseBody: null,
+      };
     }
     if (this.abort.signal.aborted) return;
     const outcome = await this.record(job, at, result);
@@ -281,7 +286,8 @@ export class DeliveryWorker {
       const jobKey = [job.webhookId, job.position, this.key];
       const failed = result.error !== null;
       const givenUp = failed && result.statusCode !== 410 && now.getTime() - job.startedAt.getTime() >= RETRY_WINDOW_MS;
-      const nextAttemptAt = failed && result.statusCode !== 410 && !givenUp ? new Date(now.getTime() + retryDelayMs(job.attempt)) : null;
+      const nextAttemptAt =
+        failed && result.statusCode !== 410 && !givenUp ? new Date(now.getTime() + retryDelayMs(job.attempt)) : null;
       // First, as it takes FOR KEY SHARE on the webhook row; skipped when the webhook was deleted.
       await tx.execute(
         `insert into webhook_attempts (webhook_id, position, attempt, at, status_code, duration_ms, error, response_body, next_attempt_at)
@@ -346,7 +352,10 @@ export class DeliveryWorker {
     try {
       await client.connect();
       for (;;) {
-        const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [WORKER_LOCK_CLASS, key]);
+        const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [
+          WORKER_LOCK_CLASS,
+          key,
+        ]);
         if (rows[0]?.ok) break;
         key = randomInt(1, 2 ** 31 - 1);
       }

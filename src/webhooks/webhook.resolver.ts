@@ -20,7 +20,10 @@ export class WebhookResolver {
 
   @Authorized(Role.ADMIN)
   @Query(() => Webhook, { nullable: true, description: 'one webhook; null when there is none with this id' })
-  webhook(@Arg('id', () => ID, { description: "the webhook's id" }) id: string, @Ctx() { em, services }: Context): Promise<Webhook | null> {
+  webhook(
+    @Arg('id', () => ID, { description: "the webhook's id" }) id: string,
+    @Ctx() { em, services }: Context,
+  ): Promise<Webhook | null> {
     return services.webhooks.find(em, id);
   }
 
@@ -62,7 +65,10 @@ export class WebhookResolver {
 
   @Authorized(Role.ADMIN)
   @Mutation(() => ID, { description: 'deletes the webhook with its pending deliveries and history; returns its id' })
-  deleteWebhook(@Arg('id', () => ID, { description: "the webhook's id" }) id: string, @Ctx() { em, services }: Context): Promise<string> {
+  deleteWebhook(
+    @Arg('id', () => ID, { description: "the webhook's id" }) id: string,
+    @Ctx() { em, services }: Context,
+  ): Promise<string> {
     return services.webhooks.delete(em, id);
   }
 

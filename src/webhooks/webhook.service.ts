@@ -178,7 +178,8 @@ export class WebhookService {
     if (!Number.isInteger(size) || size < 0 || size > MAX_DELIVERIES_PAGE) {
       throw new BadInputError('first', `first must be an integer in 0..${MAX_DELIVERIES_PAGE}`);
     }
-    if (after !== null && !/^[1-9][0-9]{0,15}$/.test(after)) throw new BadInputError('after', 'after is not a cursor of this list');
+    if (after !== null && !/^[1-9][0-9]{0,15}$/.test(after))
+      throw new BadInputError('after', 'after is not a cursor of this list');
     const rows = await em.execute<
       Array<{
         id: string;
@@ -197,7 +198,14 @@ export class WebhookService {
     );
     const page = rows.slice(0, size);
     // An attempt whose event the log no longer keeps is about to be pruned with it.
-    const entries = new Map((await this.log.readAt(em, page.map((r) => Number(r.position)))).map((e) => [e.position, e]));
+    const entries = new Map(
+      (
+        await this.log.readAt(
+          em,
+          page.map((r) => Number(r.position)),
+        )
+      ).map((e) => [e.position, e]),
+    );
     const attempts: AttemptRecord[] = [];
     for (const row of page) {
       const entry = entries.get(Number(row.position));
