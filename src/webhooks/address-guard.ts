@@ -38,8 +38,8 @@ function embeddedIpv4(address: string): string | null {
   const match = /^(?:::ffff:|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
   if (!match) return null;
   if (match[1]) return match[1];
-  const high = parseInt(match[2]!, 16);
-  const low = parseInt(match[3]!, 16);
+  const high = parseInt(match[2], 16);
+  const low = parseInt(match[3], 16);
   return [high >> 8, high & 255, low >> 8, low & 255].join('.');
 }
 
