@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { EventBus } from '../realtime/event-bus.js';
 import type { Clock } from '../shared/clock.js';
 import { loggable, type Logger } from '../shared/logger.js';
-import { inTransaction } from '../shared/transaction.js';
+import { afterCommit, inTransaction } from '../shared/transaction.js';
 import { webhookBody } from './payload.js';
 import type { SecretBox } from './secret-box.js';
 import type { SendResult, WebhookSender } from './sender.js';
@@ -45,6 +45,9 @@ interface ClaimedJob {
   readonly position: number;
   readonly attempt: number;
   readonly startedAt: Date;
+  readonly url: string;
+  /** Sealed (SecretBox). */
+  readonly secret: string;
 }
 
 /** How an attempt ended, as metrics count it. */
@@ -86,6 +89,8 @@ export class DeliveryWorker {
   private pollTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** The log head at the last fan-out: with no new entry since, there is nothing to fan out. */
+  private fannedOutTo = -1;
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -162,6 +167,8 @@ export class DeliveryWorker {
   private async fanOut(): Promise<void> {
     const { rootEm, bus, clock } = this.options;
     const head = await bus.log.head(rootEm.fork());
+    // A webhook created or reactivated starts at the head, so it has nothing before it either.
+    if (head === this.fannedOutTo) return;
     await inTransaction(rootEm.fork(), async (tx) => {
       const webhooks = await tx.execute<Array<{ id: string; position: string }>>(
         `select id, position from webhooks where active and position < ? order by id
@@ -182,18 +189,22 @@ export class DeliveryWorker {
         await tx.execute('update webhooks set position = ? where id = ?', [upTo, webhook.id]);
       }
       if (webhooks.some((w) => Number(w.position) + FAN_OUT_BATCH < head)) this.pumpAgain = true;
+      // Webhooks another process held (SKIP LOCKED) are that process's to do.
+      else afterCommit(tx, () => (this.fannedOutTo = head));
     });
   }
 
   private async claim(key: number, limit: number): Promise<ClaimedJob[]> {
     return inTransaction(this.options.rootEm.fork(), async (tx) => {
-      const rows = await tx.execute<Array<{ webhook_id: string; position: string; attempts: number; started_at: Date }>>(
+      const rows = await tx.execute<
+        Array<{ webhook_id: string; position: string; attempts: number; started_at: Date; url: string; secret: string }>
+      >(
         `with alive as materialized (
            select objid::bigint as key from pg_locks
             where locktype = 'advisory' and classid = ${WORKER_LOCK_CLASS} and objsubid = 2 and granted
               and database = (select oid from pg_database where datname = current_database())
          ), due as (
-           select j.webhook_id, j.position from webhook_jobs j join webhooks w on w.id = j.webhook_id and w.active
+           select j.webhook_id, j.position, w.url, w.secret from webhook_jobs j join webhooks w on w.id = j.webhook_id and w.active
             where j.next_attempt_at <= ?
               and (j.claimed_by is null or j.claimed_by not in (select key from alive))
               and (j.dialog_id is null or not exists (
@@ -205,7 +216,7 @@ export class DeliveryWorker {
          )
          update webhook_jobs j set claimed_by = ?, attempts = j.attempts + 1
            from due where j.webhook_id = due.webhook_id and j.position = due.position
-         returning j.webhook_id, j.position, j.attempts, j.started_at`,
+         returning j.webhook_id, j.position, j.attempts, j.started_at, due.url, due.secret`,
         [this.options.clock.now(), limit, key],
       );
       return rows.map((r) => ({
@@ -213,6 +224,8 @@ export class DeliveryWorker {
         position: Number(r.position),
         attempt: r.attempts,
         startedAt: new Date(r.started_at),
+        url: r.url,
+        secret: r.secret,
       }));
     });
   }
@@ -220,11 +233,6 @@ export class DeliveryWorker {
   private async deliver(job: ClaimedJob): Promise<void> {
     const { rootEm, bus, clock, sender, secrets } = this.options;
     const em = rootEm.fork();
-    const [webhook] = await em.execute<Array<{ url: string; secret: string }>>('select url, secret from webhooks where id = ?', [
-      job.webhookId,
-    ]);
-    // Deleted meanwhile: its jobs went with it.
-    if (!webhook) return;
     const [entry] = await bus.log.readAt(em, [job.position]);
     if (!entry) {
       // Pruned from the log (past EVENT_RETENTION_DAYS): there is nothing left to send.
@@ -240,14 +248,14 @@ export class DeliveryWorker {
     try {
       const body = JSON.stringify(await webhookBody(em, entry));
       const id = String(entry.position);
-      const signature = new Signer(secrets.open(webhook.secret)).sign(id, at, body);
+      const signature = new Signer(secrets.open(job.secret)).sign(id, at, body);
       const headers = {
         'webhook-id': id,
         'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
         'webhook-signature': signature,
         'user-agent': 'handover-webhooks',
       };
-      result = await sender.send({ url: webhook.url, headers, body, timeoutMs: DELIVERY_TIMEOUT_MS, signal: this.abort.signal });
+      result = await sender.send({ url: job.url, headers, body, timeoutMs: DELIVERY_TIMEOUT_MS, signal: this.abort.signal });
     } catch (error) {
       // The secret could not be opened: an attempt that failed before sending.
       result = {
