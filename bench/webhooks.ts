@@ -30,9 +30,9 @@ export async function webhooksBench(
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
       try {
         const body = new Webhook(secret).verify(Buffer.concat(chunks).toString('utf8'), headers) as { timestamp: string };
-        const seen = arrivals.get(headers['webhook-id']!) ?? [];
+        const seen = arrivals.get(headers['webhook-id']) ?? [];
         seen.push(at - Date.parse(body.timestamp));
-        arrivals.set(headers['webhook-id']!, seen);
+        arrivals.set(headers['webhook-id'], seen);
         res.writeHead(204).end();
       } catch {
         rejected++;
@@ -64,7 +64,7 @@ export async function webhooksBench(
     const sentSec = (performance.now() - t0) / 1000;
     const deadline = Date.now() + 60_000;
     while (arrivals.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const latencies = [...arrivals.values()].map((l) => l[0]!);
+    const latencies = [...arrivals.values()].map((l) => l[0]);
     const duplicates = [...arrivals.values()].reduce((n, l) => n + l.length - 1, 0);
     return {
       name: 'webhooks',
