@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { dashboardBench } from './dashboard.js';
 import { fanoutBench } from './fanout.js';
@@ -9,6 +10,7 @@ import { seedGroups, seedOperators, withDb } from './lib/seed.js';
 import { median, round } from './lib/stats.js';
 import { baselineIteration, load, productIteration, type LoadResult } from './routing.js';
 import { slTicksBench } from './sl-ticks.js';
+import { webhooksBench } from './webhooks.js';
 
 /**
  * `npm run bench [-- --quick]`: every benchmark against the real server (a separate process)
@@ -30,6 +32,7 @@ const cfg = quick
       queued: 1000,
       dashRequests: 20,
       statsRequests: 50,
+      webhookSeconds: 3,
     }
   : {
       durationMs: 5000,
@@ -43,6 +46,7 @@ const cfg = quick
       queued: 5000,
       dashRequests: 200,
       statsRequests: 500,
+      webhookSeconds: 20,
     };
 const wanted = (name: string): boolean => !only || only.split(',').includes(name);
 
@@ -61,6 +65,14 @@ async function repeat(reps: number, run: () => Promise<LoadResult>): Promise<Loa
   for (let i = 0; i < reps; i++) runs.push(await run());
   const mid = median(runs.map((r) => r.perSecond));
   return runs.find((r) => r.perSecond === mid)!;
+}
+
+async function previousResults(): Promise<BenchResult[]> {
+  try {
+    return (JSON.parse(await readFile(`${ROOT}/bench/results.json`, 'utf8')) as { results: BenchResult[] }).results;
+  } catch {
+    return [];
+  }
 }
 
 async function main(): Promise<void> {
@@ -203,10 +215,23 @@ async function main(): Promise<void> {
       servers.push(liveServer);
       results.push(await liveStatsBench(liveServer, liveDb, cfg.closed, cfg.statsRequests));
     }
+    if (wanted('webhooks')) {
+      const hookDb = await pgServer.createDatabase();
+      const hookServer = await startServer(hookDb, { SWEEP_INTERVAL_MS: '60000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
+      servers.push(hookServer);
+      results.push(await webhooksBench(hookServer, await integrationToken(hookServer), 100, cfg.webhookSeconds));
+      await hookServer.stop();
+    }
     if (wanted('erlang')) results.push(erlangBench());
 
     printTable(results);
-    await writeResults(`${ROOT}/bench/results.json`, { machine: machine(pgServer.version), quick, results });
+    // With --only, the other benchmarks keep their last recorded figures.
+    const kept = only ? (await previousResults()).filter((r) => !results.some((n) => n.name === r.name)) : [];
+    await writeResults(`${ROOT}/bench/results.json`, {
+      machine: machine(pgServer.version),
+      quick,
+      results: [...kept, ...results],
+    });
     console.log(`\nwritten: bench/results.json${quick ? ' (quick run: figures are indicative only)' : ''}`);
   } finally {
     for (const s of servers) if (s.child.exitCode === null) await s.stop();

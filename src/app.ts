@@ -80,9 +80,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     const bus = new LogEventBus(databaseUrl, orm.em, eventLog, (message) => logger.warn(message));
     await bus.start();
     started.push(() => bus.stop());
-    const services = createServices(config, clock, eventLog, bus, orm.em, { metrics, logger });
+    const services = createServices(config, clock, eventLog, bus, orm.em, { metrics, logger }, databaseUrl);
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
+    await services.webhookWorker.start();
+    started.push(() => services.webhookWorker.stop());
     // The presence heartbeat reads this process's sockets once the server has them.
     const connected: { sockets: ReadonlySet<SocketInfo> } = { sockets: new Set() };
     const sweeper = new Sweeper(orm.em, services, () =>
@@ -112,6 +114,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       // Delivered first: read after it, the head can only be newer, so the lag is never negative.
       metrics.eventLogDelivered.set(bus.position());
       metrics.eventLogHead.set(await eventLog.head(orm.em.fork()));
+      const { lag, pending } = await services.webhookWorker.backlog(orm.em.fork());
+      metrics.webhookEventLag.set(lag);
+      metrics.webhookPendingDeliveries.set(pending);
     });
     const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {
       closeRevokedSockets(orm.em.fork(), server, services.clock.now(), which).catch((error: unknown) =>

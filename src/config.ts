@@ -67,6 +67,10 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Which proxies' `X-Forwarded-For` names the client (login throttling, request logs); default none. */
   readonly trustProxy: TrustProxy;
+  /** Lets webhooks reach loopback, private, link-local and other internal addresses (tests, private setups). */
+  readonly webhookAllowPrivateNetworks: boolean;
+  /** When set, webhook signing secrets are stored encrypted with a key derived from it. */
+  readonly webhookSecretKey: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -89,6 +93,13 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
 function stringVar(env: Env, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw ? raw : undefined;
+}
+
+function boolVar(env: Env, name: string): boolean {
+  const raw = stringVar(env, name)?.toLowerCase();
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function logLevelVar(env: Env): LogLevel {
@@ -125,6 +136,12 @@ function trustProxyVar(env: Env): TrustProxy {
     );
   }
   return trust;
+}
+
+function webhookSecretKeyVar(env: Env): string | undefined {
+  const key = stringVar(env, 'WEBHOOK_SECRET_KEY');
+  if (key !== undefined && key.length < 32) throw new ConfigError('WEBHOOK_SECRET_KEY must be at least 32 characters');
+  return key;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -170,5 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: corsOriginsVar(env),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     trustProxy: trustProxyVar(env),
+    webhookAllowPrivateNetworks: boolVar(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'),
+    webhookSecretKey: webhookSecretKeyVar(env),
   };
 }

@@ -15,6 +15,7 @@ import { SlTicksResolver } from './sl/sl-ticks.resolver.js';
 import { EventResolver } from './events/event.resolver.js';
 import { SlReportResolver } from './sl/sl-report.resolver.js';
 import { StaffingResolver } from './sl/staffing.resolver.js';
+import { WebhookResolver } from './webhooks/webhook.resolver.js';
 import { guardArguments } from './shared/storable-input.js';
 
 const resolvers: NonEmptyArray<ClassType> = [
@@ -33,6 +34,7 @@ const resolvers: NonEmptyArray<ClassType> = [
   SlReportResolver,
   StaffingResolver,
   EventResolver,
+  WebhookResolver,
 ];
 
 /** graphql-scalars' DateTime with the contract's wording. */

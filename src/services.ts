@@ -22,6 +22,10 @@ import { StaffingService } from './sl/staffing.service.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Metrics } from './observability/metrics.js';
 import type { Logger } from './shared/logger.js';
+import { DeliveryWorker } from './webhooks/delivery-worker.js';
+import { SecretBox } from './webhooks/secret-box.js';
+import { WebhookSender } from './webhooks/sender.js';
+import { WebhookService } from './webhooks/webhook.service.js';
 
 /** The application's services, wired once per process. */
 export interface Services {
@@ -49,6 +53,9 @@ export interface Services {
   readonly staffing: StaffingService;
   /** Started by the app; serves slTicks. */
   readonly slTicker: SlTicker;
+  readonly webhooks: WebhookService;
+  /** Started by the app; sends the event log to webhooks. */
+  readonly webhookWorker: DeliveryWorker;
   /** This app instance's metrics (its own registry). */
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -67,6 +74,8 @@ export function createServices(
   bus: EventBus,
   rootEm: EntityManager,
   { metrics, logger }: Observers,
+  /** The database the webhook worker's own connection goes to. */
+  databaseUrl: string,
 ): Services {
   const sl = new SlClock({
     firstResponseSec: config.slDefaultFirstResponseSec,
@@ -94,6 +103,17 @@ export function createServices(
     },
     (limit) => metrics.loginRefusals.inc({ limit }),
   );
+  const secrets = new SecretBox(config.webhookSecretKey);
+  const webhookWorker = new DeliveryWorker({
+    databaseUrl,
+    rootEm,
+    bus,
+    clock,
+    sender: new WebhookSender(config.webhookAllowPrivateNetworks),
+    secrets,
+    metrics,
+    logger,
+  });
   return {
     clock,
     config,
@@ -118,6 +138,8 @@ export function createServices(
     slReports: new SlReportService(clock),
     staffing: new StaffingService(clock, config.slDefaultFirstResponseSec),
     slTicker: new SlTicker(rootEm, bus, clock, logger),
+    webhooks: new WebhookService(clock, bus.log, secrets, config.webhookAllowPrivateNetworks, () => webhookWorker.kick()),
+    webhookWorker,
     metrics,
     logger,
   };

@@ -58,6 +58,7 @@ async function freshUser(): Promise<string> {
   return createUser.id;
 }
 let mateOnline = false;
+const NO_SUCH_ID = '00000000-0000-4000-8000-000000000000';
 
 const ARGS: Readonly<Record<string, Args>> = {
   group: { own: () => ({ id: fx.ownGroup }) },
@@ -123,6 +124,14 @@ const ARGS: Readonly<Record<string, Args>> = {
     own: async () => ({ dialogId: await ownDialog() }),
     others: async () => ({ dialogId: await othersDialog() }),
   },
+  // Webhooks: NOT_FOUND for an unknown id still shows the role check passed. The created one
+  // points at a documentation address (no DNS) and takes an event type these tests never emit.
+  webhook: { own: () => ({ id: NO_SUCH_ID }) },
+  createWebhook: { own: () => ({ input: { url: 'https://203.0.113.10/hook', types: ['SL_BREACHED'] } }) },
+  updateWebhook: { own: () => ({ id: NO_SUCH_ID, input: { active: false } }) },
+  deleteWebhook: { own: () => ({ id: NO_SUCH_ID }) },
+  rotateWebhookSecret: { own: () => ({ id: NO_SUCH_ID }) },
+  redeliverWebhookEvent: { own: () => ({ webhookId: NO_SUCH_ID, eventId: '1' }) },
   // Subscriptions: `trigger` commits a change the subscription reports.
   queueChanged: {
     own: () => ({ groupId: fx.ownGroup }),

@@ -7,6 +7,7 @@ import { User } from '../users/user.entity.js';
 import { Dialog } from '../dialogs/dialog.entity.js';
 import { Message } from '../dialogs/message.entity.js';
 import { DialogTransfer } from '../routing/dialog-transfer.entity.js';
+import { Webhook } from '../webhooks/webhook.entity.js';
 
 /** Every persisted entity, listed explicitly so discovery needs no file scanning. */
-export const entities = [User, Group, Operator, GroupMember, Scenario, AuthToken, Dialog, Message, DialogTransfer];
+export const entities = [User, Group, Operator, GroupMember, Scenario, AuthToken, Dialog, Message, DialogTransfer, Webhook];

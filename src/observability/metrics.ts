@@ -148,6 +148,29 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'handover_webhook_deliveries_total',
+    help: 'Webhook delivery attempts made by this instance, by result (delivered, failed, given_up, gone)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookLatencySeconds = new Histogram({
+    name: 'handover_webhook_delivery_latency_seconds',
+    help: "Time from an event's commit to its webhook's 2xx answer (retries included)",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400],
+    registers: [this.registry],
+  });
+  readonly webhookEventLag = new Gauge({
+    name: 'handover_webhook_event_log_lag',
+    help: 'Events between the newest log position and the oldest position the webhook worker has taken up (over active webhooks)',
+    registers: [this.registry],
+  });
+  readonly webhookPendingDeliveries = new Gauge({
+    name: 'handover_webhook_pending_deliveries',
+    help: 'Webhook deliveries not yet made (due, waiting for a retry, or held back behind an earlier event of their dialog)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'handover_' });
   }

@@ -148,6 +148,17 @@ export class EventLog implements EventSink {
     return rows.map(entryOf);
   }
 
+  /** The entries at these positions that the log still holds, in position order. */
+  async readAt(em: EntityManager, positions: readonly number[]): Promise<LogEntry[]> {
+    if (!positions.length) return [];
+    const rows = await em.execute<EntryRow[]>(
+      `select ${ENTRY_COLUMNS} from event_log l where l.position = any(?::bigint[]) order by l.position`,
+      // An array literal: the query builder would spread a JS array into a list of values.
+      [`{${positions.join(',')}}`],
+    );
+    return rows.map(entryOf);
+  }
+
   /** Entries of `topic` with a sequence above `afterSeq` and a position up to `upTo`, in order. */
   async readTopic(em: EntityManager, topic: string, afterSeq: number, upTo: number, limit: number): Promise<LogEntry[]> {
     const rows = await em.execute<EntryRow[]>(

@@ -17,6 +17,7 @@ export interface SweepResult {
   readonly sessionsExpired: number;
   readonly throttleCountersPurged: number;
   readonly eventsPruned: number;
+  readonly webhookAttemptsPruned: number;
 }
 
 /**
@@ -118,6 +119,10 @@ export class Sweeper {
     const sessionsExpired = await step('session expiry', () => this.services.auth.endExpiredSessions(this.rootEm.fork()));
     const throttleCountersPurged = await step('login throttle purge', () => this.services.loginThrottle.purgeExpired());
     const eventsPruned = await step('event log retention', () => this.pruneLog());
+    // Attempts are kept as long as the events they delivered.
+    const webhookAttemptsPruned = await step('webhook attempt retention', () =>
+      this.services.webhooks.prune(this.rootEm.fork(), new Date(clock.now().getTime() - config.eventRetentionDays * 86_400_000)),
+    );
     if (failures.length) throw new AggregateError(failures, `${failures.length} sweep step(s) failed`);
     return {
       breached,
@@ -129,6 +134,7 @@ export class Sweeper {
       sessionsExpired,
       throttleCountersPurged,
       eventsPruned,
+      webhookAttemptsPruned,
     };
   }
 

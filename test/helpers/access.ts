@@ -50,6 +50,8 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   // events of dialogs they may see and the status events of their groups.
   events: { roles: EVERY_ROLE },
   eventCursor: { roles: EVERY_ROLE },
+  webhooks: { roles: ADMIN },
+  webhook: { roles: ADMIN },
   // Mutation
   login: { roles: EVERY_ROLE, anonymous: true },
   logout: { roles: EVERY_ROLE },
@@ -83,6 +85,11 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   takeDialog: { roles: STAFF_AND_OPERATORS },
   // Read markers are an operator's own: tokens without an operator profile have none.
   markDialogRead: { roles: ['OPERATOR'], operatorOwn: 'dialogs they may see' },
+  createWebhook: { roles: ADMIN },
+  updateWebhook: { roles: ADMIN },
+  deleteWebhook: { roles: ADMIN },
+  rotateWebhookSecret: { roles: ADMIN },
+  redeliverWebhookEvent: { roles: ADMIN },
   // Subscription
   queueChanged: { roles: EVERY_ROLE, operatorOwn: `${THEIR_GROUPS} and the Help queue` },
   dialogEvents: { roles: EVERY_ROLE, operatorOwn: 'dialogs they may see' },

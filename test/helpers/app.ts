@@ -15,7 +15,7 @@ export interface TestApp {
   readonly admin: GraphqlClient;
   /** A client with no token, or `client(token)` for another one. */
   client(token?: string): GraphqlClient;
-  /** Stops the app's background work (SL ticker, sweeps), so statement counts see requests only. */
+  /** Stops the app's background work (SL ticker, sweeps, webhook delivery), so statement counts see requests only. */
   quiet(): Promise<void>;
   /** SQL statements seen since the last `resetQueryCount()`. */
   queryCount(): number;
@@ -56,6 +56,7 @@ export async function startTestApp(
     quiet: async () => {
       app.services.slTicker.stop();
       await app.sweeper.stop();
+      await app.services.webhookWorker.stop();
     },
     queryCount: () => queries,
     resetQueryCount: () => {
