@@ -89,21 +89,14 @@ export interface StreamCheck {
   readonly events: number;
   /** Consecutive pairs checked strictly (sequence + 1). */
   readonly strictPairs: number;
-  /** Events missing outside this process's listener outage: violations. */
-  readonly missingOutsideOutage: number;
-  /** Events missing while this process's listener was down (the known limitation). */
-  readonly missingWhileListenerDown: number;
-  /**
-   * Events missing across a resubscription: the server ended the subscription during the
-   * database outage, dropping what it had not yet delivered, and the client subscribed again.
-   */
-  readonly missingAcrossResubscription: number;
+  /** Events missing between two received ones: violations, outages included. */
+  readonly missing: number;
   readonly outOfOrder: number;
   /** Seen a sequence number the database never committed (invariant 4). */
   readonly beyondCommitted: boolean;
   readonly lastSeen: number | null;
   readonly committed: number;
-  /** Committed events after the last one seen, when they cannot be blamed on an outage. */
+  /** Committed events after the last one seen. */
   readonly tailMissing: number;
   readonly interruptionsOutsideOutage: string[];
   readonly interruptionsInOutage: string[];
@@ -111,9 +104,9 @@ export interface StreamCheck {
 }
 
 /**
- * Every event after the first must carry the previous sequence + 1. A gap is excused only when
- * it spans a window in which this watcher's own process had lost its event listener, or a
- * resubscription forced by the database outage.
+ * Every event after the first must carry the previous sequence + 1, also across listener outages
+ * and resubscriptions (the listener catches up from the event log; a watcher resubscribes with
+ * `after`), and the last one must be the last committed.
  */
 export function checkStream(
   watcher: Observed,
@@ -124,47 +117,23 @@ export function checkStream(
   const inOutage = (at: number): boolean =>
     dbOutages.some((w) => overlaps(at, at, w)) || listenerDown.some((w) => overlaps(at, at, w));
   const interruptionsInOutage = watcher.interruptions.filter((i) => inOutage(i.at));
-  // A subscription ended in the outage drops everything it had not delivered yet, including
-  // what a lost listener missed: a gap spanning both counts as dropped with the subscription.
-  const excuse = (from: number, to: number): 'listener' | 'resubscribed' | null =>
-    interruptionsInOutage.some((i) => i.at >= from && i.at <= to)
-      ? 'resubscribed'
-      : listenerDown.some((w) => overlaps(from, to, w))
-        ? 'listener'
-        : null;
   let strictPairs = 0;
-  let missingOutsideOutage = 0;
-  let missingWhileListenerDown = 0;
-  let missingAcrossResubscription = 0;
-  const count = (missing: number, why: ReturnType<typeof excuse>): void => {
-    if (why === 'listener') missingWhileListenerDown += missing;
-    else if (why === 'resubscribed') missingAcrossResubscription += missing;
-  };
+  let missing = 0;
   let outOfOrder = 0;
   const got = watcher.received;
   for (let i = 1; i < got.length; i++) {
-    const a = got[i - 1];
-    const b = got[i];
-    const missing = b.sequence - a.sequence - 1;
-    if (missing < 0) outOfOrder++;
-    else if (missing === 0) strictPairs++;
-    else if (excuse(a.at, b.at)) count(missing, excuse(a.at, b.at));
-    else missingOutsideOutage += missing;
+    const gap = got[i].sequence - got[i - 1].sequence - 1;
+    if (gap < 0) outOfOrder++;
+    else if (gap === 0) strictPairs++;
+    else missing += gap;
   }
   const last = got.at(-1);
-  let tailMissing = 0;
-  if (last && committed > last.sequence) {
-    const missing = committed - last.sequence;
-    if (excuse(last.at, Infinity)) count(missing, excuse(last.at, Infinity));
-    else tailMissing = missing;
-  }
+  const tailMissing = last && committed > last.sequence ? committed - last.sequence : 0;
   return {
     label: watcher.spec.label,
     events: got.length,
     strictPairs,
-    missingOutsideOutage,
-    missingWhileListenerDown,
-    missingAcrossResubscription,
+    missing,
     outOfOrder,
     beyondCommitted: last !== undefined && last.sequence > committed,
     lastSeen: last?.sequence ?? null,
@@ -178,7 +147,7 @@ export function checkStream(
 
 export const streamOk = (s: StreamCheck): boolean =>
   s.events > 0 &&
-  s.missingOutsideOutage === 0 &&
+  s.missing === 0 &&
   s.outOfOrder === 0 &&
   !s.beyondCommitted &&
   s.tailMissing === 0 &&

@@ -29,7 +29,7 @@ export const queueWatch = (groupId: string | null, server: number): WatchSpec =>
   label: `queueChanged(${groupId ?? 'Help'}) @${server}`,
   topic: groupId ? `queue:${groupId}` : 'queue:help',
   server,
-  query: `subscription($g: ID) { queueChanged(groupId: $g) { type sequence } }`,
+  query: `subscription($g: ID, $after: Int) { queueChanged(groupId: $g, after: $after) { type sequence } }`,
   variables: { g: groupId },
 });
 
@@ -37,14 +37,16 @@ export const dialogWatch = (dialogId: string, server: number): WatchSpec => ({
   label: `dialogEvents(${dialogId}) @${server}`,
   topic: `dialog:${dialogId}`,
   server,
-  query: `subscription($d: ID!) { dialogEvents(dialogId: $d) { type sequence } }`,
+  query: `subscription($d: ID!, $after: Int) { dialogEvents(dialogId: $d, after: $after) { type sequence } }`,
   variables: { d: dialogId },
 });
 
 /**
  * A graphql-ws subscriber that records every sequence number with its arrival time. When its
  * subscription ends (e.g. the server could not read an event during a database outage), it
- * records why and subscribes again, a bounded number of times.
+ * records why and subscribes again after the last sequence it received (`after`), a bounded
+ * number of times, so the server replays what it missed. A stream the server completes (a
+ * dialog's, after it closed) has simply ended.
  */
 export class Watcher {
   readonly received: Received[] = [];
@@ -52,6 +54,8 @@ export class Watcher {
   readonly eventErrors: Interruption[] = [];
   private client: Client | null = null;
   private stopped = false;
+  /** The server completed the stream (dialogEvents after CLOSED). */
+  completed = false;
 
   constructor(
     readonly spec: WatchSpec,
@@ -71,7 +75,7 @@ export class Watcher {
     });
     this.client = client;
     client.subscribe<Record<string, { sequence: number }>>(
-      { query: this.spec.query, variables: this.spec.variables },
+      { query: this.spec.query, variables: { ...this.spec.variables, after: this.last ?? null } },
       {
         next: (result) => {
           const at = now();
@@ -80,7 +84,9 @@ export class Watcher {
           if (event) this.received.push({ sequence: event.sequence, at });
         },
         error: (error) => this.interrupted(client, describe(error)),
-        complete: () => this.interrupted(client, 'completed by the server'),
+        complete: () => {
+          if (client === this.client) this.completed = true;
+        },
       },
     );
   }
