@@ -41,6 +41,44 @@ export async function load(
   };
 }
 
+export interface OpenLoadResult {
+  readonly ratePerSecond: number;
+  readonly iterations: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/**
+ * Open-loop load: iterations start at Poisson arrivals of `ratePerSecond` (exponential gaps from
+ * the seeded `random`), whether or not earlier ones have finished, so latency is not shaped by a
+ * fixed number of waiting clients. Each latency counts from its scheduled start.
+ */
+export async function openLoad(
+  ratePerSecond: number,
+  durationMs: number,
+  random: () => number,
+  iteration: (i: number) => Promise<void>,
+): Promise<OpenLoadResult> {
+  const latencies: number[] = [];
+  const running: Array<Promise<void>> = [];
+  const started = performance.now();
+  let due = started;
+  for (let i = 0; due - started < durationMs; i++) {
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const scheduled = due;
+    running.push(iteration(i).then(() => void latencies.push(performance.now() - scheduled)));
+    due += (-Math.log(1 - random()) / ratePerSecond) * 1000;
+  }
+  await Promise.all(running);
+  return {
+    ratePerSecond,
+    iterations: latencies.length,
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+  };
+}
+
 /** The product: startDialog + transferDialog over HTTP, as a bot runtime does it. */
 export function productIteration(url: string, token: string, groups: readonly string[]): (c: number, i: number) => Promise<void> {
   return async (c, i) => {
