@@ -196,7 +196,7 @@ export function printSummary(s: Summary): void {
   );
   console.log(`  events answered with errors: ${s.streams.eventErrors}`);
   console.log(
-    `  ${s.streams.failing.length === 0 ? 'ok  ' : 'FAIL'} every stream in order with no gap outside its process's listener outage, complete up to event_topics`,
+    `  ${s.streams.failing.length === 0 ? 'ok  ' : 'FAIL'} every stream in order with no gap (outages included), complete up to event_topics`,
   );
   for (const f of s.streams.failing) console.log(`    ${JSON.stringify(f)}`);
   console.log('\n== server logs');
