@@ -197,6 +197,13 @@ if (!browserAvailable && BROWSER_REQUIRED) {
       await screenshot(adaPage, '05-unread');
       await row(adaPage, 'My dialogs', 'Bob').getByRole('button', { name: 'Bob' }).click();
       await section(adaPage, 'Bob').getByText('Anyone there?').waitFor();
+      // Opening a dialog takes keyboard focus to its heading.
+      const heading = section(adaPage, 'Bob').getByRole('heading', { name: 'Bob' });
+      await eventually(
+        async () => heading.evaluate((el) => el === el.ownerDocument.activeElement),
+        UI_TIMEOUT_MS,
+        'focus on Bob',
+      );
       await eventually(async () => badge.isHidden(), UI_TIMEOUT_MS, 'Bob’s badge cleared');
       // Alice, left for Bob, has nothing unread (its read marker moved when it was left).
       await eventually(async () => aliceBadge.isHidden(), UI_TIMEOUT_MS, 'Alice’s badge hidden');

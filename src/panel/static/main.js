@@ -312,13 +312,15 @@ async function loadConversation(id) {
  */
 async function openDialog(id) {
   if (!session) return;
+  const focused = document.activeElement;
   closeConversation();
   session.open = { id, messageIds: new Set() };
   view.conversationEmpty.hidden = true;
   view.conversationBody.hidden = false;
   renderMine();
   await Promise.all([loadConversation(id), loadTransferTargets()]);
-  view.conversationTitle.focus();
+  // Keyboard users land on the dialog they opened, unless they moved on (typing a reply, say) meanwhile.
+  if (document.activeElement === focused || document.activeElement === document.body) view.conversationTitle.focus();
 }
 
 function closeConversation() {
