@@ -3,7 +3,6 @@
  * server and database: what an operator and a supervisor do in a shift, end to end. One
  * browser, one context per person; the steps run in order and share their dialogs.
  */
-import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
@@ -19,13 +18,6 @@ const PHONE = { width: 390, height: 844 };
 const UI_TIMEOUT_MS = 15_000;
 /** The browser-rendered colour of a breached timer (panel.css --breached). */
 const BREACHED_RED = 'rgb(179, 38, 30)';
-/**
- * Whether the panel asks the API for read markers (READ_MARKERS in its graphql.js; on once the
- * schema has Dialog.unreadCount and markDialogRead). Until then the badge test shows as skipped.
- */
-const READ_MARKERS = /^export const READ_MARKERS = true;$/m.test(
-  readFileSync(new URL('../src/panel/static/graphql.js', import.meta.url), 'utf8'),
-);
 
 if (!browserAvailable && BROWSER_REQUIRED) {
   it('runs the panel in Chromium (REQUIRE_BROWSER=1)', () => {
@@ -105,17 +97,17 @@ if (!browserAvailable && BROWSER_REQUIRED) {
       await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     }
 
-    /** Goes online with the keyboard: the status switch is a radio group (arrow keys move and select). */
+    /** Goes online with the keyboard: the status switch is a radio group (Space selects the focused one). */
     async function goOnline(page: Page, operator: OperatorRef): Promise<void> {
-      await page.getByRole('radio', { name: 'Offline' }).focus();
-      await page.keyboard.press('ArrowLeft');
-      await eventually(async () => (await operatorStatus(operator)) === 'ONLINE', UI_TIMEOUT_MS, 'operator online');
+      await page.getByRole('radio', { name: 'Online' }).focus();
+      await page.keyboard.press('Space');
+      await eventually(async () => (await operatorStatus(operator)).status === 'ONLINE', UI_TIMEOUT_MS, 'operator online');
       expect(await page.getByRole('radio', { name: 'Online' }).isChecked()).toBe(true);
     }
 
-    async function operatorStatus(operator: OperatorRef): Promise<string> {
-      const data = await t.admin.ok(`query($id: ID!) { operator(id: $id) { status } }`, { id: operator.id });
-      return data.operator.status;
+    async function operatorStatus(operator: OperatorRef): Promise<{ status: string; awayReason: string | null }> {
+      const data = await t.admin.ok(`query($id: ID!) { operator(id: $id) { status awayReason } }`, { id: operator.id });
+      return data.operator;
     }
 
     async function messagesOf(dialogId: string): Promise<Array<{ author: string; text: string }>> {
@@ -188,30 +180,54 @@ if (!browserAvailable && BROWSER_REQUIRED) {
       await screenshot(adaPage, '04-breached');
     }, 60_000);
 
-    it.skipIf(!READ_MARKERS)(
-      'unread badges count the client’s messages in dialogs not open, and clear when the dialog is opened',
-      async () => {
-        const badge = row(adaPage, 'My dialogs', 'Bob').locator('.badge');
-        await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Hello?") { id } }`, { id: dialogs.bob });
-        await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Anyone there?") { id } }`, {
-          id: dialogs.bob,
-        });
-        await textUntil(badge.and(adaPage.getByLabel('2 unread')), (text) => text === '2', 'Bob’s badge shows 2');
-        // Alice is open: what the client writes there is read as it arrives.
-        await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "One more thing") { id } }`, {
-          id: dialogs.alice,
-        });
-        await section(adaPage, 'Alice').getByText('One more thing').waitFor();
-        const aliceBadge = row(adaPage, 'My dialogs', 'Alice').locator('.badge');
-        expect(await aliceBadge.isHidden()).toBe(true);
-        await screenshot(adaPage, '05-unread');
-        await row(adaPage, 'My dialogs', 'Bob').getByRole('button', { name: 'Bob' }).click();
-        await section(adaPage, 'Bob').getByText('Anyone there?').waitFor();
-        await eventually(async () => badge.isHidden(), UI_TIMEOUT_MS, 'Bob’s badge cleared');
-        // Alice, left for Bob, has nothing unread (its read marker moved when it was left).
-        await eventually(async () => aliceBadge.isHidden(), UI_TIMEOUT_MS, 'Alice’s badge hidden');
-      },
-    );
+    it('unread badges count the client’s messages in dialogs not open, and clear when the dialog is opened', async () => {
+      const badge = row(adaPage, 'My dialogs', 'Bob').locator('.badge');
+      await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Hello?") { id } }`, { id: dialogs.bob });
+      await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Anyone there?") { id } }`, {
+        id: dialogs.bob,
+      });
+      await textUntil(badge.and(adaPage.getByLabel('2 unread')), (text) => text === '2', 'Bob’s badge shows 2');
+      // Alice is open: what the client writes there is read as it arrives.
+      await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "One more thing") { id } }`, {
+        id: dialogs.alice,
+      });
+      await section(adaPage, 'Alice').getByText('One more thing').waitFor();
+      const aliceBadge = row(adaPage, 'My dialogs', 'Alice').locator('.badge');
+      expect(await aliceBadge.isHidden()).toBe(true);
+      await screenshot(adaPage, '05-unread');
+      await row(adaPage, 'My dialogs', 'Bob').getByRole('button', { name: 'Bob' }).click();
+      await section(adaPage, 'Bob').getByText('Anyone there?').waitFor();
+      // Opening a dialog takes keyboard focus to its heading.
+      const heading = section(adaPage, 'Bob').getByRole('heading', { name: 'Bob' });
+      await eventually(
+        async () => heading.evaluate((el) => el === el.ownerDocument.activeElement),
+        UI_TIMEOUT_MS,
+        'focus on Bob',
+      );
+      await eventually(async () => badge.isHidden(), UI_TIMEOUT_MS, 'Bob’s badge cleared');
+      // Alice, left for Bob, has nothing unread (its read marker moved when it was left).
+      await eventually(async () => aliceBadge.isHidden(), UI_TIMEOUT_MS, 'Alice’s badge hidden');
+    });
+
+    it('an operator goes away with a reason, keeps their dialogs, and comes back', async () => {
+      // From Online, the arrow key selects the next status: Away.
+      await adaPage.getByRole('radio', { name: 'Online' }).focus();
+      await adaPage.keyboard.press('ArrowRight');
+      await eventually(async () => (await operatorStatus(ada)).status === 'AWAY', UI_TIMEOUT_MS, 'Ada away');
+      const reason = adaPage.getByRole('banner').getByLabel('Away reason');
+      await reason.fill('Lunch');
+      await reason.press('Enter');
+      await eventually(async () => (await operatorStatus(ada)).awayReason === 'Lunch', UI_TIMEOUT_MS, 'the reason stored');
+      expect(await adaPage.getByRole('radio', { name: 'Away' }).isChecked()).toBe(true);
+      // Away keeps what they hold.
+      await row(adaPage, 'My dialogs', 'Alice').waitFor();
+      await row(adaPage, 'My dialogs', 'Bob').waitFor();
+      await screenshot(adaPage, '05b-away');
+      await adaPage.getByRole('radio', { name: 'Away' }).focus();
+      await adaPage.keyboard.press('ArrowLeft');
+      await eventually(async () => (await operatorStatus(ada)).status === 'ONLINE', UI_TIMEOUT_MS, 'Ada back online');
+      await eventually(async () => reason.isHidden(), UI_TIMEOUT_MS, 'the reason field hidden once online');
+    });
 
     it('a supervisor watches the queues live while a dialog waits in Help, and the operator takes it', async () => {
       // Escalations has nobody online (nobody at all); Grace is offline; Ada hands it on, so it waits in Help.
@@ -235,6 +251,24 @@ if (!browserAvailable && BROWSER_REQUIRED) {
       await section(adaPage, 'Help queue').getByText('Nobody is waiting.').waitFor();
       // The supervisor's view follows without a reload.
       await textUntil(escalationsRow.getByRole('cell').first(), (text) => text === '0', 'Escalations empty again');
+
+      // With a dialog taken from Help lately, the next one waiting shows the wait the API expects.
+      dialogs.erin = await handOver('Erin', { operatorId: ada.id });
+      await row(adaPage, 'My dialogs', 'Erin').getByRole('button', { name: 'Erin' }).click();
+      await section(adaPage, 'Erin').getByLabel('Transfer to').selectOption({ label: 'Escalations' });
+      await section(adaPage, 'Erin').getByRole('button', { name: 'Transfer' }).click();
+      await row(adaPage, 'Help queue', 'Erin').waitFor();
+      const queued = await t.admin.ok('{ helpQueue { id queuePosition estimatedWaitSec } }');
+      expect(queued.helpQueue).toEqual([{ id: dialogs.erin, queuePosition: 1, estimatedWaitSec: expect.any(Number) }]);
+      const minutes = Math.max(1, Math.round(queued.helpQueue[0].estimatedWaitSec / 60));
+      await textUntil(
+        row(adaPage, 'Help queue', 'Erin'),
+        (text) => text.includes('#1 Erin') && text.includes(`≈ ${minutes} min wait`),
+        'Erin’s place and expected wait',
+      );
+      await screenshot(adaPage, '07b-help-estimate');
+      await row(adaPage, 'Help queue', 'Erin').getByRole('button', { name: 'Take Erin' }).click();
+      await row(adaPage, 'My dialogs', 'Erin').waitFor();
     });
 
     it('an operator transfers a dialog to a colleague, who sees it arrive on their phone', async () => {
@@ -269,6 +303,27 @@ if (!browserAvailable && BROWSER_REQUIRED) {
       // And live events flow again on the new connection.
       await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Hello again") { id } }`, { id: dialogs.alice });
       await section(gracePage, 'Alice').getByText('Hello again').waitFor();
+    });
+
+    it('when the events a panel missed are no longer kept (EVENTS_EXPIRED), it refetches and follows on', async () => {
+      graceOffline = true;
+      t.app.server.closeSockets((viewer) => viewer.operatorId === grace.id, 1012, 'restarting');
+      await gracePage.getByRole('status').filter({ hasText: 'Reconnecting…' }).waitFor();
+      await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Still waiting") { id } }`, {
+        id: dialogs.alice,
+      });
+      dialogs.dave = await handOver('Dave', { operatorId: grace.id });
+      // Retention passes for everything so far: resuming from Grace's last sequence is refused.
+      const pruned = await t.app.services.bus.log.prune(t.app.orm.em.fork(), new Date(Date.now() + 1000));
+      expect(pruned).toBeGreaterThan(0);
+      graceOffline = false;
+      await gracePage.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+      await row(gracePage, 'My dialogs', 'Dave').waitFor();
+      await section(gracePage, 'Alice').getByText('Still waiting').waitFor();
+      // Followed again from what was refetched: live events flow.
+      await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Back to live") { id } }`, { id: dialogs.alice });
+      await section(gracePage, 'Alice').getByText('Back to live').waitFor();
+      expect(await gracePage.getByRole('alert').textContent()).toBe('');
     });
 
     it('the operator closes a dialog', async () => {

@@ -7,44 +7,44 @@
 
 /**
  * @typedef {{ id: string, name: string }} GroupRef
- * @typedef {{ id: string, status: string, firstName: string, lastName: string, groups: GroupRef[] }} OperatorSelf
+ * @typedef {{ id: string, status: string, awayReason: string | null, firstName: string, lastName: string, groups: GroupRef[] }} OperatorSelf
  * @typedef {{ id: string, firstName: string, lastName: string, role: string, operator: OperatorSelf | null }} User
  * @typedef {{ id: string, firstName: string, lastName: string, status: string }} Colleague
  * @typedef {{ id: string, author: string, text: string, createdAt: string, operator: { firstName: string } | null }} Message
  * @typedef {{ kind: string, remainingMs: number, breached: boolean }} SlTimer
  * @typedef {{
  *   id: string, status: string, clientName: string | null, externalId: string | null, createdAt: string,
- *   group: GroupRef | null, operator: { id: string } | null, unreadCount?: number
+ *   group: GroupRef | null, operator: { id: string } | null, unreadCount: number
  * }} Dialog
+ * @typedef {Dialog & { queuePosition: number | null, estimatedWaitSec: number | null }} QueuedDialog
  * @typedef {{
- *   groupId: string | null, queued: number, onlineOperators: number, freeCapacity: number,
+ *   groupId: string | null, sequence: number, queued: number, onlineOperators: number, freeCapacity: number,
  *   longestWaitSec: number, slPercentLast15m: number | null
  * }} QueueStats
- * @typedef {{ type: string, sequence: number, dialog: Dialog, stats: QueueStats }} QueueEvent
- * @typedef {{ type: string, sequence: number, dialog: Dialog, message: Message | null }} DialogEvent
+ * @typedef {{ type: string, sequence: number, dialog: Dialog, stats: QueueStats, message: Message | null }} QueueEvent
  * @typedef {{ serverTime: string, timers: Array<{ dialogId: string, timer: SlTimer }> }} SlTickBatch
  */
 
-/**
- * Read markers (Dialog.unreadCount, markDialogRead) are in the front-end contract but not yet
- * in this server's schema; turning this on is the one change the panel needs once they are.
- */
-export const READ_MARKERS = false;
-
-const USER_FIELDS = 'id firstName lastName role operator { id status firstName lastName groups { id name } }';
-const DIALOG_FIELDS = `id status clientName externalId createdAt group { id name } operator { id }${READ_MARKERS ? ' unreadCount' : ''}`;
+const OPERATOR_FIELDS = 'id status awayReason firstName lastName groups { id name }';
+const USER_FIELDS = `id firstName lastName role operator { ${OPERATOR_FIELDS} }`;
+const DIALOG_FIELDS = 'id status clientName externalId createdAt group { id name } operator { id } unreadCount';
 const MESSAGE_FIELDS = 'id author text createdAt operator { firstName }';
-const STATS_FIELDS = 'groupId queued onlineOperators freeCapacity longestWaitSec slPercentLast15m';
+const STATS_FIELDS = 'groupId sequence queued onlineOperators freeCapacity longestWaitSec slPercentLast15m';
 
 export const LOGIN = `mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) { token user { ${USER_FIELDS} } }
 }`;
 export const LOGOUT = 'mutation Logout { logout }';
 export const VIEWER = `query Viewer { viewer { user { ${USER_FIELDS} } } }`;
-export const SET_STATUS = `mutation SetStatus($status: OperatorStatus!) {
-  setOperatorStatus(status: $status) { id status }
+export const SET_STATUS = `mutation SetStatus($status: OperatorStatus!, $reason: String) {
+  setOperatorStatus(status: $status, reason: $reason) { id status awayReason }
 }`;
 
+/**
+ * Where the caller's myDialogs stream stands. Read on its own, before the dialogs: what is read
+ * after it can only be newer, so subscribing with `after` = this misses nothing.
+ */
+export const MY_DIALOGS_SEQUENCE = 'query MyDialogsSequence { viewer { user { operator { id dialogsSequence } } } }';
 /** One page (the API's largest) of the caller's dialogs: an operator may hold more, so the panel pages on. */
 export const MY_DIALOGS = `query MyDialogs($operatorId: ID!, $after: String) {
   dialogs(filter: { operatorId: $operatorId, status: [ASSIGNED] }, first: 200, after: $after) {
@@ -53,12 +53,13 @@ export const MY_DIALOGS = `query MyDialogs($operatorId: ID!, $after: String) {
   }
 }`;
 export const DIALOG = `query Dialog($id: ID!) { dialog(id: $id) { ${DIALOG_FIELDS} messages { ${MESSAGE_FIELDS} } } }`;
-export const HELP_QUEUE = `query HelpQueue { helpQueue { ${DIALOG_FIELDS} } }`;
+export const HELP_QUEUE = `query HelpQueue { helpQueue { ${DIALOG_FIELDS} queuePosition estimatedWaitSec } }`;
 export const TRANSFER_TARGETS = `query TransferTargets {
   groups { id name }
   operators { id firstName lastName status }
 }`;
 export const GROUPS = 'query Groups { groups { id name } }';
+/** A queue's figures, and (in the same statement) where its queueChanged stream stands. */
 export const QUEUE_STATS = `query QueueStats($groupId: ID) { queueStats(groupId: $groupId) { ${STATS_FIELDS} } }`;
 
 export const SEND_MESSAGE = `mutation SendMessage($dialogId: ID!, $text: String!) {
@@ -71,14 +72,14 @@ export const CLOSE = `mutation Close($dialogId: ID!) { closeDialog(dialogId: $di
 export const TAKE = `mutation Take($dialogId: ID!) { takeDialog(dialogId: $dialogId) { ${DIALOG_FIELDS} } }`;
 export const MARK_READ = `mutation MarkRead($dialogId: ID!) { markDialogRead(dialogId: $dialogId) { ${DIALOG_FIELDS} } }`;
 
-export const MY_DIALOGS_EVENTS = `subscription MyDialogEvents {
-  myDialogs { type sequence dialog { ${DIALOG_FIELDS} } stats { ${STATS_FIELDS} } }
+/** The caller's dialogs coming and going, and every message in them (MESSAGE events): badges and the open dialog. */
+export const MY_DIALOGS_EVENTS = `subscription MyDialogEvents($after: Int) {
+  myDialogs(after: $after) {
+    type sequence dialog { ${DIALOG_FIELDS} } stats { ${STATS_FIELDS} } message { ${MESSAGE_FIELDS} }
+  }
 }`;
-export const QUEUE_EVENTS = `subscription QueueEvents($groupId: ID) {
-  queueChanged(groupId: $groupId) { type sequence dialog { ${DIALOG_FIELDS} } stats { ${STATS_FIELDS} } }
-}`;
-export const DIALOG_EVENTS = `subscription DialogEvents($dialogId: ID!) {
-  dialogEvents(dialogId: $dialogId) { type sequence dialog { ${DIALOG_FIELDS} } message { ${MESSAGE_FIELDS} } }
+export const QUEUE_EVENTS = `subscription QueueEvents($groupId: ID, $after: Int) {
+  queueChanged(groupId: $groupId, after: $after) { type sequence dialog { ${DIALOG_FIELDS} } stats { ${STATS_FIELDS} } }
 }`;
 export const OPERATOR_STATUS_EVENTS = `subscription OperatorStatus($groupId: ID) {
   operatorStatusChanged(groupId: $groupId) { id status }

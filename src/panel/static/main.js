@@ -8,8 +8,8 @@ import * as api from './graphql.js';
 import { byId, clock, dialogTitle, h, timeOfDay } from './dom.js';
 import { openStreams } from './stream.js';
 
-/** What an operator can switch between, in the order shown (AWAY joins once the API has it). */
-const STATUSES = ['ONLINE', 'OFFLINE'];
+/** What an operator can switch between, in the order shown. */
+const STATUSES = ['ONLINE', 'AWAY', 'OFFLINE'];
 /** Roles that watch every group's queue. */
 const STAFF = ['ADMIN', 'SUPERVISOR'];
 /** The session token lives as long as the tab: a reload keeps the login, a new tab asks again. */
@@ -20,6 +20,8 @@ const view = {
   account: byId('account', HTMLDivElement),
   who: byId('who', HTMLSpanElement),
   status: byId('status', HTMLFieldSetElement),
+  awayForm: byId('away-form', HTMLFormElement),
+  awayReason: byId('away-reason', HTMLInputElement),
   logout: byId('logout', HTMLButtonElement),
   alert: byId('alert', HTMLParagraphElement),
   login: byId('login-view', HTMLElement),
@@ -53,11 +55,11 @@ const view = {
  *   user: api.User,
  *   streams: ReturnType<typeof openStreams>,
  *   mine: Map<string, api.Dialog>,
- *   help: api.Dialog[],
+ *   help: api.QueuedDialog[],
  *   timers: Map<string, api.SlTimer>,
  *   groups: api.GroupRef[],
  *   stats: Map<string, api.QueueStats>,
- *   open: { id: string, stop: () => void, messageIds: Set<string> } | null,
+ *   open: { id: string, messageIds: Set<string> } | null,
  * }} Session
  */
 /** @type {Session | null} */
@@ -95,6 +97,16 @@ function announce(message) {
 function act(action) {
   announce('');
   action().catch((/** @type {unknown} */ error) => announce(error instanceof Error ? error.message : String(error)));
+}
+
+/**
+ * A stream that failed for good (its query refused): shown, unless the session it belonged to is over.
+ * @param {Session} owner
+ */
+function streamFailed(owner) {
+  return (/** @type {{ message: string }} */ error) => {
+    if (session === owner) announce(error.message);
+  };
 }
 
 /** @param {api.Dialog} dialog */
@@ -173,22 +185,45 @@ function renderMine() {
   );
 }
 
+/**
+ * Reads my dialogs afresh, and the open conversation; returns the myDialogs sequence read before
+ * them (so nothing committed after the read is missed by a stream resumed from it).
+ */
 async function loadMine() {
-  if (!session?.user.operator) return;
+  /** @type {{ viewer: { user: { operator: { id: string, dialogsSequence: number } | null } | null } }} */
+  const position = await call(api.MY_DIALOGS_SEQUENCE);
+  const operator = position.viewer.user?.operator;
+  if (!operator) throw new Error('This account has no operator profile.');
   /** @type {Map<string, api.Dialog>} */
   const mine = new Map();
   /** @type {string | null} */
   let after = null;
   do {
     /** @type {{ dialogs: { edges: Array<{ node: api.Dialog }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } }} */
-    const data = await call(api.MY_DIALOGS, { operatorId: session.user.operator.id, after });
+    const data = await call(api.MY_DIALOGS, { operatorId: operator.id, after });
     for (const { node } of data.dialogs.edges) mine.set(node.id, node);
     after = data.dialogs.pageInfo.hasNextPage ? data.dialogs.pageInfo.endCursor : null;
   } while (after !== null);
-  if (!session) return;
+  if (!session) return operator.dialogsSequence;
   session.mine = mine;
   renderMine();
   if (session.open && !session.mine.has(session.open.id)) closeConversation();
+  else if (session.open) await loadConversation(session.open.id);
+  return operator.dialogsSequence;
+}
+
+/**
+ * An event of my dialogs: the dialog as it is now, and on MESSAGE the message, which the open
+ * conversation shows and the list's badge counts.
+ * @param {api.QueueEvent} event
+ */
+function applyMyEvent(event) {
+  const { dialog, message } = event;
+  if (message && session?.open?.id === dialog.id) {
+    appendMessage(message);
+    if (message.author !== 'OPERATOR') act(() => markRead(dialog.id));
+  }
+  applyMine(dialog);
 }
 
 /**
@@ -232,26 +267,30 @@ function appendMessage(message) {
   session.open.messageIds.add(message.id);
   const who =
     message.author === 'OPERATOR' ? (message.operator?.firstName ?? 'Operator') : message.author === 'BOT' ? 'Bot' : 'Client';
-  view.messages.append(
-    h(
-      'li',
-      { class: `message ${message.author.toLowerCase()}` },
-      h('span', { class: 'meta' }, `${who} · ${timeOfDay(message.createdAt)}`),
-      h('p', {}, message.text),
-    ),
+  const item = h(
+    'li',
+    { class: `message ${message.author.toLowerCase()}`, 'data-created-at': message.createdAt },
+    h('span', { class: 'meta' }, `${who} · ${timeOfDay(message.createdAt)}`),
+    h('p', {}, message.text),
   );
+  // Loaded history and live events may arrive in either order: each message goes in by time.
+  const later = [...view.messages.querySelectorAll('li')].find((li) => (li.dataset.createdAt ?? '') > message.createdAt);
+  view.messages.insertBefore(item, later ?? null);
   view.messages.lastElementChild?.scrollIntoView({ block: 'nearest' });
 }
 
-/** Moves the caller's read marker to the newest message (once the API has read markers). */
+/** Moves the caller's read marker to the newest message. */
 async function markRead(/** @type {string} */ dialogId) {
-  if (!api.READ_MARKERS) return;
   /** @type {{ markDialogRead: api.Dialog }} */
   const data = await call(api.MARK_READ, { dialogId });
   applyMine(data.markDialogRead);
 }
 
-/** @param {string} id */
+/**
+ * Reads the open dialog and adds what it shows to the conversation; messages already shown
+ * (from events that raced the read) stay.
+ * @param {string} id
+ */
 async function loadConversation(id) {
   /** @type {{ dialog: (api.Dialog & { messages: api.Message[] }) | null }} */
   const data = await call(api.DIALOG, { id });
@@ -262,38 +301,26 @@ async function loadConversation(id) {
     return;
   }
   view.conversationTitle.textContent = dialogTitle(data.dialog);
-  session.open.messageIds.clear();
-  view.messages.replaceChildren();
   for (const message of data.dialog.messages) appendMessage(message);
   await markRead(id);
 }
 
-/** @param {string} id */
+/**
+ * Opens one of my dialogs. Its new messages come with the myDialogs stream (MESSAGE events), so
+ * the conversation needs no stream of its own.
+ * @param {string} id
+ */
 async function openDialog(id) {
   if (!session) return;
+  const focused = document.activeElement;
   closeConversation();
-  const stop = session.streams.follow(
-    'dialogEvents',
-    api.DIALOG_EVENTS,
-    { dialogId: id },
-    {
-      /** @param {api.DialogEvent} event */
-      next: (event) => {
-        if (event.message) {
-          appendMessage(event.message);
-          if (event.message.author !== 'OPERATOR') act(() => markRead(id));
-        }
-        if (!isMine(event.dialog)) applyMine(event.dialog);
-      },
-      resync: () => act(() => loadConversation(id)),
-    },
-  );
-  session.open = { id, stop, messageIds: new Set() };
+  session.open = { id, messageIds: new Set() };
   view.conversationEmpty.hidden = true;
   view.conversationBody.hidden = false;
   renderMine();
   await Promise.all([loadConversation(id), loadTransferTargets()]);
-  view.conversationTitle.focus();
+  // Keyboard users land on the dialog they opened, unless they moved on (typing a reply, say) meanwhile.
+  if (document.activeElement === focused || document.activeElement === document.body) view.conversationTitle.focus();
 }
 
 function closeConversation() {
@@ -301,7 +328,6 @@ function closeConversation() {
   const { id } = session.open;
   // Read up to the end, and the list's badge from the server rather than from events that raced the last marker.
   if (session.mine.has(id)) act(() => markRead(id));
-  session.open.stop();
   session.open = null;
   // Keyboard focus on a control that is about to disappear goes to the pane's heading instead.
   if (view.conversationBody.contains(document.activeElement)) view.conversationTitle.focus();
@@ -390,17 +416,24 @@ function renderHelp() {
       dialogRow(
         dialog,
         h('span', { class: 'title' }),
+        h('span', { class: 'wait', hidden: true }),
         canTake ? h('button', { type: 'button', class: 'take', onclick: () => act(() => take(dialog.id)) }, 'Take') : '',
       ),
     (row, dialog, index) => {
-      /** @type {HTMLElement} */ (row.querySelector('.title')).textContent = `#${index + 1} ${dialogTitle(dialog)}`;
+      const position = /** @type {api.QueuedDialog} */ (dialog).queuePosition ?? index + 1;
+      /** @type {HTMLElement} */ (row.querySelector('.title')).textContent = `#${position} ${dialogTitle(dialog)}`;
+      const wait = /** @type {api.QueuedDialog} */ (dialog).estimatedWaitSec;
+      const estimate = /** @type {HTMLElement} */ (row.querySelector('.wait'));
+      estimate.hidden = wait === null;
+      estimate.textContent = wait === null ? '' : `≈ ${Math.max(1, Math.round(wait / 60))} min wait`;
+      estimate.title = 'Expected wait until an operator takes it, from the queue’s recent pace';
       row.querySelector('.take')?.setAttribute('aria-label', `Take ${dialogTitle(dialog)}`);
     },
   );
 }
 
 async function loadHelp() {
-  /** @type {{ helpQueue: api.Dialog[] }} */
+  /** @type {{ helpQueue: api.QueuedDialog[] }} */
   const data = await call(api.HELP_QUEUE);
   if (!session) return;
   session.help = data.helpQueue;
@@ -437,12 +470,28 @@ function renderQueues() {
   );
 }
 
-/** @param {string | null} groupId */
+/**
+ * A queue's figures, unless newer ones (a later event's, by sequence) are already shown.
+ * @param {string | null} groupId
+ * @param {api.QueueStats} stats
+ */
+function setStats(groupId, stats) {
+  const key = groupId ?? HELP;
+  const shown = session?.stats.get(key);
+  if (shown && shown.sequence > stats.sequence) return;
+  session?.stats.set(key, stats);
+  renderQueues();
+}
+
+/**
+ * Reads a queue's figures; returns its queueChanged stream's sequence, read in the same statement.
+ * @param {string | null} groupId
+ */
 async function loadStats(groupId) {
   /** @type {{ queueStats: api.QueueStats }} */
   const data = await call(api.QUEUE_STATS, { groupId });
-  session?.stats.set(groupId ?? HELP, data.queueStats);
-  renderQueues();
+  setStats(groupId, data.queueStats);
+  return data.queueStats.sequence;
 }
 
 /** Every group's figures, live: queue events carry them, operators' comings and goings change them. */
@@ -452,33 +501,57 @@ async function watchQueues() {
   const data = await call(api.GROUPS);
   session.groups = data.groups;
   renderQueues();
+  const fail = streamFailed(session);
+  // The Help queue's own stream is followed for everyone (startSession).
+  for (const groupId of data.groups.map((g) => g.id)) {
+    session.streams.resume(
+      'queueChanged',
+      api.QUEUE_EVENTS,
+      { groupId },
+      {
+        load: () => loadStats(groupId),
+        /** @param {api.QueueEvent} event */
+        next: (event) => setStats(groupId, event.stats),
+        fail,
+      },
+    );
+  }
+  // Operators coming and going change online and free seats without a queue event: refetch then.
   for (const groupId of [null, ...data.groups.map((g) => g.id)]) {
     const refetch = () => act(() => loadStats(groupId));
-    if (groupId !== null) {
-      session.streams.follow(
-        'queueChanged',
-        api.QUEUE_EVENTS,
-        { groupId },
-        {
-          /** @param {api.QueueEvent} event */
-          next: (event) => {
-            session?.stats.set(groupId, event.stats);
-            renderQueues();
-          },
-          resync: refetch,
-        },
-      );
-    }
-    session.streams.follow('operatorStatusChanged', api.OPERATOR_STATUS_EVENTS, { groupId }, { next: refetch, resync: refetch });
-    refetch();
+    session.streams.follow('operatorStatusChanged', api.OPERATOR_STATUS_EVENTS, { groupId }, { next: refetch, refetch, fail });
   }
 }
 
 // ---- status --------------------------------------------------------------------------------
 
-/** @param {string} current */
-function showStatus(current) {
-  for (const input of view.status.querySelectorAll('input')) input.checked = input.value === current;
+/**
+ * Shows the operator's status in the switch and, while AWAY, the reason in the header.
+ * @param {{ status: string, awayReason: string | null }} operator
+ */
+function showStatus(operator) {
+  for (const input of view.status.querySelectorAll('input')) input.checked = input.value === operator.status;
+  view.awayForm.hidden = operator.status !== 'AWAY';
+  if (document.activeElement !== view.awayReason) view.awayReason.value = operator.awayReason ?? '';
+}
+
+/**
+ * Switches the operator's status; AWAY takes the reason typed beside it (none: no reason).
+ * @param {string} status
+ */
+async function setStatus(status) {
+  const operator = session?.user.operator;
+  if (!operator) return;
+  const reason = status === 'AWAY' ? view.awayReason.value.trim() || null : null;
+  try {
+    /** @type {{ setOperatorStatus: { status: string, awayReason: string | null } }} */
+    const data = await call(api.SET_STATUS, { status, reason });
+    operator.status = data.setOperatorStatus.status;
+    operator.awayReason = data.setOperatorStatus.awayReason;
+  } finally {
+    // Refused: the switch goes back to what the server holds.
+    showStatus(operator);
+  }
 }
 
 function buildStatusSwitch() {
@@ -489,28 +562,18 @@ function buildStatusSwitch() {
       h(
         'label',
         {},
-        h('input', {
-          type: 'radio',
-          name: 'status',
-          value: status,
-          onchange: () =>
-            act(async () => {
-              try {
-                /** @type {{ setOperatorStatus: { status: string } }} */
-                const data = await call(api.SET_STATUS, { status });
-                showStatus(data.setOperatorStatus.status);
-              } catch (error) {
-                showStatus(session?.user.operator?.status ?? 'OFFLINE');
-                throw error;
-              }
-              if (session?.user.operator) session.user.operator.status = status;
-            }),
-        }),
+        h('input', { type: 'radio', name: 'status', value: status, onchange: () => act(() => setStatus(status)) }),
         status.charAt(0) + status.slice(1).toLowerCase(),
       ),
     ),
   );
 }
+
+// A new reason while away: AWAY again, with it.
+view.awayForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  act(() => setStatus('AWAY'));
+});
 
 // ---- session -------------------------------------------------------------------------------
 
@@ -528,7 +591,20 @@ function startSession(token, user) {
     },
     onSessionEnded: () => endSession('Your session has ended; log in again.'),
   });
-  session = { token, user, streams, mine: new Map(), help: [], timers: new Map(), groups: [], stats: new Map(), open: null };
+  /** @type {Session} */
+  const current = {
+    token,
+    user,
+    streams,
+    mine: new Map(),
+    help: [],
+    timers: new Map(),
+    groups: [],
+    stats: new Map(),
+    open: null,
+  };
+  session = current;
+  const fail = streamFailed(current);
   view.login.hidden = true;
   view.app.hidden = false;
   view.app.dataset.layout = user.operator ? 'operator' : 'staff';
@@ -536,6 +612,7 @@ function startSession(token, user) {
   view.connection.hidden = false;
   view.who.textContent = `${user.firstName} ${user.lastName} · ${user.role.toLowerCase()}`;
 
+  // Every batch is whole: after a reconnect the next one catches up by itself.
   streams.follow(
     'slTicks',
     api.SL_TICKS,
@@ -547,8 +624,7 @@ function startSession(token, user) {
         session.timers = new Map(batch.timers.map((t) => [t.dialogId, t.timer]));
         renderTimers();
       },
-      // Every batch is whole: nothing to catch up on.
-      resync: () => {},
+      fail,
     },
   );
 
@@ -557,35 +633,29 @@ function startSession(token, user) {
     view.mine.hidden = false;
     view.conversation.hidden = false;
     buildStatusSwitch();
-    showStatus(user.operator.status);
-    streams.follow(
-      'myDialogs',
-      api.MY_DIALOGS_EVENTS,
-      {},
-      {
-        /** @param {api.QueueEvent} event */
-        next: (event) => applyMine(event.dialog),
-        resync: () => act(loadMine),
-      },
-    );
-    act(loadMine);
+    showStatus(user.operator);
+    streams.resume('myDialogs', api.MY_DIALOGS_EVENTS, {}, { load: loadMine, next: applyMyEvent, fail });
   }
   view.help.hidden = false;
-  streams.follow(
+  streams.resume(
     'queueChanged',
     api.QUEUE_EVENTS,
     { groupId: null },
     {
+      load: async () => {
+        const sequence = await loadStats(null);
+        await loadHelp();
+        return sequence;
+      },
+      // Every change moves the others' positions and estimates: the list is read again.
       /** @param {api.QueueEvent} event */
       next: (event) => {
-        session?.stats.set(HELP, event.stats);
-        renderQueues();
+        setStats(null, event.stats);
         act(loadHelp);
       },
-      resync: () => act(loadHelp),
+      fail,
     },
   );
-  act(loadHelp);
   if (STAFF.includes(user.role)) {
     view.queues.hidden = false;
     act(watchQueues);
@@ -597,7 +667,16 @@ function endSession(message) {
   session?.streams.dispose();
   session = null;
   sessionStorage.removeItem(TOKEN_KEY);
-  for (const section of [view.mine, view.conversation, view.help, view.queues, view.status, view.account, view.connection]) {
+  for (const section of [
+    view.mine,
+    view.conversation,
+    view.help,
+    view.queues,
+    view.status,
+    view.awayForm,
+    view.account,
+    view.connection,
+  ]) {
     section.hidden = true;
   }
   for (const list of [view.mineList, view.helpList, view.messages, view.queuesBody]) list.replaceChildren();

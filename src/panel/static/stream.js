@@ -3,28 +3,25 @@
  * The live side of the panel: one graphql-ws connection, the streams followed over it, and how
  * they resume after the connection drops. Nothing else in the panel knows about sockets.
  *
- * Resuming today: graphql-ws reconnects and subscribes again by itself, but what was committed
- * while the socket was down is not sent. So every stream refetches its view (`resync`) after a
- * reconnect, and whenever an event's `sequence` skips a number. The latter also catches what the
- * former can miss: an event committed after the refetch read but before the server had the
- * subscription running again shows as a gap at that stream's next event. Views apply events
- * idempotently (by id), so an event the refetch already showed does no harm.
- *
- * Once the API takes `after` on these subscriptions, `follow` subscribes again with
- * `after: lastSequence` instead of calling `resync` (the server replays the gap), and `resync`
- * is left for the error that says the gap is older than the server keeps.
+ * Resuming: a view reads its data together with the sequence its stream stood at
+ * (`QueueStats.sequence`, `Operator.dialogsSequence`), then subscribes with `after` = that
+ * sequence; the server first replays what was committed since, then sends live events: no gap,
+ * no duplicate. graphql-ws reconnects and subscribes again by itself; the subscription's
+ * `after` is read each time it is sent, so a reconnect resumes from the last event seen and no
+ * view is refetched. Only when the server no longer keeps the events after that point
+ * (EVENTS_EXPIRED) does the view refetch and the stream start again from what it read.
+ * Streams without `after` (slTicks sends whole batches; operatorStatusChanged) refetch their
+ * view after a reconnect instead.
  */
 import { createClient } from 'graphql-ws';
 
 /** @typedef {'connecting' | 'live' | 'reconnecting'} ConnectionState */
-
-/**
- * @template T
- * @typedef {{ next: (event: T) => void, resync: () => void, fail?: (error: unknown) => void }} Follower
- */
+/** @typedef {{ message: string, extensions?: { code?: string } }} StreamError */
 
 /** Close code the server uses for an ended session (logout, expiry, revocation). */
 const SESSION_ENDED = 4401;
+/** The error code of a subscription whose `after` is older than the server's event log. */
+const EVENTS_EXPIRED = 'EVENTS_EXPIRED';
 
 /**
  * Waits before reconnect number `retries` (0-based): doubling from half a second, at most ten
@@ -37,12 +34,25 @@ function backoff(retries) {
 }
 
 /**
+ * The first error of what graphql-ws hands a sink: a result's errors, the errors of an Error
+ * message, or a close event / exception.
+ * @param {unknown} error
+ * @returns {StreamError}
+ */
+function firstError(error) {
+  const first = Array.isArray(error) ? error[0] : error;
+  if (first && typeof first === 'object' && 'message' in first) return /** @type {StreamError} */ (first);
+  return { message: String(first) };
+}
+
+/**
  * Opens the connection (lazily, with the first stream) for `token`.
  * @param {{ url: string, token: string, onState: (state: ConnectionState) => void, onSessionEnded: () => void }} options
  */
 export function openStreams({ url, token, onState, onSessionEnded }) {
+  /** Refetches of the views fed by streams without `after`, run after a reconnect. */
   /** @type {Set<() => void>} */
-  const resyncs = new Set();
+  const refetches = new Set();
   const client = createClient({
     url,
     connectionParams: { authorization: `Bearer ${token}` },
@@ -54,7 +64,7 @@ export function openStreams({ url, token, onState, onSessionEnded }) {
       connecting: (isRetry) => onState(isRetry ? 'reconnecting' : 'connecting'),
       connected: (_socket, _payload, wasRetry) => {
         onState('live');
-        if (wasRetry) for (const resync of resyncs) resync();
+        if (wasRetry) for (const refetch of refetches) refetch();
       },
       closed: (event) => {
         if (event instanceof CloseEvent && event.code === SESSION_ENDED) onSessionEnded();
@@ -65,48 +75,93 @@ export function openStreams({ url, token, onState, onSessionEnded }) {
 
   return {
     /**
-     * Follows one subscription whose root field is `field`. Returns a function that stops it.
+     * Follows a resumable subscription (one taking `after`) whose root field is `field`: `load`
+     * (re)fetches the view it feeds and returns the stream's sequence read with it; events after
+     * that go to `next`, in order, across reconnects. Returns a function that stops it.
+     * @template {{ sequence: number }} T
+     * @param {string} field
+     * @param {string} query
+     * @param {Record<string, unknown>} variables
+     * @param {{ load: () => Promise<number>, next: (event: T) => void, fail: (error: StreamError) => void }} follower
+     * @returns {() => void}
+     */
+    resume(field, query, variables, { load, next, fail }) {
+      let stopped = false;
+      let stop = () => {};
+      /** The last sequence the view reflects. */
+      let after = 0;
+      // graphql-ws serialises the payload each time it subscribes, on every reconnect too: the
+      // getter hands it the current position.
+      const payload = {
+        query,
+        get variables() {
+          return { ...variables, after };
+        },
+      };
+      /** @param {unknown} error */
+      const failed = (error) => {
+        const first = firstError(error);
+        if (first.extensions?.code === EVENTS_EXPIRED) start();
+        else fail(first);
+      };
+      const start = () => {
+        stop();
+        load()
+          .then((sequence) => {
+            if (stopped) return;
+            after = sequence;
+            stop = client.subscribe(payload, {
+              next: (result) => {
+                if (result.errors?.length) return failed(result.errors);
+                const event = /** @type {Record<string, T>} */ (result.data)[field];
+                after = event.sequence;
+                next(event);
+              },
+              error: failed,
+              // These streams end only with the session (the connection's close says so).
+              complete: () => {},
+            });
+          })
+          .catch(fail);
+      };
+      start();
+      return () => {
+        stopped = true;
+        stop();
+      };
+    },
+    /**
+     * Follows a subscription without `after` whose root field is `field`; `refetch` brings its
+     * view up to date after a reconnect (what happened meanwhile is not sent). Returns a
+     * function that stops it.
      * @template T
      * @param {string} field
      * @param {string} query
      * @param {Record<string, unknown>} variables
-     * @param {Follower<T>} follower
+     * @param {{ next: (event: T) => void, refetch?: () => void, fail: (error: StreamError) => void }} follower
      * @returns {() => void}
      */
-    follow(field, query, variables, follower) {
-      /** The last event's sequence, kept across reconnects: the first event after one shows any gap. */
-      /** @type {number | null} */
-      let lastSequence = null;
-      const resync = () => follower.resync();
-      resyncs.add(resync);
+    follow(field, query, variables, { next, refetch, fail }) {
+      if (refetch) refetches.add(refetch);
       const stop = client.subscribe(
         { query, variables },
         {
           next: (result) => {
-            if (result.errors?.length) {
-              follower.fail?.(result.errors[0]);
-              return;
-            }
-            /** @type {T & { sequence?: number }} */
-            const event = /** @type {Record<string, T & { sequence?: number }>} */ (result.data)[field];
-            const sequence = event.sequence;
-            const gap = typeof sequence === 'number' && lastSequence !== null && sequence > lastSequence + 1;
-            if (typeof sequence === 'number') lastSequence = sequence;
-            follower.next(event);
-            if (gap) follower.resync();
+            if (result.errors?.length) fail(firstError(result.errors));
+            else next(/** @type {Record<string, T>} */ (result.data)[field]);
           },
-          error: (error) => follower.fail?.(error),
+          error: (error) => fail(firstError(error)),
           complete: () => {},
         },
       );
       return () => {
-        resyncs.delete(resync);
+        if (refetch) refetches.delete(refetch);
         stop();
       };
     },
     /** Closes the connection and every stream on it. */
     dispose() {
-      resyncs.clear();
+      refetches.clear();
       void client.dispose();
     },
   };
