@@ -75,6 +75,10 @@ export class Migration20261202000200_event_log extends Migration {
         head bigint;
         n int;
       begin
+        -- Polled often: nothing to do must cost no lock and no write (a partial-index probe).
+        if not exists (select 1 from event_log where position is null) then
+          return null;
+        end if;
         -- Sequencers take turns here (there should only ever be one).
         select position into head from event_log_head for update;
         select count(*) into n from (select 1 from event_log where position is null limit max_batch) p;
