@@ -39,7 +39,8 @@ export function byId(id, type) {
  * @param {number} ms
  */
 export function clock(ms) {
-  const total = Math.floor(Math.abs(ms) / 1000);
+  // Overdue counts up from the breach, so a breached timer never reads −0:00.
+  const total = ms < 0 ? Math.ceil(-ms / 1000) : Math.floor(ms / 1000);
   const text = `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
   return ms < 0 ? `−${text}` : text;
 }
