@@ -60,6 +60,13 @@ async function feedEvents(url: string, after = 0): Promise<Array<[string, string
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    // Events are numbered just after their commit: wait until every committed one is.
+    await eventually(
+      async () =>
+        (await client.query<{ n: number }>('select count(*)::int as n from event_log where position is null')).rows[0]?.n === 0,
+      10_000,
+      'events numbered',
+    );
     const { rows } = await client.query<{ position: string; type: string }>(
       'select position, type from event_log where feed and position > $1 order by position',
       [after],
@@ -182,6 +189,8 @@ describe('webhooks in one process', () => {
     await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "later") { id } }`, { id: d.id });
     clock.advance(24 * 60 * 60 * 1000);
     await eventually(() => receiver.delivered().length === 1, 10_000, 'the held-back message');
+    // The receiver answers before the worker records the attempt.
+    await eventually(async () => (await attempts(t.admin, id)).length === 3, 10_000, 'the attempt recorded');
     const list = await attempts(t.admin, id);
     expect(list.map((a) => [a.event.type, a.statusCode, a.nextAttemptAt === null])).toEqual([
       ['DIALOG_STARTED', 401, false],

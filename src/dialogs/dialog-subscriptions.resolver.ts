@@ -170,7 +170,7 @@ export class DialogSubscriptionsResolver {
       const { bus } = context.services;
       const resume = await topicResume(bus, topic, args.after);
       // A closed dialog's stream has nothing more to say (unless replaying up to its close).
-      if (!resume && visible.status === DialogStatus.CLOSED) return emptyStream<Envelope<DialogEvent>>();
+      if (args.after == null && visible.status === DialogStatus.CLOSED) return emptyStream<Envelope<DialogEvent>>();
       return stream(
         bus,
         [topic],

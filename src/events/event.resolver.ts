@@ -19,7 +19,7 @@ import { Operator } from '../operators/operator.entity.js';
 import type { FeedFilter } from '../realtime/event-log.js';
 import { matchesFeed } from '../realtime/event-log.js';
 import type { Envelope } from '../realtime/envelope.js';
-import { resumeLog, stream, WHOLE_LOG } from '../realtime/stream.js';
+import { fromNow, resumeLog, stream, WHOLE_LOG } from '../realtime/stream.js';
 import { DialogTransfer } from '../routing/dialog-transfer.entity.js';
 import { BadInputError, EventsExpiredError, UnauthenticatedError } from '../shared/errors.js';
 import { EventFilter } from './event-filter.input.js';
@@ -129,7 +129,7 @@ export class EventResolver {
           if (!(await mayView(viewer, entry, loaders))) return null;
           return { value: Event.of(entry), loaders } satisfies Envelope<Event>;
         },
-        { resume: from === null ? undefined : resumeLog(bus, from, filter) },
+        { resume: from === null ? await fromNow(bus) : resumeLog(bus, from, filter) },
       );
     },
   })

@@ -22,6 +22,8 @@ export class Migration20261202000200_event_log extends Migration {
         -- insertion order; positions are given by the sequencer
         "id" bigint generated always as identity primary key,
         "position" bigint null unique,
+        -- the writing transaction: a live stream skips what its start snapshot already saw
+        "tx" xid8 not null default pg_current_xact_id(),
         "type" text not null,
         -- part of the public feed (Query.events, webhooks); else only for internal streams
         "feed" boolean not null,

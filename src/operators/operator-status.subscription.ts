@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { topics } from '../events/topics.js';
 import { eventLoaders } from '../loaders.js';
 import type { Envelope } from '../realtime/envelope.js';
-import { stream } from '../realtime/stream.js';
+import { fromNow, stream } from '../realtime/stream.js';
 import { memberOf, requireGroup, unwrap, viewerOf } from '../realtime/subscription-context.js';
 import { ForbiddenError } from '../shared/errors.js';
 import { Operator } from './operator.entity.js';
@@ -32,14 +32,21 @@ export class OperatorStatusSubscriptionResolver {
       }
       // A group's stream holds the changes of whoever was a member at the time of the change.
       const topic = groupId === null ? topics.operatorStatus : topics.groupOperatorStatus(groupId);
-      return stream(context.services.bus, [topic], async (delivery) => {
-        const { event, scope } = delivery;
-        if (event.kind !== 'operator') return null;
-        if (!isStaff(viewer) && groupId !== null && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
-        const operator = await eventLoaders(scope).operatorById.load(event.operatorId);
-        if (!operator) return null;
-        return { value: operator, loaders: eventLoaders(scope), sequence: delivery.sequence } satisfies Envelope<Operator>;
-      });
+      const { bus } = context.services;
+      const resume = await fromNow(bus);
+      return stream(
+        bus,
+        [topic],
+        async (delivery) => {
+          const { event, scope } = delivery;
+          if (event.kind !== 'operator') return null;
+          if (!isStaff(viewer) && groupId !== null && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
+          const operator = await eventLoaders(scope).operatorById.load(event.operatorId);
+          if (!operator) return null;
+          return { value: operator, loaders: eventLoaders(scope), sequence: delivery.sequence } satisfies Envelope<Operator>;
+        },
+        { resume },
+      );
     },
   })
   operatorStatusChanged(

@@ -32,6 +32,8 @@ export interface LogEntry {
   readonly operatorId: string | null;
   /** The dialog's group when the event happened. */
   readonly groupId: string | null;
+  /** The transaction that wrote it (PostgreSQL xid8). */
+  readonly tx: bigint;
   /** This event's sequence number on each of its topics. */
   readonly topics: Readonly<Record<string, number>>;
   readonly event: DomainEvent;
@@ -39,6 +41,7 @@ export interface LogEntry {
 
 interface EntryRow {
   position: string;
+  tx: string;
   type: string;
   feed: boolean;
   /** The driver hands timestamps over as text. */
@@ -53,13 +56,14 @@ interface EntryRow {
 }
 
 const ENTRY_COLUMNS =
-  'l.position, l.type, l.feed, l.at, l.dialog_id, l.message_id, l.transfer_id, l.operator_id, l.group_id, l.topics, l.body';
+  'l.position, l.tx::text as tx, l.type, l.feed, l.at, l.dialog_id, l.message_id, l.transfer_id, l.operator_id, l.group_id, l.topics, l.body';
 
 function entryOf(row: EntryRow): LogEntry {
   const topics: Record<string, number> = {};
   for (const [topic, seq] of Object.entries(row.topics)) topics[topic] = Number(seq);
   return {
     position: Number(row.position),
+    tx: BigInt(row.tx),
     type: row.type,
     feed: row.feed,
     at: new Date(row.at),
@@ -108,6 +112,20 @@ export class EventLog implements EventSink {
     const at = this.clock.now().toISOString();
     const batch = events.map((event) => ({ ...recordOf(event), at, topics: topicsOf(event), body: event }));
     await tx.execute('select append_events(?::jsonb)', [JSON.stringify(batch)]);
+  }
+
+  /** Which transactions had committed when this was called (a PostgreSQL snapshot). */
+  async snapshot(em: EntityManager): Promise<Snapshot> {
+    const [row] = await em.execute<Array<{ s: string }>>('select pg_current_snapshot()::text as s');
+    return Snapshot.parse(row.s);
+  }
+
+  /**
+   * Numbers every event committed so far (what the sequencer would do within milliseconds), so
+   * that the head read after it in the same transaction covers them all.
+   */
+  async numberCommitted(em: EntityManager): Promise<void> {
+    await em.execute('select number_events(?)', [1_000_000]);
   }
 
   /** The newest committed position (0 for an empty log). */
@@ -237,4 +255,26 @@ export async function matchesFeed(
     if (entry.dialogId === null || (await externalIdOf(entry.dialogId)) !== filter.externalId) return false;
   }
   return true;
+}
+
+/**
+ * A PostgreSQL snapshot (`xmin:xmax:xip,…`): tells whether a transaction had committed (or
+ * aborted) when it was taken, as `pg_visible_in_snapshot` does.
+ */
+export class Snapshot {
+  private constructor(
+    private readonly xmin: bigint,
+    private readonly xmax: bigint,
+    private readonly running: ReadonlySet<bigint>,
+  ) {}
+
+  static parse(text: string): Snapshot {
+    const [xmin, xmax, xip = ''] = text.split(':');
+    return new Snapshot(BigInt(xmin), BigInt(xmax), new Set(xip ? xip.split(',').map((x) => BigInt(x)) : []));
+  }
+
+  /** Whether transaction `tx` had finished when the snapshot was taken. */
+  sees(tx: bigint): boolean {
+    return tx < this.xmin || (tx < this.xmax && !this.running.has(tx));
+  }
 }

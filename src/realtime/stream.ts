@@ -69,11 +69,27 @@ export function resumeTopic(bus: EventBus, topic: string, afterSeq: number): Res
 }
 
 /**
- * Checks a subscriber's `after` (a sequence of `topic`) and returns where to resume from, or
- * undefined without one (live only).
+ * A stream from now on: nothing is replayed, and an event whose transaction had committed before
+ * this call is skipped even when it reaches this process later (events are numbered just after
+ * their commit), so a subscriber does not receive changes older than its subscription.
  */
-export async function topicResume(bus: EventBus, topic: string, after: number | null | undefined): Promise<Resume | undefined> {
-  if (after == null) return undefined;
+export async function fromNow(bus: EventBus): Promise<Resume> {
+  const snapshot = await bus.log.snapshot(bus.fork());
+  return {
+    // eslint-disable-next-line require-yield -- nothing to replay
+    async *missed() {
+      return;
+    },
+    isNew: (delivery) => !snapshot.sees(delivery.entry.tx),
+  };
+}
+
+/**
+ * Checks a subscriber's `after` (a sequence of `topic`) and returns where to resume from; without
+ * one, from now on.
+ */
+export async function topicResume(bus: EventBus, topic: string, after: number | null | undefined): Promise<Resume> {
+  if (after == null) return fromNow(bus);
   if (!Number.isSafeInteger(after) || after < 0) throw new BadInputError('after', 'after must be a sequence number (0 or more)');
   const state = await bus.log.checkTopicResume(bus.fork(), topic, after);
   if (state === 'expired') throw new EventsExpiredError('after');

@@ -94,15 +94,17 @@ export class WebhookService {
     const url = await this.checkedUrl(input.url);
     const types = this.checkedTypes(input.types);
     const secret = newSigningSecret();
-    const webhook = await inTransaction(em, async (tx) =>
-      tx.create(Webhook, {
+    const webhook = await inTransaction(em, async (tx) => {
+      // From now on: events committed before this, even if not yet numbered, are not its.
+      await this.log.numberCommitted(tx);
+      return tx.create(Webhook, {
         url,
         types,
         secret: this.secrets.seal(secret),
         createdAt: this.clock.now(),
         position: String(await this.log.head(tx)),
-      }),
-    );
+      });
+    });
     return { webhook, secret };
   }
 
@@ -120,6 +122,7 @@ export class WebhookService {
       if (changes.active != null && changes.active !== webhook.active) {
         webhook.active = changes.active;
         if (changes.active) {
+          await this.log.numberCommitted(tx);
           webhook.position = String(await this.log.head(tx));
           webhook.failingSince = null;
           afterCommit(tx, this.wake);
