@@ -78,6 +78,16 @@ function entryOf(row: EntryRow): LogEntry {
 }
 
 /**
+ * Where resuming after `after` stands, given the newest number handed out and the oldest still
+ * kept (null when none is kept): past the newest is 'ahead'; a gap before the oldest is 'expired'.
+ */
+function resumeState(after: number, newest: number, oldestKept: string | null | undefined): 'ok' | 'expired' | 'ahead' {
+  if (after > newest) return 'ahead';
+  const oldest = oldestKept == null ? newest + 1 : Number(oldestKept);
+  return after + 1 < oldest ? 'expired' : 'ok';
+}
+
+/**
  * The event log (outbox): a transaction's events are appended as its last statement, so they
  * commit or roll back with the change. They are appended unnumbered (no lock, no NOTIFY: writers
  * never wait for each other here); the sequencer (LogEventBus) numbers them once committed.
@@ -195,10 +205,7 @@ export class EventLog implements EventSink {
     const [row] = await em.execute<Array<{ head: string; oldest: string | null }>>(
       `select h.position as head, (select min(position) from event_log) as oldest from event_log_head h`,
     );
-    const head = Number(row?.head ?? 0);
-    if (after > head) return 'ahead';
-    const oldest = row?.oldest == null ? head + 1 : Number(row.oldest);
-    return after + 1 < oldest ? 'expired' : 'ok';
+    return resumeState(after, Number(row?.head ?? 0), row?.oldest);
   }
 
   /** The same for a topic's sequence. */
@@ -208,10 +215,7 @@ export class EventLog implements EventSink {
               (select min(seq) from event_topic_entries where topic = ?) as oldest`,
       [topic, topic],
     );
-    const seq = Number(row?.seq ?? 0);
-    if (after > seq) return 'ahead';
-    const oldest = row?.oldest == null ? seq + 1 : Number(row.oldest);
-    return after + 1 < oldest ? 'expired' : 'ok';
+    return resumeState(after, Number(row?.seq ?? 0), row?.oldest);
   }
 
   /**
