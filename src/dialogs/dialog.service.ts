@@ -8,7 +8,6 @@ import type { DialogRow, LockedDialog, Router } from '../routing/router.js';
 import { RoutingCause } from '../routing/transfer-enums.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundError } from '../shared/errors.js';
-import { isUniqueViolation } from '../shared/db-errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, text as validText, validateAll } from '../shared/validate.js';
@@ -21,14 +20,19 @@ import { once, validIdempotencyKey, type IdempotentCall } from './idempotency.js
 export const MAX_MESSAGE_LENGTH = 10_000;
 export const PRIORITY_RANGE = [0, 10] as const;
 const MAX_SHORT_TEXT = 200;
-/** The partial unique index that allows one open dialog per externalId. */
-const OPEN_EXTERNAL_ID_INDEX = 'dialogs_open_external_id_uniq';
 
 function optionalShort(field: string, value: string | null | undefined): string | null {
   if (value == null) return null;
   const trimmed = value.trim();
   if (trimmed.length > MAX_SHORT_TEXT) throw new BadInputError(field, `${field} must be at most ${MAX_SHORT_TEXT} characters`);
   return trimmed.length ? trimmed : null;
+}
+
+/** CONFLICT for a closed dialog: nothing more happens to it. */
+function assertOpen(dialog: LockedDialog): void {
+  if (dialog.status === DialogStatus.CLOSED) {
+    throw new ConflictError('dialogId', 'the dialog is closed', { reason: ConflictReason.DIALOG_CLOSED });
+  }
 }
 
 /** Scope of idempotency keys: each token has its own key space. */
@@ -59,29 +63,28 @@ export class DialogService {
     const priority = input.priority == null ? 0 : intInRange('priority', input.priority, ...PRIORITY_RANGE);
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     // The insert happens only if the scenario exists. The partial unique index on open dialogs'
-    // externalId decides between concurrent starts: the loser waits for the winner, then fails
-    // here and answers CONFLICT naming it (its savepoint keeps the transaction usable).
+    // externalId decides between concurrent starts: the loser waits for the winner, inserts
+    // nothing (ON CONFLICT, so the transaction stays usable without a savepoint) and answers
+    // CONFLICT naming it.
     const insert = async (tx: EntityManager, at: Date): Promise<DialogRow> => {
       for (;;) {
-        await tx.execute('savepoint start_dialog');
-        try {
-          const [row] = await tx.execute<DialogRow[]>(
-            `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at, priority)
-             select ?, ?, ?, 'BOT', ?::uuid, ?, ?
-              where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
-             returning *`,
-            [randomUUID(), externalId, clientName, scenarioId, at, priority, scenarioId, scenarioId],
-          );
-          await tx.execute('release savepoint start_dialog');
-          if (!row) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
+        const [row] = await tx.execute<DialogRow[]>(
+          `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at, priority)
+           select ?, ?, ?, 'BOT', ?::uuid, ?, ?
+            where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
+           on conflict (external_id) where status <> 'CLOSED' do nothing
+           returning *`,
+          [randomUUID(), externalId, clientName, scenarioId, at, priority, scenarioId, scenarioId],
+        );
+        if (row) {
           await this.events.publish(tx, { kind: 'started', dialogId: row.id });
           return row;
-        } catch (error) {
-          if (!isUniqueViolation(error, OPEN_EXTERNAL_ID_INDEX)) throw error;
-          await tx.execute('rollback to savepoint start_dialog');
-          await this.refuseOpenDuplicate(tx, externalId);
-          // The clashing dialog closed in between: try again.
         }
+        if (externalId === null) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
+        await this.refuseOpenDuplicate(tx, externalId);
+        // No open dialog holds the externalId (the clashing one closed in between): the scenario
+        // is missing, or the insert is tried again.
+        await this.requireScenario(tx, scenarioId);
       }
     };
     if (key === null) return em.map(Dialog, await inTransaction(em, (tx) => insert(tx, this.clock.now())));
@@ -163,9 +166,7 @@ export class DialogService {
     );
     const call = { operation: 'transferDialog', args: [dialogId, to.groupId ?? null, to.operatorId ?? null] };
     return this.writeOnce(em, viewer, key, call, async (tx) => {
-      const dialog = await this.openDialog(tx, dialogId);
-      this.assertMayHandle(viewer, dialog);
-      await this.requireTargets(tx, to);
+      const dialog = await this.openDialogChecking(tx, viewer, dialogId, to);
       const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
       const { row } = await this.router.route(tx, dialog, {
         cause: RoutingCause.TRANSFER,
@@ -347,6 +348,12 @@ export class DialogService {
   }
 
   /** CONFLICT naming the open dialog that already has `externalId`: one open dialog per external chat. */
+  private async requireScenario(tx: EntityManager, scenarioId: string | null): Promise<void> {
+    if (scenarioId === null) return;
+    const [found] = await tx.execute<unknown[]>('select 1 from scenarios where id = ? and deleted_at is null', [scenarioId]);
+    if (!found) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
+  }
+
   private async refuseOpenDuplicate(tx: EntityManager, externalId: string | null): Promise<void> {
     if (externalId === null) return;
     const [open] = await tx.execute<Array<{ id: string }>>(
@@ -358,19 +365,34 @@ export class DialogService {
     }
   }
 
-  /** NOT_FOUND for a named group or operator that does not exist (one statement, on the hot path). */
-  private async requireTargets(tx: EntityManager, to: TransferTarget): Promise<void> {
+  /**
+   * openDialog for a transfer: one statement also checks that the named group and operator exist.
+   * Errors come in the order the checks read: the dialog (NOT_FOUND, CONFLICT), the caller's right
+   * to hand it on (FORBIDDEN), then the targets (NOT_FOUND).
+   */
+  private async openDialogChecking(
+    tx: EntityManager,
+    viewer: Viewer,
+    dialogId: string,
+    to: TransferTarget,
+  ): Promise<LockedDialog> {
     const groupId = to.groupId ?? null;
     const operatorId = to.operatorId ?? null;
-    if (groupId !== null && !isId(groupId)) throw new NotFoundError('Group', groupId, 'to.groupId');
-    if (operatorId !== null && !isId(operatorId)) throw new NotFoundError('Operator', operatorId, 'to.operatorId');
-    const [found] = await tx.execute<Array<{ group: boolean; operator: boolean }>>(
-      `select ?::uuid is null or exists (select 1 from groups where id = ?::uuid and deleted_at is null) as "group",
-              ?::uuid is null or exists (select 1 from operators where id = ?::uuid and deleted_at is null) as "operator"`,
-      [groupId, groupId, operatorId, operatorId],
-    );
-    if (!found?.group) throw new NotFoundError('Group', groupId!, 'to.groupId');
-    if (!found.operator) throw new NotFoundError('Operator', operatorId!, 'to.operatorId');
+    const locked = isId(dialogId)
+      ? await this.router.lockDialogWithTargets(tx, dialogId, {
+          groupId: groupId !== null && isId(groupId) ? groupId : null,
+          operatorId: operatorId !== null && isId(operatorId) ? operatorId : null,
+        })
+      : null;
+    if (!locked) throw new NotFoundError('Dialog', dialogId, 'dialogId');
+    const { dialog } = locked;
+    assertOpen(dialog);
+    this.assertMayHandle(viewer, dialog);
+    if (groupId !== null && (!isId(groupId) || !locked.groupFound)) throw new NotFoundError('Group', groupId, 'to.groupId');
+    if (operatorId !== null && (!isId(operatorId) || !locked.operatorFound)) {
+      throw new NotFoundError('Operator', operatorId, 'to.operatorId');
+    }
+    return dialog;
   }
 
   /** OPERATOR callers act only on dialogs assigned to them. */
@@ -389,8 +411,7 @@ export class DialogService {
 
   private async openDialog(tx: EntityManager, dialogId: string): Promise<LockedDialog> {
     const dialog = await this.lockVisible(tx, dialogId);
-    if (dialog.status === DialogStatus.CLOSED)
-      throw new ConflictError('dialogId', 'the dialog is closed', { reason: ConflictReason.DIALOG_CLOSED });
+    assertOpen(dialog);
     return dialog;
   }
 

@@ -108,6 +108,49 @@ interface CandidateRow {
   max_dialogs: number;
 }
 
+/** The columns a routing decision reads from the dialog row it locks. */
+const LOCKED_COLUMNS = `id, status, scenario_id, external_id, group_id, operator_id, handed_over_at, assigned_at, sl_kind,
+       sl_started_at, sl_deadline, sl_group_id, last_operator_reply_at`;
+
+type LockedRow = Readonly<Record<string, string | null>>;
+
+function lockedDialog(row: LockedRow): LockedDialog {
+  return {
+    id: row['id']!,
+    status: row['status'] as DialogStatus,
+    scenario_id: row['scenario_id'] ?? null,
+    external_id: row['external_id'] ?? null,
+    group_id: row['group_id'] ?? null,
+    operator_id: row['operator_id'] ?? null,
+    handed_over_at: pgDate(row['handed_over_at']),
+    assigned_at: pgDate(row['assigned_at']),
+    sl_kind: (row['sl_kind'] as SlKind | null) ?? null,
+    sl_started_at: pgDate(row['sl_started_at']),
+    sl_deadline: pgDate(row['sl_deadline']),
+    sl_group_id: row['sl_group_id'] ?? null,
+    last_operator_reply_at: pgDate(row['last_operator_reply_at']),
+  };
+}
+
+/** The group and operator a transfer names (valid ids or null). */
+export interface TransferTargets {
+  readonly groupId: string | null;
+  readonly operatorId: string | null;
+}
+
+/** A locked dialog and whether the transfer's named targets exist. */
+export interface LockedWithTargets {
+  readonly dialog: LockedDialog;
+  readonly groupFound: boolean;
+  readonly operatorFound: boolean;
+}
+
+/** An SQL fragment and its parameters. */
+interface Sql {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
 const NO_ID = NO_OPERATOR;
 /** An assigned dialog past its group's no-answer time (aliases `d`, `g`; one parameter: now). */
 const UNANSWERED = `d.status = 'ASSIGNED' and g.reassign_after_sec > 0 and d.sl_kind is not null
@@ -117,6 +160,37 @@ const QUEUE_LIMIT_LOCK = 'help-queue-limit';
 
 function candidate(row: CandidateRow): Candidate {
   return { id: row.id, status: row.status, active: row.active_dialog_count, max: row.max_dialogs };
+}
+
+/** The insert of a decision's DialogTransfer record. */
+function transferRecord(
+  dialog: LockedDialog,
+  request: RouteRequest,
+  decision: Decision,
+  previous: string | null,
+  now: Date,
+  id: string = randomUUID(),
+): Sql {
+  return {
+    sql: `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
+                                   from_operator_id, to_operator_id, outcome, reasons, note, from_queue)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?)`,
+    params: [
+      id,
+      dialog.id,
+      now,
+      request.cause,
+      request.groupId,
+      request.operatorId,
+      previous,
+      decision.operatorId,
+      decision.outcome,
+      // JSON, because the driver would spread an array binding into a list.
+      JSON.stringify(decision.reasons),
+      request.note ?? null,
+      dialog.status === DialogStatus.QUEUED,
+    ],
+  };
 }
 
 /**
@@ -135,28 +209,24 @@ export class Router {
   ) {}
 
   async lockDialog(tx: EntityManager, id: string): Promise<LockedDialog | null> {
-    const [row] = await tx.execute<Array<Record<string, string | null>>>(
-      `select id, status, scenario_id, external_id, group_id, operator_id, handed_over_at, assigned_at, sl_kind,
-              sl_started_at, sl_deadline, sl_group_id, last_operator_reply_at
+    const [row] = await tx.execute<LockedRow[]>(`select ${LOCKED_COLUMNS} from dialogs where id = ? for no key update`, [id]);
+    return row ? lockedDialog(row) : null;
+  }
+
+  /**
+   * Locks the dialog and, in the same statement, checks that the named transfer targets exist
+   * (a null target counts as found): a transfer's checks cost no round trip of their own.
+   */
+  async lockDialogWithTargets(tx: EntityManager, id: string, targets: TransferTargets): Promise<LockedWithTargets | null> {
+    const [row] = await tx.execute<Array<LockedRow & { group_found: boolean; operator_found: boolean }>>(
+      `select ${LOCKED_COLUMNS},
+              ?::uuid is null or exists (select 1 from groups where id = ?::uuid and deleted_at is null) as group_found,
+              ?::uuid is null or exists (select 1 from operators where id = ?::uuid and deleted_at is null) as operator_found
          from dialogs where id = ? for no key update`,
-      [id],
+      [targets.groupId, targets.groupId, targets.operatorId, targets.operatorId, id],
     );
     if (!row) return null;
-    return {
-      id: row['id']!,
-      status: row['status'] as DialogStatus,
-      scenario_id: row['scenario_id'] ?? null,
-      external_id: row['external_id'] ?? null,
-      group_id: row['group_id'] ?? null,
-      operator_id: row['operator_id'] ?? null,
-      handed_over_at: pgDate(row['handed_over_at']),
-      assigned_at: pgDate(row['assigned_at']),
-      sl_kind: (row['sl_kind'] as SlKind | null) ?? null,
-      sl_started_at: pgDate(row['sl_started_at']),
-      sl_deadline: pgDate(row['sl_deadline']),
-      sl_group_id: row['sl_group_id'] ?? null,
-      last_operator_reply_at: pgDate(row['last_operator_reply_at']),
-    };
+    return { dialog: lockedDialog(row), groupFound: row.group_found, operatorFound: row.operator_found };
   }
 
   /**
@@ -236,44 +306,14 @@ export class Router {
     decision: Decision,
     startedAt: number,
   ): Promise<DialogRow> {
-    await this.record(tx, dialog, request, decision, null, this.clock.now());
-    const [row] = await tx.execute<DialogRow[]>('select * from dialogs where id = ?', [dialog.id]);
+    const recorded = transferRecord(dialog, request, decision, null, this.clock.now());
+    const [row] = await tx.execute<DialogRow[]>(`with recorded as (${recorded.sql}) select * from dialogs where id = ?`, [
+      ...recorded.params,
+      dialog.id,
+    ]);
     if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
     this.told(tx, request, decision, startedAt);
     return row;
-  }
-
-  /** Writes the decision's DialogTransfer. */
-  private async record(
-    tx: EntityManager,
-    dialog: LockedDialog,
-    request: RouteRequest,
-    decision: Decision,
-    previous: string | null,
-    now: Date,
-  ): Promise<string> {
-    const id = randomUUID();
-    await tx.execute(
-      `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
-                                     from_operator_id, to_operator_id, outcome, reasons, note, from_queue)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?)`,
-      [
-        id,
-        dialog.id,
-        now,
-        request.cause,
-        request.groupId,
-        request.operatorId,
-        previous,
-        decision.operatorId,
-        decision.outcome,
-        // JSON, because the driver would spread an array binding into a list.
-        JSON.stringify(decision.reasons),
-        request.note ?? null,
-        dialog.status === DialogStatus.QUEUED,
-      ],
-    );
-    return id;
   }
 
   /** Metrics hear of the decision once it has committed. */
@@ -287,7 +327,12 @@ export class Router {
     afterCommit(tx, () => this.onDecision(record));
   }
 
-  /** Moves the dialog to the decided place and records why. Returns the updated row. */
+  /**
+   * Moves the dialog to the decided place, moves the load from the operator giving it up to the
+   * one taking it, and records why — one statement, whose result is the updated row. Every
+   * operator row it changes is already held by this transaction (route() or drain() locked it),
+   * so folding the writes together changes no lock order.
+   */
   private async apply(
     tx: EntityManager,
     dialog: LockedDialog,
@@ -301,21 +346,23 @@ export class Router {
     // The first-response clock starts when the dialog reaches the operator side.
     const started = dialog.handed_over_at === null ? this.sl.startColumns(decision.groupId, SlKind.FIRST_RESPONSE, now) : null;
     const clock = started ? { sql: `,\n                ${started.sql}`, params: started.params } : { sql: '', params: [] };
-    let row: DialogRow | undefined;
+    const parts: Array<{ name: string } & Sql> = [];
 
     if (to !== null) {
-      if (to !== previous) {
-        await tx.execute(
-          'update operators set active_dialog_count = active_dialog_count + 1, last_assigned_at = ? where id = ?',
-          [now, to],
-        );
-      }
-      [row] = await tx.execute<DialogRow[]>(
-        `update dialogs set status = 'ASSIGNED', operator_id = ?, group_id = ?, assigned_at = ?,
+      parts.push({
+        name: 'moved',
+        sql: `update dialogs set status = 'ASSIGNED', operator_id = ?, group_id = ?, assigned_at = ?,
                 handed_over_at = coalesce(handed_over_at, ?), handed_on_by = null${clock.sql}
           where id = ? returning *`,
-        [to, decision.groupId, now, now, ...clock.params, dialog.id],
-      );
+        params: [to, decision.groupId, now, now, ...clock.params, dialog.id],
+      });
+      if (to !== previous) {
+        parts.push({
+          name: 'taken',
+          sql: 'update operators set active_dialog_count = active_dialog_count + 1, last_assigned_at = ? where id = ?',
+          params: [now, to],
+        });
+      }
     } else {
       // An operator's hand-off that ends in Help is remembered, so no later drain returns it to
       // them (a re-queue keeps it); so is the operator who left it unanswered. A re-route of
@@ -323,16 +370,28 @@ export class Router {
       // place in the queue (queued_at).
       const remembers = request.cause === RoutingCause.TRANSFER || request.cause === RoutingCause.NO_ANSWER;
       const handedOnBy = remembers ? request.excludeOperatorId : null;
-      [row] = await tx.execute<DialogRow[]>(
-        `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?,
+      parts.push({
+        name: 'moved',
+        sql: `update dialogs set status = 'QUEUED', operator_id = null, group_id = ?,
                 queued_at = case when status = 'QUEUED' then queued_at else ? end,
                 handed_over_at = coalesce(handed_over_at, ?), handed_on_by = coalesce(?, handed_on_by)${clock.sql}
           where id = ? returning *`,
-        [decision.groupId, now, now, handedOnBy, ...clock.params, dialog.id],
-      );
+        params: [decision.groupId, now, now, handedOnBy, ...clock.params, dialog.id],
+      });
     }
-    if (previous !== null && previous !== to) await this.release(tx, previous, 1);
-    const transferId = await this.record(tx, dialog, request, decision, previous, now);
+    if (previous !== null && previous !== to) {
+      parts.push({
+        name: 'released',
+        sql: 'update operators set active_dialog_count = active_dialog_count - 1 where id = ?',
+        params: [previous],
+      });
+    }
+    const transferId = randomUUID();
+    parts.push({ name: 'recorded', ...transferRecord(dialog, request, decision, previous, now, transferId) });
+    const [row] = await tx.execute<DialogRow[]>(
+      `with ${parts.map((part) => `${part.name} as (${part.sql})`).join(',\n')}\nselect * from moved`,
+      parts.flatMap((part) => part.params),
+    );
 
     const type =
       to === null
