@@ -108,6 +108,8 @@ export class LogEventBus implements EventBus {
   private sequencer = false;
   private sequencing: Promise<void> | null = null;
   private sequenceAgain = false;
+  /** The head this process's last numbering left; null before its first. */
+  private sequencedHead: number | null = null;
   private sequencerTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -222,6 +224,12 @@ export class LogEventBus implements EventBus {
         if (head == null || this.stopped) break;
         // Its own NOTIFY reaches this listener too; reading now saves the round trip.
         this.catchUp();
+        // A batch short of full numbered everything pending: asking again would find nothing
+        // (later commits poke or poll again). The head advances by the batch's size unless
+        // another sequencer numbered in between, which only costs one more call.
+        const numbered = this.sequencedHead === null ? SEQUENCE_BATCH : Number(head) - this.sequencedHead;
+        this.sequencedHead = Number(head);
+        if (numbered < SEQUENCE_BATCH) break;
       }
     } while (this.sequenceAgain && !this.stopped);
   }

@@ -91,6 +91,12 @@ export class DeliveryWorker {
   private unsubscribe: (() => void) | null = null;
   /** The log head at the last fan-out: with no new entry since, there is nothing to fan out. */
   private fannedOutTo = -1;
+  /**
+   * Whether a claim may find jobs: after this process fanned out, after a delivery ended (the
+   * dialog's next event, a retry), when the last claim filled every free slot, and on the poll
+   * (jobs fanned out by other processes, retries falling due). Otherwise a new event costs no claim.
+   */
+  private claimDue = true;
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -100,7 +106,10 @@ export class DeliveryWorker {
     this.unsubscribe = this.options.bus.subscribeAll((entry) => {
       if (entry.feed) this.kick();
     });
-    this.pollTimer = setInterval(() => this.kick(), POLL_MS);
+    this.pollTimer = setInterval(() => {
+      this.claimDue = true;
+      this.kick();
+    }, POLL_MS);
     this.pollTimer.unref();
     this.kick();
   }
@@ -146,8 +155,11 @@ export class DeliveryWorker {
   private async round(): Promise<void> {
     await this.fanOut();
     const room = MAX_IN_FLIGHT - this.inFlight.size;
-    if (room <= 0 || this.key === null || this.lockClient === null) return;
-    for (const job of await this.claim(this.key, room)) {
+    if (!this.claimDue || room <= 0 || this.key === null || this.lockClient === null) return;
+    this.claimDue = false;
+    const jobs = await this.claim(this.key, room);
+    if (jobs.length === room) this.claimDue = true;
+    for (const job of jobs) {
       const id = `${job.webhookId}:${job.position}`;
       const sending = this.deliver(job)
         .catch(async (error: unknown) => {
@@ -157,6 +169,7 @@ export class DeliveryWorker {
         .finally(() => {
           this.inFlight.delete(id);
           // The next event of its dialog may be due now.
+          this.claimDue = true;
           this.kick();
         });
       this.inFlight.set(id, sending);
@@ -166,9 +179,19 @@ export class DeliveryWorker {
   /** Turns new log entries into jobs for every active webhook that no other process is doing. */
   private async fanOut(): Promise<void> {
     const { rootEm, bus, clock } = this.options;
-    const head = await bus.log.head(rootEm.fork());
-    // A webhook created or reactivated starts at the head, so it has nothing before it either.
+    // What this process has heard of: a webhook starts at the log's head when created or
+    // reactivated, so it has nothing before that either.
+    const head = bus.position();
     if (head === this.fannedOutTo) return;
+    // One plain read decides whether any webhook is behind; only then is there a transaction.
+    const [behind] = await rootEm
+      .fork()
+      .execute<Array<{ any: boolean }>>('select exists (select 1 from webhooks where active and position < ?) as any', [head]);
+    if (!behind?.any) {
+      this.fannedOutTo = head;
+      return;
+    }
+    this.claimDue = true;
     await inTransaction(rootEm.fork(), async (tx) => {
       const webhooks = await tx.execute<Array<{ id: string; position: string }>>(
         `select id, position from webhooks where active and position < ? order by id
