@@ -214,6 +214,21 @@ describe('the cost limit on its own', () => {
     expect((await wide.admin.request(byVariable, { n: 2 })).errors?.[0]?.extensions).toEqual(tooCostly);
     expect((await wide.admin.request(byVariable, {})).errors?.[0]?.extensions).toEqual(tooCostly);
   });
+
+  it('the estimate of a document is kept only when no variable can change it', async () => {
+    const perNode = `edges { node { id transfers { toOperator { groups { operators { groups { id } } } } } } }`;
+    const tooCostly = { code: 'OPERATION_LIMIT_EXCEEDED', limit: 'cost', max: DEFAULTS.cost };
+    // A fixed document answers the same every time (the second answer comes from the kept estimate).
+    for (let i = 0; i < 2; i++) {
+      expect((await wide.admin.request(`{ dialogs(first: 2) { ${perNode} } }`)).errors?.[0]?.extensions).toEqual(tooCostly);
+      expect((await wide.admin.request(`{ dialogs(first: 1) { ${perNode} } }`)).errors).toBeUndefined();
+    }
+    // An @include condition set by a variable changes what runs, so each request is estimated.
+    const byCondition = `query($all: Boolean!) { dialogs(first: 2) @include(if: $all) { ${perNode} } }`;
+    expect((await wide.admin.request(byCondition, { all: false })).errors).toBeUndefined();
+    expect((await wide.admin.request(byCondition, { all: true })).errors?.[0]?.extensions).toEqual(tooCostly);
+    expect((await wide.admin.request(byCondition, { all: false })).errors).toBeUndefined();
+  });
 });
 
 describe('HTTP bodies over MAX_BODY_BYTES', () => {

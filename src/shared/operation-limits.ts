@@ -4,7 +4,9 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import {
+  BREAK,
   GraphQLError,
+  Kind,
   getNullableType,
   getOperationAST,
   getVariableValues,
@@ -14,6 +16,7 @@ import {
   type ParseOptions,
   type ValidationContext,
   type ValidationRule,
+  visit,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE } from '../dialogs/dialog.queries.js';
 import { AppError, ErrorCode } from './errors.js';
@@ -92,7 +95,18 @@ export function costLimitError(
   if (!operation) return null;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], { ...variables }, { maxErrors: 1 });
   if (coerced.errors) return null;
-  const tooCostly = new OperationLimitError('cost', limits.cost);
+  const estimate = (): boolean => overCost(limits, schema, document, variables, operationName);
+  const over = costSetByVariables(document) ? estimate() : cachedPerDocument(document, operationName ?? '', estimate);
+  return over ? new OperationLimitError('cost', limits.cost) : null;
+}
+
+function overCost(
+  limits: OperationLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  operationName: string | undefined,
+): boolean {
   try {
     const cost = getComplexity({
       schema,
@@ -102,12 +116,44 @@ export function costLimitError(
       estimators: [(args) => fieldCost(args, schema)],
       maxQueryNodes: Math.max(limits.cost, INTROSPECTION_NODES),
     });
-    return cost > limits.cost ? tooCostly : null;
+    return cost > limits.cost;
   } catch (error) {
     // The only error left for a valid operation with valid variables: the node limit.
-    if (error instanceof GraphQLError) return tooCostly;
+    if (error instanceof GraphQLError) return true;
     throw error;
   }
+}
+
+/** Arguments whose variables change the estimate: page sizes, and @include/@skip conditions. */
+const COST_ARGUMENTS = new Set(['first', 'last', 'if']);
+
+/**
+ * Whether a variable sets one of COST_ARGUMENTS anywhere in the document. Otherwise the estimate
+ * is the same for every request with that document, and is computed once per document.
+ */
+function costSetByVariables(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Argument(node) {
+      if (COST_ARGUMENTS.has(node.name.value) && node.value.kind !== Kind.INT && node.value.kind !== Kind.NULL) {
+        found = true;
+        return BREAK;
+      }
+      return false;
+    },
+  });
+  return found;
+}
+
+/** Per parsed document (the server's document cache hands out the same object for the same text). */
+const estimates = new WeakMap<DocumentNode, Map<string, boolean>>();
+
+function cachedPerDocument(document: DocumentNode, operationName: string, estimate: () => boolean): boolean {
+  let byOperation = estimates.get(document);
+  if (!byOperation) estimates.set(document, (byOperation = new Map<string, boolean>()));
+  let over = byOperation.get(operationName);
+  if (over === undefined) byOperation.set(operationName, (over = estimate()));
+  return over;
 }
 
 /** Options for graphql's `parse` and extra rules for its `validate`: the limits known from the text alone. */
