@@ -96,8 +96,7 @@ export function costLimitError(
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], { ...variables }, { maxErrors: 1 });
   if (coerced.errors) return null;
   const estimate = (): boolean => overCost(limits, schema, document, variables, operationName);
-  const over = costSetByVariables(document) ? estimate() : cachedPerDocument(document, operationName ?? '', estimate);
-  return over ? new OperationLimitError('cost', limits.cost) : null;
+  return kept(document, operationName ?? '', estimate) ? new OperationLimitError('cost', limits.cost) : null;
 }
 
 function overCost(
@@ -145,14 +144,16 @@ function costSetByVariables(document: DocumentNode): boolean {
   return found;
 }
 
-/** Per parsed document (the server's document cache hands out the same object for the same text). */
-const estimates = new WeakMap<DocumentNode, Map<string, boolean>>();
+/** Per parsed document (the server's document caches hand out the same object for the same text). */
+const estimates = new WeakMap<DocumentNode, { readonly byVariables: boolean; readonly byOperation: Map<string, boolean> }>();
 
-function cachedPerDocument(document: DocumentNode, operationName: string, estimate: () => boolean): boolean {
-  let byOperation = estimates.get(document);
-  if (!byOperation) estimates.set(document, (byOperation = new Map<string, boolean>()));
-  let over = byOperation.get(operationName);
-  if (over === undefined) byOperation.set(operationName, (over = estimate()));
+/** Whether the operation is over the cost limit: estimated once per document unless variables can change it. */
+function kept(document: DocumentNode, operationName: string, estimate: () => boolean): boolean {
+  let known = estimates.get(document);
+  if (!known) estimates.set(document, (known = { byVariables: costSetByVariables(document), byOperation: new Map() }));
+  if (known.byVariables) return estimate();
+  let over = known.byOperation.get(operationName);
+  if (over === undefined) known.byOperation.set(operationName, (over = estimate()));
   return over;
 }
 
