@@ -138,7 +138,9 @@ export function createServices(
     slReports: new SlReportService(clock),
     staffing: new StaffingService(clock, config.slDefaultFirstResponseSec),
     slTicker: new SlTicker(rootEm, bus, clock, logger),
-    webhooks: new WebhookService(clock, bus.log, secrets, config.webhookAllowPrivateNetworks, () => webhookWorker.kick()),
+    webhooks: new WebhookService(clock, bus.log, secrets, config.webhookAllowPrivateNetworks, () =>
+      webhookWorker.webhooksChanged(),
+    ),
     webhookWorker,
     metrics,
     logger,

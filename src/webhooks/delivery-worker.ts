@@ -97,6 +97,12 @@ export class DeliveryWorker {
    * (jobs fanned out by other processes, retries falling due). Otherwise a new event costs no claim.
    */
   private claimDue = true;
+  /**
+   * False once a check found no active webhook behind the log: new events then cost nothing until
+   * the next poll or a webhook change on this process (another process's new webhook is fanned
+   * out by that process at once, and by this one from its next poll).
+   */
+  private webhooksMayExist = true;
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -106,10 +112,7 @@ export class DeliveryWorker {
     this.unsubscribe = this.options.bus.subscribeAll((entry) => {
       if (entry.feed) this.kick();
     });
-    this.pollTimer = setInterval(() => {
-      this.claimDue = true;
-      this.kick();
-    }, POLL_MS);
+    this.pollTimer = setInterval(() => this.webhooksChanged(), POLL_MS);
     this.pollTimer.unref();
     this.kick();
   }
@@ -126,6 +129,14 @@ export class DeliveryWorker {
     this.lockClient = null;
     await client?.end().catch(() => undefined);
     this.options.sender.close();
+  }
+
+  /** A webhook was created, reactivated or asked to redeliver (or the poll is due): look again now. */
+  webhooksChanged(): void {
+    this.webhooksMayExist = true;
+    this.claimDue = true;
+    this.fannedOutTo = -1;
+    this.kick();
   }
 
   /** Runs a round now (or once the current one ends): fan-out, then claim and send what is due. */
@@ -183,12 +194,17 @@ export class DeliveryWorker {
     // reactivated, so it has nothing before that either.
     const head = bus.position();
     if (head === this.fannedOutTo) return;
+    if (!this.webhooksMayExist) {
+      this.fannedOutTo = head;
+      return;
+    }
     // One plain read decides whether any webhook is behind; only then is there a transaction.
     const [behind] = await rootEm
       .fork()
       .execute<Array<{ any: boolean }>>('select exists (select 1 from webhooks where active and position < ?) as any', [head]);
     if (!behind?.any) {
       this.fannedOutTo = head;
+      this.webhooksMayExist = false;
       return;
     }
     this.claimDue = true;

@@ -51,7 +51,7 @@ export class WebhookService {
     private readonly log: EventLog,
     private readonly secrets: SecretBox,
     private readonly allowPrivate: boolean,
-    /** Wakes the delivery worker (after a redelivery request commits). */
+    /** Wakes the delivery worker (after a webhook is created or reactivated, or a redelivery request commits). */
     private readonly wake: () => void,
   ) {}
 
@@ -97,6 +97,7 @@ export class WebhookService {
     const webhook = await inTransaction(em, async (tx) => {
       // From now on: events committed before this, even if not yet numbered, are not its.
       await this.log.numberCommitted(tx);
+      afterCommit(tx, this.wake);
       return tx.create(Webhook, {
         url,
         types,
