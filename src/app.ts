@@ -11,7 +11,8 @@ import { LogEventBus } from './realtime/event-bus.js';
 import { EventLog } from './realtime/event-log.js';
 import { closeRevokedSockets } from './realtime/session-sockets.js';
 import { topics } from './events/topics.js';
-import type { Viewer } from './auth/viewer.js';
+import { viewersEndedBy } from './auth/viewer.js';
+import type { DomainEvent } from './events/domain-event.js';
 import type { SocketInfo } from './realtime/socket-registry.js';
 import { Sweeper } from './sl/sweeper.js';
 import { Metrics } from './observability/metrics.js';
@@ -81,6 +82,17 @@ export async function startApp(options: AppOptions): Promise<App> {
     await bus.start();
     started.push(() => bus.stop());
     const services = createServices(config, clock, eventLog, bus, orm.em, { metrics, logger }, databaseUrl);
+    // Cached viewers whose session ended or token was revoked are evicted by the instance that
+    // commits the change at once, before the mutation answers; by the others when the log
+    // delivers it (and while the listener is down, the cache is not used).
+    const { viewers } = services.auth;
+    const evictEnded = (event: DomainEvent): void => {
+      const which = viewersEndedBy(event);
+      if (which) viewers.evict(which);
+    };
+    eventLog.onAppended((events) => events.forEach(evictEnded));
+    bus.subscribe(topics.sessions, ({ event }) => evictEnded(event));
+    bus.onListeningChanged((listening) => viewers.setFollowing(listening));
     await services.slTicker.start();
     started.push(() => services.slTicker.stop());
     await services.webhookWorker.start();
@@ -118,16 +130,14 @@ export async function startApp(options: AppOptions): Promise<App> {
       metrics.webhookEventLag.set(lag);
       metrics.webhookPendingDeliveries.set(pending);
     });
-    const closeRevoked = (which?: (viewer: Viewer) => boolean): void => {
-      closeRevokedSockets(orm.em.fork(), server, services.clock.now(), which).catch((error: unknown) =>
-        logger.error({ err: loggable(error) }, 'could not re-check WebSocket sessions'),
-      );
-    };
     // Ended sessions (logout, auto-logout, expiry, deletion) and revoked API tokens lose
     // their sockets on every instance.
     bus.subscribe(topics.sessions, ({ event }) => {
-      if (event.kind === 'session_ended') closeRevoked((viewer) => viewer.userId === event.userId);
-      if (event.kind === 'token_revoked') closeRevoked((viewer) => viewer.tokenId === event.tokenId);
+      const which = viewersEndedBy(event);
+      if (!which) return;
+      closeRevokedSockets(orm.em.fork(), server, services.clock.now(), which).catch((error: unknown) =>
+        logger.error({ err: loggable(error) }, 'could not re-check WebSocket sessions'),
+      );
     });
     let stopping: Promise<void> | undefined;
     return {

@@ -85,7 +85,7 @@ describe('apiTokens', () => {
 });
 
 describe('revokeApiToken', () => {
-  it("takes effect at once on the other instance: that token's socket closes with 4401, its next request is UNAUTHENTICATED", async () => {
+  it("takes effect on the other instance as the event arrives: that token's socket closes with 4401, its next request is UNAUTHENTICATED", async () => {
     const leaked = await issue(unique('leaked'));
     const kept = await issue(unique('kept'));
     const leakedSocket = await liveSocket(b, leaked.token);
@@ -99,8 +99,9 @@ describe('revokeApiToken', () => {
     const { revokeApiToken } = await a.admin.ok(REVOKE, { id: leaked.id });
     expect(revokeApiToken).toMatchObject({ id: leaked.id, role: 'INTEGRATION', revokedAt: before });
 
-    await b.client(leaked.token).fails(`{ groups { id } }`, undefined, 'UNAUTHENTICATED');
+    // The socket closes once the event has reached that instance, which has evicted the token by then.
     expect(await leakedSocket.closed).toBe(4401);
+    await b.client(leaked.token).fails(`{ groups { id } }`, undefined, 'UNAUTHENTICATED');
     // The other token's socket on the same instance stayed open: it still answers.
     const ticks = subscribe(keptSocket.client, `subscription { slTicks(intervalMs: 250) { serverTime } }`);
     expect((await ticks.next()).slTicks.serverTime).toEqual(expect.any(String));

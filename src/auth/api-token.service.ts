@@ -52,9 +52,9 @@ export class ApiTokenService {
   }
 
   /**
-   * Revokes at once: authentication reads the token row on every request, on every instance.
-   * The announcement makes every instance close the token's WebSockets. Revoking twice keeps
-   * the first time.
+   * Revokes the token. The announcement evicts it from every instance's viewer cache (this
+   * instance's before the answer, the others' as the log delivers it) and closes its
+   * WebSockets. Revoking twice keeps the first time.
    */
   async revoke(em: EntityManager, id: string): Promise<ApiToken> {
     return inTransaction(em, async (tx) => {

@@ -53,7 +53,10 @@ export class AuthResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => ApiToken, { description: 'ADMIN: takes effect at once on every instance; its WebSockets are closed' })
+  @Mutation(() => ApiToken, {
+    description:
+      'ADMIN: the token is refused at once by the instance that answers, and by the others as the event log delivers the revocation (normally within milliseconds); its WebSockets are closed',
+  })
   revokeApiToken(
     @Arg('id', () => ID, { description: 'the API token (from apiTokens); NOT_FOUND if unknown' }) id: string,
     @Ctx() { em, services }: Context,

@@ -1,3 +1,4 @@
+import type { DomainEvent } from '../events/domain-event.js';
 import { Role } from './role.js';
 
 /** Who is calling, resolved from the bearer token once per operation (or per WebSocket). */
@@ -9,6 +10,21 @@ export interface Viewer {
   readonly userId: string | null;
   /** Set when the session's user is an operator. */
   readonly operatorId: string | null;
+}
+
+/**
+ * The viewers a committed event ends: their token no longer authenticates as it did. Null for
+ * events that change no viewer. Every change to what `lookupToken` answers is announced so.
+ */
+export function viewersEndedBy(event: DomainEvent): ((viewer: Viewer) => boolean) | null {
+  switch (event.kind) {
+    case 'session_ended':
+      return (viewer) => viewer.userId === event.userId;
+    case 'token_revoked':
+      return (viewer) => viewer.tokenId === event.tokenId;
+    default:
+      return null;
+  }
 }
 
 export function isStaff(viewer: Viewer): boolean {

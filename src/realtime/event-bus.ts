@@ -97,6 +97,7 @@ export interface EventBus {
 export class LogEventBus implements EventBus {
   private readonly handlers = new Map<string, Set<DeliveryHandler>>();
   private readonly allHandlers = new Set<EntryHandler>();
+  private readonly listeningHandlers = new Set<(listening: boolean) => void>();
   private listener: pg.Client | null = null;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -140,6 +141,19 @@ export class LogEventBus implements EventBus {
 
   isListening(): boolean {
     return this.listener !== null;
+  }
+
+  /**
+   * Calls `handler` when the listener connection is lost (false) and when it is back (true),
+   * before the catch-up: events committed meanwhile arrive late, not never.
+   */
+  onListeningChanged(handler: (listening: boolean) => void): () => void {
+    this.listeningHandlers.add(handler);
+    return () => this.listeningHandlers.delete(handler);
+  }
+
+  private listeningChanged(listening: boolean): void {
+    for (const handler of [...this.listeningHandlers]) this.guard(() => handler(listening));
   }
 
   position(): number {
@@ -267,6 +281,7 @@ export class LogEventBus implements EventBus {
       this.listener = null;
       // The advisory lock went with the connection: another process may be the sequencer now.
       this.sequencer = false;
+      this.listeningChanged(false);
       this.scheduleReconnect();
     };
     client.on('notification', (message) => {
@@ -299,6 +314,7 @@ export class LogEventBus implements EventBus {
           }
           this.listener = client;
           this.warn('event listener reconnected; catching up from the log');
+          this.listeningChanged(true);
           this.catchUp();
         },
         (error: Error) => {

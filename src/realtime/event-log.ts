@@ -94,7 +94,7 @@ function resumeState(after: number, newest: number, oldestKept: string | null | 
  */
 export class EventLog implements EventSink {
   private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
-  private readonly appendedListeners = new Set<() => void>();
+  private readonly appendedListeners = new Set<(events: readonly DomainEvent[]) => void>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -106,14 +106,17 @@ export class EventLog implements EventSink {
       const events = buffer;
       beforeCommit(tx, this, () => this.append(tx, events));
       afterCommit(tx, () => {
-        for (const listener of this.appendedListeners) listener();
+        for (const listener of this.appendedListeners) listener(events);
       });
     }
     buffer.push(event);
   }
 
-  /** Called after each commit that appended events on this process (it wakes the sequencer). */
-  onAppended(listener: () => void): () => void {
+  /**
+   * Called after each commit that appended events on this process, with those events, before
+   * the transaction's caller goes on (it wakes the sequencer; it evicts cached viewers at once).
+   */
+  onAppended(listener: (events: readonly DomainEvent[]) => void): () => void {
     this.appendedListeners.add(listener);
     return () => this.appendedListeners.delete(listener);
   }

@@ -20,6 +20,8 @@ export interface TestApp {
   /** SQL statements seen since the last `resetQueryCount()`. */
   queryCount(): number;
   resetQueryCount(): void;
+  /** Counts the SQL statements matching `pattern` from now on. */
+  watchStatements(pattern: RegExp): () => number;
   stop(): Promise<void>;
 }
 
@@ -37,14 +39,16 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const db = options.db ?? (await createTestDatabase(inject('pgServerUrl'), inject('templateDatabase')));
   let queries = 0;
+  const watchers = new Set<(sql: string) => void>();
   const app = await startApp({
     config: testConfig(options.config),
     databaseUrl: db.url,
     port: 0,
     clock: options.clock,
     logDestination: options.logDestination,
-    onQuery: () => {
+    onQuery: (sql) => {
       queries++;
+      for (const watch of watchers) watch(sql);
     },
   });
   const client = (token?: string): GraphqlClient => new GraphqlClient(app.url, token);
@@ -61,6 +65,13 @@ export async function startTestApp(
     queryCount: () => queries,
     resetQueryCount: () => {
       queries = 0;
+    },
+    watchStatements: (pattern) => {
+      let seen = 0;
+      watchers.add((sql) => {
+        if (pattern.test(sql)) seen++;
+      });
+      return () => seen;
     },
     stop: async () => {
       await app.stop();
