@@ -65,6 +65,7 @@ afterAll(async () => {
 });
 
 async function statements(t: TestApp, query: string): Promise<number> {
+  await t.settled();
   t.resetQueryCount();
   await t.admin.ok(query);
   return t.queryCount();
@@ -97,6 +98,7 @@ describe('a dashboard list of dialogs', () => {
 
   it('lastMessage, messageCount, unreadCount and messages(last) cost the same statements for 5 dialogs as for 100', async () => {
     const count = async (t: TestApp, client: GraphqlClient): Promise<number> => {
+      await t.settled();
       t.resetQueryCount();
       await client.ok(LIST);
       return t.queryCount();

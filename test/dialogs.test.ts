@@ -320,6 +320,7 @@ describe('dialog queries', () => {
         const holder = ops.find((o) => o.id === d.operator!.id)!;
         await holder.client.ok(`mutation($id: ID!) { sendMessage(dialogId: $id, text: "hello") { id } }`, { id: d.id });
       }
+      await t.settled();
       t.resetQueryCount();
       const { dialogs } = await t.admin.ok(QUERY);
       expect(dialogs.edges).toHaveLength(n);

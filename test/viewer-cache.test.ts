@@ -64,23 +64,6 @@ async function holdDelivery(): Promise<{ release: () => Promise<void> }> {
   };
 }
 
-/** Waits until `app` has received every event committed so far (its bus position reaches the numbered head). */
-async function caughtUp(app: TestApp): Promise<void> {
-  let head = 0;
-  await eventually(
-    async () => {
-      const { rows } = await db.query<{ unnumbered: boolean; head: string | null }>(
-        'select bool_or(position is null) as unnumbered, max(position) as head from event_log',
-      );
-      head = Number(rows[0].head ?? 0);
-      return rows[0].unnumbered !== true;
-    },
-    10_000,
-    'every event numbered',
-  );
-  await eventually(() => app.app.services.bus.position() >= head, 10_000, 'events delivered');
-}
-
 describe('token → viewer cache', () => {
   it('a token seen once runs no auth statement (HTTP or WebSocket) until its once-a-minute touch is due, which still writes lastUsedAt', async () => {
     const issued = await issue();
@@ -178,7 +161,7 @@ describe('invalidation through the event log', () => {
     } finally {
       await held.release();
     }
-    await caughtUp(b);
+    await b.settled();
     await b.client(issued.token).fails(GROUPS, undefined, 'UNAUTHENTICATED');
   });
 
@@ -218,7 +201,7 @@ describe('invalidation through the event log', () => {
       } finally {
         await held.release();
       }
-      await caughtUp(b);
+      await b.settled();
       await onB.fails(GROUPS, undefined, 'UNAUTHENTICATED');
     },
   );

@@ -9,6 +9,7 @@ import { RoutingCause } from '../routing/transfer-enums.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
+import type { SqlFragment } from '../shared/sql.js';
 import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, text as validText, validateAll } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
@@ -64,30 +65,45 @@ export class DialogService {
     if (scenarioId !== null && !isId(scenarioId)) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
     // The insert happens only if the scenario exists. The partial unique index on open dialogs'
     // externalId decides between concurrent starts: the loser waits for the winner, inserts
-    // nothing (ON CONFLICT, so the transaction stays usable without a savepoint) and answers
-    // CONFLICT naming it.
+    // nothing (ON CONFLICT: no error, no savepoint) and answers CONFLICT naming it.
+    const insertion = (id: string, at: Date): SqlFragment => ({
+      sql: `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at, priority)
+            select ?, ?, ?, 'BOT', ?::uuid, ?, ?
+             where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
+            on conflict (external_id) where status <> 'CLOSED' do nothing
+            returning *`,
+      params: [id, externalId, clientName, scenarioId, at, priority, scenarioId, scenarioId],
+    });
+    /** Nothing was inserted: CONFLICT for an open dialog with the externalId, NOT_FOUND for a missing scenario. */
+    const refused = async (em: EntityManager): Promise<void> => {
+      if (externalId === null) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
+      await this.refuseOpenDuplicate(em, externalId);
+      // No open dialog holds the externalId (the clashing one closed in between): the scenario
+      // is missing, or the insert is tried again.
+      await this.requireScenario(em, scenarioId);
+    };
+    if (key === null) {
+      // Without a key the insert and its event are one statement on their own.
+      for (;;) {
+        const id = randomUUID();
+        const [row] = await this.events.changeAlone<DialogRow>(em, insertion(id, this.clock.now()), [
+          { kind: 'started', dialogId: id },
+        ]);
+        if (row) return em.map(Dialog, row);
+        await refused(em);
+      }
+    }
     const insert = async (tx: EntityManager, at: Date): Promise<DialogRow> => {
       for (;;) {
-        const [row] = await tx.execute<DialogRow[]>(
-          `insert into dialogs (id, external_id, client_name, status, scenario_id, created_at, priority)
-           select ?, ?, ?, 'BOT', ?::uuid, ?, ?
-            where ?::uuid is null or exists (select 1 from scenarios where id = ?::uuid and deleted_at is null)
-           on conflict (external_id) where status <> 'CLOSED' do nothing
-           returning *`,
-          [randomUUID(), externalId, clientName, scenarioId, at, priority, scenarioId, scenarioId],
-        );
+        const { sql, params } = insertion(randomUUID(), at);
+        const [row] = await tx.execute<DialogRow[]>(sql, [...params]);
         if (row) {
           await this.events.publish(tx, { kind: 'started', dialogId: row.id });
           return row;
         }
-        if (externalId === null) throw new NotFoundError('Scenario', scenarioId!, 'scenarioId');
-        await this.refuseOpenDuplicate(tx, externalId);
-        // No open dialog holds the externalId (the clashing one closed in between): the scenario
-        // is missing, or the insert is tried again.
-        await this.requireScenario(tx, scenarioId);
+        await refused(tx);
       }
     };
-    if (key === null) return em.map(Dialog, await inTransaction(em, (tx) => insert(tx, this.clock.now())));
     // A repeat returns the dialog the first call created.
     return this.writeOnce(
       em,

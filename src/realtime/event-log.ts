@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { afterCommit, beforeCommit } from '../shared/transaction.js';
 import type { DomainEvent, EventSink } from '../events/domain-event.js';
 import { topics, topicsOf } from '../events/topics.js';
+import type { SqlFragment } from '../shared/sql.js';
 
 /** The NOTIFY channel that wakes listeners; its payload is the newest position, nothing else. */
 export const WAKE_CHANNEL = 'handover_events';
@@ -121,10 +122,27 @@ export class EventLog implements EventSink {
     return () => this.appendedListeners.delete(listener);
   }
 
+  async changeAlone<R extends object>(em: EntityManager, change: SqlFragment, events: readonly DomainEvent[]): Promise<R[]> {
+    // A SELECT in WITH runs only as far as the outer query reads it: the join makes it run,
+    // once, and only when the change returned a row.
+    const rows = await em.execute<R[]>(
+      `with changed as (${change.sql}),
+            appended as (select append_events(?::jsonb) where exists (select 1 from changed))
+       select changed.* from changed, appended`,
+      [...change.params, this.batch(events)],
+    );
+    if (rows.length) for (const listener of this.appendedListeners) listener(events);
+    return rows;
+  }
+
   private async append(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
+    await tx.execute('select append_events(?::jsonb)', [this.batch(events)]);
+  }
+
+  /** The argument of append_events(): the events as the log records them. */
+  private batch(events: readonly DomainEvent[]): string {
     const at = this.clock.now().toISOString();
-    const batch = events.map((event) => ({ ...recordOf(event), at, topics: topicsOf(event), body: event }));
-    await tx.execute('select append_events(?::jsonb)', [JSON.stringify(batch)]);
+    return JSON.stringify(events.map((event) => ({ ...recordOf(event), at, topics: topicsOf(event), body: event })));
   }
 
   /** Which transactions had committed when this was called (a PostgreSQL snapshot). */

@@ -6,6 +6,7 @@ import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { holdOperators, lockOperators, NO_OPERATOR, operatorWaitFloor } from '../shared/operator-locks.js';
 import { pgDate } from '../shared/pg-time.js';
+import type { SqlFragment } from '../shared/sql.js';
 import { afterCommit } from '../shared/transaction.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
@@ -145,12 +146,6 @@ export interface LockedWithTargets {
   readonly operatorFound: boolean;
 }
 
-/** An SQL fragment and its parameters. */
-interface Sql {
-  readonly sql: string;
-  readonly params: readonly unknown[];
-}
-
 const NO_ID = NO_OPERATOR;
 /** An assigned dialog past its group's no-answer time (aliases `d`, `g`; one parameter: now). */
 const UNANSWERED = `d.status = 'ASSIGNED' and g.reassign_after_sec > 0 and d.sl_kind is not null
@@ -170,7 +165,7 @@ function transferRecord(
   previous: string | null,
   now: Date,
   id: string = randomUUID(),
-): Sql {
+): SqlFragment {
   return {
     sql: `insert into dialog_transfers (id, dialog_id, at, kind, requested_group_id, requested_operator_id,
                                    from_operator_id, to_operator_id, outcome, reasons, note, from_queue)
@@ -346,7 +341,7 @@ export class Router {
     // The first-response clock starts when the dialog reaches the operator side.
     const started = dialog.handed_over_at === null ? this.sl.startColumns(decision.groupId, SlKind.FIRST_RESPONSE, now) : null;
     const clock = started ? { sql: `,\n                ${started.sql}`, params: started.params } : { sql: '', params: [] };
-    const parts: Array<{ name: string } & Sql> = [];
+    const parts: Array<{ name: string } & SqlFragment> = [];
 
     if (to !== null) {
       parts.push({

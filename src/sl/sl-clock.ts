@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { SlKind } from './sl-kind.js';
+import type { SqlFragment } from '../shared/sql.js';
 
 /** Server-wide targets for dialogs without a group. */
 export interface SlDefaults {
@@ -32,7 +33,7 @@ export class SlClock {
    * folds it into the assignment, so a hand-over stays one statement). Targets come from the
    * dialog's group at the moment the clock starts.
    */
-  startColumns(groupId: string | null, kind: SlKind, at: Date): { sql: string; params: unknown[] } {
+  startColumns(groupId: string | null, kind: SlKind, at: Date): SqlFragment {
     const fallbackSec = kind === SlKind.FIRST_RESPONSE ? this.defaults.firstResponseSec : this.defaults.nextResponseSec;
     const column = kind === SlKind.FIRST_RESPONSE ? 'sl_first_response_sec' : 'sl_next_response_sec';
     return {

@@ -5,6 +5,7 @@ import type { Clock } from '../../src/shared/clock.js';
 import type { LogDestination } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { GraphqlClient } from './gql.js';
+import { eventually } from './eventually.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -17,6 +18,11 @@ export interface TestApp {
   client(token?: string): GraphqlClient;
   /** Stops the app's background work (SL ticker, sweeps, webhook delivery), so statement counts see requests only. */
   quiet(): Promise<void>;
+  /**
+   * Waits until every event committed so far is numbered and delivered to this app, so no log
+   * read is left to run (statement counts then see requests only).
+   */
+  settled(): Promise<void>;
   /** SQL statements seen since the last `resetQueryCount()`. */
   queryCount(): number;
   resetQueryCount(): void;
@@ -61,6 +67,23 @@ export async function startTestApp(
       app.services.slTicker.stop();
       await app.sweeper.stop();
       await app.services.webhookWorker.stop();
+    },
+    settled: async () => {
+      let head = 0;
+      await eventually(
+        async () => {
+          const [row] = await app.services.bus
+            .fork()
+            .execute<Array<{ unnumbered: boolean | null; head: string | null }>>(
+              'select bool_or(position is null) as unnumbered, max(position) as head from event_log',
+            );
+          head = Number(row?.head ?? 0);
+          return row?.unnumbered !== true;
+        },
+        10_000,
+        'every event numbered',
+      );
+      await eventually(() => app.services.bus.position() >= head, 10_000, 'events delivered');
     },
     queryCount: () => queries,
     resetQueryCount: () => {
