@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { accessBench } from './access.js';
 import { dashboardBench } from './dashboard.js';
 import { fanoutBench } from './fanout.js';
 import { erlangBench, liveStatsBench } from './live-stats.js';
@@ -34,6 +35,7 @@ const cfg = quick
       dashRequests: 20,
       statsRequests: 50,
       webhookSeconds: 3,
+      accessCalls: 500,
     }
   : {
       durationMs: 5000,
@@ -48,6 +50,7 @@ const cfg = quick
       dashRequests: 200,
       statsRequests: 500,
       webhookSeconds: 20,
+      accessCalls: 5000,
     };
 const wanted = (name: string): boolean => !only || only.split(',').includes(name);
 
@@ -236,6 +239,7 @@ async function main(): Promise<void> {
       results.push(await webhooksBench(hookServer, await integrationToken(hookServer), 100, cfg.webhookSeconds));
       await hookServer.stop();
     }
+    if (wanted('access')) results.push(await accessBench(db, cfg.accessCalls));
     if (wanted('erlang')) results.push(erlangBench());
 
     printTable(results);
