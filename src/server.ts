@@ -149,7 +149,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => {
         try {
-          const viewer = await services.auth.authenticate(rootEm.fork(), bearerToken(req.headers.authorization));
+          const viewer = await services.auth.authenticate(rootEm, bearerToken(req.headers.authorization));
           return createContext(rootEm, services, viewer, requestClientAddress(req, services.config.trustProxy), requestId);
         } catch (error) {
           // Apollo answers it without running the request plugins, which would log it.

@@ -38,15 +38,16 @@ export class AuthService {
 
   /**
    * The caller a bearer token stands for, or null (see `lookupToken`). ADMIN_TOKEN needs no
-   * statement; other tokens are answered from `viewers` until their next touch is due.
+   * statement; other tokens are answered from `viewers` until their next touch is due. `rootEm`
+   * is forked only when the database must be asked.
    */
-  authenticate(em: EntityManager, token: string | undefined): Promise<Viewer | null> {
+  authenticate(rootEm: EntityManager, token: string | undefined): Promise<Viewer | null> {
     if (!token) return Promise.resolve(null);
     const { adminToken, sessionTtlSec } = this.options;
     if (adminToken !== undefined && tokensEqual(token, adminToken)) return Promise.resolve(ADMIN_VIEWER);
     const hash = tokenHash(token);
     const now = this.clock.now();
-    return this.viewers.resolve(hash, now, () => lookupToken(em, hash, { now, sessionTtlSec }));
+    return this.viewers.resolve(hash, now, () => lookupToken(rootEm.fork(), hash, { now, sessionTtlSec }));
   }
 
   /**

@@ -235,7 +235,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.['authorization']);
-        const viewer = await services.auth.authenticate(rootEm.fork(), token);
+        const viewer = await services.auth.authenticate(rootEm, token);
         // Closed while authenticating: onClose has run already, so it must not be registered.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         if (!viewer) {
