@@ -4,7 +4,7 @@ import { accessBench } from './access.js';
 import { dashboardBench } from './dashboard.js';
 import { fanoutBench } from './fanout.js';
 import { erlangBench, liveStatsBench } from './live-stats.js';
-import { ADMIN_TOKEN, cpuSeconds, ROOT, startPg, startServer, type ServerChild } from './lib/env.js';
+import { ADMIN_TOKEN, cpuSeconds, postgresCpuSeconds, ROOT, startPg, startServer, type ServerChild } from './lib/env.js';
 import { closeAgent, gql } from './lib/http.js';
 import { machine, printTable, writeResults, type BenchResult } from './lib/results.js';
 import { seedGroups, seedOperators, withDb } from './lib/seed.js';
@@ -119,12 +119,33 @@ async function main(): Promise<void> {
           [`${clients} clients: event log cost (baseline with log / without)`]: round(logged.perSecond / baseline.perSecond),
         });
       }
-      // Server CPU per iteration (user + system, from /proc), at 32 clients.
+      // CPU per iteration at 32 clients (user + system, from /proc): the server's, and what the
+      // load generator (this process) and PostgreSQL spend for it, beside the baseline's.
       const product = productIteration(server.url, token, groups);
-      const cpu0 = await cpuSeconds(server.pid);
-      const measured = await load(32, cfg.durationMs, product);
-      const cpuMs = ((await cpuSeconds(server.pid)) - cpu0) * 1000;
-      figures['32 clients: server CPU ms per iteration'] = round(cpuMs / measured.iterations, 2);
+      const budget = async (run: () => Promise<LoadResult>, serverPid: number | null) => {
+        const [server0, db0, self0] = [
+          serverPid ? await cpuSeconds(serverPid) : 0,
+          await postgresCpuSeconds(),
+          process.cpuUsage(),
+        ];
+        const { iterations } = await run();
+        const self = process.cpuUsage(self0);
+        const perIteration = (seconds: number): number => round((seconds * 1000) / iterations, 2);
+        return {
+          server: perIteration(serverPid ? (await cpuSeconds(serverPid)) - server0 : 0),
+          database: perIteration((await postgresCpuSeconds()) - db0),
+          client: perIteration((self.user + self.system) / 1e6),
+        };
+      };
+      const productCpu = await budget(() => load(32, cfg.durationMs, product), server.pid);
+      const baselineCpu = await budget(() => load(32, cfg.durationMs, baselineIteration(pool, groups)), null);
+      Object.assign(figures, {
+        '32 clients: server CPU ms per iteration': productCpu.server,
+        '32 clients: PostgreSQL CPU ms per iteration': productCpu.database,
+        '32 clients: load generator CPU ms per iteration': productCpu.client,
+        '32 clients: baseline PostgreSQL CPU ms per iteration': baselineCpu.database,
+        '32 clients: baseline load generator CPU ms per iteration': baselineCpu.client,
+      });
       // A steady 100 dialogs/s arriving at random (Poisson), not 32 clients waiting on each other.
       const open = await openLoad(100, cfg.durationMs * 2, seededRandom(20261201), (i) => product(i % 32, i));
       Object.assign(figures, {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,9 +115,31 @@ export async function rssKib(pid: number): Promise<number> {
 }
 
 /** CPU time (user + system) of a process so far, in seconds. */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU seconds (user + system) used so far by every PostgreSQL process on this machine (their
+ * command name is `postgres`): the database's share of a benchmark, read before and after it.
+ * Processes that ended in between are not counted, so short-lived connections make it a floor.
+ */
+export async function postgresCpuSeconds(): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      total += ticksOf(stat);
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return total / 100; // USER_HZ
+}
+
+function ticksOf(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / 100; // USER_HZ
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+export async function cpuSeconds(pid: number): Promise<number> {
+  return ticksOf(await readFile(`/proc/${pid}/stat`, 'utf8')) / 100; // USER_HZ
 }
