@@ -139,12 +139,14 @@ async function main(): Promise<void> {
       };
       const productCpu = await budget(() => load(32, cfg.durationMs, product), server.pid);
       const baselineCpu = await budget(() => load(32, cfg.durationMs, baselineIteration(pool, groups)), null);
+      const loggedCpu = await budget(() => load(32, cfg.durationMs, baselineIteration(pool, groups, true)), null);
       Object.assign(figures, {
         '32 clients: server CPU ms per iteration': productCpu.server,
         '32 clients: PostgreSQL CPU ms per iteration': productCpu.database,
         '32 clients: load generator CPU ms per iteration': productCpu.client,
         '32 clients: baseline PostgreSQL CPU ms per iteration': baselineCpu.database,
         '32 clients: baseline load generator CPU ms per iteration': baselineCpu.client,
+        '32 clients: baseline with the event log PostgreSQL CPU ms per iteration': loggedCpu.database,
       });
       // A steady 100 dialogs/s arriving at random (Poisson), not 32 clients waiting on each other.
       const open = await openLoad(100, cfg.durationMs * 2, seededRandom(20261201), (i) => product(i % 32, i));
