@@ -5,6 +5,7 @@ import {
   Kind,
   print,
   subscribe,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
@@ -19,6 +20,18 @@ import type { Context } from '../context.js';
 const SHARED_ROOT_FIELDS = new Set(['slTicks', 'queueChanged']);
 
 const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+
+/**
+ * A document's text, printed once per parsed document (subscribers of the same text share one
+ * parsed document): a key that holds a copy per subscriber would cost every idle connection it.
+ */
+const texts = new WeakMap<DocumentNode, string>();
+
+function printed(document: DocumentNode): string {
+  let text = texts.get(document);
+  if (text === undefined) texts.set(document, (text = print(document)));
+  return text;
+}
 
 function rootField(args: ExecutionArgs): string | null {
   const operation = getOperationAST(args.document, args.operationName);
@@ -61,7 +74,7 @@ export async function subscribeSharingResults(args: ExecutionArgs): Promise<Asyn
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
   const viewer = (args.contextValue as Context | undefined)?.viewer;
-  const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}\n${print(args.document)}\n${JSON.stringify(args.variableValues ?? {})}`;
+  const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}\n${printed(args.document)}\n${JSON.stringify(args.variableValues ?? {})}`;
   return mapAsync(source[Symbol.asyncIterator](), (payload: unknown) => {
     if (payload === null || typeof payload !== 'object') {
       return Promise.resolve(execute({ ...args, rootValue: payload }));
