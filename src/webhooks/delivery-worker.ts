@@ -98,7 +98,7 @@ export class DeliveryWorker {
    */
   private claimDue = true;
   /**
-   * False once a check found no active webhook behind the log: new events then cost nothing until
+   * False once a check found no active webhook at all: new events then cost nothing until
    * the next poll or a webhook change on this process (another process's new webhook is fanned
    * out by that process at once, and by this one from its next poll).
    */
@@ -199,12 +199,16 @@ export class DeliveryWorker {
       return;
     }
     // One plain read decides whether any webhook is behind; only then is there a transaction.
-    const [behind] = await rootEm
+    const [found] = await rootEm
       .fork()
-      .execute<Array<{ any: boolean }>>('select exists (select 1 from webhooks where active and position < ?) as any', [head]);
-    if (!behind?.any) {
+      .execute<Array<{ active: boolean; behind: boolean }>>(
+        'select count(*) > 0 as active, coalesce(bool_or(position < ?), false) as behind from webhooks where active',
+        [head],
+      );
+    // With no active webhook at all, later events are skipped until a webhook change or the poll.
+    this.webhooksMayExist = found?.active ?? true;
+    if (!found?.behind) {
       this.fannedOutTo = head;
-      this.webhooksMayExist = false;
       return;
     }
     this.claimDue = true;
