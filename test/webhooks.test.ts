@@ -89,6 +89,23 @@ describe('webhooks in one process', () => {
   });
   afterEach(() => t.stop());
 
+  it('a round that finds every webhook caught up leaves the next event to its own wake-up, not to the poll', async () => {
+    const worker = t.app.services.webhookWorker;
+    await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED']);
+    const first = await startDialog(bot);
+    await eventually(() => receiver.delivered().some((r) => r.body.data.dialog.id === first.id), 10_000, 'first delivery');
+    // What the poll does: look again now. Every webhook is caught up, so the round finds nothing.
+    await t.settled();
+    await worker.idle();
+    worker.webhooksChanged();
+    await worker.idle();
+    // The next event is fanned out, claimed and sent by the rounds its own delivery wakes.
+    const second = await startDialog(bot);
+    await t.settled();
+    await worker.idle();
+    expect(receiver.delivered().map((r) => r.body.data.dialog.id)).toContain(second.id);
+  });
+
   it('delivers every public event once, signed, with the documented body', async () => {
     const g = await createGroup(t.admin);
     const op = await createOperator(t.admin, { groupIds: [g.id] });
