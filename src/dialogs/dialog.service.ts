@@ -363,13 +363,14 @@ export class DialogService {
     return written ? em.map(Dialog, written) : em.findOneOrFail(Dialog, { id }, { refresh: true });
   }
 
-  /** CONFLICT naming the open dialog that already has `externalId`: one open dialog per external chat. */
+  /** NOT_FOUND for a named scenario that does not exist (or was deleted). */
   private async requireScenario(tx: EntityManager, scenarioId: string | null): Promise<void> {
     if (scenarioId === null) return;
     const [found] = await tx.execute<unknown[]>('select 1 from scenarios where id = ? and deleted_at is null', [scenarioId]);
     if (!found) throw new NotFoundError('Scenario', scenarioId, 'scenarioId');
   }
 
+  /** CONFLICT naming the open dialog that already has `externalId`: one open dialog per external chat. */
   private async refuseOpenDuplicate(tx: EntityManager, externalId: string | null): Promise<void> {
     if (externalId === null) return;
     const [open] = await tx.execute<Array<{ id: string }>>(

@@ -106,9 +106,7 @@ export class EventLog implements EventSink {
       this.pending.set(tx, buffer);
       const events = buffer;
       beforeCommit(tx, this, () => this.append(tx, events));
-      afterCommit(tx, () => {
-        for (const listener of this.appendedListeners) listener(events);
-      });
+      afterCommit(tx, () => this.announce(events));
     }
     buffer.push(event);
   }
@@ -131,8 +129,13 @@ export class EventLog implements EventSink {
        select changed.* from changed, appended`,
       [...change.params, this.batch(events)],
     );
-    if (rows.length) for (const listener of this.appendedListeners) listener(events);
+    if (rows.length) this.announce(events);
     return rows;
+  }
+
+  /** Tells the onAppended listeners of events this process has just committed. */
+  private announce(events: readonly DomainEvent[]): void {
+    for (const listener of this.appendedListeners) listener(events);
   }
 
   private async append(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
