@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LogEventBus } from '../src/realtime/event-bus.js';
+import { EventLog } from '../src/realtime/event-log.js';
 import { ManualClock } from '../src/shared/clock.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { closeDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
@@ -233,6 +235,38 @@ describe('the sequencer', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('delivery', () => {
+  it('a wake-up asking for what the running read brings costs no second read; one asking for more gets it', async () => {
+    /** The real log, counting the bus's reads. */
+    class CountedLog extends EventLog {
+      reads = 0;
+      override readAfter(...args: Parameters<EventLog['readAfter']>): ReturnType<EventLog['readAfter']> {
+        this.reads++;
+        return super.readAfter(...args);
+      }
+    }
+    const log = new CountedLog(clock);
+    const d = await startDialog(bot);
+    await t.settled();
+    const head = t.app.services.bus.position();
+    // Not started: no listener or sequencer of its own, so only the calls below make it read.
+    const bus = new LogEventBus(t.db.url, t.app.orm.em, log, () => undefined);
+    bus.catchUp(head);
+    bus.catchUp(head); // the sequencer's call and its own NOTIFY, while the first read runs
+    await eventually(() => bus.position() === head, 10_000, 'delivered up to the head');
+
+    await post(bot, d.id, 'more');
+    await t.settled();
+    const next = t.app.services.bus.position();
+    expect(next).toBeGreaterThan(head);
+    bus.catchUp(head); // already delivered
+    bus.catchUp(next);
+    await eventually(() => bus.position() === next, 10_000, 'delivered up to the new head');
+    await bus.stop();
+    expect(log.reads).toBe(2);
   });
 });
 

@@ -103,7 +103,8 @@ export class LogEventBus implements EventBus {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private delivered = 0;
   private reading: Promise<void> | null = null;
-  private readAgain = false;
+  /** The highest position someone asked to have delivered since the current read began. */
+  private wantedHead = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** This process's listener connection holds the sequencer lock. */
   private sequencer = false;
@@ -164,14 +165,14 @@ export class LogEventBus implements EventBus {
     return this.rootEm.fork();
   }
 
-  /** Reads and delivers everything committed since the last delivery (now, or once the current read ends). */
-  catchUp(): void {
-    if (this.stopped) return;
-    if (this.reading) {
-      this.readAgain = true;
-      return;
-    }
-    this.reading = this.readAll().finally(() => {
+  /**
+   * Reads and delivers everything numbered up to `head` (everything, when the caller cannot know),
+   * now or once the current read ends; a head already delivered costs no read.
+   */
+  catchUp(head = Number.POSITIVE_INFINITY): void {
+    if (this.stopped || head <= this.delivered) return;
+    this.wantedHead = Math.max(this.wantedHead, head);
+    this.reading ??= this.readAll().finally(() => {
       this.reading = null;
     });
   }
@@ -237,7 +238,7 @@ export class LogEventBus implements EventBus {
         const head = rows[0]?.head;
         if (head == null || this.stopped) break;
         // Its own NOTIFY reaches this listener too; reading now saves the round trip.
-        this.catchUp();
+        this.catchUp(Number(head));
         // A batch short of full numbered everything pending: asking again would find nothing
         // (later commits poke or poll again). The head advances by the batch's size unless
         // another sequencer numbered in between, which only costs one more call.
@@ -251,13 +252,14 @@ export class LogEventBus implements EventBus {
   private async readAll(): Promise<void> {
     try {
       do {
-        this.readAgain = false;
+        this.wantedHead = 0;
         for (;;) {
           const entries = await this.log.readAfter(this.rootEm.fork(), this.delivered, PAGE);
           for (const entry of entries) this.dispatch(entry);
           if (entries.length < PAGE || this.stopped) break;
         }
-      } while (this.readAgain && !this.stopped);
+        // A wake-up that arrived during the read often asked for what the read brought anyway.
+      } while (this.wantedHead > this.delivered && !this.stopped);
     } catch (error) {
       if (this.stopped) return;
       this.warn(`reading the event log failed: ${String(error)}`);
@@ -285,7 +287,7 @@ export class LogEventBus implements EventBus {
       this.scheduleReconnect();
     };
     client.on('notification', (message) => {
-      if (message.channel === WAKE_CHANNEL && Number(message.payload) > this.delivered) this.catchUp();
+      if (message.channel === WAKE_CHANNEL) this.catchUp(Number(message.payload));
     });
     client.on('error', (error) => lost(error.message));
     client.on('end', () => lost('connection ended'));
