@@ -122,6 +122,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     connected.sockets = server.sockets;
     registerDatabaseGauges(metrics, orm.em, clock);
     metrics.beforeScrape(async () => metrics.webSocketConnections.set(server.sockets.size));
+    metrics.beforeScrape(async () => metrics.tokenCacheEntries.set(services.auth.viewers.size()));
     metrics.beforeScrape(async () => {
       // Delivered first: read after it, the head can only be newer, so the lag is never negative.
       metrics.eventLogDelivered.set(bus.position());

@@ -125,10 +125,14 @@ export function createServices(
     presence,
     users: new UserService(clock, operators, events),
     scenarios: new ScenarioService(clock),
-    auth: new AuthService(clock, presence, events, loginThrottle, {
-      adminToken: config.adminToken,
-      sessionTtlSec: config.sessionTtlSec,
-    }),
+    auth: new AuthService(
+      clock,
+      presence,
+      events,
+      loginThrottle,
+      { adminToken: config.adminToken, sessionTtlSec: config.sessionTtlSec },
+      (from) => metrics.tokenLookups.inc({ from }),
+    ),
     apiTokens: new ApiTokenService(clock, events),
     passwords: new PasswordService(clock, events, loginThrottle),
     loginThrottle,

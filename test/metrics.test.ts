@@ -125,6 +125,20 @@ describe('GET /metrics', () => {
     expect(sampleSum(after, 'handover_sweep_failures_total')).toBe(0);
   });
 
+  it('counts token lookups by where they were answered, and the tokens held', async () => {
+    const fresh = t.client(await apiToken(t.admin, 'INTEGRATION'));
+    const before = await scrape();
+    const lookups = (samples: PromSample[], from: string): number => sampleSum(samples, 'handover_token_lookups_total', { from });
+    await fresh.ok('{ groups { id } }'); // first sight: the database
+    await fresh.ok('{ groups { id } }'); // then the cache
+    await fresh.ok('{ groups { id } }');
+    const after = await scrape();
+    expect(lookups(after, 'database') - lookups(before, 'database')).toBe(1);
+    expect(lookups(after, 'cache') - lookups(before, 'cache')).toBe(2);
+    expect(sampleSum(after, 'handover_token_cache_entries')).toBe(t.app.services.auth.viewers.size());
+    expect(sampleSum(after, 'handover_token_cache_entries')).toBeGreaterThan(0);
+  });
+
   it("reports the event log's head and how far this instance has delivered it", async () => {
     const before = sampleSum(await scrape(), 'handover_event_log_head_position');
     await startDialog(bot);

@@ -26,7 +26,7 @@ const ADMIN_VIEWER: Viewer = { role: Role.ADMIN, tokenId: null, userId: null, op
 /** Logins, logouts and login sessions: who a token is, and how long a session lives. */
 export class AuthService {
   /** Who recently seen tokens are, on this process; the app evicts from it on committed changes. */
-  readonly viewers = new ViewerCache();
+  readonly viewers: ViewerCache;
 
   constructor(
     private readonly clock: Clock,
@@ -34,7 +34,10 @@ export class AuthService {
     private readonly events: EventSink,
     private readonly throttle: LoginThrottle,
     private readonly options: SessionOptions,
-  ) {}
+    tokenAnswered?: (from: 'cache' | 'database') => void,
+  ) {
+    this.viewers = new ViewerCache(tokenAnswered);
+  }
 
   /**
    * The caller a bearer token stands for, or null (see `lookupToken`). ADMIN_TOKEN needs no

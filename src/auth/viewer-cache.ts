@@ -18,6 +18,9 @@ interface Entry {
  * is never kept, and a token the database refused is never remembered.
  */
 export class ViewerCache {
+  /** `answered` hears where each lookup of a token was answered from (for metrics). */
+  constructor(private readonly answered: (from: 'cache' | 'database') => void = () => undefined) {}
+
   private readonly entries = new LRUCache<string, Entry>({ max: VIEWER_CACHE_MAX });
   /**
    * Advanced by every eviction: a lookup that overlapped one may have read the state from
@@ -30,8 +33,12 @@ export class ViewerCache {
   /** The cached viewer for `hash` at `now`, else `lookup`'s (kept when nothing was evicted meanwhile). */
   async resolve(hash: string, now: Date, lookup: () => Promise<TokenLookup | null>): Promise<Viewer | null> {
     const entry = this.following ? this.entries.get(hash) : undefined;
-    if (entry && now.getTime() < entry.until) return entry.viewer;
+    if (entry && now.getTime() < entry.until) {
+      this.answered('cache');
+      return entry.viewer;
+    }
     if (entry) this.entries.delete(hash);
+    this.answered('database');
     const generation = this.generation;
     const found = await lookup();
     if (!found) return null;

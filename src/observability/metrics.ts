@@ -82,6 +82,17 @@ export class Metrics {
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
+  readonly tokenLookups = new Counter({
+    name: 'handover_token_lookups_total',
+    help: 'Bearer tokens (other than ADMIN_TOKEN) resolved to a caller, by where the answer came from (cache or database)',
+    labelNames: ['from'] as const,
+    registers: [this.registry],
+  });
+  readonly tokenCacheEntries = new Gauge({
+    name: 'handover_token_cache_entries',
+    help: 'Tokens whose caller this instance holds in memory',
+    registers: [this.registry],
+  });
   readonly webSocketConnections = new Gauge({
     name: 'handover_websocket_connections',
     help: 'Authenticated WebSocket connections open on this instance',
