@@ -157,6 +157,11 @@ function candidate(row: CandidateRow): Candidate {
   return { id: row.id, status: row.status, active: row.active_dialog_count, max: row.max_dialogs };
 }
 
+/** Takes `count` dialogs off an operator's load: the one statement that lowers a load. */
+function lowerLoad(operatorId: string, count: number): SqlFragment {
+  return { sql: 'update operators set active_dialog_count = active_dialog_count - ? where id = ?', params: [count, operatorId] };
+}
+
 /** The insert of a decision's DialogTransfer record. */
 function transferRecord(
   dialog: LockedDialog,
@@ -375,11 +380,7 @@ export class Router {
       });
     }
     if (previous !== null && previous !== to) {
-      parts.push({
-        name: 'released',
-        sql: 'update operators set active_dialog_count = active_dialog_count - 1 where id = ?',
-        params: [previous],
-      });
+      parts.push({ name: 'released', ...lowerLoad(previous, 1) });
     }
     const transferId = randomUUID();
     parts.push({ name: 'recorded', ...transferRecord(dialog, request, decision, previous, now, transferId) });
@@ -516,7 +517,8 @@ export class Router {
 
   /** Takes `count` dialogs off an operator's load (locking their row, in the documented order). */
   async release(tx: EntityManager, operatorId: string, count: number): Promise<void> {
-    await tx.execute('update operators set active_dialog_count = active_dialog_count - ? where id = ?', [count, operatorId]);
+    const lowered = lowerLoad(operatorId, count);
+    await tx.execute(lowered.sql, [...lowered.params]);
     holdOperators(tx, [operatorId]);
   }
 
