@@ -5,6 +5,10 @@ import { round } from './lib/stats.js';
 
 /** A statement that reads one index page: the client's cost dominates, as on the routing path. */
 const STATEMENT = `select id from dialogs where id = '00000000-0000-0000-0000-000000000000'`;
+/** The same with its value bound, as the server's statements have (many values, on the routing path). */
+const BOUND = `select id from dialogs where id = ? and status <> ? and created_at < ? and priority > ?`;
+const BOUND_PG = `select id from dialogs where id = $1 and status <> $2 and created_at < $3 and priority > $4`;
+const BOUND_VALUES = ['00000000-0000-0000-0000-000000000000', 'CLOSED', new Date('2030-01-01T00:00:00Z'), -1];
 
 /** This process's CPU (user + system) per call of `run`, in µs, after a warm-up of the same size. */
 async function cpuPerCall(calls: number, run: () => Promise<unknown>): Promise<number> {
@@ -28,6 +32,14 @@ export async function accessBench(databaseUrl: string, calls: number): Promise<B
   try {
     const pgStatement = await cpuPerCall(calls, () => client.query(STATEMENT));
     const ormStatement = await cpuPerCall(calls, () => orm.em.fork().execute(STATEMENT));
+    const pgBound = await cpuPerCall(calls, () =>
+      client.query({
+        name: 'access_bound',
+        text: BOUND_PG,
+        values: BOUND_VALUES,
+      }),
+    );
+    const ormBound = await cpuPerCall(calls, () => orm.em.fork().execute(BOUND, BOUND_VALUES));
     const pgTransaction = await cpuPerCall(calls, async () => {
       await client.query('begin');
       await client.query(STATEMENT);
@@ -40,6 +52,8 @@ export async function accessBench(databaseUrl: string, calls: number): Promise<B
       figures: {
         'pg: µs CPU per statement': pgStatement,
         'ORM: µs CPU per statement (em.execute)': ormStatement,
+        'pg: µs CPU per statement with 4 values (named prepared statement)': pgBound,
+        'ORM: µs CPU per statement with 4 values (em.execute, prepared)': ormBound,
         'pg: µs CPU per transaction (begin, statement, commit)': pgTransaction,
         'ORM: µs CPU per transaction (em.transactional, one statement)': ormTransaction,
       },

@@ -13,52 +13,62 @@ const MAX_NAMED = 500;
 type Scalar = string | number | boolean | null;
 
 /**
- * What MikroORM would inline, as bound values: a Date as its ISO instant (MikroORM's own format,
- * independent of the process's time zone), an array as a list, undefined as NULL. Null for a
- * value it would not know how to bind (then the statement is sent the ORM's usual way).
+ * What MikroORM would inline, as a bound value: a Date as its ISO instant (MikroORM's own format,
+ * independent of the process's time zone), undefined as NULL; undefined for a value it would not
+ * know how to bind (then the statement is sent the ORM's usual way).
  */
-function bindable(params: readonly unknown[]): { sql: (sql: string) => string; values: Scalar[] } | null {
+function scalar(value: unknown): Scalar | undefined {
+  if (value === undefined || value === null) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return value.toString();
+  return undefined;
+}
+
+/**
+ * `sql` with MikroORM's placeholders read as MikroORM's formatQuery reads them (`?` a value, an
+ * array a list of values, `??` an identifier, `\?` a plain question mark), written as PostgreSQL's
+ * `$n` with the values beside it; null when a value cannot be bound.
+ */
+function positional(sql: string, params: readonly unknown[], quoteIdentifier: (id: string) => string): Bound | null {
   const values: Scalar[] = [];
-  const listLengths: number[] = [];
-  const scalar = (value: unknown): Scalar | undefined => {
-    if (value === undefined || value === null) return null;
-    if (value instanceof Date) return value.toISOString();
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-    if (typeof value === 'bigint') return value.toString();
-    return undefined;
+  const bind = (value: unknown): string | null => {
+    const bound = scalar(value);
+    if (bound === undefined) return null;
+    values.push(bound);
+    return `$${values.length}`;
   };
-  for (const param of params) {
-    if (Array.isArray(param)) {
-      // An empty list inlines as nothing; bound, it would need a placeholder of its own.
-      if (param.length === 0) return null;
-      for (const item of param as unknown[]) {
-        const value = scalar(item);
-        if (value === undefined) return null;
-        values.push(value);
-      }
-      listLengths.push(param.length);
-    } else {
-      const value = scalar(param);
-      if (value === undefined) return null;
-      values.push(value);
-      listLengths.push(0);
+  let text = '';
+  let from = 0;
+  let next = 0;
+  for (let at = sql.indexOf('?'); at !== -1; at = sql.indexOf('?', from)) {
+    if (at > 0 && sql[at - 1] === '\\') {
+      text += `${sql.slice(from, at - 1)}?`;
+      from = at + 1;
+      continue;
     }
+    text += sql.slice(from, at);
+    const param = params[next++];
+    if (sql[at + 1] === '?') {
+      if (typeof param !== 'string') return null;
+      text += quoteIdentifier(param);
+      from = at + 2;
+      continue;
+    }
+    // An empty list inlines as nothing; bound, it would need a placeholder of its own.
+    if (Array.isArray(param) && param.length === 0) return null;
+    const marks = Array.isArray(param) ? (param as unknown[]).map(bind) : [bind(param)];
+    if (marks.includes(null)) return null;
+    text += marks.join(', ');
+    from = at + 1;
   }
-  const expand = (sql: string): string => {
-    if (listLengths.every((n) => n === 0)) return sql;
-    let index = 0;
-    // The same placeholders MikroORM's formatQuery replaces: `?`, not `\?` nor `??`.
-    return sql.replace(/\\\?|\?\?|\?/g, (match) => {
-      if (match === '\\?') return match;
-      if (match === '??') {
-        index++; // an identifier: never a list
-        return match;
-      }
-      const n = listLengths[index++] ?? 0;
-      return n === 0 ? '?' : Array.from({ length: n }, () => '?').join(', ');
-    });
-  };
-  return { sql: expand, values };
+  if (next !== params.length) return null;
+  return { text: text + sql.slice(from), values };
+}
+
+interface Bound {
+  readonly text: string;
+  readonly values: Scalar[];
 }
 
 const names = new Map<string, string>();
@@ -85,19 +95,23 @@ export class PreparedStatementConnection extends PostgreSqlConnection {
     ctx?: Knex.Transaction,
     loggerContext?: Parameters<PostgreSqlConnection['execute']>[4],
   ): Promise<T> {
-    const bound = typeof queryOrKnex === 'string' && params.length > 0 ? bindable(params) : null;
+    const bound =
+      typeof queryOrKnex === 'string' && params.length > 0
+        ? positional(queryOrKnex, params, (id) => this.platform.quoteIdentifier(id))
+        : null;
     if (typeof queryOrKnex !== 'string' || bound === null) {
       return super.execute<T & object>(queryOrKnex, params, method, ctx, loggerContext);
     }
     await this.ensureConnection();
-    const sql = bound.sql(queryOrKnex);
-    const name = nameOf(sql);
+    const name = nameOf(bound.text);
     // Logged as written, without its values.
     return this.executeQuery(
       queryOrKnex,
       async () => {
-        const query = this.getKnex().raw(sql, bound.values);
-        if (name !== undefined) query.options({ name });
+        // No knex bindings: knex leaves the text alone and pg receives the values as they are.
+        const query = this.getKnex()
+          .raw(bound.text)
+          .options(name === undefined ? { values: bound.values } : { name, values: bound.values });
         if (ctx) query.transacting(ctx);
         return this.transformRawResult<T>(await query, method);
       },
