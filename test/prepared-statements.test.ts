@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inTransaction, transactionRetries } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 let t: TestApp;
@@ -49,5 +50,22 @@ describe('raw SQL', () => {
       '%bytea = decode%',
     ]);
     expect(prepared).toEqual([]);
+  });
+
+  it('a statement whose result columns a migration changed is prepared again: alone at once, in a transaction by running it again', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table prepared_probe (id int primary key, a text)');
+    await em.execute(`insert into prepared_probe values (1, 'one')`);
+    const read = 'select * from prepared_probe where id = ?';
+    expect(await em.execute(read, [1])).toEqual([{ id: 1, a: 'one' }]);
+
+    await em.execute(`alter table prepared_probe add column b text not null default 'two'`);
+    expect(await em.execute(read, [1])).toEqual([{ id: 1, a: 'one', b: 'two' }]);
+
+    await em.execute(`alter table prepared_probe add column c int not null default 3`);
+    const retries = transactionRetries();
+    const rows = await inTransaction(t.app.orm.em.fork(), (tx) => tx.execute(read, [1]));
+    expect(rows).toEqual([{ id: 1, a: 'one', b: 'two', c: 3 }]);
+    expect(transactionRetries()).toBe(retries + 1);
   });
 });

@@ -72,14 +72,32 @@ interface Bound {
 }
 
 const names = new Map<string, string>();
+/** Part of every name: advanced when a prepared statement has gone stale, so all are parsed afresh. */
+let generation = 0;
 
 /** A stable name for `sql`, or undefined once MAX_NAMED texts have one (then it runs unnamed). */
 function nameOf(sql: string): string | undefined {
   const known = names.get(sql);
   if (known !== undefined || names.size >= MAX_NAMED) return known;
-  const name = `h_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+  const name = `h${generation}_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
   names.set(sql, name);
   return name;
+}
+
+/**
+ * PostgreSQL refuses to run a prepared statement whose result columns changed since it was
+ * prepared (a migration added a column to a table it reads with `*`, say, while this process
+ * kept running). SQLSTATE 0A000 also covers other refusals: the message tells them apart.
+ */
+export function isStalePreparedStatement(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+}
+
+/** New names for everything: each connection parses its statements again as they are used. */
+function forgetPreparedStatements(): void {
+  generation++;
+  names.clear();
 }
 
 /**
@@ -103,20 +121,30 @@ export class PreparedStatementConnection extends PostgreSqlConnection {
       return super.execute<T & object>(queryOrKnex, params, method, ctx, loggerContext);
     }
     await this.ensureConnection();
-    const name = nameOf(bound.text);
     // Logged as written, without its values.
-    return this.executeQuery(
-      queryOrKnex,
-      async () => {
-        // No knex bindings: knex leaves the text alone and pg receives the values as they are.
-        const query = this.getKnex()
-          .raw(bound.text)
-          .options(name === undefined ? { values: bound.values } : { name, values: bound.values });
-        if (ctx) query.transacting(ctx);
-        return this.transformRawResult<T>(await query, method);
-      },
-      { query: queryOrKnex, params, ...loggerContext },
-    );
+    const run = (): Promise<T> =>
+      this.executeQuery(
+        queryOrKnex,
+        async () => {
+          const name = nameOf(bound.text);
+          // No knex bindings: knex leaves the text alone and pg receives the values as they are.
+          const query = this.getKnex()
+            .raw(bound.text)
+            .options(name === undefined ? { values: bound.values } : { name, values: bound.values });
+          if (ctx) query.transacting(ctx);
+          return this.transformRawResult<T>(await query, method);
+        },
+        { query: queryOrKnex, params, ...loggerContext },
+      );
+    try {
+      return await run();
+    } catch (error) {
+      if (!isStalePreparedStatement(error)) throw error;
+      forgetPreparedStatements();
+      // Inside a transaction the error has aborted it: inTransaction runs it again from the start.
+      if (ctx) throw error;
+      return run();
+    }
   }
 }
 

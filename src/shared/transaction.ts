@@ -1,5 +1,6 @@
 import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { isStalePreparedStatement } from '../db/prepared-driver.js';
 
 const MAX_ATTEMPTS = 10;
 
@@ -13,6 +14,8 @@ const RETRYABLE: Readonly<Record<string, string>> = {
 function retryableCause(error: unknown): string | null {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && Object.hasOwn(RETRYABLE, code)) return `${RETRYABLE[code]} (${code})`;
+  // Its statements are prepared again under new names on the next attempt.
+  if (isStalePreparedStatement(error)) return 'stale prepared statement (0A000)';
   if (error instanceof DeadlockException) return 'deadlock';
   if (error instanceof LockWaitTimeoutException) return 'lock wait timeout';
   return null;
@@ -65,7 +68,8 @@ export function afterCommit(tx: EntityManager, hook: () => void): void {
 /**
  * Runs `work` in one transaction (flushed and committed at the end, rolled back on error).
  * A transaction Postgres aborts to break a deadlock (or a serialization failure, or a lock
- * timeout) runs again from the start: a safety net behind the lock order, counted and logged.
+ * timeout, or a prepared statement a migration made stale) runs again from the start: a safety
+ * net behind the lock order, counted and logged.
  */
 export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
