@@ -252,6 +252,12 @@ describe('webhooks in one process', () => {
         .filter((r) => r.body.data.message?.dialogId === other.id)
         .map((r) => r.body.data.message.text),
     ).toEqual(['o1', 'o2', 'o3']);
+    // The retry is timed from when the failure is recorded: advance the clock only after that.
+    await eventually(
+      async () => (await attempts(t.admin, id)).some((a) => a.statusCode === 500 && a.nextAttemptAt !== null),
+      10_000,
+      "the stuck dialog's failed attempt recorded",
+    );
     failing = false;
     clock.advance(retryDelayMs(1, () => 1));
     await eventually(() => ofStuck().filter((e) => e.endsWith(':200')).length === 3, 10_000, 'stuck dialog recovered');
@@ -291,6 +297,12 @@ describe('webhooks in one process', () => {
     // The receiver still holds the old secret: the next delivery is rejected as forged.
     await startDialog(bot);
     await eventually(() => receiver.rejected.length === 1, 10_000, 'rejected with the old secret');
+    // The retry is timed from when the failure is recorded: advance the clock only after that.
+    await eventually(
+      async () => (await attempts(t.admin, id)).some((a) => a.nextAttemptAt !== null),
+      10_000,
+      'the failed attempt recorded',
+    );
     receiver.secret = rotateWebhookSecret.secret;
     clock.advance(retryDelayMs(1, () => 1));
     await eventually(() => receiver.delivered().length === 2, 10_000, 'verified with the new secret');
