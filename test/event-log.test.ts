@@ -270,6 +270,32 @@ describe('delivery', () => {
   });
 });
 
+describe('a decision', () => {
+  it("writes its events in its own statement, naming the group it moved the dialog to, after the transaction's earlier events", async () => {
+    const [a, b] = [await createGroup(t.admin), await createGroup(t.admin)];
+    const d = await startDialog(bot);
+    await transfer(bot, d.id, { groupId: a.id });
+    const appends = t.watchStatements(/append_events/);
+    await transfer(bot, d.id, { groupId: b.id });
+    // One statement wrote the decision and its events: no append of its own at commit.
+    expect(appends()).toBe(1);
+    await settled();
+    const rows = await t.app.orm.em
+      .fork()
+      .execute<Array<{ type: string; group_id: string | null }>>(
+        'select type, group_id from event_log where dialog_id = ? order by id',
+        [d.id],
+      );
+    expect(rows.map((r) => [r.type, r.group_id])).toEqual([
+      ['DIALOG_STARTED', null],
+      ['DIALOG_QUEUED', a.id],
+      ['dialog_status_changed', a.id],
+      ['DIALOG_QUEUED', b.id],
+      ['dialog_status_changed', b.id],
+    ]);
+  });
+});
+
 describe('resume', () => {
   it('events(after:) and the subscription resume exactly where the reader left off, across instances, in commit order', async () => {
     const second = await startTestApp({ db: t.db, clock });

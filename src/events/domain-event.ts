@@ -34,6 +34,8 @@ export type DomainEvent =
       readonly status?: DialogStatus;
       /** On MESSAGE: the operator the dialog is assigned to, whose myDialogs stream carries it too. */
       readonly operatorId?: string | null;
+      /** The dialog's group, when the publisher knows it (else the log reads it from the dialog). */
+      readonly groupId?: string | null;
     }
   | {
       readonly kind: 'operator';
@@ -72,4 +74,11 @@ export interface EventSink {
    * where a transaction would take four. Returns the changed rows.
    */
   changeAlone<R extends object>(em: EntityManager, change: SqlFragment, events: readonly DomainEvent[]): Promise<R[]>;
+  /**
+   * The append of `events`, after those `tx` published before, as a query to run inside the
+   * caller's next statement (a SELECT in its WITH): that statement writes them, and they are
+   * delivered as published ones if `tx` commits. A statement does not see its own changes, so
+   * the events name any group that statement changes.
+   */
+  appendWithin(tx: EntityManager, events: readonly DomainEvent[]): SqlFragment;
 }

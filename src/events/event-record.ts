@@ -55,7 +55,7 @@ export function recordOf(event: DomainEvent): EventRecord {
     case 'dialog':
       return event.messageId !== null
         ? feed(EventType.MESSAGE_POSTED, { dialogId: event.dialogId, messageId: event.messageId })
-        : internal(`dialog_${event.type.toLowerCase()}`, { dialogId: event.dialogId });
+        : internal(`dialog_${event.type.toLowerCase()}`, { dialogId: event.dialogId, groupId: event.groupId ?? null });
     case 'sl':
       return feed(event.type === 'BREACHED' ? EventType.SL_BREACHED : EventType.SL_WARNING, {
         dialogId: event.dialogId,

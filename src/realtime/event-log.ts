@@ -93,22 +93,44 @@ function resumeState(after: number, newest: number, oldestKept: string | null | 
  * commit or roll back with the change. They are appended unnumbered (no lock, no NOTIFY: writers
  * never wait for each other here); the sequencer (LogEventBus) numbers them once committed.
  */
+/** What one transaction has published. */
+interface TransactionEvents {
+  /** Not yet written: appended at commit, or by the next statement that takes them. */
+  readonly unwritten: DomainEvent[];
+  /** Everything, in order: announced once the transaction commits. */
+  readonly all: DomainEvent[];
+}
+
 export class EventLog implements EventSink {
-  private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
+  private readonly byTransaction = new WeakMap<EntityManager, TransactionEvents>();
   private readonly appendedListeners = new Set<(events: readonly DomainEvent[]) => void>();
 
   constructor(private readonly clock: Clock) {}
 
   async publish(tx: EntityManager, event: DomainEvent): Promise<void> {
-    let buffer = this.pending.get(tx);
-    if (!buffer) {
-      buffer = [];
-      this.pending.set(tx, buffer);
-      const events = buffer;
-      beforeCommit(tx, this, () => this.append(tx, events));
-      afterCommit(tx, () => this.announce(events));
-    }
-    buffer.push(event);
+    const events = this.eventsOf(tx);
+    events.unwritten.push(event);
+    events.all.push(event);
+  }
+
+  appendWithin(tx: EntityManager, events: readonly DomainEvent[]): SqlFragment {
+    const published = this.eventsOf(tx);
+    const batch = [...published.unwritten.splice(0), ...events];
+    published.all.push(...events);
+    return { sql: 'select append_events(?::jsonb)', params: [this.batch(batch)] };
+  }
+
+  /** `tx`'s events; on first use, arranges for the unwritten ones to be written before commit. */
+  private eventsOf(tx: EntityManager): TransactionEvents {
+    const known = this.byTransaction.get(tx);
+    if (known) return known;
+    const events: TransactionEvents = { unwritten: [], all: [] };
+    this.byTransaction.set(tx, events);
+    beforeCommit(tx, this, async () => {
+      if (events.unwritten.length) await this.append(tx, events.unwritten.splice(0));
+    });
+    afterCommit(tx, () => this.announce(events.all));
+    return events;
   }
 
   /**

@@ -329,7 +329,8 @@ export class Router {
 
   /**
    * Moves the dialog to the decided place, moves the load from the operator giving it up to the
-   * one taking it, and records why — one statement, whose result is the updated row. Every
+   * one taking it, records why and appends the events — one statement, whose result is the
+   * updated row. Every
    * operator row it changes is already held by this transaction (route() or drain() locked it),
    * so folding the writes together changes no lock order.
    */
@@ -384,36 +385,41 @@ export class Router {
     }
     const transferId = randomUUID();
     parts.push({ name: 'recorded', ...transferRecord(dialog, request, decision, previous, now, transferId) });
-    const [row] = await tx.execute<DialogRow[]>(
-      `with ${parts.map((part) => `${part.name} as (${part.sql})`).join(',\n')}\nselect * from moved`,
-      parts.flatMap((part) => part.params),
-    );
-
     const type =
       to === null
         ? QueueEventType.QUEUED
         : previous !== null && previous !== to
           ? QueueEventType.TRANSFERRED
           : QueueEventType.ASSIGNED;
-    await this.events.publish(tx, {
-      kind: 'queue',
-      type,
-      dialogId: dialog.id,
-      status: to === null ? DialogStatus.QUEUED : DialogStatus.ASSIGNED,
-      previousStatus: dialog.status,
-      groupId: decision.groupId,
-      previousGroupId: dialog.group_id,
-      operatorId: to,
-      previousOperatorId: previous,
-      transferId,
-    });
-    await this.events.publish(tx, {
-      kind: 'dialog',
-      type: DialogEventType.STATUS_CHANGED,
-      dialogId: dialog.id,
-      messageId: null,
-      status: to === null ? DialogStatus.QUEUED : DialogStatus.ASSIGNED,
-    });
+    const status = to === null ? DialogStatus.QUEUED : DialogStatus.ASSIGNED;
+    // Written by the decision's own statement, which cannot see its update: they name the new group.
+    const appended = this.events.appendWithin(tx, [
+      {
+        kind: 'queue',
+        type,
+        dialogId: dialog.id,
+        status,
+        previousStatus: dialog.status,
+        groupId: decision.groupId,
+        previousGroupId: dialog.group_id,
+        operatorId: to,
+        previousOperatorId: previous,
+        transferId,
+      },
+      {
+        kind: 'dialog',
+        type: DialogEventType.STATUS_CHANGED,
+        dialogId: dialog.id,
+        messageId: null,
+        status,
+        groupId: decision.groupId,
+      },
+    ]);
+    parts.push({ name: 'appended', ...appended });
+    const [row] = await tx.execute<DialogRow[]>(
+      `with ${parts.map((part) => `${part.name} as (${part.sql})`).join(',\n')}\nselect moved.* from moved, appended`,
+      parts.flatMap((part) => part.params),
+    );
     // The row is locked by this transaction: it cannot have gone.
     if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
     this.told(tx, request, decision, startedAt);
