@@ -88,11 +88,6 @@ function resumeState(after: number, newest: number, oldestKept: string | null | 
   return after + 1 < oldest ? 'expired' : 'ok';
 }
 
-/**
- * The event log (outbox): a transaction's events are appended as its last statement, so they
- * commit or roll back with the change. They are appended unnumbered (no lock, no NOTIFY: writers
- * never wait for each other here); the sequencer (LogEventBus) numbers them once committed.
- */
 /** What one transaction has published. */
 interface TransactionEvents {
   /** Not yet written: appended at commit, or by the next statement that takes them. */
@@ -101,6 +96,12 @@ interface TransactionEvents {
   readonly all: DomainEvent[];
 }
 
+/**
+ * The event log (outbox): a transaction's events are appended as its last statement (or by one
+ * of its statements that takes them: appendWithin), so they commit or roll back with the change.
+ * They are appended unnumbered (no lock, no NOTIFY: writers never wait for each other here); the
+ * sequencer (LogEventBus) numbers them once committed.
+ */
 export class EventLog implements EventSink {
   private readonly byTransaction = new WeakMap<EntityManager, TransactionEvents>();
   private readonly appendedListeners = new Set<(events: readonly DomainEvent[]) => void>();
@@ -117,7 +118,7 @@ export class EventLog implements EventSink {
     const published = this.eventsOf(tx);
     const batch = [...published.unwritten.splice(0), ...events];
     published.all.push(...events);
-    return { sql: 'select append_events(?::jsonb)', params: [this.batch(batch)] };
+    return this.appendQuery(batch);
   }
 
   /** `tx`'s events; on first use, arranges for the unwritten ones to be written before commit. */
@@ -145,11 +146,12 @@ export class EventLog implements EventSink {
   async changeAlone<R extends object>(em: EntityManager, change: SqlFragment, events: readonly DomainEvent[]): Promise<R[]> {
     // A SELECT in WITH runs only as far as the outer query reads it: the join makes it run,
     // once, and only when the change returned a row.
+    const appended = this.appendQuery(events);
     const rows = await em.execute<R[]>(
       `with changed as (${change.sql}),
-            appended as (select append_events(?::jsonb) where exists (select 1 from changed))
+            appended as (${appended.sql} where exists (select 1 from changed))
        select changed.* from changed, appended`,
-      [...change.params, this.batch(events)],
+      [...change.params, ...appended.params],
     );
     if (rows.length) this.announce(events);
     return rows;
@@ -161,13 +163,15 @@ export class EventLog implements EventSink {
   }
 
   private async append(tx: EntityManager, events: readonly DomainEvent[]): Promise<void> {
-    await tx.execute('select append_events(?::jsonb)', [this.batch(events)]);
+    const { sql, params } = this.appendQuery(events);
+    await tx.execute(sql, [...params]);
   }
 
-  /** The argument of append_events(): the events as the log records them. */
-  private batch(events: readonly DomainEvent[]): string {
+  /** The query that appends `events`, as the log records them. */
+  private appendQuery(events: readonly DomainEvent[]): SqlFragment {
     const at = this.clock.now().toISOString();
-    return JSON.stringify(events.map((event) => ({ ...recordOf(event), at, topics: topicsOf(event), body: event })));
+    const batch = events.map((event) => ({ ...recordOf(event), at, topics: topicsOf(event), body: event }));
+    return { sql: 'select append_events(?::jsonb)', params: [JSON.stringify(batch)] };
   }
 
   /** Which transactions had committed when this was called (a PostgreSQL snapshot). */
