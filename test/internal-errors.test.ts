@@ -51,8 +51,8 @@ describe('internal errors reveal nothing', () => {
         (e: unknown) => e,
       );
     expect(error).toBeInstanceOf(Error);
-    // Values are bound, not inlined: the statement in the message carries none of them...
-    expect(String((error as Error).message)).toContain('insert into users');
+    // Values are bound, not inlined: the message names what failed, without them...
+    expect(String((error as Error).message)).toContain('users_email_live_unique');
     expect(String((error as Error).message)).not.toContain(secret);
     // ...but the server's detail names the clashing key: what would have been logged.
     expect(String((error as { detail?: unknown }).detail)).toContain(op.email);

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { entities } from './entities.js';
-import { PreparedStatementDriver } from './prepared-driver.js';
+import { PgDriver } from './pg-driver.js';
 
 export interface OrmOptions {
   readonly databaseUrl: string;
@@ -19,7 +19,7 @@ const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'migra
 export function ormConfig(options: OrmOptions): Options {
   return defineConfig({
     clientUrl: options.databaseUrl,
-    driver: PreparedStatementDriver,
+    driver: PgDriver,
     entities,
     extensions: [Migrator],
     // No ./temp cache; metadata comes from the decorators on every start.

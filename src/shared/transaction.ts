@@ -1,6 +1,6 @@
 import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isStalePreparedStatement } from '../db/prepared-driver.js';
+import { isStalePreparedStatement } from '../db/pg-driver.js';
 
 const MAX_ATTEMPTS = 10;
 

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import {
+  AbstractSqlDriver,
+  EventType,
+  PostgreSqlConnection,
+  PostgreSqlPlatform,
+  type Configuration,
+  type Knex,
+} from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { positional } from './placeholders.js';
+import { PooledTransaction } from './pooled-transaction.js';
+
+/** Distinct statement texts given a name (each name is parsed once per pooled connection). */
+const MAX_NAMED = 500;
+
+const names = new Map<string, string>();
+/** Part of every name: advanced when a prepared statement has gone stale, so all are parsed afresh. */
+let generation = 0;
+
+/** A stable name for `sql`, or undefined once MAX_NAMED texts have one (then it runs unnamed). */
+function nameOf(sql: string): string | undefined {
+  const known = names.get(sql);
+  if (known !== undefined || names.size >= MAX_NAMED) return known;
+  const name = `h${generation}_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+  names.set(sql, name);
+  return name;
+}
+
+/**
+ * PostgreSQL refuses to run a prepared statement whose result columns changed since it was
+ * prepared (a migration added a column to a table it reads with `*`, say, while this process
+ * kept running). SQLSTATE 0A000 also covers other refusals: the message tells them apart.
+ */
+export function isStalePreparedStatement(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+}
+
+/** New names for everything: each connection parses its statements again as they are used. */
+function forgetPreparedStatements(): void {
+  generation++;
+  names.clear();
+}
+
+/** The part of knex's client this connection uses: its pool of pg connections. */
+interface ConnectionPool {
+  acquireConnection(): Promise<pg.Client>;
+  releaseConnection(connection: pg.Client): Promise<void>;
+}
+
+type BeginOptions = NonNullable<Parameters<PostgreSqlConnection['begin']>[0]>;
+type Broadcaster = BeginOptions['eventBroadcaster'];
+type LogContext = BeginOptions['loggerContext'];
+
+/**
+ * MikroORM's PostgreSQL connection, sending statements to pg itself rather than through knex
+ * (knex still builds the ORM's queries and keeps the pool):
+ * - raw SQL with bound values goes out as a named prepared statement, instead of MikroORM's
+ *   default of writing the values into the text: PostgreSQL parses each statement once per
+ *   connection and can keep its plan, and Node skips quoting every value;
+ * - a transaction is BEGIN and COMMIT on a pooled connection (PooledTransaction), instead of a
+ *   knex transaction, which builds a whole knex instance for each one.
+ * Results, logging and errors are MikroORM's as before.
+ */
+export class PgConnection extends PostgreSqlConnection {
+  override async execute<T>(
+    queryOrKnex: string | Knex.QueryBuilder | Knex.Raw,
+    params: unknown[] = [],
+    method: 'all' | 'get' | 'run' = 'all',
+    ctx?: unknown,
+    loggerContext?: Parameters<PostgreSqlConnection['execute']>[4],
+  ): Promise<T> {
+    await this.ensureConnection();
+    let transaction = PooledTransaction.of(ctx);
+    let sql: string;
+    if (typeof queryOrKnex === 'string') {
+      sql = queryOrKnex;
+    } else {
+      transaction ??= PooledTransaction.boundTo(queryOrKnex);
+      const compiled = queryOrKnex.toSQL();
+      sql = compiled.sql;
+      params = [...(compiled.bindings ?? [])];
+    }
+    sql = this.config.get('onQuery')(sql, params);
+    const bound = params.length > 0 ? positional(sql, params, (id) => this.platform.quoteIdentifier(id)) : null;
+    // Values the driver cannot bind (bytes, objects, empty lists) are written in, as MikroORM does.
+    const query = (): pg.QueryConfig => {
+      if (bound === null) return { text: this.platform.formatQuery(sql, params) };
+      const name = nameOf(bound.text);
+      return name === undefined ? { text: bound.text, values: bound.values } : { name, text: bound.text, values: bound.values };
+    };
+    // Logged as written, without its values.
+    const run = (): Promise<T> =>
+      this.executeQuery(sql, async () => this.transformRawResult<T>(await this.send(transaction, query()), method), {
+        query: sql,
+        params,
+        ...loggerContext,
+      });
+    try {
+      return await run();
+    } catch (error) {
+      if (!isStalePreparedStatement(error)) throw error;
+      forgetPreparedStatements();
+      // Inside a transaction the error has aborted it: inTransaction runs it again from the start.
+      if (transaction) throw error;
+      return run();
+    }
+  }
+
+  override async begin(options: BeginOptions = {}): Promise<Knex.Transaction> {
+    await this.ensureConnection();
+    const parent = PooledTransaction.of(options.ctx);
+    if (parent === null) await options.eventBroadcaster?.dispatchEvent(EventType.beforeTransactionStart);
+    const connection = parent?.connection ?? (await this.pool().acquireConnection());
+    const tx = new PooledTransaction(connection, parent, this.pool());
+    const statements = tx.savepoint
+      ? [this.platform.getSavepointSQL(tx.savepoint)]
+      : this.platform.getBeginTransactionSQL(options);
+    try {
+      for (const statement of statements) await connection.query(statement);
+    } catch (error) {
+      if (parent === null) await this.pool().releaseConnection(connection);
+      throw error;
+    }
+    for (const statement of statements) this.logQuery(statement, options.loggerContext);
+    if (parent === null) await options.eventBroadcaster?.dispatchEvent(EventType.afterTransactionStart, tx.asContext());
+    return tx.asContext();
+  }
+
+  override async commit(ctx: Knex.Transaction, eventBroadcaster?: Broadcaster, loggerContext?: LogContext): Promise<void> {
+    const tx = this.transaction(ctx);
+    const root = tx.parent === null;
+    if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionCommit, ctx);
+    const statement = tx.savepoint ? this.platform.getReleaseSavepointSQL(tx.savepoint) : this.platform.getCommitTransactionSQL();
+    try {
+      await tx.connection.query(statement);
+    } finally {
+      // A COMMIT that fails has ended the transaction too (PostgreSQL rolled it back).
+      if (root) await this.finish(tx);
+    }
+    this.logQuery(statement, loggerContext);
+    if (root) await eventBroadcaster?.dispatchEvent(EventType.afterTransactionCommit, ctx);
+  }
+
+  override async rollback(ctx: Knex.Transaction, eventBroadcaster?: Broadcaster, loggerContext?: LogContext): Promise<void> {
+    const tx = this.transaction(ctx);
+    if (tx.finished) return;
+    const root = tx.parent === null;
+    if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionRollback, ctx);
+    const statement = tx.savepoint
+      ? this.platform.getRollbackToSavepointSQL(tx.savepoint)
+      : this.platform.getRollbackTransactionSQL();
+    try {
+      await tx.connection.query(statement);
+    } catch (error) {
+      if (!root) throw error;
+      // A connection that cannot roll back is not fit for another transaction: once ended, the
+      // pool discards it instead of lending it again. The error that caused the rollback is the
+      // one the caller sees.
+      await tx.connection.end().catch(() => undefined);
+    } finally {
+      if (root) await this.finish(tx);
+    }
+    this.logQuery(statement, loggerContext);
+    if (root) await eventBroadcaster?.dispatchEvent(EventType.afterTransactionRollback, ctx);
+  }
+
+  /** Runs one statement: on the transaction's connection, else on one borrowed for it. */
+  private async send(transaction: PooledTransaction | null, query: pg.QueryConfig): Promise<pg.QueryResult> {
+    if (transaction) return transaction.connection.query(query);
+    const pool = this.pool();
+    const connection = await pool.acquireConnection();
+    try {
+      return await connection.query(query);
+    } finally {
+      await pool.releaseConnection(connection);
+    }
+  }
+
+  private transaction(ctx: Knex.Transaction): PooledTransaction {
+    const tx = PooledTransaction.of(ctx);
+    if (tx === null) throw new Error('no transaction to end');
+    return tx;
+  }
+
+  private async finish(tx: PooledTransaction): Promise<void> {
+    tx.finished = true;
+    await this.pool().releaseConnection(tx.connection);
+  }
+
+  /** knex's client, which owns the pool. */
+  private pool(): ConnectionPool {
+    return this.getKnex().client as ConnectionPool;
+  }
+}
+
+/** MikroORM's PostgreSQL driver over PgConnection. */
+export class PgDriver extends AbstractSqlDriver<PgConnection, PostgreSqlPlatform> {
+  constructor(config: Configuration) {
+    super(config, new PostgreSqlPlatform(), PgConnection, ['knex', 'pg']);
+  }
+}

@@ -1,0 +1,164 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inTransaction, transactionRetries } from '../src/shared/transaction.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+
+let t: TestApp;
+// One pooled connection: the statements below and the check of what it prepared share it; a
+// transaction that kept it would leave every later statement waiting.
+beforeAll(async () => {
+  t = await startTestApp({ config: { dbPoolSize: 1 } });
+});
+afterAll(() => t.stop());
+
+interface Prepared {
+  statement: string;
+}
+
+describe('raw SQL', () => {
+  it('runs as a named prepared statement with its values bound: lists expand, dates keep their instant', async () => {
+    const em = t.app.orm.em.fork();
+    const sql =
+      'select x, ?::timestamptz as at, ?::boolean as flag, ?::text as nothing from (values (1), (2), (3), (4)) v(x) where x in (?) order by x';
+    const at = new Date('2026-05-01T08:00:00.123Z');
+    for (const list of [
+      [2, 4],
+      [2, 4],
+      [1, 2, 3],
+    ]) {
+      const rows = await em.execute<Array<{ x: number; at: string; flag: boolean; nothing: null }>>(sql, [
+        at,
+        true,
+        undefined,
+        list,
+      ]);
+      expect(rows.map((r) => r.x)).toEqual(list);
+      expect(rows.map((r) => [new Date(r.at).toISOString(), r.flag, r.nothing])).toEqual(
+        list.map(() => [at.toISOString(), true, null]),
+      );
+    }
+    const prepared = await em.execute<Prepared[]>(`select statement from pg_prepared_statements where statement like ?`, [
+      'select x, $1::timestamptz%',
+    ]);
+    // One per list length; the same text is parsed once.
+    expect(prepared.map((p) => p.statement.match(/in \(([^)]*)\)/)?.[1]).sort()).toEqual(['$4, $5', '$4, $5, $6']);
+  });
+
+  it('a statement with a value it does not bind (bytes) runs as before, with the values written into it', async () => {
+    const em = t.app.orm.em.fork();
+    const sql = `select ?::bytea = decode('0102', 'hex') as same, ?::int as n`;
+    expect(await em.execute(sql, [Buffer.from([1, 2]), 7])).toEqual([{ same: true, n: 7 }]);
+    const prepared = await em.execute<Prepared[]>(`select statement from pg_prepared_statements where statement like ?`, [
+      '%bytea = decode%',
+    ]);
+    expect(prepared).toEqual([]);
+  });
+
+  it('a statement whose result columns a migration changed is prepared again: alone at once, in a transaction by running it again', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table prepared_probe (id int primary key, a text)');
+    await em.execute(`insert into prepared_probe values (1, 'one')`);
+    const read = 'select * from prepared_probe where id = ?';
+    expect(await em.execute(read, [1])).toEqual([{ id: 1, a: 'one' }]);
+
+    await em.execute(`alter table prepared_probe add column b text not null default 'two'`);
+    expect(await em.execute(read, [1])).toEqual([{ id: 1, a: 'one', b: 'two' }]);
+
+    await em.execute(`alter table prepared_probe add column c int not null default 3`);
+    const retries = transactionRetries();
+    const rows = await inTransaction(t.app.orm.em.fork(), (tx) => tx.execute(read, [1]));
+    expect(rows).toEqual([{ id: 1, a: 'one', b: 'two', c: 3 }]);
+    expect(transactionRetries()).toBe(retries + 1);
+  });
+});
+
+/** This statement's backend and transaction, as PostgreSQL sees them. */
+async function where(em: EntityManager): Promise<{ pid: number; xid: string }> {
+  const [row] = await em.execute<Array<{ pid: number; xid: string }>>(
+    'select pg_backend_pid() as pid, pg_current_xact_id()::text as xid',
+  );
+  return row;
+}
+
+describe('transactions', () => {
+  it('run every statement on one connection, in one transaction, and give the connection back', async () => {
+    const seen = await inTransaction(t.app.orm.em.fork(), async (tx) => [await where(tx), await where(tx)]);
+    expect(seen[1]).toEqual(seen[0]);
+    // Outside it, each statement is a transaction of its own.
+    const em = t.app.orm.em.fork();
+    expect((await where(em)).xid).not.toBe(seen[0].xid);
+    expect((await where(em)).xid).not.toBe((await where(em)).xid);
+  });
+
+  it('roll back on an error: nothing written, the connection back in the pool', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table tx_probe (id int primary key)');
+    const failed = await inTransaction(em, async (tx) => {
+      await tx.execute('insert into tx_probe values (?)', [1]);
+      throw new Error('changed my mind');
+    }).catch((e: unknown) => e);
+    expect(failed).toEqual(new Error('changed my mind'));
+    await inTransaction(em, (tx) => tx.execute('insert into tx_probe values (?)', [2]));
+    expect(await em.execute('select id from tx_probe order by id')).toEqual([{ id: 2 }]);
+  });
+
+  it('a COMMIT the server refuses fails the call and frees the connection', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table commit_probe (id int, unique (id) deferrable initially deferred)');
+    const refused = await inTransaction(em, (tx) =>
+      tx.execute('insert into commit_probe values (?), (?)', [1, 1]).then(() => 'inserted'),
+    ).catch((e: unknown) => e);
+    // Checked at COMMIT only: the insert itself went through.
+    expect((refused as { code?: unknown }).code).toBe('23505');
+    await inTransaction(em, (tx) => tx.execute('insert into commit_probe values (?)', [2]));
+    expect(await em.execute('select id from commit_probe')).toEqual([{ id: 2 }]);
+  });
+
+  it('nest as savepoints: an inner rollback keeps the outer work', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table savepoint_probe (id int primary key)');
+    await inTransaction(em, async (tx) => {
+      await tx.execute('insert into savepoint_probe values (?)', [1]);
+      const inner = await tx
+        .transactional(async (nested) => {
+          await nested.execute('insert into savepoint_probe values (?)', [2]);
+          throw new Error('inner only');
+        })
+        .catch((e: unknown) => e);
+      expect(inner).toEqual(new Error('inner only'));
+      await tx.transactional((nested) => nested.execute('insert into savepoint_probe values (?)', [3]));
+    });
+    expect(await em.execute('select id from savepoint_probe order by id')).toEqual([{ id: 1 }, { id: 3 }]);
+  });
+
+  it('a query builder bound to the transaction runs in it (as the migrator binds its bookkeeping)', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table builder_probe (id int primary key)');
+    // The row is not committed, and the pool's one connection is the transaction's: only a query
+    // sent on it can answer.
+    const inside = await inTransaction(em, async (tx) => {
+      await tx.execute('insert into builder_probe values (?)', [7]);
+      const query = tx.getKnex().select('id').from('builder_probe').transacting(tx.getTransactionContext()!);
+      return tx.getConnection().execute<Array<{ id: number }>>(query);
+    });
+    expect(inside).toEqual([{ id: 7 }]);
+  });
+
+  it('a connection killed inside a transaction fails that call only; the pool replaces it', async () => {
+    const admin = new pg.Client({ connectionString: t.db.url });
+    await admin.connect();
+    try {
+      const killed = await inTransaction(t.app.orm.em.fork(), async (tx) => {
+        const { pid } = await where(tx);
+        await admin.query('select pg_terminate_backend($1)', [pid]);
+        return where(tx);
+      }).catch((e: unknown) => e);
+      expect(killed).toBeInstanceOf(Error);
+      const after = await inTransaction(t.app.orm.em.fork(), (tx) => where(tx));
+      expect(after.pid).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+  });
+});
