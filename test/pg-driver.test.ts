@@ -145,6 +145,59 @@ describe('transactions', () => {
     expect(inside).toEqual([{ id: 7 }]);
   });
 
+  it('BEGIN goes out with the first statement that has values; a transaction that runs nothing sends nothing', async () => {
+    const em = t.app.orm.em.fork();
+    // The pool's one connection, watched: each query() is one round trip.
+    const pool = em.getConnection().getKnex().client as {
+      acquireConnection(): Promise<pg.Client>;
+      releaseConnection(c: pg.Client): Promise<void>;
+    };
+    const connection = await pool.acquireConnection();
+    const sent: string[] = [];
+    const query = connection.query.bind(connection) as (q: unknown) => unknown;
+    const watched = connection as unknown as { query: (q: unknown) => unknown };
+    watched.query = (q: unknown) => {
+      const text = typeof q === 'string' ? q : (q as { text: string }).text;
+      // A query object of its own is BEGIN with a statement behind it.
+      sent.push(q instanceof pg.Query ? `begin; ${text}` : text);
+      return query(q);
+    };
+    await pool.releaseConnection(connection);
+    try {
+      // The first transaction on a connection prepares BEGIN; later ones bind it.
+      await inTransaction(em, (tx) => tx.execute('select ?::int as n', [1]));
+      sent.length = 0;
+      const rows = await inTransaction(em, async (tx) => {
+        const [first] = await tx.execute<Array<{ xid: string }>>('select pg_current_xact_id()::text as xid, ?::int as n', [1]);
+        const [second] = await tx.execute<Array<{ xid: string }>>('select pg_current_xact_id()::text as xid');
+        return [first.xid, second.xid];
+      });
+      expect(rows[0]).toBe(rows[1]);
+      expect(sent).toEqual([
+        'begin; select pg_current_xact_id()::text as xid, $1::int as n',
+        'select pg_current_xact_id()::text as xid',
+        'commit',
+      ]);
+      sent.length = 0;
+      await inTransaction(em, async () => 'nothing to do');
+      await inTransaction(em, async (tx) => tx.execute('select 1 as one'));
+      // A statement without values goes alone, after BEGIN.
+      expect(sent).toEqual(['begin', 'select 1 as one', 'commit']);
+    } finally {
+      watched.query = query;
+    }
+  });
+
+  it('a first statement the server cannot parse leaves it unprepared: once it can, it runs', async () => {
+    const em = t.app.orm.em.fork();
+    const read = 'select id from later_probe where id = ?';
+    const failed = await inTransaction(em, (tx) => tx.execute(read, [1])).catch((e: unknown) => e);
+    expect((failed as { code?: unknown }).code).toBe('42P01');
+    await em.execute('create table later_probe (id int primary key)');
+    await em.execute('insert into later_probe values (1)');
+    expect(await inTransaction(em, (tx) => tx.execute(read, [1]))).toEqual([{ id: 1 }]);
+  });
+
   it('a connection killed inside a transaction fails that call only; the pool replaces it', async () => {
     const admin = new pg.Client({ connectionString: t.db.url });
     await admin.connect();

@@ -8,6 +8,7 @@ import {
   type Knex,
 } from '@mikro-orm/postgresql';
 import type pg from 'pg';
+import { beginWith, PREPARED_BEGIN } from './begin-with-statement.js';
 import { positional } from './placeholders.js';
 import { PooledTransaction } from './pooled-transaction.js';
 
@@ -43,6 +44,9 @@ function forgetPreparedStatements(): void {
   names.clear();
 }
 
+/** Pooled connections that have PREPARED_BEGIN parsed. */
+const beginPrepared = new WeakSet<pg.Client>();
+
 /** The part of knex's client this connection uses: its pool of pg connections. */
 interface ConnectionPool {
   acquireConnection(): Promise<pg.Client>;
@@ -60,7 +64,9 @@ type LogContext = BeginOptions['loggerContext'];
  *   default of writing the values into the text: PostgreSQL parses each statement once per
  *   connection and can keep its plan, and Node skips quoting every value;
  * - a transaction is BEGIN and COMMIT on a pooled connection (PooledTransaction), instead of a
- *   knex transaction, which builds a whole knex instance for each one.
+ *   knex transaction, which builds a whole knex instance for each one. BEGIN goes out with the
+ *   transaction's first statement that has values (begin-with-statement.ts), so it costs no round
+ *   trip of its own; a transaction that runs no statement sends nothing.
  * Results, logging and errors are MikroORM's as before.
  */
 export class PgConnection extends PostgreSqlConnection {
@@ -92,11 +98,15 @@ export class PgConnection extends PostgreSqlConnection {
     };
     // Logged as written, without its values.
     const run = (): Promise<T> =>
-      this.executeQuery(sql, async () => this.transformRawResult<T>(await this.send(transaction, query()), method), {
-        query: sql,
-        params,
-        ...loggerContext,
-      });
+      this.executeQuery(
+        sql,
+        async () => this.transformRawResult<T>(await this.send(transaction, query(), loggerContext), method),
+        {
+          query: sql,
+          params,
+          ...loggerContext,
+        },
+      );
     try {
       return await run();
     } catch (error) {
@@ -117,13 +127,19 @@ export class PgConnection extends PostgreSqlConnection {
     const statements = tx.savepoint
       ? [this.platform.getSavepointSQL(tx.savepoint)]
       : this.platform.getBeginTransactionSQL(options);
-    try {
-      for (const statement of statements) await connection.query(statement);
-    } catch (error) {
-      if (parent === null) await this.pool().releaseConnection(connection);
-      throw error;
+    if (tx.savepoint === null && statements.length === 1 && statements[0] === PREPARED_BEGIN.text) {
+      // A plain BEGIN waits for the first statement, to go out with it.
+      tx.beginPending = true;
+    } else {
+      try {
+        if (parent !== null) await this.sendBegin(parent, options.loggerContext);
+        for (const statement of statements) await connection.query(statement);
+      } catch (error) {
+        if (parent === null) await this.pool().releaseConnection(connection);
+        throw error;
+      }
+      for (const statement of statements) this.logQuery(statement, options.loggerContext);
     }
-    for (const statement of statements) this.logQuery(statement, options.loggerContext);
     if (parent === null) await options.eventBroadcaster?.dispatchEvent(EventType.afterTransactionStart, tx.asContext());
     return tx.asContext();
   }
@@ -132,6 +148,12 @@ export class PgConnection extends PostgreSqlConnection {
     const tx = this.transaction(ctx);
     const root = tx.parent === null;
     if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionCommit, ctx);
+    if (tx.beginPending) {
+      // No statement ran: nothing was begun, so there is nothing to commit.
+      await this.finish(tx);
+      await eventBroadcaster?.dispatchEvent(EventType.afterTransactionCommit, ctx);
+      return;
+    }
     const statement = tx.savepoint ? this.platform.getReleaseSavepointSQL(tx.savepoint) : this.platform.getCommitTransactionSQL();
     try {
       await tx.connection.query(statement);
@@ -148,6 +170,11 @@ export class PgConnection extends PostgreSqlConnection {
     if (tx.finished) return;
     const root = tx.parent === null;
     if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionRollback, ctx);
+    if (tx.beginPending) {
+      await this.finish(tx);
+      await eventBroadcaster?.dispatchEvent(EventType.afterTransactionRollback, ctx);
+      return;
+    }
     const statement = tx.savepoint
       ? this.platform.getRollbackToSavepointSQL(tx.savepoint)
       : this.platform.getRollbackTransactionSQL();
@@ -166,9 +193,23 @@ export class PgConnection extends PostgreSqlConnection {
     if (root) await eventBroadcaster?.dispatchEvent(EventType.afterTransactionRollback, ctx);
   }
 
-  /** Runs one statement: on the transaction's connection, else on one borrowed for it. */
-  private async send(transaction: PooledTransaction | null, query: pg.QueryConfig): Promise<pg.QueryResult> {
-    if (transaction) return transaction.connection.query(query);
+  /** Runs one statement: in the transaction (beginning it if still pending), else on a connection borrowed for it. */
+  private async send(
+    transaction: PooledTransaction | null,
+    query: pg.QueryConfig,
+    loggerContext?: LogContext,
+  ): Promise<pg.QueryResult> {
+    if (transaction) {
+      const { connection } = transaction;
+      // With values, the statement goes out through the extended protocol, which can carry BEGIN ahead of it.
+      if (transaction.beginPending && query.values !== undefined && beginPrepared.has(connection)) {
+        transaction.beginPending = false;
+        this.logQuery(PREPARED_BEGIN.text, loggerContext);
+        return beginWith(connection, query);
+      }
+      await this.sendBegin(transaction, loggerContext);
+      return connection.query(query);
+    }
     const pool = this.pool();
     const connection = await pool.acquireConnection();
     try {
@@ -176,6 +217,18 @@ export class PgConnection extends PostgreSqlConnection {
     } finally {
       await pool.releaseConnection(connection);
     }
+  }
+
+  /**
+   * Sends a pending BEGIN on its own, preparing it on this connection for later transactions. Only
+   * a transaction itself can be pending: a savepoint is taken after its transaction has begun.
+   */
+  private async sendBegin(transaction: PooledTransaction, loggerContext?: LogContext): Promise<void> {
+    if (!transaction.beginPending) return;
+    transaction.beginPending = false;
+    await transaction.connection.query(PREPARED_BEGIN);
+    beginPrepared.add(transaction.connection);
+    this.logQuery(PREPARED_BEGIN.text, loggerContext);
   }
 
   private transaction(ctx: Knex.Transaction): PooledTransaction {

@@ -11,6 +11,8 @@ const byClient = new WeakMap<object, PooledTransaction>();
 export class PooledTransaction {
   /** The savepoint's name, or null for the transaction itself. */
   readonly savepoint: string | null;
+  /** BEGIN is not sent yet: it goes with the transaction's first statement (none, if none runs). */
+  beginPending = false;
   /** Set once COMMIT or ROLLBACK has been sent: the connection is back in the pool. */
   finished = false;
   private readonly depth: number;
