@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planPerCall } from '../src/db/plan-per-call.js';
 import { inTransaction, transactionRetries } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
@@ -53,6 +54,27 @@ describe('raw SQL', () => {
       '%bytea = decode%',
     ]);
     expect(prepared).toEqual([]);
+  });
+
+  it('a statement planned per call runs with its values bound but is not kept prepared', async () => {
+    const em = t.app.orm.em.fork();
+    const window = planPerCall('select count(*)::int as n from generate_series(1, 10) s(i) where i > ? and i <= ?');
+    for (const [from, to, n] of [
+      [2, 5, 3],
+      [0, 10, 10],
+    ] as const) {
+      expect(await em.execute(window, [from, to])).toEqual([{ n }]);
+    }
+    const kept = await em.execute<Prepared[]>(`select statement from pg_prepared_statements where statement like ?`, [
+      '%generate_series(1, 10)%',
+    ]);
+    expect(kept).toEqual([]);
+    // The same text without the mark is kept (the positive control).
+    await em.execute('select count(*)::int as n from generate_series(1, 10) s(i) where i > ? and i <= ?', [2, 5]);
+    const prepared = await em.execute<Prepared[]>(`select statement from pg_prepared_statements where statement like ?`, [
+      '%generate_series(1, 10)%',
+    ]);
+    expect(prepared).toHaveLength(1);
   });
 
   it('a statement whose result columns a migration changed is prepared again: alone at once, in a transaction by running it again', async () => {

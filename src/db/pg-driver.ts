@@ -10,6 +10,7 @@ import {
 import type pg from 'pg';
 import { beginWith, PREPARED_BEGIN } from './begin-with-statement.js';
 import { positional } from './placeholders.js';
+import { PLAN_PER_CALL } from './plan-per-call.js';
 import { PooledTransaction } from './pooled-transaction.js';
 
 /** Distinct statement texts given a name (each name is parsed once per pooled connection). */
@@ -93,7 +94,7 @@ export class PgConnection extends PostgreSqlConnection {
     // Values the driver cannot bind (bytes, objects, empty lists) are written in, as MikroORM does.
     const query = (): pg.QueryConfig => {
       if (bound === null) return { text: this.platform.formatQuery(sql, params) };
-      const name = nameOf(bound.text);
+      const name = sql.startsWith(PLAN_PER_CALL) ? undefined : nameOf(bound.text);
       return name === undefined ? { text: bound.text, values: bound.values } : { name, text: bound.text, values: bound.values };
     };
     // Logged as written, without its values.

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { planPerCall } from '../db/plan-per-call.js';
 import { QUEUE_ORDER } from '../routing/rules.js';
 
 /** The wait estimate looks at how many dialogs left the Help queue over this many seconds. */
@@ -29,7 +30,7 @@ export function windowStart(now: Date): Date {
 /** Dialogs that left the Help queue to an operator (drain, take, or a transfer of a queued dialog) after `since`. */
 export async function leftQueueSince(em: EntityManager, since: Date): Promise<number> {
   const [row] = await em.execute<Array<{ n: number }>>(
-    `select count(*)::int as n from dialog_transfers where from_queue and to_operator_id is not null and at > ?`,
+    planPerCall(`select count(*)::int as n from dialog_transfers where from_queue and to_operator_id is not null and at > ?`),
     [since],
   );
   return row?.n ?? 0;

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { planPerCall } from '../db/plan-per-call.js';
 
 /** How far back the live SL share looks. */
 export const SL_WINDOW_MS = 15 * 60_000;
@@ -35,7 +36,7 @@ export async function liveFigures(em: EntityManager, groupId: string | null, now
   const group = (column: string): string => (groupId ? `and ${column} = ?` : '');
   const g = groupId ? [groupId] : [];
   const [row] = await em.execute<Row[]>(
-    `with decided as (
+    planPerCall(`with decided as (
        select met from sl_responses where decided_at > ? and decided_at <= ? ${group('group_id')}
        union all
        -- strictly past the deadline, as everywhere: exactly at it, the clock may still be met
@@ -50,7 +51,7 @@ export async function liveFigures(em: EntityManager, groupId: string | null, now
            where sl_kind = 'FIRST_RESPONSE' and sl_started_at > ? and sl_started_at <= ? ${group('sl_group_id')}) as arrivals,
        (select avg(extract(epoch from closed_at - assigned_at)) from dialogs
          where status = 'CLOSED' and closed_at > ? and closed_at <= ? and operator_id is not null and assigned_at is not null
-           ${group('group_id')}) as avg_handle_sec`,
+           ${group('group_id')}) as avg_handle_sec`),
     [slSince, now, ...g, slSince, now, ...g, since, now, ...g, since, now, ...g, since, now, ...g],
   );
   const decided = Number(row?.decided ?? 0);

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { planPerCall } from '../db/plan-per-call.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { isId } from '../shared/validate.js';
@@ -61,7 +62,7 @@ export class SlReportService {
     // decided = answered, or its deadline passed before it ended (closed) or before now (running);
     // "passed" is strict, as a reply exactly at the deadline meets it (the breach sweep agrees).
     const [row] = await em.execute<Row[]>(
-      `with clocks as (
+      planPerCall(`with clocks as (
          select kind, group_id, operator_id, started_at, answered_at, met,
                 answered_at is not null or deadline < closed_at as decided
            from sl_responses
@@ -90,7 +91,7 @@ export class SlReportService {
          (select count(*) from sl_responses
            where kind = 'FIRST_RESPONSE' and closed_at >= ? and closed_at < ?
              and (?::uuid is null or group_id = ?::uuid) and (?::uuid is null or operator_id = ?::uuid)) as abandoned
-         from scoped`,
+         from scoped`),
       [from, to, now, from, to, groupId, groupId, operatorId, operatorId, from, to, groupId, groupId, operatorId, operatorId],
     );
     const sessions = Number(row?.sessions ?? 0);
