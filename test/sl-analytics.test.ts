@@ -210,6 +210,15 @@ const stats = async (
   (await t.admin.ok(STATS, { g: groupId })).queueStats;
 
 describe('live figures in QueueStats', () => {
+  it('are read only when asked for: one statement for all three, none without them', async () => {
+    const g = await createGroup(t.admin);
+    const windows = t.watchStatements(/with decided as/);
+    await t.admin.ok(`query($g: ID) { queueStats(groupId: $g) { queued freeCapacity } }`, { g: g.id });
+    expect(windows()).toBe(0);
+    expect(await stats(g.id)).toEqual({ slPercentLast15m: null, arrivalsLastHour: 0, avgHandleTimeSec: null });
+    expect(windows()).toBe(1);
+  });
+
   it('the SL share of the last 15 minutes, arrivals and mean handle time of the last hour, at their window edges', async () => {
     const g = await createGroup(t.admin, { slFirstResponseSec: 60, slNextResponseSec: 30 });
     const other = await createGroup(t.admin, { slFirstResponseSec: 600, slNextResponseSec: 30 });

@@ -9,7 +9,7 @@ import { afterSql, orderBySql, reversed, type KeyValue, type SortKey } from '../
 import { isId, validateAll } from '../shared/validate.js';
 import { QUEUE_KEYS, QUEUE_ORDER } from '../routing/rules.js';
 import type { DialogRow } from '../routing/router.js';
-import { liveFigures } from '../sl/live-figures.js';
+import { liveFigures, type LiveFigures } from '../sl/live-figures.js';
 import { DialogOrder } from './dialog-enums.js';
 import { Dialog } from './dialog.entity.js';
 import type { DialogFilter } from './dialog.inputs.js';
@@ -277,6 +277,7 @@ export class DialogQueries {
     );
     const oldest = pgDate(queue?.oldest);
     const now = this.clock.now();
+    let live: Promise<LiveFigures> | undefined;
     return Object.assign(new QueueStats(), {
       groupId,
       sequence: Number(queue?.sequence ?? 0),
@@ -284,7 +285,7 @@ export class DialogQueries {
       longestWaitSec: oldest ? Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)) : 0,
       onlineOperators: Number(ops?.online ?? 0),
       freeCapacity: Number(ops?.free ?? 0),
-      ...(await liveFigures(em, groupId, now)),
+      live: () => (live ??= liveFigures(em, groupId, now)),
     });
   }
 }
