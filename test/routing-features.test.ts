@@ -5,6 +5,7 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import { apiToken, createGroup, createOperator, login, type OperatorRef } from './helpers/factories.js';
 import type { GraphqlClient } from './helpers/gql.js';
+import { eventually } from './helpers/eventually.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { tableCounts } from './helpers/table-counts.js';
 import { connected, subscribe, wsClient } from './helpers/ws.js';
@@ -163,13 +164,22 @@ describe('presence follows sessions', () => {
       await connected(client);
       return client;
     };
+    // The sweep counts the sockets the server has: the clock moves on only once it has seen a close.
+    const closed = async (client: typeof ws): Promise<void> => {
+      await client.dispose();
+      await eventually(
+        () => ![...t.app.server.sockets].some((info) => info.viewer.operatorId === op.id),
+        10_000,
+        'socket closed',
+      );
+    };
     let ws = await socket();
     await t.client(token).ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
     const d = await newDialog({ groupId: g.id });
     sec(60);
     await sweep(); // the open socket keeps them present
     expect((await operatorState(op.id)).status).toBe('ONLINE');
-    await ws.dispose();
+    await closed(ws);
     sec(29);
     await sweep();
     expect((await operatorState(op.id)).status).toBe('ONLINE');
@@ -178,7 +188,7 @@ describe('presence follows sessions', () => {
     sec(29);
     await sweep();
     expect(await operatorState(op.id)).toMatchObject({ status: 'ONLINE', activeDialogCount: 1 });
-    await ws.dispose();
+    await closed(ws);
     sec(30);
     expect((await sweep()).graceLoggedOut).toBe(1);
     expect(await operatorState(op.id)).toMatchObject({ status: 'OFFLINE', activeDialogCount: 0 });
