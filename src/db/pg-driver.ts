@@ -92,6 +92,7 @@ export class PgConnection extends PostgreSqlConnection {
     sql = this.config.get('onQuery')(sql, params);
     const bound = params.length > 0 ? positional(sql, params, (id) => this.platform.quoteIdentifier(id)) : null;
     // Values the driver cannot bind (bytes, objects, empty lists) are written in, as MikroORM does.
+    // Built per run: a retry after a stale statement takes its new name.
     const query = (): pg.QueryConfig => {
       if (bound === null) return { text: this.platform.formatQuery(sql, params) };
       const name = sql.startsWith(PLAN_PER_CALL) ? undefined : nameOf(bound.text);
@@ -149,20 +150,14 @@ export class PgConnection extends PostgreSqlConnection {
     const tx = this.transaction(ctx);
     const root = tx.parent === null;
     if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionCommit, ctx);
-    if (tx.beginPending) {
-      // No statement ran: nothing was begun, so there is nothing to commit.
-      await this.finish(tx);
-      await eventBroadcaster?.dispatchEvent(EventType.afterTransactionCommit, ctx);
-      return;
-    }
-    const statement = tx.savepoint ? this.platform.getReleaseSavepointSQL(tx.savepoint) : this.platform.getCommitTransactionSQL();
+    const statement = this.endingStatement(tx, 'commit');
     try {
-      await tx.connection.query(statement);
+      if (statement !== null) await tx.connection.query(statement);
     } finally {
       // A COMMIT that fails has ended the transaction too (PostgreSQL rolled it back).
       if (root) await this.finish(tx);
     }
-    this.logQuery(statement, loggerContext);
+    if (statement !== null) this.logQuery(statement, loggerContext);
     if (root) await eventBroadcaster?.dispatchEvent(EventType.afterTransactionCommit, ctx);
   }
 
@@ -171,16 +166,9 @@ export class PgConnection extends PostgreSqlConnection {
     if (tx.finished) return;
     const root = tx.parent === null;
     if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionRollback, ctx);
-    if (tx.beginPending) {
-      await this.finish(tx);
-      await eventBroadcaster?.dispatchEvent(EventType.afterTransactionRollback, ctx);
-      return;
-    }
-    const statement = tx.savepoint
-      ? this.platform.getRollbackToSavepointSQL(tx.savepoint)
-      : this.platform.getRollbackTransactionSQL();
+    const statement = this.endingStatement(tx, 'rollback');
     try {
-      await tx.connection.query(statement);
+      if (statement !== null) await tx.connection.query(statement);
     } catch (error) {
       if (!root) throw error;
       // A connection that cannot roll back is not fit for another transaction: once ended, the
@@ -190,8 +178,19 @@ export class PgConnection extends PostgreSqlConnection {
     } finally {
       if (root) await this.finish(tx);
     }
-    this.logQuery(statement, loggerContext);
+    if (statement !== null) this.logQuery(statement, loggerContext);
     if (root) await eventBroadcaster?.dispatchEvent(EventType.afterTransactionRollback, ctx);
+  }
+
+  /** What ends `tx` (or its savepoint) this way; null when no statement ran, so nothing was begun. */
+  private endingStatement(tx: PooledTransaction, way: 'commit' | 'rollback'): string | null {
+    if (tx.beginPending) return null;
+    if (tx.savepoint === null) {
+      return way === 'commit' ? this.platform.getCommitTransactionSQL() : this.platform.getRollbackTransactionSQL();
+    }
+    return way === 'commit'
+      ? this.platform.getReleaseSavepointSQL(tx.savepoint)
+      : this.platform.getRollbackToSavepointSQL(tx.savepoint);
   }
 
   /** Runs one statement: in the transaction (beginning it if still pending), else on a connection borrowed for it. */

@@ -330,9 +330,8 @@ export class Router {
   /**
    * Moves the dialog to the decided place, moves the load from the operator giving it up to the
    * one taking it, records why and appends the events — one statement, whose result is the
-   * updated row. Every
-   * operator row it changes is already held by this transaction (route() or drain() locked it),
-   * so folding the writes together changes no lock order.
+   * updated row. Every operator row it changes is already held by this transaction (route() or
+   * drain() locked it), so folding the writes together changes no lock order.
    */
   private async apply(
     tx: EntityManager,
