@@ -266,6 +266,9 @@ function hintsFor(root: RootField): Hints {
 /** One request and its properties; a description of what broke, or null. */
 async function check(root: RootField, query: string, caller: Caller, variables: unknown): Promise<string | null> {
   const resolved = resolveRefs(variables, await counts.ids());
+  // The sequencer numbers earlier requests' events in the background (stream entries): let it
+  // finish first, so what changes below is this request's doing.
+  await t.settled();
   const before = await counts.read();
   const answer = await send(caller, query, resolved);
   const after = await counts.read();
