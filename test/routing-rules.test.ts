@@ -1,8 +1,11 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/shared/clock.js';
+import { inTransaction } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import { eventually } from './helpers/eventually.js';
 import type { GraphqlClient } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
 
@@ -276,5 +279,61 @@ describe('logout re-routing', () => {
     expect(await load(leaving.id)).toBe(0);
     const kinds = await Promise.all(ds.map((d) => lastTransfer(t.admin, d.id)));
     expect(kinds.every((k) => k.kind === 'REROUTE' && k.fromOperator?.id === leaving.id)).toBe(true);
+  });
+});
+
+describe("a transfer's first statement", () => {
+  /** Whether another transaction can lock the operator's row at once (it is released again). */
+  async function operatorFree(client: pg.Client, id: string): Promise<boolean> {
+    await client.query('begin');
+    try {
+      await client.query('select id from operators where id = $1 for no key update nowait', [id]);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === '55P03') return false;
+      throw error;
+    } finally {
+      await client.query('rollback');
+    }
+  }
+
+  it('picks a group member ahead only after the dialog is locked, and only when route() would pick first', async () => {
+    const g = await createGroup(t.admin);
+    const member = await online([g.id]);
+    const dialog = await startDialog(bot);
+    const holder = new pg.Client({ connectionString: t.db.url });
+    const probe = new pg.Client({ connectionString: t.db.url });
+    await holder.connect();
+    await probe.connect();
+    try {
+      // Someone else holds the dialog: the statement waits for it, holding no operator meanwhile.
+      await holder.query('begin');
+      await holder.query('select id from dialogs where id = $1 for no key update', [dialog.id]);
+      const router = t.app.services.router;
+      const locking = inTransaction(t.app.services.bus.fork(), async (tx) => {
+        const locked = await router.lockDialogWithTargets(tx, dialog.id, { groupId: g.id, operatorId: null });
+        // Still inside the transaction: the member picked is held by it.
+        return { picked: locked?.picked, memberFree: await operatorFree(probe, member) };
+      });
+      await eventually(async () => {
+        const { rows } = await probe.query(
+          `select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%as picks%'`,
+        );
+        return rows.length > 0;
+      });
+      expect(await operatorFree(probe, member)).toBe(true);
+      await holder.query('commit');
+      expect(await locking).toEqual({ picked: member, memberFree: false });
+
+      // A named operator: route() locks them first, so nothing is picked ahead.
+      const named = await inTransaction(t.app.services.bus.fork(), async (tx) => {
+        const locked = await router.lockDialogWithTargets(tx, dialog.id, { groupId: g.id, operatorId: member });
+        return { picked: locked?.picked, memberFree: await operatorFree(probe, member) };
+      });
+      expect(named).toEqual({ picked: undefined, memberFree: true });
+    } finally {
+      await holder.end();
+      await probe.end();
+    }
   });
 });

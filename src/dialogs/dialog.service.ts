@@ -4,7 +4,7 @@ import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
 import { DialogEventType, QueueEventType } from './dialog-event-types.js';
 import type { EventSink } from '../events/domain-event.js';
-import type { DialogRow, LockedDialog, Router } from '../routing/router.js';
+import type { DialogRow, LockedDialog, LockedWithTargets, Router } from '../routing/router.js';
 import { RoutingCause } from '../routing/transfer-enums.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundError } from '../shared/errors.js';
@@ -182,15 +182,16 @@ export class DialogService {
     );
     const call = { operation: 'transferDialog', args: [dialogId, to.groupId ?? null, to.operatorId ?? null] };
     return this.writeOnce(em, viewer, key, call, async (tx) => {
-      const dialog = await this.openDialogChecking(tx, viewer, dialogId, to);
+      const { dialog, picked } = await this.openDialogChecking(tx, viewer, dialogId, to);
       const from = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
-      const { row } = await this.router.route(tx, dialog, {
+      const request = {
         cause: RoutingCause.TRANSFER,
         groupId: to.groupId ?? null,
         operatorId: to.operatorId ?? null,
         // An operator handing a dialog on does not get it back.
         excludeOperatorId: viewer.role === Role.OPERATOR ? from : null,
-      });
+      };
+      const { row } = await this.router.route(tx, dialog, request, picked);
       if (from !== null) await this.router.drain(tx, from, dialog.id);
       return row;
     });
@@ -383,7 +384,8 @@ export class DialogService {
   }
 
   /**
-   * openDialog for a transfer: one statement also checks that the named group and operator exist.
+   * openDialog for a transfer: one statement also checks that the named group and operator exist
+   * (and may pick a member ahead, for route()).
    * Errors come in the order the checks read: the dialog (NOT_FOUND, CONFLICT), the caller's right
    * to hand it on (FORBIDDEN), then the targets (NOT_FOUND).
    */
@@ -392,7 +394,7 @@ export class DialogService {
     viewer: Viewer,
     dialogId: string,
     to: TransferTarget,
-  ): Promise<LockedDialog> {
+  ): Promise<LockedWithTargets> {
     const groupId = to.groupId ?? null;
     const operatorId = to.operatorId ?? null;
     const locked = isId(dialogId)
@@ -409,7 +411,7 @@ export class DialogService {
     if (operatorId !== null && (!isId(operatorId) || !locked.operatorFound)) {
       throw new NotFoundError('Operator', operatorId, 'to.operatorId');
     }
-    return dialog;
+    return locked;
   }
 
   /** OPERATOR callers act only on dialogs assigned to them. */

@@ -144,7 +144,15 @@ export interface LockedWithTargets {
   readonly dialog: LockedDialog;
   readonly groupFound: boolean;
   readonly operatorFound: boolean;
+  /** The group member the same statement picked (see lockDialogWithTargets), for route(). */
+  readonly picked: Picked;
 }
+
+/**
+ * A group member picked ahead of route(), as its first step would: the operator, locked; null
+ * when no free member was unlocked; undefined when nothing was picked ahead.
+ */
+export type Picked = string | null | undefined;
 
 const NO_ID = NO_OPERATOR;
 /** An assigned dialog past its group's no-answer time (aliases `d`, `g`; one parameter: now). */
@@ -152,6 +160,17 @@ const UNANSWERED = `d.status = 'ASSIGNED' and g.reassign_after_sec > 0 and d.sl_
   and d.sl_started_at <= d.assigned_at and d.assigned_at + g.reassign_after_sec * interval '1 second' <= ?`;
 /** Whoever checks a queue limit takes this lock first, so two hand-offs cannot both take the last place. */
 const QUEUE_LIMIT_LOCK = 'help-queue-limit';
+
+/**
+ * The group's best available member (aliases `o`, `gm`; parameters: the group, an operator never
+ * picked, then `only`'s, then when waiting the id a waited-for row must be above). Skipping
+ * takes the row locked, passing rows others hold; waiting names the best one, locked or not.
+ */
+function memberPick(waiting: boolean, only = ''): string {
+  return `select o.id from operators o join group_members gm on gm.operator_id = o.id
+          where gm.group_id = ? and ${AVAILABLE} and o.id <> ? ${only} ${waiting ? 'and o.id > ?' : ''}
+          order by ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
+}
 
 function candidate(row: CandidateRow): Candidate {
   return { id: row.id, status: row.status, active: row.active_dialog_count, max: row.max_dialogs };
@@ -216,17 +235,43 @@ export class Router {
   /**
    * Locks the dialog and, in the same statement, checks that the named transfer targets exist
    * (a null target counts as found): a transfer's checks cost no round trip of their own.
+   *
+   * When route() would begin by picking a member of the named group without waiting — a group
+   * and no operator named, the dialog with the bot or in Help (so no operator is locked before
+   * the pick), and no returning client's last operator to prefer — the statement also makes that
+   * pick, after the dialog's lock (a lateral join runs for the locked row), so the lock order
+   * holds. Pass the result to route().
    */
   async lockDialogWithTargets(tx: EntityManager, id: string, targets: TransferTargets): Promise<LockedWithTargets | null> {
-    const [row] = await tx.execute<Array<LockedRow & { group_found: boolean; operator_found: boolean }>>(
-      `select ${LOCKED_COLUMNS},
-              ?::uuid is null or exists (select 1 from groups where id = ?::uuid and deleted_at is null) as group_found,
-              ?::uuid is null or exists (select 1 from operators where id = ?::uuid and deleted_at is null) as operator_found
-         from dialogs where id = ? for no key update`,
-      [targets.groupId, targets.groupId, targets.operatorId, targets.operatorId, id],
+    const pickAhead = targets.groupId !== null && targets.operatorId === null;
+    const [row] = await tx.execute<
+      Array<LockedRow & { group_found: boolean; operator_found: boolean; picks: boolean; picked: string | null }>
+    >(
+      `select d.*, p.id as picked
+         from (select ${LOCKED_COLUMNS},
+                      ?::uuid is null or exists (select 1 from groups where id = ?::uuid and deleted_at is null) as group_found,
+                      ?::uuid is null or exists (select 1 from operators where id = ?::uuid and deleted_at is null) as operator_found,
+                      ?::boolean and status in ('BOT', 'QUEUED')
+                        and (external_id is null
+                             or not exists (select 1 from groups where id = ?::uuid and prefer_last_operator_sec > 0)) as picks
+                 from dialogs where id = ? for no key update) d
+         left join lateral (${memberPick(false, 'and d.picks')}) p on true`,
+      [
+        targets.groupId,
+        targets.groupId,
+        targets.operatorId,
+        targets.operatorId,
+        pickAhead,
+        targets.groupId,
+        id,
+        targets.groupId,
+        NO_ID,
+      ],
     );
     if (!row) return null;
-    return { dialog: lockedDialog(row), groupFound: row.group_found, operatorFound: row.operator_found };
+    const picked = row.picks ? row.picked : undefined;
+    if (picked) holdOperators(tx, [picked]);
+    return { dialog: lockedDialog(row), groupFound: row.group_found, operatorFound: row.operator_found, picked };
   }
 
   /**
@@ -235,7 +280,7 @@ export class Router {
    * hand-off from the bot would wait beyond a queue limit: then it stays with the bot (REJECTED).
    * Writes the decision and its DialogTransfer.
    */
-  async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest): Promise<Routed> {
+  async route(tx: EntityManager, dialog: LockedDialog, request: RouteRequest, picked?: Picked): Promise<Routed> {
     const startedAt = performance.now();
     const exclude = request.excludeOperatorId;
     // The operators known up front, in id order, before any pick: the one giving the dialog up
@@ -251,9 +296,9 @@ export class Router {
       else reasons.push(skipped);
     }
     if (chosen === null && request.groupId !== null) {
-      const picked = await this.pickFromGroup(tx, request.groupId, exclude, dialog.external_id);
-      if (typeof picked === 'string') chosen = picked;
-      else reasons.push(picked.reason);
+      const member = await this.pickFromGroup(tx, request.groupId, exclude, dialog.external_id, picked);
+      if (typeof member === 'string') chosen = member;
+      else reasons.push(member.reason);
     }
     if (request.operatorId === null && request.groupId === null) reasons.push(SkipReason.NO_TARGET);
     if (chosen !== null) {
@@ -447,19 +492,22 @@ export class Router {
     groupId: string,
     exclude: string | null,
     externalId: string | null,
+    pickedAhead: Picked,
   ): Promise<string | { reason: SkipReason }> {
-    const member =
-      (only: string) =>
-      (waiting: boolean): string =>
-        `select o.id from operators o join group_members gm on gm.operator_id = o.id
-          where gm.group_id = ? and ${AVAILABLE} and o.id <> ? ${only} ${waiting ? 'and o.id > ?' : ''}
-          order by ${LEAST_LOADED} limit 1 ${waiting ? '' : 'for no key update of o skip locked'}`;
-    const last = externalId === null ? null : await this.lastOperatorOf(tx, groupId, externalId);
-    if (last !== null) {
-      const returning = await this.pick(tx, member('and o.id = ?'), [groupId, exclude ?? NO_ID, last]);
-      if (returning !== null) return returning;
+    const params = [groupId, exclude ?? NO_ID];
+    const member = (only: string) => (waiting: boolean) => memberPick(waiting, only);
+    let picked: string | null;
+    if (pickedAhead === undefined) {
+      const last = externalId === null ? null : await this.lastOperatorOf(tx, groupId, externalId);
+      if (last !== null) {
+        const returning = await this.pick(tx, member('and o.id = ?'), [...params, last]);
+        if (returning !== null) return returning;
+      }
+      picked = await this.pick(tx, member(''), params);
+    } else {
+      // The skipping half ran with the dialog's lock (lockDialogWithTargets).
+      picked = pickedAhead ?? (await this.pickWaiting(tx, member(''), params));
     }
-    const picked = await this.pick(tx, member(''), [groupId, exclude ?? NO_ID]);
     if (picked !== null) return picked;
 
     const [group] = await tx.execute<unknown[]>('select 1 from groups where id = ? and deleted_at is null', [groupId]);
@@ -509,6 +557,11 @@ export class Router {
       holdOperators(tx, [skipping.id]);
       return skipping.id;
     }
+    return this.pickWaiting(tx, sql, params);
+  }
+
+  /** The waiting half of pick(), once its skipping half found no one. */
+  private async pickWaiting(tx: EntityManager, sql: (waiting: boolean) => string, params: unknown[]): Promise<string | null> {
     const [busy] = await tx.execute<Array<{ id: string }>>(sql(true), [...params, operatorWaitFloor(tx)]);
     if (!busy) return null;
     const [row] = await tx.execute<Array<{ id: string }>>(
