@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { lockAwaited, withConnections } from './helpers/database.js';
+import { eventually } from './helpers/eventually.js';
 import { apiToken, createGroup, createOperator, login, unique } from './helpers/factories.js';
 import { startDialog, transfer } from './helpers/dialogs.js';
 import { assertInvariants } from './helpers/invariants.js';
@@ -226,23 +228,11 @@ describe('lock order', () => {
     const session = t.client(await login(t.client(), op.email, op.password));
     await session.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
     // Another transaction (as an auto-logout would) holds the operator row.
-    const holder = new pg.Client({ connectionString: t.db.url });
-    const probe = new pg.Client({ connectionString: t.db.url });
-    await holder.connect();
-    await probe.connect();
-    try {
+    await withConnections(t.db.url, 2, async ([holder, probe]) => {
       await holder.query('begin');
       await holder.query('select id from operators where id = $1 for update', [op.id]);
       const logout = session.ok(`mutation { logout }`);
-      const waiting = async (): Promise<boolean> =>
-        Number(
-          (
-            await probe.query(
-              `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-            )
-          ).rows[0].n,
-        ) > 0;
-      while (!(await waiting())) await new Promise((r) => setTimeout(r, 20));
+      await eventually(() => lockAwaited(probe), 10_000, 'the logout waiting for the operator row');
       // The waiting logout holds no session row yet, so the holder could still end sessions.
       await probe.query('begin');
       await probe.query(
@@ -254,9 +244,6 @@ describe('lock order', () => {
       expect((await logout).logout).toBe(true);
       const { operator } = await t.admin.ok(`query($id: ID!) { operator(id: $id) { status } }`, { id: op.id });
       expect(operator.status).toBe('OFFLINE');
-    } finally {
-      await holder.end();
-      await probe.end();
-    }
+    });
   });
 });

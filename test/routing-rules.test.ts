@@ -1,8 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/shared/clock.js';
 import { inTransaction } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { lockAwaited, withConnections } from './helpers/database.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import { eventually } from './helpers/eventually.js';
@@ -301,11 +302,7 @@ describe("a transfer's first statement", () => {
     const g = await createGroup(t.admin);
     const member = await online([g.id]);
     const dialog = await startDialog(bot);
-    const holder = new pg.Client({ connectionString: t.db.url });
-    const probe = new pg.Client({ connectionString: t.db.url });
-    await holder.connect();
-    await probe.connect();
-    try {
+    await withConnections(t.db.url, 2, async ([holder, probe]) => {
       // Someone else holds the dialog: the statement waits for it, holding no operator meanwhile.
       await holder.query('begin');
       await holder.query('select id from dialogs where id = $1 for no key update', [dialog.id]);
@@ -315,12 +312,7 @@ describe("a transfer's first statement", () => {
         // Still inside the transaction: the member picked is held by it.
         return { picked: locked?.picked, memberFree: await operatorFree(probe, member) };
       });
-      await eventually(async () => {
-        const { rows } = await probe.query(
-          `select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%as picks%'`,
-        );
-        return rows.length > 0;
-      });
+      await eventually(() => lockAwaited(probe), 10_000, 'the statement waiting for the dialog row');
       expect(await operatorFree(probe, member)).toBe(true);
       await holder.query('commit');
       expect(await locking).toEqual({ picked: member, memberFree: false });
@@ -331,9 +323,6 @@ describe("a transfer's first statement", () => {
         return { picked: locked?.picked, memberFree: await operatorFree(probe, member) };
       });
       expect(named).toEqual({ picked: undefined, memberFree: true });
-    } finally {
-      await holder.end();
-      await probe.end();
-    }
+    });
   });
 });

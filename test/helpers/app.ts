@@ -5,7 +5,7 @@ import type { Clock } from '../../src/shared/clock.js';
 import type { LogDestination } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { GraphqlClient } from './gql.js';
-import { eventually } from './eventually.js';
+import { quietApp, settledApp } from '../../bench/lib/quiet-app.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -63,28 +63,8 @@ export async function startTestApp(
     db,
     admin: client(ADMIN_TOKEN),
     client,
-    quiet: async () => {
-      app.services.slTicker.stop();
-      await app.sweeper.stop();
-      await app.services.webhookWorker.stop();
-    },
-    settled: async () => {
-      let head = 0;
-      await eventually(
-        async () => {
-          const [row] = await app.services.bus
-            .fork()
-            .execute<Array<{ unnumbered: boolean | null; head: string | null }>>(
-              'select bool_or(position is null) as unnumbered, max(position) as head from event_log',
-            );
-          head = Number(row?.head ?? 0);
-          return row?.unnumbered !== true;
-        },
-        10_000,
-        'every event numbered',
-      );
-      await eventually(() => app.services.bus.position() >= head, 10_000, 'events delivered');
-    },
+    quiet: () => quietApp(app),
+    settled: () => settledApp(app),
     queryCount: () => queries,
     resetQueryCount: () => {
       queries = 0;

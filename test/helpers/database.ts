@@ -68,3 +68,22 @@ function testDatabase(serverUrl: string, name: string): TestDatabase {
     },
   };
 }
+
+/** Runs `work` with `count` connections of its own to `url`, ended afterwards. */
+export async function withConnections<T>(url: string, count: number, work: (clients: pg.Client[]) => Promise<T>): Promise<T> {
+  const clients = Array.from({ length: count }, () => new pg.Client({ connectionString: url }));
+  try {
+    await Promise.all(clients.map((c) => c.connect()));
+    return await work(clients);
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+/** Whether some session on `client`'s database is waiting for a lock now. */
+export async function lockAwaited(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ n: string }>(
+    `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+  );
+  return Number(rows[0].n) > 0;
+}
