@@ -1,7 +1,8 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { afterCommit, inTransaction, transactionRetries } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { createGroup } from './helpers/factories.js';
+import { createGroup, unique } from './helpers/factories.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -52,5 +53,27 @@ describe('inTransaction', () => {
     }).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(Error);
     expect(ran).toEqual(['committed']);
+  });
+
+  it('nests as a savepoint: failed inner work is undone, the outer work commits', async () => {
+    const name = unique('nested');
+    const insert = (tx: EntityManager, suffix: string): Promise<unknown> =>
+      tx.execute(
+        `insert into groups (id, name, sl_first_response_sec, sl_next_response_sec, created_at) values (gen_random_uuid(), ?, 60, 60, now())`,
+        [`${name}-${suffix}`],
+      );
+    await inTransaction(t.app.orm.em.fork(), async (tx) => {
+      await insert(tx, 'outer');
+      const inner = await inTransaction(tx, async (nested) => {
+        await insert(nested, 'inner');
+        throw new Error('inner work failed');
+      }).catch((error: unknown) => error);
+      expect(inner).toBeInstanceOf(Error);
+      await insert(tx, 'after');
+    });
+    const rows = await t.app.orm.em
+      .fork()
+      .execute<Array<{ name: string }>>('select name from groups where name like ? order by name', [`${name}-%`]);
+    expect(rows.map((r) => r.name)).toEqual([`${name}-after`, `${name}-outer`]);
   });
 });
