@@ -66,6 +66,22 @@ describe('queueChanged', () => {
     expect(group.errors).toEqual([]);
     await ws.dispose();
   });
+
+  it("subscribers of one document naming different operations each get their operation's result", async () => {
+    const g = await createGroup(t.admin);
+    const document = `subscription Types($g: ID) { queueChanged(groupId: $g) { type } }
+      subscription Sequences($g: ID) { queueChanged(groupId: $g) { sequence } }`;
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const before = t.app.services.bus.handlerCount();
+    const types = subscribe(ws, document, { g: g.id }, 'Types');
+    const sequences = subscribe(ws, document, { g: g.id }, 'Sequences');
+    await eventually(() => t.app.services.bus.handlerCount() === before + 2, 10_000, 'subscriptions registered');
+
+    await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(await types.next()).toEqual({ queueChanged: { type: 'QUEUED' } });
+    expect(await sequences.next()).toEqual({ queueChanged: { sequence: expect.any(Number) } });
+    await ws.dispose();
+  });
 });
 
 describe('a subscription sent over HTTP', () => {

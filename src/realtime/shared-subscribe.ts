@@ -3,7 +3,6 @@ import {
   execute,
   getOperationAST,
   Kind,
-  print,
   subscribe,
   type DocumentNode,
   type ExecutionArgs,
@@ -15,22 +14,27 @@ import type { Context } from '../context.js';
  * Root fields whose event objects are shared by every subscriber of the same stream (each
  * subscriber's own authorization has already let the event through). Field-level authorization
  * depends on the caller's role and, for an operator's own e-mail, their operator: executions are
- * shared per document, variables, role and operator.
+ * shared per document, operation name, variables, role and operator.
  */
 const SHARED_ROOT_FIELDS = new Set(['slTicks', 'queueChanged']);
 
-const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
-
 /**
- * A document's text, printed once per parsed document (subscribers of the same text share one
- * parsed document): a key that holds a copy per subscriber would cost every idle connection it.
+ * Per event object, the executions made for it: by document (subscribers of the same text share
+ * one parsed document), then by caller and variables. Keyed by the document itself, not its text,
+ * so an idle subscriber holds no copy of the text.
  */
-const texts = new WeakMap<DocumentNode, string>();
+const results = new WeakMap<object, Map<DocumentNode, Map<string, Promise<ExecutionResult>>>>();
 
-function printed(document: DocumentNode): string {
-  let text = texts.get(document);
-  if (text === undefined) texts.set(document, (text = print(document)));
-  return text;
+type Execution = () => ReturnType<typeof execute>;
+
+function sharedResult(payload: object, document: DocumentNode, key: string, run: Execution): Promise<ExecutionResult> {
+  let byDocument = results.get(payload);
+  if (!byDocument) results.set(payload, (byDocument = new Map<DocumentNode, Map<string, Promise<ExecutionResult>>>()));
+  let byKey = byDocument.get(document);
+  if (!byKey) byDocument.set(document, (byKey = new Map<string, Promise<ExecutionResult>>()));
+  let result = byKey.get(key);
+  if (!result) byKey.set(key, (result = Promise.resolve(run())));
+  return result;
 }
 
 function rootField(args: ExecutionArgs): string | null {
@@ -40,15 +44,14 @@ function rootField(args: ExecutionArgs): string | null {
   return fields.length === 1 && only?.kind === Kind.FIELD ? only.name.value : null;
 }
 
+/** `source` with each value mapped; no async call stays suspended while the source is idle. */
 function mapAsync<T, R>(source: AsyncIterator<T>, map: (value: T) => Promise<R>): AsyncGenerator<R> {
+  const ended: IteratorResult<R> = { done: true, value: undefined };
   const iterator: AsyncGenerator<R> = {
-    async next() {
-      const step = await source.next();
-      return step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
-    },
+    next: () => source.next().then((step) => (step.done ? ended : map(step.value).then((value) => ({ done: false, value })))),
     async return() {
       await source.return?.();
-      return { done: true, value: undefined };
+      return ended;
     },
     async throw(error?: unknown) {
       await source.return?.();
@@ -74,21 +77,14 @@ export async function subscribeSharingResults(args: ExecutionArgs): Promise<Asyn
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
   const viewer = (args.contextValue as Context | undefined)?.viewer;
-  const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}\n${printed(args.document)}\n${JSON.stringify(args.variableValues ?? {})}`;
-  return mapAsync(source[Symbol.asyncIterator](), (payload: unknown) => {
-    if (payload === null || typeof payload !== 'object') {
-      return Promise.resolve(execute({ ...args, rootValue: payload }));
-    }
-    let perPayload = results.get(payload);
-    if (!perPayload) {
-      perPayload = new Map();
-      results.set(payload, perPayload);
-    }
-    let result = perPayload.get(key);
-    if (!result) {
-      result = Promise.resolve(execute({ ...args, rootValue: payload }));
-      perPayload.set(key, result);
-    }
-    return result;
-  });
+  const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}:${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+  const run =
+    (payload: unknown): Execution =>
+    () =>
+      execute({ ...args, rootValue: payload });
+  return mapAsync(source[Symbol.asyncIterator](), (payload: unknown) =>
+    payload === null || typeof payload !== 'object'
+      ? Promise.resolve(run(payload)())
+      : sharedResult(payload, args.document, key, run(payload)),
+  );
 }

@@ -29,6 +29,7 @@ export function subscribe<T = GraphqlData>(
   client: Client,
   query: string,
   variables: Record<string, unknown> = {},
+  operationName?: string,
 ): Subscription<T> {
   const buffered: T[] = [];
   const errors: unknown[] = [];
@@ -38,7 +39,7 @@ export function subscribe<T = GraphqlData>(
     for (const waiter of waiters.splice(0)) waiter.reject(new Error(`subscription failed: ${JSON.stringify(error)}`));
   };
   const dispose = client.subscribe<T>(
-    { query, variables },
+    { query, variables, operationName },
     {
       next: (result) => {
         if (result.errors) for (const error of result.errors) fail(error);
