@@ -7,8 +7,7 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import type { ConnectionInitMessage, SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { makeServer, type ConnectionInitMessage, type SubscribePayload } from 'graphql-ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { bearerToken } from '../auth/viewer.js';
@@ -25,6 +24,7 @@ import { sharedDocuments, type DocumentCacheOptions } from './document-cache.js'
 import { rootFieldNames, SocketOperations, type OpenOperations } from './socket-operations.js';
 import { subscribeSharingResults } from './shared-subscribe.js';
 import { SocketRegistry, type SocketInfo } from './socket-registry.js';
+import { serveGraphqlWs, type SocketExtra } from './graphql-ws-sockets.js';
 
 /** Close code for a socket over its token's limit (graphql-ws leaves 4400–4499 to such client errors). */
 export const TOO_MANY_CONNECTIONS_CODE = 4429;
@@ -60,14 +60,12 @@ interface RunningOperation {
   readonly type: string;
   readonly rootFields: readonly string[];
   readonly startedAt: number;
-  /** The client's address, TRUST_PROXY applied to the upgrade request. */
-  readonly clientAddress: string | null;
   /** The first error code it answered, if any. */
   outcome: string;
 }
 
 /** What this server keeps on graphql-ws's per-socket context. */
-type SocketState = {
+type SocketState = SocketExtra & {
   info?: SocketInfo;
   operations?: SocketOperations;
   running?: Map<string, RunningOperation>;
@@ -152,7 +150,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
         requestId: operation.requestId,
         operation: operation.name,
         type: operation.type,
-        clientAddress: operation.clientAddress,
+        clientAddress: state.clientAddress,
         outcome: operation.outcome,
       },
       'websocket operation',
@@ -179,7 +177,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
 
   /** Limits, parse and validation of one operation; errors answer for its id only. */
   const prepare = (
-    ctx: { extra: SocketState & { readonly request: IncomingMessage }; subscriptions: OpenOperations },
+    ctx: { extra: SocketState; subscriptions: OpenOperations },
     id: string,
     payload: SubscribePayload,
   ): ExecutionArgs | readonly GraphQLError[] => {
@@ -220,71 +218,66 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       type: operation.operation,
       rootFields: [...rootFields],
       startedAt: performance.now(),
-      clientAddress: requestClientAddress(ctx.extra.request, config.trustProxy),
       outcome: 'ok',
     });
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
   };
 
-  const server = useServer<ConnectionInitMessage['payload'], SocketState>(
-    {
-      schema,
-      // Internal failures close a socket with a generic reason; the details go to the log only.
-      isProd: true,
-      connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
-      subscribe: subscribeSharingResults,
-      onConnect: async (ctx) => {
-        const token = bearerToken(ctx.connectionParams?.['authorization']);
-        const viewer = await services.auth.authenticate(rootEm, token);
-        // Closed while authenticating: onClose has run already, so it must not be registered.
-        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
-        if (!viewer) {
-          ctx.extra.socket.close(4401, 'Unauthorized');
-          return false;
-        }
-        const info: SocketInfo = { socket: ctx.extra.socket, viewer };
-        if (!registry.add(info)) {
-          ctx.extra.socket.close(TOO_MANY_CONNECTIONS_CODE, 'Too many connections');
-          return false;
-        }
-        ctx.extra.info = info;
-        return true;
-      },
-      onClose: (ctx) => {
-        if (ctx.extra.info) registry.remove(ctx.extra.info);
-        for (const id of [...(ctx.extra.running?.keys() ?? [])]) ended(ctx.extra, id);
-      },
-      onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload),
-      onComplete: (ctx, id) => ended(ctx.extra, id),
-      context: (ctx, id) =>
-        createContext(
-          rootEm,
-          services,
-          ctx.extra.info?.viewer ?? null,
-          ctx.extra.running?.get(id)?.clientAddress ?? requestClientAddress(ctx.extra.request, config.trustProxy),
-          ctx.extra.running?.get(id)?.requestId,
-        ),
-      onNext: (ctx, id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: answerErrors(ctx.extra, id, result.errors) } : undefined,
-      onError: (ctx, id, _payload, errors) => answerErrors(ctx.extra, id, errors),
+  const server = makeServer<ConnectionInitMessage['payload'], SocketState>({
+    schema,
+    connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
+    subscribe: subscribeSharingResults,
+    onConnect: async (ctx) => {
+      const token = bearerToken(ctx.connectionParams?.['authorization']);
+      const viewer = await services.auth.authenticate(rootEm, token);
+      // Closed while authenticating: onClose has run already, so it must not be registered.
+      if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+      if (!viewer) {
+        ctx.extra.socket.close(4401, 'Unauthorized');
+        return false;
+      }
+      const info: SocketInfo = { socket: ctx.extra.socket, viewer };
+      if (!registry.add(info)) {
+        ctx.extra.socket.close(TOO_MANY_CONNECTIONS_CODE, 'Too many connections');
+        return false;
+      }
+      ctx.extra.info = info;
+      return true;
     },
-    wsServer,
-    // keep-alive pings: dead peers are dropped
-    KEEP_ALIVE_MS,
-  );
-  // Registered after useServer's own listener, which would log client errors as internal ones.
-  wsServer.on('connection', (socket) => {
-    socket.removeAllListeners('error');
-    socket.on('error', (error) => onSocketError(logger, error));
+    onClose: (ctx) => {
+      if (ctx.extra.info) registry.remove(ctx.extra.info);
+      for (const id of [...(ctx.extra.running?.keys() ?? [])]) ended(ctx.extra, id);
+    },
+    onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload),
+    onComplete: (ctx, id) => ended(ctx.extra, id),
+    context: (ctx, id) =>
+      createContext(
+        rootEm,
+        services,
+        ctx.extra.info?.viewer ?? null,
+        ctx.extra.clientAddress,
+        ctx.extra.running?.get(id)?.requestId,
+      ),
+    onNext: (ctx, id, _payload, _args, result) =>
+      result.errors ? { ...result, errors: answerErrors(ctx.extra, id, result.errors) } : undefined,
+    onError: (ctx, id, _payload, errors) => answerErrors(ctx.extra, id, errors),
   });
+  const sockets = serveGraphqlWs(wsServer, server, (base): SocketState => base, {
+    keepAliveMs: KEEP_ALIVE_MS,
+    clientAddress: (request) => requestClientAddress(request, config.trustProxy),
+    // Internal failures close a socket with a generic reason; the details go to the log only.
+    onInternalError: (err) => logger.error({ err }, 'WebSocket message handling failed'),
+  });
+  wsServer.on('error', (error) => logger.error({ err: error }, 'WebSocket server error'));
+  wsServer.on('connection', (socket) => socket.on('error', (error) => onSocketError(logger, error)));
 
   return {
     sockets: registry.sockets,
     documentCacheBytes: () => documents.cachedBytes(),
     dispose: async () => {
-      // Before graphql-ws's own dispose, which would close them with a generic reason.
+      sockets.stop();
       for (const socket of wsServer.clients) socket.close(SHUTDOWN_CLOSE.code, SHUTDOWN_CLOSE.reason);
-      await server.dispose();
+      await new Promise<void>((resolve, reject) => wsServer.close((error) => (error ? reject(error) : resolve())));
     },
   };
 }
