@@ -142,34 +142,42 @@ export function stream<T>(
     return { done: true, value: undefined };
   };
 
-  const nextDelivery = async (): Promise<Delivery | null> => {
-    if (replaying && replay) {
-      const step = await replay.next();
-      if (!step.done) return step.value;
-      replaying = false;
-    }
+  /*
+   * The next value. An idle stream waits in a plain promise whose `wake` runs this again, not in
+   * a suspended async call: thousands of idle subscribers each keep one small promise.
+   */
+  const produce = async (): Promise<IteratorResult<T>> => {
     while (!done) {
-      const delivery = queue.shift();
-      if (delivery) return delivery;
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = null;
+      let delivery: Delivery | undefined;
+      if (replaying && replay) {
+        const step = await replay.next();
+        if (step.done) {
+          replaying = false;
+          continue;
+        }
+        delivery = step.value;
+      } else {
+        delivery = queue.shift();
+        if (!delivery) return woken();
+      }
+      if (done) break;
+      const value = await map(delivery);
+      if (value === null) continue;
+      ending = lastValue?.(value) ?? false;
+      return { done: false, value };
     }
-    return null;
+    return { done: true, value: undefined };
   };
+  const woken = (): Promise<IteratorResult<T>> =>
+    new Promise((resolve) => {
+      wake = () => {
+        wake = null;
+        resolve(produce());
+      };
+    });
 
   const iterator: AsyncIterableIterator<T> = {
-    async next(): Promise<IteratorResult<T>> {
-      if (ending) return finish();
-      while (!done) {
-        const delivery = await nextDelivery();
-        if (!delivery || done) break;
-        const value = await map(delivery);
-        if (value === null) continue;
-        ending = lastValue?.(value) ?? false;
-        return { done: false, value };
-      }
-      return { done: true, value: undefined };
-    },
+    next: () => (ending ? Promise.resolve(finish()) : produce()),
     async return(): Promise<IteratorResult<T>> {
       return finish();
     },
