@@ -33,8 +33,42 @@ export interface Context {
 
 /**
  * Lazy on purpose: a WebSocket subscription gets a context per operation and keeps it while
- * open; thousands of idle subscriptions should not each hold an EntityManager and loaders.
+ * open; thousands of idle subscriptions should not each hold an EntityManager and loaders (nor
+ * closures of their own: the accessors live on the prototype).
  */
+class OperationContext implements Context {
+  private forked: EntityManager | undefined;
+  private requestLoaders: Loaders | undefined;
+  eventSequence: number | null = null;
+  signedInUserId: string | null = null;
+
+  constructor(
+    private readonly rootEm: EntityManager,
+    readonly services: Services,
+    readonly viewer: Viewer | null,
+    readonly clientAddress: string | null,
+    readonly requestId: string,
+  ) {}
+
+  get em(): EntityManager {
+    this.forked ??= this.rootEm.fork();
+    return this.forked;
+  }
+
+  get loaders(): Loaders {
+    this.requestLoaders ??= new Loaders(this.em);
+    return this.requestLoaders;
+  }
+
+  set loaders(value: Loaders) {
+    this.requestLoaders = value;
+  }
+
+  fork(): EntityManager {
+    return this.rootEm.fork();
+  }
+}
+
 export function createContext(
   rootEm: EntityManager,
   services: Services,
@@ -42,26 +76,5 @@ export function createContext(
   clientAddress: string | null = null,
   requestId: string = randomUUID(),
 ): Context {
-  let em: EntityManager | undefined;
-  let loaders: Loaders | undefined;
-  return {
-    get em() {
-      em ??= rootEm.fork();
-      return em;
-    },
-    get loaders() {
-      loaders ??= new Loaders(this.em);
-      return loaders;
-    },
-    set loaders(value: Loaders) {
-      loaders = value;
-    },
-    viewer,
-    clientAddress,
-    requestId,
-    services,
-    eventSequence: null,
-    signedInUserId: null,
-    fork: () => rootEm.fork(),
-  };
+  return new OperationContext(rootEm, services, viewer, clientAddress, requestId);
 }
