@@ -105,6 +105,8 @@ interface TransactionEvents {
 export class EventLog implements EventSink {
   private readonly byTransaction = new WeakMap<EntityManager, TransactionEvents>();
   private readonly appendedListeners = new Set<(events: readonly DomainEvent[]) => void>();
+  /** The last snapshot read: subscribers starting while no transaction ends share one object. */
+  private lastSnapshot: { readonly text: string; readonly snapshot: Snapshot } | null = null;
 
   constructor(private readonly clock: Clock) {}
 
@@ -177,7 +179,8 @@ export class EventLog implements EventSink {
   /** Which transactions had committed when this was called (a PostgreSQL snapshot). */
   async snapshot(em: EntityManager): Promise<Snapshot> {
     const [row] = await em.execute<Array<{ s: string }>>('select pg_current_snapshot()::text as s');
-    return Snapshot.parse(row.s);
+    if (this.lastSnapshot?.text !== row.s) this.lastSnapshot = { text: row.s, snapshot: Snapshot.parse(row.s) };
+    return this.lastSnapshot.snapshot;
   }
 
   /**

@@ -55,7 +55,8 @@ export function rootFieldNames(document: DocumentNode, operation: OperationDefin
  * of them are `slTicks`.
  */
 export class SocketOperations {
-  private readonly ticking = new Set<string>();
+  /** Created with the socket's first `slTicks`: most sockets never open one. */
+  private ticking: Set<string> | null = null;
 
   constructor(private readonly limits: OperationLimits) {}
 
@@ -68,8 +69,9 @@ export class SocketOperations {
   /** Checked once the operation's root fields are known; an admitted `slTicks` is counted. */
   admit(id: string, open: OpenOperations, rootFields: ReadonlySet<string>): TooManySubscriptionsError | null {
     // An id may be reused once its operation ended.
-    for (const other of this.ticking) if (other === id || !(other in open)) this.ticking.delete(other);
+    if (this.ticking) for (const other of this.ticking) if (other === id || !(other in open)) this.ticking.delete(other);
     if (!rootFields.has(TICKING_FIELD)) return null;
+    this.ticking ??= new Set();
     if (this.ticking.size >= this.limits.maxSlTicks) {
       return new TooManySubscriptionsError(`${TICKING_FIELD} subscriptions`, this.limits.maxSlTicks);
     }

@@ -35,8 +35,8 @@ export function resumeLog(bus: EventBus, after: number, filter: FeedFilter): Res
 
 /** Where a resumed stream starts: what it missed is read from the log, then it goes live. */
 export interface Resume {
-  /** The deliveries after the resume point with positions up to `upTo`, oldest first. */
-  missed(upTo: number): AsyncIterable<Delivery>;
+  /** The deliveries after the resume point with positions up to `upTo`, oldest first; none when absent. */
+  readonly missed?: (upTo: number) => AsyncIterable<Delivery>;
   /** Whether a live delivery is after the resume point (another instance may be ahead of this one). */
   isNew(delivery: Delivery): boolean;
 }
@@ -75,13 +75,7 @@ export function resumeTopic(bus: EventBus, topic: string, afterSeq: number): Res
  */
 export async function fromNow(bus: EventBus): Promise<Resume> {
   const snapshot = await bus.log.snapshot(bus.fork());
-  return {
-    // eslint-disable-next-line require-yield -- nothing to replay
-    async *missed() {
-      return;
-    },
-    isNew: (delivery) => !snapshot.sees(delivery.entry.tx),
-  };
+  return { isNew: (delivery) => !snapshot.sees(delivery.entry.tx) };
 }
 
 /**
@@ -127,9 +121,9 @@ export function stream<T>(
     source === WHOLE_LOG
       ? [bus.subscribeAll((entry, scope) => push(logDelivery(entry, scope)))]
       : source.map((topic) => bus.subscribe(topic, push));
-  // Everything up to here is the replay's; every live delivery is above it.
-  const replay = resume?.missed(bus.position())[Symbol.asyncIterator]();
-  let replaying = replay !== undefined;
+  // Everything up to here is the replay's; every live delivery is above it. Let go once read to
+  // its end: an idle subscriber keeps no spent generator.
+  let replay = resume?.missed?.(bus.position())[Symbol.asyncIterator]();
 
   const finish = (): IteratorResult<T> => {
     if (!done) {
@@ -137,6 +131,7 @@ export function stream<T>(
       for (const unsubscribe of unsubscribers) unsubscribe();
       queue.length = 0;
       void replay?.return?.();
+      replay = undefined;
       wake?.();
     }
     return { done: true, value: undefined };
@@ -149,10 +144,10 @@ export function stream<T>(
   const produce = async (): Promise<IteratorResult<T>> => {
     while (!done) {
       let delivery: Delivery | undefined;
-      if (replaying && replay) {
+      if (replay) {
         const step = await replay.next();
         if (step.done) {
-          replaying = false;
+          replay = undefined;
           continue;
         }
         delivery = step.value;
