@@ -1,9 +1,10 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, ROOT, rssKib, type ServerChild } from './lib/env.js';
+import { ADMIN_TOKEN, ROOT, type ServerChild } from './lib/env.js';
 import { gql } from './lib/http.js';
 import { forkHelper } from './lib/ipc.js';
 import type { BenchResult } from './lib/results.js';
+import { freePort, rssAfterGc } from './lib/settled-memory.js';
 import { percentile, round } from './lib/stats.js';
 
 const QUERY = `subscription($g: ID) { queueChanged(groupId: $g) { type sequence groupId dialog { id status operator { id } } stats { queued onlineOperators freeCapacity } } }`;
@@ -19,6 +20,8 @@ interface Report {
  */
 export async function fanoutBench(
   server: ServerChild,
+  /** The server's `--inspect-port`, for its memory after a full collection. */
+  inspectPort: number,
   token: string,
   groupId: string,
   subscribers: number,
@@ -40,7 +43,7 @@ export async function fanoutBench(
   // The server's own warm-up (compiled code, pools, caches) is not the connections' memory.
   for (let i = 0; i < 200; i++) await publish();
   await new Promise((r) => setTimeout(r, 500));
-  const rssBefore = await rssKib(server.pid);
+  const rssBefore = await rssAfterGc(server.pid, inspectPort);
   const clients = forkHelper('clients');
   clients.send({
     kind: 'start',
@@ -64,7 +67,7 @@ export async function fanoutBench(
     if ((await report()).received[id]?.count === subscribers) break;
   }
   await new Promise((r) => setTimeout(r, 500));
-  const rssIdle = await rssKib(server.pid);
+  const rssIdle = await rssAfterGc(server.pid, inspectPort);
 
   const sent: Array<{ id: string; at: number }> = [];
   for (let i = 0; i < events; i++) {
@@ -81,14 +84,18 @@ export async function fanoutBench(
   await clients.stop();
 
   // Baseline: the same number of bare ws clients and a broadcaster sending the same size.
-  const broadcaster = fork(join(ROOT, 'dist/bench/ws-broadcaster.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const bareInspectPort = await freePort();
+  const broadcaster = fork(join(ROOT, 'dist/bench/ws-broadcaster.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [`--inspect-port=${bareInspectPort}`],
+  });
   const port = await new Promise<number>((resolve) => broadcaster.once('message', (m: { port: number }) => resolve(m.port)));
-  const bareRssBefore = await rssKib(broadcaster.pid!);
+  const bareRssBefore = await rssAfterGc(broadcaster.pid!, bareInspectPort);
   const bare = forkHelper('clients');
   bare.send({ kind: 'start', mode: 'ws', url: `ws://127.0.0.1:${port}`, token: '', count: subscribers });
   await bare.next('started');
   await new Promise((r) => setTimeout(r, 500));
-  const bareRssIdle = await rssKib(broadcaster.pid!);
+  const bareRssIdle = await rssAfterGc(broadcaster.pid!, bareInspectPort);
   // The same event rate as the product's run: each broadcast follows the previous one after the
   // gap its counterpart had (a faster pace would only measure the broadcaster's backlog).
   const gaps = sent.map((s, i) => (i === 0 ? 0 : s.at - sent[i - 1].at));
@@ -120,6 +127,8 @@ export async function fanoutBench(
       'commit-to-last-client p99 ms': round(p99),
       'baseline (bare ws broadcast) p50 ms': round(percentile(baseLatencies, 50)),
       'baseline (bare ws broadcast) p99 ms': round(baseP99),
+      // Both after a full collection (lib/settled-memory.ts): live memory, not the garbage of the
+      // subscriptions' start that an idle process has no reason to collect.
       'server RSS per idle subscribed connection KB': round(((rssIdle - rssBefore) * 1.024) / subscribers, 1),
       'baseline RSS per idle bare ws connection KB': round(((bareRssIdle - bareRssBefore) * 1.024) / subscribers, 1),
     },

@@ -8,6 +8,7 @@ import { ADMIN_TOKEN, cpuSeconds, postgresCpuSeconds, ROOT, startPg, startServer
 import { closeAgent, gql } from './lib/http.js';
 import { machine, printTable, writeResults, type BenchResult } from './lib/results.js';
 import { seedGroups, seedOperators, withDb } from './lib/seed.js';
+import { freePort } from './lib/settled-memory.js';
 import { median, round } from './lib/stats.js';
 import { baselineIteration, load, openLoad, productIteration, type LoadResult } from './routing.js';
 import { seededRandom } from './lib/rng.js';
@@ -224,9 +225,10 @@ async function main(): Promise<void> {
 
     if (wanted('fanout')) {
       await server.stop();
-      server = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+      const inspectPort = await freePort();
+      server = await startServer(db, { SWEEP_INTERVAL_MS: '60000' }, [`--inspect-port=${inspectPort}`]);
       servers.push(server);
-      results.push(await fanoutBench(server, token, groups[1], cfg.subscribers, cfg.events));
+      results.push(await fanoutBench(server, inspectPort, token, groups[1], cfg.subscribers, cfg.events));
     }
 
     if (wanted('ticks')) {

@@ -63,11 +63,15 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** The real server, built, as its own process (as in production). */
-export function startServer(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<ServerChild> {
+/** The real server, built, as its own process (as in production); `nodeArgs` go to node. */
+export function startServer(
+  databaseUrl: string,
+  extraEnv: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<ServerChild> {
   // `npm run bench -- --cpu-prof`: each server writes a V8 CPU profile to bench/profiles on exit.
   const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
-  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'],
