@@ -105,86 +105,109 @@ export function stream<T>(
   map: (delivery: Delivery) => Promise<T | null>,
   options: StreamOptions<T> = {},
 ): AsyncIterableIterator<T> {
-  const { resume, lastValue } = options;
-  const queue: Delivery[] = [];
-  let wake: (() => void) | null = null;
-  let done = false;
-  // The last value was returned: the next call ends the stream.
-  let ending = false;
-  const push = (delivery: Delivery): void => {
-    if (resume && !resume.isNew(delivery)) return;
-    if (queue.length >= MAX_BUFFERED) queue.shift();
-    queue.push(delivery);
-    wake?.();
-  };
-  const unsubscribers =
-    source === WHOLE_LOG
-      ? [bus.subscribeAll((entry, scope) => push(logDelivery(entry, scope)))]
-      : source.map((topic) => bus.subscribe(topic, push));
-  // Everything up to here is the replay's; every live delivery is above it. Let go once read to
-  // its end: an idle subscriber keeps no spent generator.
-  let replay = resume?.missed?.(bus.position())[Symbol.asyncIterator]();
+  return new DeliveryStream(bus, source, map, options);
+}
 
-  const finish = (): IteratorResult<T> => {
-    if (!done) {
-      done = true;
-      for (const unsubscribe of unsubscribers) unsubscribe();
-      queue.length = 0;
-      void replay?.return?.();
-      replay = undefined;
-      wake?.();
+const ENDED: IteratorResult<never> = { done: true, value: undefined };
+
+/**
+ * stream()'s iterator. A class, not closures, and an idle one waits in a plain promise whose
+ * resolver a delivery calls, not in a suspended async call: a server holds thousands of idle
+ * subscribers, and each keeps only its fields.
+ */
+class DeliveryStream<T> implements AsyncIterableIterator<T> {
+  private readonly queue: Delivery[] = [];
+  private readonly unsubscribers: ReadonlyArray<() => void>;
+  /** Let go once read to its end: an idle subscriber keeps no spent generator. */
+  private replay: AsyncIterator<Delivery> | undefined;
+  private waiting: ((next: Promise<IteratorResult<T>>) => void) | null = null;
+  private done = false;
+  /** The last value was returned: the next call ends the stream. */
+  private ending = false;
+
+  constructor(
+    bus: EventBus,
+    source: readonly string[] | typeof WHOLE_LOG,
+    private readonly map: (delivery: Delivery) => Promise<T | null>,
+    private readonly options: StreamOptions<T>,
+  ) {
+    const push = (delivery: Delivery): void => this.push(delivery);
+    this.unsubscribers =
+      source === WHOLE_LOG
+        ? [bus.subscribeAll((entry, scope) => push(logDelivery(entry, scope)))]
+        : source.map((topic) => bus.subscribe(topic, push));
+    // Everything up to here is the replay's; every live delivery is above it.
+    this.replay = options.resume?.missed?.(bus.position())[Symbol.asyncIterator]();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    return this.ending ? Promise.resolve(this.finish()) : this.produce();
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    return this.finish();
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.finish();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  private push(delivery: Delivery): void {
+    if (this.options.resume && !this.options.resume.isNew(delivery)) return;
+    if (this.queue.length >= MAX_BUFFERED) this.queue.shift();
+    this.queue.push(delivery);
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.(this.produce());
+  }
+
+  private finish(): IteratorResult<T> {
+    if (!this.done) {
+      this.done = true;
+      for (const unsubscribe of this.unsubscribers) unsubscribe();
+      this.queue.length = 0;
+      void this.replay?.return?.();
+      this.replay = undefined;
+      this.wake();
     }
-    return { done: true, value: undefined };
-  };
+    return ENDED;
+  }
 
-  /*
-   * The next value. An idle stream waits in a plain promise whose `wake` runs this again, not in
-   * a suspended async call: thousands of idle subscribers each keep one small promise.
-   */
-  const produce = async (): Promise<IteratorResult<T>> => {
-    while (!done) {
+  private async produce(): Promise<IteratorResult<T>> {
+    while (!this.done) {
       let delivery: Delivery | undefined;
-      if (replay) {
-        const step = await replay.next();
+      if (this.replay) {
+        const step = await this.replay.next();
         if (step.done) {
-          replay = undefined;
+          this.replay = undefined;
           continue;
         }
         delivery = step.value;
       } else {
-        delivery = queue.shift();
-        if (!delivery) return woken();
+        delivery = this.queue.shift();
+        if (!delivery) {
+          // Gives back the room a burst of deliveries grew.
+          this.queue.length = 0;
+          return new Promise((resolve) => (this.waiting = resolve));
+        }
       }
-      if (done) break;
-      const value = await map(delivery);
+      if (this.done) break;
+      const value = await this.map(delivery);
       if (value === null) continue;
-      ending = lastValue?.(value) ?? false;
+      this.ending = this.options.lastValue?.(value) ?? false;
       return { done: false, value };
     }
-    return { done: true, value: undefined };
-  };
-  const woken = (): Promise<IteratorResult<T>> =>
-    new Promise((resolve) => {
-      wake = () => {
-        wake = null;
-        resolve(produce());
-      };
-    });
-
-  const iterator: AsyncIterableIterator<T> = {
-    next: () => (ending ? Promise.resolve(finish()) : produce()),
-    async return(): Promise<IteratorResult<T>> {
-      return finish();
-    },
-    async throw(error?: unknown): Promise<IteratorResult<T>> {
-      finish();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+    return ENDED;
+  }
 }
 
 /** A stream that has already ended. */
