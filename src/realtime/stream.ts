@@ -141,7 +141,9 @@ class DeliveryStream<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    return this.ending ? Promise.resolve(this.finish()) : this.produce();
+    if (this.ending) return Promise.resolve(this.finish());
+    // Idle: the promise a delivery resolves, not one of produce()'s that would wait on it.
+    return this.idle() ? this.untilDelivery() : this.produce();
   }
 
   async return(): Promise<IteratorResult<T>> {
@@ -162,6 +164,16 @@ class DeliveryStream<T> implements AsyncIterableIterator<T> {
     if (this.queue.length >= MAX_BUFFERED) this.queue.shift();
     this.queue.push(delivery);
     this.wake();
+  }
+
+  private idle(): boolean {
+    return !this.done && this.replay === undefined && this.queue.length === 0;
+  }
+
+  private untilDelivery(): Promise<IteratorResult<T>> {
+    // Gives back the room a burst of deliveries grew.
+    this.queue.length = 0;
+    return new Promise((resolve) => (this.waiting = resolve));
   }
 
   private wake(): void {
@@ -194,11 +206,7 @@ class DeliveryStream<T> implements AsyncIterableIterator<T> {
         delivery = step.value;
       } else {
         delivery = this.queue.shift();
-        if (!delivery) {
-          // Gives back the room a burst of deliveries grew.
-          this.queue.length = 0;
-          return new Promise((resolve) => (this.waiting = resolve));
-        }
+        if (!delivery) return this.untilDelivery();
       }
       if (this.done) break;
       const value = await this.map(delivery);
