@@ -111,6 +111,9 @@ describe('webhooks in one process', () => {
     const op = await createOperator(t.admin, { groupIds: [g.id] });
     const id = await createWebhook(t.admin, receiver.url);
     await setStatus(t.admin, op.id, 'ONLINE');
+    // A body is read when its attempt is made: the status event's must go out before the
+    // transfer below gives the operator a dialog, for its activeDialogCount to be 0.
+    await eventually(() => receiver.delivered().length === 1, 10_000, 'the status event delivered');
     const d = await startDialog(bot, { externalId: 'chat-1', clientName: 'Ada' });
     await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "hello") { id } }`, { id: d.id });
     await transfer(bot, d.id, { groupId: g.id });
