@@ -220,6 +220,33 @@ describe('mutation answers', () => {
       await own.stop();
     }
   });
+
+  it("a mutation's later root fields answer with what the earlier ones committed", async () => {
+    const own = await startTestApp();
+    try {
+      const bot = own.client(await apiToken(own.admin, 'INTEGRATION'));
+      const op = await createOperator(own.admin, { maxDialogs: 3 });
+      await own.admin.ok(`mutation($id: ID!) { setOperatorStatus(operatorId: $id, status: ONLINE) { id } }`, { id: op.id });
+      const [d1, d2] = [await startDialog(bot), await startDialog(bot)];
+      // `first` loads the operator into the request (its loaders and entity cache); the next
+      // fields change its load by SQL.
+      const answer = await own.admin.ok(
+        `mutation($o: ID!, $d1: ID!, $d2: ID!) {
+          first: transferDialog(dialogId: $d1, to: { operatorId: $o }) { operator { activeDialogCount } }
+          second: transferDialog(dialogId: $d2, to: { operatorId: $o }) { operator { activeDialogCount } }
+          after: updateOperator(id: $o, input: {}) { activeDialogCount }
+        }`,
+        { o: op.id, d1: d1.id, d2: d2.id },
+      );
+      expect(answer).toEqual({
+        first: { operator: { activeDialogCount: 1 } },
+        second: { operator: { activeDialogCount: 2 } },
+        after: { activeDialogCount: 2 },
+      });
+    } finally {
+      await own.stop();
+    }
+  });
 });
 
 describe('lock order', () => {
