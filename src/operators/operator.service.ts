@@ -14,7 +14,7 @@ import { OperatorStatus } from './operator-status.js';
 import * as validate from '../shared/validate.js';
 import { endSessions } from '../auth/sessions.js';
 import type { EventSink } from '../events/domain-event.js';
-import type { PresenceService } from './presence.service.js';
+import { committedOperator, type PresenceService } from './presence.service.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;
 export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
@@ -165,17 +165,7 @@ export class OperatorService {
         }
         return operator;
       }),
-    ).then((operator) => this.reload(em, operator.id));
-  }
-
-  /**
-   * The operator as committed. Draining and re-routing change the load by SQL, behind the
-   * entity the transaction held, so a mutation answers from a fresh read.
-   */
-  private async reload(em: EntityManager, id: string): Promise<Operator> {
-    const operator = await em.findOne(Operator, { id }, { refresh: true });
-    if (!operator) throw new NotFoundError('Operator', id);
-    return operator;
+    ).then((operator) => committedOperator(em, operator.id));
   }
 
   /** Soft-deletes the operator and its account; its dialogs keep pointing at it. */

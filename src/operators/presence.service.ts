@@ -72,7 +72,7 @@ export class PresenceService {
       if (status === OperatorStatus.ONLINE) await this.router.drain(tx, operator.id);
       return operator;
     });
-    return this.reload(em, changed.id);
+    return committedOperator(em, changed.id);
   }
 
   /** The operator may take more dialogs (capacity raised, joined groups): drains if ONLINE. */
@@ -277,13 +277,16 @@ export class PresenceService {
     if (!operator) throw new NotFoundError('Operator', id, field);
     return operator;
   }
+}
 
-  /** The operator as committed: draining and re-routing change the load by SQL, behind the entity. */
-  private async reload(em: EntityManager, id: string): Promise<Operator> {
-    const operator = await em.findOne(Operator, { id }, { refresh: true });
-    if (!operator) throw new NotFoundError('Operator', id);
-    return operator;
-  }
+/**
+ * The operator as committed, for a mutation's answer: draining and re-routing change the load by
+ * SQL, behind the entity the transaction held.
+ */
+export async function committedOperator(em: EntityManager, id: string): Promise<Operator> {
+  const operator = await em.findOne(Operator, { id }, { refresh: true });
+  if (!operator) throw new NotFoundError('Operator', id);
+  return operator;
 }
 
 /** The reason kept while AWAY: trimmed, at most MAX_AWAY_REASON characters; blank = none. */
