@@ -25,15 +25,18 @@ const SHARED_ROOT_FIELDS = new Set(['slTicks', 'queueChanged']);
  */
 const results = new WeakMap<object, Map<DocumentNode, Map<string, Promise<ExecutionResult>>>>();
 
-type Execution = () => ReturnType<typeof execute>;
+/** One execution of the subscription's document for one event object. */
+function execution(args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> {
+  return Promise.resolve(execute({ ...args, rootValue: payload }));
+}
 
-function sharedResult(payload: object, document: DocumentNode, key: string, run: Execution): Promise<ExecutionResult> {
+function sharedResult(args: ExecutionArgs, payload: object, key: string): Promise<ExecutionResult> {
   let byDocument = results.get(payload);
   if (!byDocument) results.set(payload, (byDocument = new Map<DocumentNode, Map<string, Promise<ExecutionResult>>>()));
-  let byKey = byDocument.get(document);
-  if (!byKey) byDocument.set(document, (byKey = new Map<string, Promise<ExecutionResult>>()));
+  let byKey = byDocument.get(args.document);
+  if (!byKey) byDocument.set(args.document, (byKey = new Map<string, Promise<ExecutionResult>>()));
   let result = byKey.get(key);
-  if (!result) byKey.set(key, (result = Promise.resolve(run())));
+  if (!result) byKey.set(key, (result = execution(args, payload)));
   return result;
 }
 
@@ -78,13 +81,7 @@ export async function subscribeSharingResults(args: ExecutionArgs): Promise<Asyn
   if (!(Symbol.asyncIterator in source)) return source;
   const viewer = (args.contextValue as Context | undefined)?.viewer;
   const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}:${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
-  const run =
-    (payload: unknown): Execution =>
-    () =>
-      execute({ ...args, rootValue: payload });
   return mapAsync(source[Symbol.asyncIterator](), (payload: unknown) =>
-    payload === null || typeof payload !== 'object'
-      ? Promise.resolve(run(payload)())
-      : sharedResult(payload, args.document, key, run(payload)),
+    payload === null || typeof payload !== 'object' ? execution(args, payload) : sharedResult(args, payload, key),
   );
 }
