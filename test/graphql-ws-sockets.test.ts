@@ -23,16 +23,11 @@ async function listen(
 ): Promise<string> {
   http = createServer();
   const wsServer = new WebSocketServer({ server: http });
-  const sockets = serveGraphqlWs(
-    wsServer,
-    makeServer<Record<string, unknown>, SocketExtra>({ schema, ...options }),
-    (base) => base,
-    {
-      keepAliveMs,
-      clientAddress: (request) => request.socket.remoteAddress ?? null,
-      onInternalError: (error) => internalErrors.push(error),
-    },
-  );
+  const sockets = serveGraphqlWs(wsServer, makeServer<Record<string, unknown>, SocketExtra>({ schema, ...options }), {
+    keepAliveMs,
+    clientAddress: (request) => request.socket.remoteAddress ?? null,
+    onInternalError: (error) => internalErrors.push(error),
+  });
   stop = () => {
     sockets.stop();
     for (const socket of wsServer.clients) socket.terminate();

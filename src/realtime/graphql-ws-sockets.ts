@@ -23,10 +23,10 @@ export interface GraphqlWsSocketsOptions {
  * dashboard server holds by the thousand: nothing per socket outlives its use (the upgrade
  * request and each message's buffer are let go), and one interval pings every socket.
  */
-export function serveGraphqlWs<E extends SocketExtra>(
+export function serveGraphqlWs(
   wsServer: WebSocketServer,
-  server: Server<E>,
-  extraOf: (base: SocketExtra) => E,
+  /** Its per-socket context may add optional fields to SocketExtra. */
+  server: Server<SocketExtra>,
   options: GraphqlWsSocketsOptions,
 ): { stop(): void } {
   wsServer.options.handleProtocols = handleProtocols;
@@ -70,7 +70,7 @@ export function serveGraphqlWs<E extends SocketExtra>(
             handle((data as Buffer).toString()).catch(internal);
           }),
       },
-      extraOf({ socket, clientAddress: options.clientAddress(request) }),
+      { socket, clientAddress: options.clientAddress(request) },
     );
     socket.once('close', (code, reason) => {
       awaitingPong.delete(socket);

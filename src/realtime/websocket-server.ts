@@ -262,7 +262,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       result.errors ? { ...result, errors: answerErrors(ctx.extra, id, result.errors) } : undefined,
     onError: (ctx, id, _payload, errors) => answerErrors(ctx.extra, id, errors),
   });
-  const sockets = serveGraphqlWs(wsServer, server, (base): SocketState => base, {
+  const sockets = serveGraphqlWs(wsServer, server, {
     keepAliveMs: KEEP_ALIVE_MS,
     clientAddress: (request) => requestClientAddress(request, config.trustProxy),
     // Internal failures close a socket with a generic reason; the details go to the log only.
