@@ -7,7 +7,7 @@ import { User } from './users/user.entity.js';
 import { Scenario } from './scenarios/scenario.entity.js';
 import { Message } from './dialogs/message.entity.js';
 import { DialogTransfer } from './routing/dialog-transfer.entity.js';
-import { Dialog } from './dialogs/dialog.entity.js';
+import { readDialogs } from './dialogs/dialog-record.js';
 import { listLoader, rowLoader } from './shared/loader.js';
 import type { EventScope } from './realtime/event-bus.js';
 import { leftQueueSince, queuePositions } from './dialogs/queue-position.js';
@@ -139,7 +139,7 @@ export class Loaders {
       (s) => s.id,
     );
     this.dialogById = rowLoader(
-      (ids) => em.find(Dialog, { id: { $in: [...ids] } }),
+      (ids) => readDialogs(em, ids),
       (d) => d.id,
     );
     this.messageById = rowLoader(

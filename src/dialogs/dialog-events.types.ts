@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import type { DialogRecord } from './dialog-record.js';
 import { Dialog } from './dialog.entity.js';
 import { QueueStats } from './dialog.types.js';
 import { Message } from './message.entity.js';
@@ -13,7 +14,7 @@ export class QueueEvent {
   type!: QueueEventType;
 
   @Field(() => Dialog, { description: 'the dialog as it is now' })
-  dialog!: Dialog;
+  dialog!: DialogRecord;
 
   @Field(() => ID, {
     nullable: true,
@@ -39,7 +40,7 @@ export class DialogEvent {
   type!: DialogEventType;
 
   @Field(() => Dialog, { description: 'the dialog as it is now' })
-  dialog!: Dialog;
+  dialog!: DialogRecord;
 
   @Field(() => Message, { nullable: true, description: 'the new message for MESSAGE events; null otherwise' })
   message!: Message | null;

@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolver
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { DialogStatus } from './dialog-enums.js';
-import type { Dialog } from './dialog.entity.js';
+import type { DialogRecord } from './dialog-record.js';
 import { eventLoaders } from '../loaders.js';
 import { ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { isId } from '../shared/validate.js';
@@ -19,9 +19,9 @@ const AFTER = 'with after: first the missed events after that sequence, then liv
 type SubscribeData<Args> = SubscribeResolverData<unknown, Args, Context>;
 
 /** An operator may see a dialog assigned to them, queued in Help, or aimed at one of their groups. */
-async function operatorSees(scope: EventScope, operatorId: string, dialog: Dialog): Promise<boolean> {
-  if (dialog.operator?.id === operatorId || dialog.status === DialogStatus.QUEUED) return true;
-  return dialog.group ? memberOf(scope, operatorId, dialog.group.id) : false;
+async function operatorSees(scope: EventScope, operatorId: string, dialog: DialogRecord): Promise<boolean> {
+  if (dialog.operatorId === operatorId || dialog.status === DialogStatus.QUEUED) return true;
+  return dialog.groupId ? memberOf(scope, operatorId, dialog.groupId) : false;
 }
 
 function eventDialogId(delivery: Delivery): string | null {
@@ -127,7 +127,7 @@ export class DialogSubscriptionsResolver {
           if (event.kind !== 'queue' && !isMessage) return null;
           const dialog = await loaders.dialogById.load(event.dialogId);
           if (!dialog) return null;
-          const groupId = event.kind === 'queue' ? event.groupId : (dialog.group?.id ?? null);
+          const groupId = event.kind === 'queue' ? event.groupId : dialog.groupId;
           const message =
             event.kind === 'dialog' && event.messageId !== null ? await loaders.messageById.load(event.messageId) : null;
           const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>

@@ -53,18 +53,6 @@ export class Dialog {
   @Property({ type: 'text', nullable: true })
   externalId: string | null = null;
 
-  /**
-   * The dialogEvents stream's sequence (topic `dialog:<id>`), read in the same statement as the
-   * row, so a subscription resumed from it misses no change the row does not show.
-   */
-  @Property({
-    type: 'bigint',
-    formula: (table) => `coalesce((select et.seq from event_topics et where et.topic = 'dialog:' || ${table.alias}.id), 0)`,
-    lazy: false,
-    persist: false,
-  })
-  eventSeq?: string;
-
   @Field(() => String, { nullable: true, description: "the client's name given to startDialog; null when none was given" })
   @Property({ type: 'text', nullable: true })
   clientName: string | null = null;

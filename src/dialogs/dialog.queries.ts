@@ -8,10 +8,9 @@ import { isStorableDate, pgDate } from '../shared/pg-time.js';
 import { afterSql, orderBySql, reversed, type KeyValue, type SortKey } from '../shared/keyset.js';
 import { isId, validateAll } from '../shared/validate.js';
 import { QUEUE_KEYS, QUEUE_ORDER } from '../routing/rules.js';
-import type { DialogRow } from '../routing/router.js';
 import { liveFigures, type LiveFigures } from '../sl/live-figures.js';
 import { DialogOrder } from './dialog-enums.js';
-import { Dialog } from './dialog.entity.js';
+import { dialogRecord, EVENT_SEQ, type DialogRecord, type DialogRow } from './dialog-record.js';
 import type { DialogFilter } from './dialog.inputs.js';
 import { DialogConnection, QueueStats } from './dialog.types.js';
 
@@ -38,7 +37,7 @@ const ORDERS: Readonly<Record<DialogOrder, readonly SortKey[]>> = {
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
 /** A dialog's value of each column an ordering can use, as a cursor holds it. */
-const CURSOR_VALUES: Readonly<Record<string, (dialog: Dialog) => KeyValue>> = {
+const CURSOR_VALUES: Readonly<Record<string, (dialog: DialogRecord) => KeyValue>> = {
   id: (d) => d.id,
   priority: (d) => String(d.priority),
   created_at: (d) => iso(d.createdAt),
@@ -47,7 +46,7 @@ const CURSOR_VALUES: Readonly<Record<string, (dialog: Dialog) => KeyValue>> = {
   queued_at: (d) => iso(d.queuedAt),
 };
 
-function cursorValue(column: string): (dialog: Dialog) => KeyValue {
+function cursorValue(column: string): (dialog: DialogRecord) => KeyValue {
   const value = CURSOR_VALUES[column];
   // An ordering over a column without a cursor value is a programming error, found by any test that pages.
   if (!value) throw new Error(`no cursor value for dialogs.${column}`);
@@ -55,7 +54,7 @@ function cursorValue(column: string): (dialog: Dialog) => KeyValue {
 }
 
 /** Opaque to clients: the ordering and the row's key values. */
-function encodeCursor(order: DialogOrder, dialog: Dialog): string {
+function encodeCursor(order: DialogOrder, dialog: DialogRecord): string {
   const values = ORDERS[order].map((key) => cursorValue(key.column)(dialog));
   return Buffer.from(JSON.stringify([order, ...values])).toString('base64url');
 }
@@ -168,14 +167,14 @@ export class DialogQueries {
     return isId(id) && (await em.execute<unknown[]>('select 1 from dialogs where id = ?', [id])).length > 0;
   }
 
-  async find(em: EntityManager, viewer: Viewer, id: string): Promise<Dialog | null> {
+  async find(em: EntityManager, viewer: Viewer, id: string): Promise<DialogRecord | null> {
     if (!isId(id)) return null;
     const visible = this.visibility(viewer);
-    const [row] = await em.execute<DialogRow[]>(`select d.* from dialogs d where d.id = ? and (${visible.sql})`, [
+    const [row] = await em.execute<DialogRow[]>(`select d.*, ${EVENT_SEQ} from dialogs d where d.id = ? and (${visible.sql})`, [
       id,
       ...visible.params,
     ]);
-    return row ? em.map(Dialog, row) : null;
+    return row ? dialogRecord(row) : null;
   }
 
   /**
@@ -230,7 +229,7 @@ export class DialogQueries {
       ),
     ]);
     const more = rows.length > size;
-    const nodes = rows.slice(0, size).map((row) => em.map(Dialog, row));
+    const nodes = rows.slice(0, size).map(dialogRecord);
     if (backwards) nodes.reverse();
     const edges = nodes.map((node) => ({ cursor: encodeCursor(order, node), node }));
     const behindStart = totals?.behind ?? false;
@@ -247,9 +246,9 @@ export class DialogQueries {
   }
 
   /** QUEUED dialogs, most urgent first (the order draining follows). */
-  async helpQueue(em: EntityManager): Promise<Dialog[]> {
+  async helpQueue(em: EntityManager): Promise<DialogRecord[]> {
     const rows = await em.execute<DialogRow[]>(`select d.* from dialogs d where d.status = 'QUEUED' order by ${QUEUE_ORDER}`);
-    return rows.map((row) => em.map(Dialog, row));
+    return rows.map(dialogRecord);
   }
 
   /** Without a group: the Help queue as a whole and all online operators. */

@@ -11,6 +11,7 @@ import { intInRange } from '../shared/validate.js';
 import { SlTimer, slTimerAt } from '../sl/sl-timer.type.js';
 import { DialogOrder, DialogStatus, MessageAuthor } from './dialog-enums.js';
 import { estimatedWait, windowStart } from './queue-position.js';
+import { readDialogs, type DialogRecord } from './dialog-record.js';
 import { Dialog } from './dialog.entity.js';
 import { DialogFilter, StartDialogInput, TransferTarget } from './dialog.inputs.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './dialog.queries.js';
@@ -29,8 +30,8 @@ const MAX_LAST_MESSAGES = 200;
 const idempotencyKeyArg = { nullable: true, description: 'a retry with the same key returns the first result' } as const;
 
 /** Reads a dialog after a mutation committed. */
-async function reload(ctx: Context, id: string): Promise<Dialog> {
-  const dialog = await ctx.em.findOne(Dialog, { id }, { refresh: true });
+async function reload(ctx: Context, id: string): Promise<DialogRecord> {
+  const [dialog] = await readDialogs(ctx.em, [id]);
   if (!dialog) throw new NotFoundError('Dialog', id, 'dialogId');
   return dialog;
 }
@@ -52,7 +53,7 @@ export class DialogResolver {
   dialog(
     @Arg('id', () => ID, { description: 'the dialog id' }) id: string,
     @Ctx() { em, services, viewer }: Context,
-  ): Promise<Dialog | null> {
+  ): Promise<DialogRecord | null> {
     return services.dialogQueries.find(em, viewer!, id);
   }
 
@@ -96,7 +97,7 @@ export class DialogResolver {
     description:
       'ADMIN, SUPERVISOR, OPERATOR: QUEUED dialogs, most urgent first (earliest SL deadline, then longest queued): the order the queue drains in',
   })
-  helpQueue(@Ctx() { em, services }: Context): Promise<Dialog[]> {
+  helpQueue(@Ctx() { em, services }: Context): Promise<DialogRecord[]> {
     return services.dialogQueries.helpQueue(em);
   }
 
@@ -120,8 +121,8 @@ export class DialogResolver {
     nullable: true,
     description: 'the scenario given to startDialog, also once deleted (deletedAt set); null when none was given',
   })
-  scenario(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Scenario | null> {
-    return dialog.scenario ? loaders.scenarioById.load(dialog.scenario.id) : Promise.resolve(null);
+  scenario(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Scenario | null> {
+    return dialog.scenarioId ? loaders.scenarioById.load(dialog.scenarioId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Group, {
@@ -129,20 +130,20 @@ export class DialogResolver {
     description:
       'the group the dialog was last aimed at, kept while queued and after close (its SL targets apply); null when no group was named',
   })
-  group(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Group | null> {
-    return dialog.group ? loaders.groupById.load(dialog.group.id) : Promise.resolve(null);
+  group(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Group | null> {
+    return dialog.groupId ? loaders.groupById.load(dialog.groupId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Operator, { nullable: true, description: 'who holds the dialog; once closed, who held it when it closed' })
-  operator(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Operator | null> {
-    return dialog.operator ? loaders.operatorById.load(dialog.operator.id) : Promise.resolve(null);
+  operator(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+    return dialog.operatorId ? loaders.operatorById.load(dialog.operatorId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => SlTimer, {
     nullable: true,
     description: 'the running SL clock, if the dialog is waiting for an operator reply',
   })
-  slTimer(@Root() dialog: Dialog, @Ctx() { services }: Context): SlTimer | null {
+  slTimer(@Root() dialog: DialogRecord, @Ctx() { services }: Context): SlTimer | null {
     return slTimerAt({ kind: dialog.slKind, startedAt: dialog.slStartedAt, deadline: dialog.slDeadline }, services.clock.now());
   }
 
@@ -150,15 +151,15 @@ export class DialogResolver {
     description:
       "the dialogEvents stream's latest sequence when read: subscribe with after = this to miss nothing (read with the dialog's row; on mutation results, just after the commit)",
   })
-  eventSequence(@Root() dialog: Dialog, @Ctx() { loaders }: Context): number | Promise<number> {
-    return dialog.eventSeq !== undefined ? Number(dialog.eventSeq) : loaders.topicSequence.load(topics.dialog(dialog.id));
+  eventSequence(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): number | Promise<number> {
+    return dialog.eventSeq ?? loaders.topicSequence.load(topics.dialog(dialog.id));
   }
 
   @FieldResolver(() => Int, {
     nullable: true,
     description: "1-based place in the Help queue's drain order while QUEUED; null otherwise",
   })
-  async queuePosition(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<number | null> {
+  async queuePosition(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<number | null> {
     if (dialog.status !== DialogStatus.QUEUED) return null;
     return (await loaders.queuePositionOf.load(dialog.id))?.position ?? null;
   }
@@ -168,7 +169,7 @@ export class DialogResolver {
     description:
       "expected seconds until an operator takes it, while QUEUED, from the queue's recent drain rate; null when unknown",
   })
-  async estimatedWaitSec(@Root() dialog: Dialog, @Ctx() { loaders, services }: Context): Promise<number | null> {
+  async estimatedWaitSec(@Root() dialog: DialogRecord, @Ctx() { loaders, services }: Context): Promise<number | null> {
     if (dialog.status !== DialogStatus.QUEUED) return null;
     const place = await loaders.queuePositionOf.load(dialog.id);
     if (!place) return null;
@@ -178,7 +179,7 @@ export class DialogResolver {
 
   @FieldResolver(() => [Message], { description: 'oldest first; with last, only the newest `last`' })
   messages(
-    @Root() dialog: Dialog,
+    @Root() dialog: DialogRecord,
     @Arg('last', () => Int, { nullable: true, description: `at most ${MAX_LAST_MESSAGES}` }) last: number | null,
     @Ctx() { loaders }: Context,
   ): Promise<Message[]> {
@@ -188,25 +189,25 @@ export class DialogResolver {
   }
 
   @FieldResolver(() => Message, { nullable: true, description: 'the newest message (null: none yet)' })
-  lastMessage(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<Message | null> {
+  lastMessage(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Message | null> {
     return loaders.lastMessageOfDialog.load(dialog.id);
   }
 
   @FieldResolver(() => Int, { description: 'messages of every author' })
-  messageCount(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<number> {
+  messageCount(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<number> {
     return loaders.messageCountOfDialog.load(dialog.id);
   }
 
   @FieldResolver(() => Int, {
     description: "client messages after the calling operator's read marker (markDialogRead); 0 for callers without an operator",
   })
-  unreadCount(@Root() dialog: Dialog, @Ctx() { loaders, viewer }: Context): Promise<number> {
+  unreadCount(@Root() dialog: DialogRecord, @Ctx() { loaders, viewer }: Context): Promise<number> {
     const operatorId = viewer?.operatorId ?? null;
     return operatorId === null ? Promise.resolve(0) : loaders.unreadCount.load(unreadKey(operatorId, dialog.id));
   }
 
   @FieldResolver(() => [DialogTransfer], { description: 'every routing decision about this dialog, oldest first' })
-  transfers(@Root() dialog: Dialog, @Ctx() { loaders }: Context): Promise<DialogTransfer[]> {
+  transfers(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<DialogTransfer[]> {
     return loaders.transfersOfDialog.load(dialog.id);
   }
 
@@ -220,7 +221,7 @@ export class DialogResolver {
     input: StartDialogInput,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     return ctx.services.dialogs.start(ctx.em, ctx.viewer!, input, idempotencyKey);
   }
 
@@ -265,7 +266,7 @@ export class DialogResolver {
     to: TransferTarget,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     return ctx.services.dialogs.transfer(ctx.em, ctx.viewer!, dialogId, to, idempotencyKey);
   }
 
@@ -284,7 +285,7 @@ export class DialogResolver {
     reason: string | null,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     return ctx.services.dialogs.reportBotFailure(ctx.em, ctx.viewer!, dialogId, reason, idempotencyKey);
   }
 
@@ -296,7 +297,7 @@ export class DialogResolver {
     @Arg('dialogId', () => ID, { description: 'the dialog: NOT_FOUND if unknown' }) dialogId: string,
     @Arg('priority', () => Int, { description: '0 to 10' }) priority: number,
     @Ctx() ctx: Context,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     return ctx.services.dialogs.setPriority(ctx.em, dialogId, priority);
   }
 
@@ -329,7 +330,7 @@ export class DialogResolver {
     })
     dialogId: string,
     @Ctx() ctx: Context,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     return reload(ctx, await ctx.services.dialogs.take(ctx.em, ctx.viewer!, dialogId));
   }
 
@@ -341,7 +342,7 @@ export class DialogResolver {
     @Arg('messageId', () => ID, { nullable: true, description: "one of the dialog's messages; the marker never moves back" })
     messageId: string | null,
     @Ctx() ctx: Context,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     await ctx.services.readMarkers.markRead(ctx.em, ctx.viewer!, dialogId, messageId ?? null);
     return reload(ctx, dialogId);
   }
@@ -355,7 +356,7 @@ export class DialogResolver {
     @Arg('dialogId', () => ID, { description: 'the dialog; NOT_FOUND if unknown' }) dialogId: string,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     return reload(ctx, await ctx.services.dialogs.close(ctx.em, ctx.viewer!, dialogId, idempotencyKey));
   }
 }

@@ -4,7 +4,7 @@ import { Role } from '../auth/role.js';
 import type { Viewer } from '../auth/viewer.js';
 import { DialogEventType, QueueEventType } from './dialog-event-types.js';
 import type { EventSink } from '../events/domain-event.js';
-import type { DialogRow, LockedDialog, LockedWithTargets, Router } from '../routing/router.js';
+import type { LockedDialog, LockedWithTargets, Router } from '../routing/router.js';
 import { RoutingCause } from '../routing/transfer-enums.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundError } from '../shared/errors.js';
@@ -14,7 +14,7 @@ import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, text as validText, validateAll } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
 import { DialogStatus, MessageAuthor } from './dialog-enums.js';
-import { Dialog } from './dialog.entity.js';
+import { dialogRecord, readDialogs, type DialogRecord, type DialogRow } from './dialog-record.js';
 import type { StartDialogInput, TransferTarget } from './dialog.inputs.js';
 import { once, validIdempotencyKey, type IdempotentCall } from './idempotency.js';
 
@@ -54,7 +54,7 @@ export class DialogService {
   ) {}
 
   /** A new dialog with the bot. */
-  async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<Dialog> {
+  async start(em: EntityManager, viewer: Viewer, input: StartDialogInput, idempotencyKey?: string | null): Promise<DialogRecord> {
     const [externalId, clientName, key] = validateAll(
       () => optionalShort('externalId', input.externalId),
       () => optionalShort('clientName', input.clientName),
@@ -89,7 +89,7 @@ export class DialogService {
         const [row] = await this.events.changeAlone<DialogRow>(em, insertion(id, this.clock.now()), [
           { kind: 'started', dialogId: id },
         ]);
-        if (row) return em.map(Dialog, row);
+        if (row) return dialogRecord(row);
         await refused(em);
       }
     }
@@ -119,7 +119,7 @@ export class DialogService {
    * Sets an open dialog's priority (0–10). While QUEUED it moves the dialog's place in the
    * drain order at once; an assigned dialog keeps it for any later re-queue or re-route.
    */
-  async setPriority(em: EntityManager, dialogId: string, priority: number): Promise<Dialog> {
+  async setPriority(em: EntityManager, dialogId: string, priority: number): Promise<DialogRecord> {
     const value = intInRange('priority', priority, ...PRIORITY_RANGE);
     let written: DialogRow | undefined;
     await inTransaction(em, async (tx) => {
@@ -133,7 +133,7 @@ export class DialogService {
       });
     });
     if (!written) throw new NotFoundError('Dialog', dialogId, 'dialogId');
-    return em.map(Dialog, written);
+    return dialogRecord(written);
   }
 
   /** A client (or bot) message. Returns the message id. */
@@ -173,7 +173,7 @@ export class DialogService {
     dialogId: string,
     to: TransferTarget,
     idempotencyKey?: string | null,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     const [, key] = validateAll(
       () => {
         if (to.groupId == null && to.operatorId == null) throw new BadInputError('to', 'name a groupId, an operatorId, or both');
@@ -204,7 +204,7 @@ export class DialogService {
     dialogId: string,
     reason?: string | null,
     idempotencyKey?: string | null,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     const [note, key] = validateAll(
       () => (reason == null ? null : validText('reason', reason, 1000)),
       () => validIdempotencyKey(idempotencyKey),
@@ -351,7 +351,7 @@ export class DialogService {
     key: string | null,
     call: IdempotentCall,
     work: (tx: EntityManager, now: Date) => Promise<DialogRow>,
-  ): Promise<Dialog> {
+  ): Promise<DialogRecord> {
     let written: DialogRow | null = null;
     const id = await inTransaction(em, async (tx) => {
       written = null; // a retried attempt starts afresh
@@ -361,7 +361,11 @@ export class DialogService {
         return written.id;
       });
     });
-    return written ? em.map(Dialog, written) : em.findOneOrFail(Dialog, { id }, { refresh: true });
+    if (written) return dialogRecord(written);
+    const [first] = await readDialogs(em, [id]);
+    // A key's result is a dialog, and dialogs are never deleted.
+    if (!first) throw new Error(`dialog ${id} of an idempotency key is gone`);
+    return first;
   }
 
   /** NOT_FOUND for a named scenario that does not exist (or was deleted). */

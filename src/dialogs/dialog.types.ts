@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { LiveFigures } from '../sl/live-figures.js';
+import type { DialogRecord } from './dialog-record.js';
 import { Dialog } from './dialog.entity.js';
 
 @ObjectType({ description: 'Where a page stands in the whole list.' })
@@ -28,7 +29,7 @@ export class DialogEdge {
   cursor!: string;
 
   @Field(() => Dialog, { description: 'the dialog' })
-  node!: Dialog;
+  node!: DialogRecord;
 }
 
 @ObjectType({ description: 'One page of dialogs, newest first.' })

@@ -26,9 +26,9 @@ export async function mayView(viewer: Viewer, entry: LogEntry, loaders: Loaders)
   if (!dialog) return false;
   if (dialog.status === DialogStatus.QUEUED) return true;
   if (operatorId === null) return false;
-  if (dialog.status === DialogStatus.ASSIGNED && dialog.operator?.id === operatorId) return true;
-  const groupId = dialog.group?.id;
-  if (groupId === undefined) return false;
+  if (dialog.status === DialogStatus.ASSIGNED && dialog.operatorId === operatorId) return true;
+  const groupId = dialog.groupId;
+  if (groupId === null) return false;
   const groups = await loaders.groupsOfOperator.load(operatorId);
   return groups.some((g) => g.id === groupId);
 }

@@ -13,6 +13,7 @@ import {
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Dialog } from '../dialogs/dialog.entity.js';
+import type { DialogRecord } from '../dialogs/dialog-record.js';
 import { Message } from '../dialogs/message.entity.js';
 import { eventLoaders } from '../loaders.js';
 import { Operator } from '../operators/operator.entity.js';
@@ -146,7 +147,7 @@ export class EventResolver {
   }
 
   @FieldResolver(() => Dialog, { nullable: true, description: 'the dialog the event is about, as it is now' })
-  dialog(@Root() event: Event, @Ctx() { loaders }: Context): Promise<Dialog | null> | null {
+  dialog(@Root() event: Event, @Ctx() { loaders }: Context): Promise<DialogRecord | null> | null {
     return event.entry.dialogId === null ? null : loaders.dialogById.load(event.entry.dialogId);
   }
 

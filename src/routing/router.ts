@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { DialogStatus, TransferOutcome } from '../dialogs/dialog-enums.js';
+import type { DialogRow } from '../dialogs/dialog-record.js';
 import { DialogEventType, QueueEventType } from '../dialogs/dialog-event-types.js';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
@@ -93,9 +94,6 @@ export interface DecisionRecord {
   /** From the start of the decision to its write. */
   readonly seconds: number;
 }
-
-/** A dialogs row as the database returns it (column names). */
-export type DialogRow = { readonly id: string } & Readonly<Record<string, unknown>>;
 
 /** A decision and the dialog row it left behind, as it will commit. */
 export interface Routed extends Decision {
