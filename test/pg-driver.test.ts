@@ -2,10 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planPerCall } from '../src/db/plan-per-call.js';
-import { inTransaction, transactionRetries } from '../src/shared/transaction.js';
+import { executeAtCommit, inTransaction, transactionRetries, type AtCommit } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { watchRoundTrips } from './helpers/round-trips.js';
 
 let t: TestApp;
+
 // One pooled connection: the statements below and the check of what it prepared share it; a
 // transaction that kept it would leave every later statement waiting.
 beforeAll(async () => {
@@ -169,22 +171,7 @@ describe('transactions', () => {
 
   it('BEGIN goes out with the first statement that has values; a transaction that runs nothing sends nothing', async () => {
     const em = t.app.orm.em.fork();
-    // The pool's one connection, watched: each query() is one round trip.
-    const pool = em.getConnection().getKnex().client as {
-      acquireConnection(): Promise<pg.Client>;
-      releaseConnection(c: pg.Client): Promise<void>;
-    };
-    const connection = await pool.acquireConnection();
-    const sent: string[] = [];
-    const query = connection.query.bind(connection) as (q: unknown) => unknown;
-    const watched = connection as unknown as { query: (q: unknown) => unknown };
-    watched.query = (q: unknown) => {
-      const text = typeof q === 'string' ? q : (q as { text: string }).text;
-      // A query object of its own is BEGIN with a statement behind it.
-      sent.push(q instanceof pg.Query ? `begin; ${text}` : text);
-      return query(q);
-    };
-    await pool.releaseConnection(connection);
+    const { sent, stop } = watchRoundTrips(em);
     try {
       // The first transaction on a connection prepares BEGIN; later ones bind it.
       await inTransaction(em, (tx) => tx.execute('select ?::int as n', [1]));
@@ -206,8 +193,102 @@ describe('transactions', () => {
       // A statement without values goes alone, after BEGIN.
       expect(sent).toEqual(['begin', 'select 1 as one', 'commit']);
     } finally {
-      watched.query = query;
+      stop();
     }
+  });
+
+  it('a statement held for COMMIT goes out with it in one round trip; its rows come once committed', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table held_probe (id int primary key)');
+    const { sent, stop } = watchRoundTrips(em);
+    try {
+      // The first transaction on a connection prepares BEGIN and COMMIT; later ones bind them.
+      await inTransaction(em, (tx) => tx.execute('select ?::int as n', [1]));
+      sent.length = 0;
+      const written = await inTransaction(em, async (tx) => {
+        await tx.execute('insert into held_probe values (?)', [1]);
+        return executeAtCommit<{ id: number }>(tx, { sql: 'insert into held_probe values (?) returning id', params: [2] });
+      });
+      expect(await written.rows).toEqual([{ id: 2 }]);
+      expect(sent).toEqual([
+        'begin; insert into held_probe values ($1)',
+        'insert into held_probe values ($1) returning id; commit',
+      ]);
+      expect(await em.execute('select id from held_probe order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+    } finally {
+      stop();
+    }
+  });
+
+  it('a held statement goes out before any statement after it, so the order holds', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table held_order_probe (id int primary key)');
+    const { sent, stop } = watchRoundTrips(em);
+    try {
+      const seen = await inTransaction(em, async (tx) => {
+        const first = executeAtCommit(tx, { sql: 'insert into held_order_probe values (?)', params: [1] });
+        const second = executeAtCommit(tx, { sql: 'insert into held_order_probe values (?)', params: [2] });
+        const [read] = await tx.execute<Array<{ n: number }>>(
+          'select count(*)::int as n from held_order_probe where id < ?',
+          [10],
+        );
+        return { read, first, second };
+      });
+      expect(seen.read).toEqual({ n: 2 });
+      expect(await seen.first.rows).toEqual([]);
+      expect(await seen.second.rows).toEqual([]);
+      expect(sent).toEqual([
+        'begin; insert into held_order_probe values ($1)',
+        'insert into held_order_probe values ($1)',
+        'select count(*)::int as n from held_order_probe where id < $1',
+        'commit',
+      ]);
+    } finally {
+      stop();
+    }
+  });
+
+  it("a held statement that fails rolls its transaction back: its error is the caller's, the connection goes back", async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table held_fail_probe (id int primary key)');
+    await em.execute('insert into held_fail_probe values (1)');
+    let written: AtCommit<object> | undefined;
+    const failed = await inTransaction(em, async (tx) => {
+      await tx.execute('insert into held_fail_probe values (?)', [2]);
+      written = executeAtCommit(tx, { sql: 'insert into held_fail_probe values (?)', params: [1] });
+    }).catch((e: unknown) => e);
+    expect((failed as { code?: unknown }).code).toBe('23505');
+    expect(((await written!.rows.catch((e: unknown) => e)) as { code?: unknown }).code).toBe('23505');
+    // Nothing of it was kept, and the pool's one connection serves the next transaction.
+    await inTransaction(em, (tx) => tx.execute('insert into held_fail_probe values (?)', [3]));
+    expect(await em.execute('select id from held_fail_probe order by id')).toEqual([{ id: 1 }, { id: 3 }]);
+  });
+
+  it('a COMMIT refused after its held statement ran fails the call and frees the connection', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table held_commit_probe (id int, unique (id) deferrable initially deferred)');
+    const refused = await inTransaction(em, async (tx) => {
+      await tx.execute('select ?::int as n', [1]);
+      return executeAtCommit(tx, { sql: 'insert into held_commit_probe values (?), (?)', params: [1, 1] });
+    }).catch((e: unknown) => e);
+    // Checked at COMMIT only: the insert itself went through.
+    expect((refused as { code?: unknown }).code).toBe('23505');
+    await inTransaction(em, (tx) => tx.execute('insert into held_commit_probe values (?)', [2]));
+    expect(await em.execute('select id from held_commit_probe')).toEqual([{ id: 2 }]);
+  });
+
+  it('a transaction that throws after holding a statement never runs it; its rows reject', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table held_rollback_probe (id int primary key)');
+    let written: AtCommit<object> | undefined;
+    const failed = await inTransaction(em, async (tx) => {
+      await tx.execute('insert into held_rollback_probe values (?)', [1]);
+      written = executeAtCommit(tx, { sql: 'insert into held_rollback_probe values (?)', params: [2] });
+      throw new Error('changed my mind');
+    }).catch((e: unknown) => e);
+    expect(failed).toEqual(new Error('changed my mind'));
+    await expect(written!.rows).rejects.toThrow('rolled back');
+    expect(await em.execute('select id from held_rollback_probe')).toEqual([]);
   });
 
   it('a first statement the server cannot parse leaves it unprepared: once it can, it runs', async () => {

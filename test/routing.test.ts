@@ -4,9 +4,10 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { eventually } from './helpers/eventually.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
-import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import { closeDialog, getDialog, lastTransfer, setStatus, startDialog, transfer, type DialogView } from './helpers/dialogs.js';
 import type { GraphqlClient } from './helpers/gql.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { watchRoundTrips } from './helpers/round-trips.js';
 
 let t: TestApp;
 let bot: GraphqlClient;
@@ -44,6 +45,26 @@ describe('routing to a group', () => {
     expect(await activeCount(off.id)).toBe(0);
     expect((await lastTransfer(t.admin, third.id)).outcome).toBe('ASSIGNED_TO_TARGET');
     expect(third.slTimer?.kind).toBe('FIRST_RESPONSE');
+  });
+
+  it("a bot's hand-off is two round trips to the database: BEGIN with the lock and pick, the decision with COMMIT", async () => {
+    const g = await createGroup(t.admin);
+    const a = await createOperator(t.admin, { groupIds: [g.id] });
+    await setStatus(t.admin, a.id, 'ONLINE');
+    const { id } = await startDialog(bot);
+    const { sent, stop } = watchRoundTrips(t.app.orm.em);
+    let moved: DialogView;
+    try {
+      moved = await transfer(bot, id, { groupId: g.id });
+    } finally {
+      stop();
+    }
+    expect(moved.operator!.id).toBe(a.id);
+    // Other work (the event log's readers) may share the pool: pick out the transfer's trips.
+    const trips = sent.filter((text) => text.includes('as picked') || text.includes('with moved as'));
+    expect(trips).toHaveLength(2);
+    expect(trips[0]).toMatch(/^begin; select d\.\*, p\.id as picked/);
+    expect(trips[1]).toMatch(/^with moved as [\s\S]*; commit$/);
   });
 
   it('falls back to any available operator, then to the Help queue', async () => {

@@ -9,6 +9,7 @@ import {
 } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import { beginWith, PREPARED_BEGIN } from './begin-with-statement.js';
+import { PREPARED_COMMIT, statementThenCommit } from './commit-with-statement.js';
 import { positional } from './placeholders.js';
 import { PLAN_PER_CALL } from './plan-per-call.js';
 import { PooledTransaction } from './pooled-transaction.js';
@@ -47,6 +48,8 @@ function forgetPreparedStatements(): void {
 
 /** Pooled connections that have PREPARED_BEGIN parsed. */
 const beginPrepared = new WeakSet<pg.Client>();
+/** Pooled connections that have PREPARED_COMMIT parsed. */
+const commitPrepared = new WeakSet<pg.Client>();
 
 /** The part of knex's client this connection uses: its pool of pg connections. */
 interface ConnectionPool {
@@ -90,14 +93,7 @@ export class PgConnection extends PostgreSqlConnection {
       params = [...(compiled.bindings ?? [])];
     }
     sql = this.config.get('onQuery')(sql, params);
-    const bound = params.length > 0 ? positional(sql, params, (id) => this.platform.quoteIdentifier(id)) : null;
-    // Values the driver cannot bind (bytes, objects, empty lists) are written in, as MikroORM does.
-    // Built per run: a retry after a stale statement takes its new name.
-    const query = (): pg.QueryConfig => {
-      if (bound === null) return { text: this.platform.formatQuery(sql, params) };
-      const name = sql.startsWith(PLAN_PER_CALL) ? undefined : nameOf(bound.text);
-      return name === undefined ? { text: bound.text, values: bound.values } : { name, text: bound.text, values: bound.values };
-    };
+    const query = this.queryOf(sql, params);
     // Logged as written, without its values.
     const run = (): Promise<T> =>
       this.executeQuery(
@@ -120,6 +116,43 @@ export class PgConnection extends PostgreSqlConnection {
     }
   }
 
+  /**
+   * Holds `sql` for the transaction's COMMIT and sends both in one round trip; if the transaction
+   * runs another statement first, `sql` goes out just before it, so statements keep their order.
+   * The rows come once it has run: await them only after the transaction has committed (inside
+   * it, nothing would send the statement). A savepoint runs `sql` at once.
+   */
+  executeAtCommit<T>(ctx: unknown, sql: string, params: unknown[]): Promise<T[]> {
+    const transaction = PooledTransaction.of(ctx);
+    if (transaction === null) throw new Error('executeAtCommit() outside a transaction');
+    if (transaction.savepoint !== null) return this.execute<T[]>(sql, params, 'all', ctx);
+    const written = this.config.get('onQuery')(sql, params);
+    const query = this.queryOf(written, params)();
+    const rows = new Promise<T[]>((resolve, reject) => {
+      transaction.held.push({
+        sql: written,
+        params,
+        query,
+        done: (result) => resolve(this.transformRawResult<T[]>(result, 'all')),
+        failed: reject,
+      });
+    });
+    // Awaited, if at all, after the commit it rode with; a rollback leaves it rejected, unread.
+    rows.catch(() => undefined);
+    return rows;
+  }
+
+  /** `sql` with its values as a pg query, built per run: a retry after a stale statement takes its new name. */
+  private queryOf(sql: string, params: unknown[]): () => pg.QueryConfig {
+    const bound = params.length > 0 ? positional(sql, params, (id) => this.platform.quoteIdentifier(id)) : null;
+    // Values the driver cannot bind (bytes, objects, empty lists) are written in, as MikroORM does.
+    return () => {
+      if (bound === null) return { text: this.platform.formatQuery(sql, params) };
+      const name = sql.startsWith(PLAN_PER_CALL) ? undefined : nameOf(bound.text);
+      return name === undefined ? { text: bound.text, values: bound.values } : { name, text: bound.text, values: bound.values };
+    };
+  }
+
   override async begin(options: BeginOptions = {}): Promise<Knex.Transaction> {
     await this.ensureConnection();
     const parent = PooledTransaction.of(options.ctx);
@@ -134,7 +167,10 @@ export class PgConnection extends PostgreSqlConnection {
       tx.beginPending = true;
     } else {
       try {
-        if (parent !== null) await this.sendBegin(parent, options.loggerContext);
+        if (parent !== null) {
+          await this.sendHeld(parent.root, options.loggerContext);
+          await this.sendBegin(parent, options.loggerContext);
+        }
         for (const statement of statements) await connection.query(statement);
       } catch (error) {
         if (parent === null) await this.pool().releaseConnection(connection);
@@ -150,9 +186,18 @@ export class PgConnection extends PostgreSqlConnection {
     const tx = this.transaction(ctx);
     const root = tx.parent === null;
     if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionCommit, ctx);
+    if (root && (await this.commitWithHeld(tx, loggerContext))) {
+      await eventBroadcaster?.dispatchEvent(EventType.afterTransactionCommit, ctx);
+      return;
+    }
     const statement = this.endingStatement(tx, 'commit');
     try {
-      if (statement !== null) await tx.connection.query(statement);
+      if (statement === PREPARED_COMMIT.text) {
+        await tx.connection.query(PREPARED_COMMIT);
+        commitPrepared.add(tx.connection);
+      } else if (statement !== null) {
+        await tx.connection.query(statement);
+      }
     } finally {
       // A COMMIT that fails has ended the transaction too (PostgreSQL rolled it back).
       if (root) await this.finish(tx);
@@ -161,11 +206,48 @@ export class PgConnection extends PostgreSqlConnection {
     if (root) await eventBroadcaster?.dispatchEvent(EventType.afterTransactionCommit, ctx);
   }
 
+  /**
+   * Sends the transaction's held statements, the last one with COMMIT in the same round trip when
+   * it can (it has values, the transaction has begun, and this connection has COMMIT prepared);
+   * whether that committed. False leaves the COMMIT to the caller, with nothing held.
+   */
+  private async commitWithHeld(tx: PooledTransaction, loggerContext?: LogContext): Promise<boolean> {
+    const last = tx.held.pop();
+    try {
+      await this.sendHeld(tx, loggerContext);
+    } catch (error) {
+      last?.failed(error);
+      throw error;
+    }
+    if (last === undefined) return false;
+    if (tx.beginPending || last.query.values === undefined || !commitPrepared.has(tx.connection)) {
+      tx.held.push(last);
+      await this.sendHeld(tx, loggerContext);
+      return false;
+    }
+    const outcome = await statementThenCommit(tx.connection, last.query);
+    this.logQuery(last.sql, { query: last.sql, params: [...last.params], ...loggerContext });
+    if (!outcome.ok) {
+      last.failed(outcome.error);
+      if (isStalePreparedStatement(outcome.error)) forgetPreparedStatements();
+      // A failed statement left the transaction open, aborted: the rollback that follows ends it.
+      if (!outcome.transactionOpen) await this.finish(tx);
+      throw outcome.error;
+    }
+    this.logQuery(PREPARED_COMMIT.text, loggerContext);
+    await this.finish(tx);
+    last.done(outcome.result);
+    return true;
+  }
+
   override async rollback(ctx: Knex.Transaction, eventBroadcaster?: Broadcaster, loggerContext?: LogContext): Promise<void> {
     const tx = this.transaction(ctx);
     if (tx.finished) return;
     const root = tx.parent === null;
-    if (root) await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionRollback, ctx);
+    if (root) {
+      for (const held of tx.held.splice(0)) held.failed(new Error('the transaction rolled back before this statement ran'));
+      await eventBroadcaster?.dispatchEvent(EventType.beforeTransactionRollback, ctx);
+    }
     const statement = this.endingStatement(tx, 'rollback');
     try {
       if (statement !== null) await tx.connection.query(statement);
@@ -193,22 +275,18 @@ export class PgConnection extends PostgreSqlConnection {
       : this.platform.getRollbackToSavepointSQL(tx.savepoint);
   }
 
-  /** Runs one statement: in the transaction (beginning it if still pending), else on a connection borrowed for it. */
+  /**
+   * Runs one statement: in the transaction (after its held statements; beginning it if still
+   * pending), else on a connection borrowed for it.
+   */
   private async send(
     transaction: PooledTransaction | null,
     query: pg.QueryConfig,
     loggerContext?: LogContext,
   ): Promise<pg.QueryResult> {
     if (transaction) {
-      const { connection } = transaction;
-      // With values, the statement goes out through the extended protocol, which can carry BEGIN ahead of it.
-      if (transaction.beginPending && query.values !== undefined && beginPrepared.has(connection)) {
-        transaction.beginPending = false;
-        this.logQuery(PREPARED_BEGIN.text, loggerContext);
-        return beginWith(connection, query);
-      }
-      await this.sendBegin(transaction, loggerContext);
-      return connection.query(query);
+      await this.sendHeld(transaction.root, loggerContext);
+      return this.sendInTransaction(transaction, query, loggerContext);
     }
     const pool = this.pool();
     const connection = await pool.acquireConnection();
@@ -217,6 +295,41 @@ export class PgConnection extends PostgreSqlConnection {
     } finally {
       await pool.releaseConnection(connection);
     }
+  }
+
+  /** Sends the statements held for `root`'s COMMIT, in order; a failure fails those after it too. */
+  private async sendHeld(root: PooledTransaction, loggerContext?: LogContext): Promise<void> {
+    while (root.held.length > 0) {
+      const held = root.held.shift()!;
+      let result: pg.QueryResult;
+      try {
+        result = await this.sendInTransaction(root, held.query, loggerContext);
+      } catch (error) {
+        held.failed(error);
+        for (const after of root.held.splice(0)) after.failed(error);
+        throw error;
+      } finally {
+        this.logQuery(held.sql, { query: held.sql, params: [...held.params], ...loggerContext });
+      }
+      held.done(result);
+    }
+  }
+
+  /** Runs one statement in the transaction, beginning it if still pending. */
+  private async sendInTransaction(
+    transaction: PooledTransaction,
+    query: pg.QueryConfig,
+    loggerContext?: LogContext,
+  ): Promise<pg.QueryResult> {
+    const { connection } = transaction;
+    // With values, the statement goes out through the extended protocol, which can carry BEGIN ahead of it.
+    if (transaction.beginPending && query.values !== undefined && beginPrepared.has(connection)) {
+      transaction.beginPending = false;
+      this.logQuery(PREPARED_BEGIN.text, loggerContext);
+      return beginWith(connection, query);
+    }
+    await this.sendBegin(transaction, loggerContext);
+    return connection.query(query);
   }
 
   /**

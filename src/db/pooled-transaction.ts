@@ -3,6 +3,16 @@ import type pg from 'pg';
 
 const byClient = new WeakMap<object, PooledTransaction>();
 
+/** A statement waiting to go out with its transaction's COMMIT (PgConnection.executeAtCommit). */
+export interface HeldStatement {
+  /** As written, for the log. */
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly query: pg.QueryConfig;
+  done(result: pg.QueryResult): void;
+  failed(error: unknown): void;
+}
+
 /**
  * A transaction, or a savepoint inside one, on one pooled connection, begun and ended with plain
  * statements. MikroORM carries it where it would carry a knex transaction; only PgConnection
@@ -15,6 +25,8 @@ export class PooledTransaction {
   beginPending = false;
   /** Set once COMMIT or ROLLBACK has been sent: the connection is back in the pool. */
   finished = false;
+  /** In order: the last goes out with COMMIT, all before the transaction's next statement, whichever comes first. Root only. */
+  readonly held: HeldStatement[] = [];
   private readonly depth: number;
   private boundClient: object | undefined;
 
@@ -40,6 +52,11 @@ export class PooledTransaction {
       byClient.set(this.boundClient, this);
     }
     return this.boundClient;
+  }
+
+  /** The transaction itself (this, or the one this savepoint is in). */
+  get root(): PooledTransaction {
+    return this.parent === null ? this : this.parent.root;
   }
 
   /** As MikroORM's transaction context (its type names knex's transaction). */

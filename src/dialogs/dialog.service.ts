@@ -10,7 +10,7 @@ import type { Clock } from '../shared/clock.js';
 import { BadInputError, ConflictError, ConflictReason, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { holdOperators } from '../shared/operator-locks.js';
 import type { SqlFragment } from '../shared/sql.js';
-import { inTransaction } from '../shared/transaction.js';
+import { inTransaction, type AtCommit } from '../shared/transaction.js';
 import { intInRange, isId, text as validText, validateAll } from '../shared/validate.js';
 import type { SlClock } from '../sl/sl-clock.js';
 import { DialogStatus, MessageAuthor } from './dialog-enums.js';
@@ -34,6 +34,12 @@ function assertOpen(dialog: LockedDialog): void {
   if (dialog.status === DialogStatus.CLOSED) {
     throw new ConflictError('dialogId', 'the dialog is closed', { reason: ConflictReason.DIALOG_CLOSED });
   }
+}
+
+/** What a dialog mutation wrote: the dialog, and its row as it will commit. */
+interface Written {
+  readonly id: string;
+  readonly written: AtCommit<DialogRow>;
 }
 
 /** Scope of idempotency keys: each token has its own key space. */
@@ -93,13 +99,13 @@ export class DialogService {
         await refused(em);
       }
     }
-    const insert = async (tx: EntityManager, at: Date): Promise<DialogRow> => {
+    const insert = async (tx: EntityManager, at: Date): Promise<Written> => {
       for (;;) {
         const { sql, params } = insertion(randomUUID(), at);
-        const [row] = await tx.execute<DialogRow[]>(sql, [...params]);
-        if (row) {
-          await this.events.publish(tx, { kind: 'started', dialogId: row.id });
-          return row;
+        const rows = await tx.execute<DialogRow[]>(sql, [...params]);
+        if (rows[0]) {
+          await this.events.publish(tx, { kind: 'started', dialogId: rows[0].id });
+          return { id: rows[0].id, written: { rows: Promise.resolve(rows) } };
         }
         await refused(tx);
       }
@@ -191,9 +197,9 @@ export class DialogService {
         // An operator handing a dialog on does not get it back.
         excludeOperatorId: viewer.role === Role.OPERATOR ? from : null,
       };
-      const { row } = await this.router.route(tx, dialog, request, picked);
+      const { written } = await this.router.route(tx, dialog, request, picked);
       if (from !== null) await this.router.drain(tx, from, dialog.id);
-      return row;
+      return { id: dialog.id, written };
     });
   }
 
@@ -224,14 +230,14 @@ export class DialogService {
             [dialog.scenario_id],
           )
         : [];
-      const { row } = await this.router.route(tx, dialog, {
+      const { written } = await this.router.route(tx, dialog, {
         cause: RoutingCause.BOT_FAILURE,
         groupId: scenario?.fallback_group_id ?? null,
         operatorId: null,
         excludeOperatorId: null,
         note,
       });
-      return row;
+      return { id: dialog.id, written };
     });
   }
 
@@ -350,18 +356,21 @@ export class DialogService {
     viewer: Viewer,
     key: string | null,
     call: IdempotentCall,
-    work: (tx: EntityManager, now: Date) => Promise<DialogRow>,
+    work: (tx: EntityManager, now: Date) => Promise<Written>,
   ): Promise<DialogRecord> {
-    let written: DialogRow | null = null;
+    let written = null as AtCommit<DialogRow> | null;
     const id = await inTransaction(em, async (tx) => {
       written = null; // a retried attempt starts afresh
       const now = this.clock.now();
       return once(tx, keyScope(viewer), key, call, now, async () => {
-        written = await work(tx, now);
-        return written.id;
+        const result = await work(tx, now);
+        written = result.written;
+        return result.id;
       });
     });
-    if (written) return dialogRecord(written);
+    // Read only now: the dialog's last write may have gone out with the COMMIT.
+    const [row] = written === null ? [] : await written.rows;
+    if (row) return dialogRecord(row);
     const [first] = await readDialogs(em, [id]);
     // A key's result is a dialog, and dialogs are never deleted.
     if (!first) throw new Error(`dialog ${id} of an idempotency key is gone`);

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { holdOperators, lockOperators, NO_OPERATOR, operatorWaitFloor } from '../shared/operator-locks.js';
 import { pgDate } from '../shared/pg-time.js';
 import type { SqlFragment } from '../shared/sql.js';
-import { afterCommit } from '../shared/transaction.js';
+import { afterCommit, executeAtCommit, type AtCommit } from '../shared/transaction.js';
 import { SlClock, type ClockState } from '../sl/sl-clock.js';
 import { SlKind } from '../sl/sl-kind.js';
 import {
@@ -91,13 +91,13 @@ export interface DecisionRecord {
   readonly outcome: TransferOutcome;
   /** The first reason the decision records (why the first choice was skipped); null when none. */
   readonly reason: SkipReason | null;
-  /** From the start of the decision to its write. */
+  /** From the start of the decision until it is made (its writes go out with the COMMIT). */
   readonly seconds: number;
 }
 
-/** A decision and the dialog row it left behind, as it will commit. */
+/** A decision and the dialog row it leaves behind, read once the transaction has committed. */
 export interface Routed extends Decision {
-  readonly row: DialogRow;
+  readonly written: AtCommit<DialogRow>;
 }
 
 interface CandidateRow {
@@ -314,10 +314,11 @@ export class Router {
     }
 
     const decision: Decision = { outcome, operatorId: chosen, groupId, reasons };
-    if (outcome === TransferOutcome.REJECTED) {
-      return { ...decision, row: await this.reject(tx, dialog, request, decision, startedAt) };
-    }
-    return { ...decision, row: await this.apply(tx, dialog, request, decision, startedAt) };
+    const written =
+      outcome === TransferOutcome.REJECTED
+        ? this.reject(tx, dialog, request, decision, startedAt)
+        : this.apply(tx, dialog, request, decision, startedAt);
+    return { ...decision, written };
   }
 
   /**
@@ -342,21 +343,20 @@ export class Router {
   }
 
   /** A refused hand-off: the decision is recorded, the dialog stays as it is (with the bot). */
-  private async reject(
+  private reject(
     tx: EntityManager,
     dialog: LockedDialog,
     request: RouteRequest,
     decision: Decision,
     startedAt: number,
-  ): Promise<DialogRow> {
+  ): AtCommit<DialogRow> {
     const recorded = transferRecord(dialog, request, decision, null, this.clock.now());
-    const [row] = await tx.execute<DialogRow[]>(`with recorded as (${recorded.sql}) select * from dialogs where id = ?`, [
-      ...recorded.params,
-      dialog.id,
-    ]);
-    if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
+    const written = executeAtCommit<DialogRow>(tx, {
+      sql: `with recorded as (${recorded.sql}) select * from dialogs where id = ?`,
+      params: [...recorded.params, dialog.id],
+    });
     this.told(tx, request, decision, startedAt);
-    return row;
+    return written;
   }
 
   /** Metrics hear of the decision once it has committed. */
@@ -374,15 +374,16 @@ export class Router {
    * Moves the dialog to the decided place, moves the load from the operator giving it up to the
    * one taking it, records why and appends the events — one statement, whose result is the
    * updated row. Every operator row it changes is already held by this transaction (route() or
-   * drain() locked it), so folding the writes together changes no lock order.
+   * drain() locked it), so folding the writes together changes no lock order, and the statement
+   * can wait to go out with the COMMIT.
    */
-  private async apply(
+  private apply(
     tx: EntityManager,
     dialog: LockedDialog,
     request: RouteRequest,
     decision: Decision,
     startedAt: number,
-  ): Promise<DialogRow> {
+  ): AtCommit<DialogRow> {
     const now = this.clock.now();
     const previous = dialog.status === DialogStatus.ASSIGNED ? dialog.operator_id : null;
     const to = decision.operatorId;
@@ -458,14 +459,12 @@ export class Router {
       },
     ]);
     parts.push({ name: 'appended', ...appended });
-    const [row] = await tx.execute<DialogRow[]>(
-      `with ${parts.map((part) => `${part.name} as (${part.sql})`).join(',\n')}\nselect moved.* from moved, appended`,
-      parts.flatMap((part) => part.params),
-    );
-    // The row is locked by this transaction: it cannot have gone.
-    if (!row) throw new Error(`dialog ${dialog.id} vanished while locked`);
+    const written = executeAtCommit<DialogRow>(tx, {
+      sql: `with ${parts.map((part) => `${part.name} as (${part.sql})`).join(',\n')}\nselect moved.* from moved, appended`,
+      params: parts.flatMap((part) => part.params),
+    });
     this.told(tx, request, decision, startedAt);
-    return row;
+    return written;
   }
 
   /** null when the operator (locked by route) can take a dialog now, else why not. */
@@ -622,7 +621,7 @@ export class Router {
       const dialog = await this.lockDialog(tx, id);
       if (!dialog || dialog.status !== DialogStatus.QUEUED) continue;
       const isOwn = ownIds.includes(id);
-      await this.apply(
+      this.apply(
         tx,
         dialog,
         { cause: RoutingCause.DRAIN, groupId: dialog.group_id, operatorId: null, excludeOperatorId: null },

@@ -1,6 +1,7 @@
 import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isStalePreparedStatement } from '../db/pg-driver.js';
+import { isStalePreparedStatement, PgConnection } from '../db/pg-driver.js';
+import type { SqlFragment } from './sql.js';
 
 const MAX_ATTEMPTS = 10;
 
@@ -63,6 +64,25 @@ export function afterCommit(tx: EntityManager, hook: () => void): void {
   const hooks = afterCommitHooks.get(tx);
   if (!hooks) throw new Error('afterCommit() outside inTransaction()');
   hooks.push(hook);
+}
+
+/** The rows of a statement sent with its transaction's COMMIT (executeAtCommit). */
+export interface AtCommit<T> {
+  /** Settles once the statement has run: await it only after the transaction has committed. */
+  readonly rows: Promise<T[]>;
+}
+
+/**
+ * Runs `statement` as late as `tx` allows: with its COMMIT, in the same round trip, or just before
+ * the next statement `tx` runs, so statements keep their order. Locks it needs must already be
+ * held, so running it late changes no outcome. Its rows come only once it has run, so within
+ * the transaction nothing may wait for them (nothing would send it).
+ */
+export function executeAtCommit<T extends object>(tx: EntityManager, statement: SqlFragment): AtCommit<T> {
+  if (!afterCommitHooks.has(tx)) throw new Error('executeAtCommit() outside inTransaction()');
+  const connection = tx.getConnection();
+  if (!(connection instanceof PgConnection)) throw new Error('executeAtCommit() needs the PostgreSQL connection');
+  return { rows: connection.executeAtCommit<T>(tx.getTransactionContext(), statement.sql, [...statement.params]) };
 }
 
 /**
