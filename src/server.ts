@@ -1,5 +1,6 @@
 import { DriverException } from '@mikro-orm/core';
 import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -118,7 +119,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     parseOptions: checks.parseOptions,
     validationRules: [...checks.validationRules],
     validationOptions: { maxErrors: checks.maxErrors },
-    plugins: [costLimitPlugin(limits), subscriptionsOverHttp, requestObserver, freshAfterMutation],
+    // No cache hints are given, so Apollo's cache-control plugin would only hook every field of
+    // every operation to conclude no-store: the header is set once per response below instead.
+    plugins: [
+      ApolloServerPluginCacheControlDisabled(),
+      costLimitPlugin(limits),
+      subscriptionsOverHttp,
+      requestObserver,
+      freshAfterMutation,
+    ],
   });
   await apollo.start();
   const servePanel = await loadPanel();
@@ -126,6 +135,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const handleGraphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
+    // Answers are per caller and change with every commit: no cache may keep them.
+    res.setHeader('cache-control', 'no-store');
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

@@ -148,6 +148,20 @@ describe('by default', () => {
     }
     expect(await connect(t.app.server.wsUrl, OTHER)).toBe('ack');
   });
+
+  it('tells browsers and proxies to keep no answer: POST, GET and an error alike', async () => {
+    const posted = await post(t.app.url, ALLOWED);
+    const get = await fetch(`${t.app.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    const failed = await fetch(t.app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ nosuchfield }' }),
+    });
+    expect([posted.status, get.status, failed.status]).toEqual([200, 200, 400]);
+    for (const response of [posted, get, failed]) expect(response.headers.get('cache-control')).toBe('no-store');
+  });
 });
 
 describe('CORS_ORIGINS', () => {
