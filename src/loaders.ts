@@ -5,7 +5,7 @@ import { Group } from './groups/group.entity.js';
 import { Operator } from './operators/operator.entity.js';
 import { User } from './users/user.entity.js';
 import { Scenario } from './scenarios/scenario.entity.js';
-import { Message } from './dialogs/message.entity.js';
+import { messageRecord, readMessages, type MessageRow } from './dialogs/message-record.js';
 import { DialogTransfer } from './routing/dialog-transfer.entity.js';
 import { readDialogs } from './dialogs/dialog-record.js';
 import { listLoader, rowLoader } from './shared/loader.js';
@@ -143,12 +143,15 @@ export class Loaders {
       (d) => d.id,
     );
     this.messageById = rowLoader(
-      (ids) => em.find(Message, { id: { $in: [...ids] } }),
+      (ids) => readMessages(em, ids),
       (m) => m.id,
     );
     this.messagesOfDialog = listLoader(
-      (ids) => em.find(Message, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
-      (m) => m.dialog.id,
+      async (ids) =>
+        (await em.execute<MessageRow[]>('select m.* from messages m where m.dialog_id in (?) order by m.seq', [ids])).map(
+          messageRecord,
+        ),
+      (m) => m.dialogId,
       (m) => m,
     );
     this.transfersOfDialog = listLoader(
@@ -178,12 +181,12 @@ export class Loaders {
     this.lastMessageOfDialog = rowLoader(
       async (ids) =>
         (
-          await em.execute<Array<EntityDictionary<Message>>>(
+          await em.execute<MessageRow[]>(
             'select distinct on (dialog_id) * from messages where dialog_id in (?) order by dialog_id, seq desc',
             [ids],
           )
-        ).map((row) => em.map(Message, row)),
-      (m) => m.dialog.id,
+        ).map(messageRecord),
+      (m) => m.dialogId,
     );
     this.messageCountOfDialog = new DataLoader<string, number>(async (ids) => {
       const rows = await em.execute<Array<{ dialog_id: string; n: number }>>(
@@ -197,14 +200,14 @@ export class Loaders {
       async (keys) => {
         const wanted = keys.map(parseMessagesKey);
         // One statement for every (dialog, last) pair asked for, each an index range scan.
-        const rows = await em.execute<Array<EntityDictionary<Message> & { wanted_key: string }>>(
+        const rows = await em.execute<Array<MessageRow & { wanted_key: string }>>(
           `select k.key as wanted_key, m.*
              from jsonb_to_recordset(?::jsonb) as k(key text, dialog_id uuid, last int)
              cross join lateral (select * from messages where dialog_id = k.dialog_id order by seq desc limit k.last) m
             order by k.key, m.seq`,
           [JSON.stringify(wanted.map((w) => ({ key: messagesKey(w.last, w.dialogId), dialog_id: w.dialogId, last: w.last })))],
         );
-        return rows.map((row) => ({ key: row.wanted_key, message: em.map(Message, row) }));
+        return rows.map((row) => ({ key: row.wanted_key, message: messageRecord(row) }));
       },
       (r) => r.key,
       (r) => r.message,

@@ -2,6 +2,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { DialogRecord } from './dialog-record.js';
 import { Dialog } from './dialog.entity.js';
 import { QueueStats } from './dialog.types.js';
+import type { MessageRecord } from './message-record.js';
 import { Message } from './message.entity.js';
 import { DialogEventType, QueueEventType } from './dialog-event-types.js';
 
@@ -31,7 +32,7 @@ export class QueueEvent {
   sequence!: number;
 
   @Field(() => Message, { nullable: true, description: 'on MESSAGE: the message; null for other types' })
-  message!: Message | null;
+  message!: MessageRecord | null;
 }
 
 @ObjectType({ description: 'A change in one dialog (dialogEvents), sent after it committed.' })
@@ -43,7 +44,7 @@ export class DialogEvent {
   dialog!: DialogRecord;
 
   @Field(() => Message, { nullable: true, description: 'the new message for MESSAGE events; null otherwise' })
-  message!: Message | null;
+  message!: MessageRecord | null;
 
   @Field(() => Int, { description: 'per dialog, increasing in commit order: a gap means missed events (refetch)' })
   sequence!: number;

@@ -16,6 +16,7 @@ import { Dialog } from './dialog.entity.js';
 import { DialogFilter, StartDialogInput, TransferTarget } from './dialog.inputs.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './dialog.queries.js';
 import { DialogConnection, QueueStats } from './dialog.types.js';
+import { readMessages, type MessageRecord } from './message-record.js';
 import { Message } from './message.entity.js';
 import { topics } from '../events/topics.js';
 
@@ -36,8 +37,8 @@ async function reload(ctx: Context, id: string): Promise<DialogRecord> {
   return dialog;
 }
 
-async function reloadMessage(ctx: Context, id: string): Promise<Message> {
-  const message = await ctx.em.findOne(Message, { id }, { refresh: true });
+async function reloadMessage(ctx: Context, id: string): Promise<MessageRecord> {
+  const [message] = await readMessages(ctx.em, [id]);
   if (!message) throw new NotFoundError('Message', id);
   return message;
 }
@@ -182,14 +183,14 @@ export class DialogResolver {
     @Root() dialog: DialogRecord,
     @Arg('last', () => Int, { nullable: true, description: `at most ${MAX_LAST_MESSAGES}` }) last: number | null,
     @Ctx() { loaders }: Context,
-  ): Promise<Message[]> {
+  ): Promise<MessageRecord[]> {
     if (last == null) return loaders.messagesOfDialog.load(dialog.id);
     intInRange('last', last, 0, MAX_LAST_MESSAGES);
     return loaders.newestMessagesOfDialog.load(messagesKey(last, dialog.id));
   }
 
   @FieldResolver(() => Message, { nullable: true, description: 'the newest message (null: none yet)' })
-  lastMessage(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Message | null> {
+  lastMessage(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<MessageRecord | null> {
     return loaders.lastMessageOfDialog.load(dialog.id);
   }
 
@@ -236,7 +237,7 @@ export class DialogResolver {
     @Arg('author', () => MessageAuthor, { nullable: true, description: 'CLIENT (default) or BOT' }) author: MessageAuthor | null,
     @Arg('idempotencyKey', () => String, idempotencyKeyArg) idempotencyKey: string | null,
     @Ctx() ctx: Context,
-  ): Promise<Message> {
+  ): Promise<MessageRecord> {
     const id = await ctx.services.dialogs.postClientMessage(
       ctx.em,
       ctx.viewer!,
@@ -314,7 +315,7 @@ export class DialogResolver {
     dialogId: string,
     @Arg('text', () => String, { description: '1 to 10,000 characters, not only whitespace' }) text: string,
     @Ctx() ctx: Context,
-  ): Promise<Message> {
+  ): Promise<MessageRecord> {
     return reloadMessage(ctx, await ctx.services.dialogs.sendMessage(ctx.em, ctx.viewer!, dialogId, text));
   }
 
@@ -368,8 +369,8 @@ export class MessageResolver {
     description:
       'who wrote an OPERATOR message, when it was an operator; null for client and bot messages and for staff without an operator profile',
   })
-  operator(@Root() message: Message, @Ctx() { loaders }: Context): Promise<Operator | null> {
-    return message.operator ? loaders.operatorById.load(message.operator.id) : Promise.resolve(null);
+  operator(@Root() message: MessageRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+    return message.operatorId ? loaders.operatorById.load(message.operatorId) : Promise.resolve(null);
   }
 }
 

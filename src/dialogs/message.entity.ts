@@ -8,7 +8,7 @@ import { Dialog } from './dialog.entity.js';
 @ObjectType({ description: 'One message of a dialog.' })
 @Entity({ tableName: 'messages' })
 export class Message {
-  [OptionalProps]?: 'operator' | 'createdAt' | 'seq';
+  [OptionalProps]?: 'operator' | 'createdAt';
 
   @Field(() => ID, { description: 'the message id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
@@ -16,10 +16,6 @@ export class Message {
 
   @ManyToOne(() => Dialog)
   dialog!: Rel<Dialog>;
-
-  /** Insertion order (identity column, read-only here): timestamps can tie. */
-  @Property({ type: 'bigint', formula: (table) => `${table.alias}.seq`, lazy: false })
-  seq?: string;
 
   @Field(() => MessageAuthor, { description: 'who wrote it' })
   @Enum({ items: () => MessageAuthor, type: 'text' })

@@ -14,6 +14,7 @@ import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Dialog } from '../dialogs/dialog.entity.js';
 import type { DialogRecord } from '../dialogs/dialog-record.js';
+import type { MessageRecord } from '../dialogs/message-record.js';
 import { Message } from '../dialogs/message.entity.js';
 import { eventLoaders } from '../loaders.js';
 import { Operator } from '../operators/operator.entity.js';
@@ -152,7 +153,7 @@ export class EventResolver {
   }
 
   @FieldResolver(() => Message, { nullable: true, description: 'on MESSAGE_POSTED: the message' })
-  message(@Root() event: Event, @Ctx() { loaders }: Context): Promise<Message | null> | null {
+  message(@Root() event: Event, @Ctx() { loaders }: Context): Promise<MessageRecord | null> | null {
     return event.entry.messageId === null ? null : loaders.messageById.load(event.entry.messageId);
   }
 
