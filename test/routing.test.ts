@@ -48,23 +48,36 @@ describe('routing to a group', () => {
   });
 
   it("a bot's hand-off is two round trips to the database: BEGIN with the lock and pick, the decision with COMMIT", async () => {
-    const g = await createGroup(t.admin);
-    const a = await createOperator(t.admin, { groupIds: [g.id] });
-    await setStatus(t.admin, a.id, 'ONLINE');
-    const { id } = await startDialog(bot);
-    const { sent, stop } = watchRoundTrips(t.app.orm.em);
-    let moved: DialogView;
+    // One pooled connection, so the setup has prepared BEGIN and COMMIT on the one the transfer uses.
+    const one = await startTestApp({ config: { dbPoolSize: 1 } });
     try {
-      moved = await transfer(bot, id, { groupId: g.id });
+      const g = await createGroup(one.admin);
+      const a = await createOperator(one.admin, { groupIds: [g.id] });
+      await setStatus(one.admin, a.id, 'ONLINE');
+      const runtime = one.client(await apiToken(one.admin, 'INTEGRATION'));
+      const { id } = await startDialog(runtime);
+      const { sent, stop } = watchRoundTrips(one.app.orm.em);
+      let moved: DialogView;
+      try {
+        moved = await transfer(runtime, id, { groupId: g.id });
+      } finally {
+        stop();
+      }
+      expect(moved.operator!.id).toBe(a.id);
+      // Other work (the event log's readers) shares the connection: pick out the transfer's trips.
+      const pick = sent.findIndex((text) => text.includes('as picked'));
+      expect(
+        sent
+          .slice(pick)
+          .filter((text) => /as picked|with moved as|^commit$/.test(text))
+          .slice(0, 2),
+      ).toEqual([
+        expect.stringMatching(/^begin; select d\.\*, p\.id as picked/),
+        expect.stringMatching(/^with moved as [\s\S]*; commit$/),
+      ]);
     } finally {
-      stop();
+      await one.stop();
     }
-    expect(moved.operator!.id).toBe(a.id);
-    // Other work (the event log's readers) may share the pool: pick out the transfer's trips.
-    const trips = sent.filter((text) => text.includes('as picked') || text.includes('with moved as'));
-    expect(trips).toHaveLength(2);
-    expect(trips[0]).toMatch(/^begin; select d\.\*, p\.id as picked/);
-    expect(trips[1]).toMatch(/^with moved as [\s\S]*; commit$/);
   });
 
   it('falls back to any available operator, then to the Help queue', async () => {
