@@ -6,7 +6,7 @@ import { Operator } from './operators/operator.entity.js';
 import { User } from './users/user.entity.js';
 import { Scenario } from './scenarios/scenario.entity.js';
 import { messageRecord, readMessages, type MessageRow } from './dialogs/message-record.js';
-import { DialogTransfer } from './routing/dialog-transfer.entity.js';
+import { readTransfers, readTransfersOfDialogs } from './routing/transfer-record.js';
 import { readDialogs } from './dialogs/dialog-record.js';
 import { listLoader, rowLoader } from './shared/loader.js';
 import type { EventScope } from './realtime/event-bus.js';
@@ -155,8 +155,8 @@ export class Loaders {
       (m) => m,
     );
     this.transfersOfDialog = listLoader(
-      (ids) => em.find(DialogTransfer, { dialog: { $in: [...ids] } }, { orderBy: { seq: 'asc' } }),
-      (t) => t.dialog.id,
+      (ids) => readTransfersOfDialogs(em, ids),
+      (t) => t.dialogId,
       (t) => t,
     );
     this.topicSequence = new DataLoader<string, number>(async (names) => {
@@ -168,7 +168,7 @@ export class Loaders {
       return names.map((name) => seqs.get(name) ?? 0);
     });
     this.transferById = rowLoader(
-      (ids) => em.find(DialogTransfer, { id: { $in: [...ids] } }),
+      (ids) => readTransfers(em, ids),
       (t) => t.id,
     );
     this.queuePositionOf = rowLoader(

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { Group } from '../groups/group.entity.js';
 import { Operator } from '../operators/operator.entity.js';
 import { DialogTransfer } from '../routing/dialog-transfer.entity.js';
+import type { TransferRecord } from '../routing/transfer-record.js';
 import { Scenario } from '../scenarios/scenario.entity.js';
 import { messagesKey, unreadKey } from '../loaders.js';
 import { NotFoundError } from '../shared/errors.js';
@@ -208,7 +209,7 @@ export class DialogResolver {
   }
 
   @FieldResolver(() => [DialogTransfer], { description: 'every routing decision about this dialog, oldest first' })
-  transfers(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<DialogTransfer[]> {
+  transfers(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<TransferRecord[]> {
     return loaders.transfersOfDialog.load(dialog.id);
   }
 
@@ -380,25 +381,25 @@ export class DialogTransferResolver {
     nullable: true,
     description: 'the group asked for; null when none was (e.g. a take, or a bot failure without fallback group)',
   })
-  requestedGroup(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Group | null> {
-    return t.requestedGroup ? loaders.groupById.load(t.requestedGroup.id) : Promise.resolve(null);
+  requestedGroup(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Group | null> {
+    return t.requestedGroupId ? loaders.groupById.load(t.requestedGroupId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Operator, { nullable: true, description: 'the operator asked for; null when none was' })
-  requestedOperator(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Operator | null> {
-    return t.requestedOperator ? loaders.operatorById.load(t.requestedOperator.id) : Promise.resolve(null);
+  requestedOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+    return t.requestedOperatorId ? loaders.operatorById.load(t.requestedOperatorId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Operator, {
     nullable: true,
     description: 'who held the dialog before this decision; null when nobody did (with the bot, or in Help)',
   })
-  fromOperator(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Operator | null> {
-    return t.fromOperator ? loaders.operatorById.load(t.fromOperator.id) : Promise.resolve(null);
+  fromOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+    return t.fromOperatorId ? loaders.operatorById.load(t.fromOperatorId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Operator, { nullable: true, description: 'who received it; null when it went to the Help queue' })
-  toOperator(@Root() t: DialogTransfer, @Ctx() { loaders }: Context): Promise<Operator | null> {
-    return t.toOperator ? loaders.operatorById.load(t.toOperator.id) : Promise.resolve(null);
+  toOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+    return t.toOperatorId ? loaders.operatorById.load(t.toOperatorId) : Promise.resolve(null);
   }
 }

@@ -15,6 +15,7 @@ import type { Context } from '../context.js';
 import { Dialog } from '../dialogs/dialog.entity.js';
 import type { DialogRecord } from '../dialogs/dialog-record.js';
 import type { MessageRecord } from '../dialogs/message-record.js';
+import type { TransferRecord } from '../routing/transfer-record.js';
 import { Message } from '../dialogs/message.entity.js';
 import { eventLoaders } from '../loaders.js';
 import { Operator } from '../operators/operator.entity.js';
@@ -161,7 +162,7 @@ export class EventResolver {
     nullable: true,
     description: 'on DIALOG_ASSIGNED and DIALOG_QUEUED: the routing decision',
   })
-  transfer(@Root() event: Event, @Ctx() { loaders }: Context): Promise<DialogTransfer | null> | null {
+  transfer(@Root() event: Event, @Ctx() { loaders }: Context): Promise<TransferRecord | null> | null {
     return event.entry.transferId === null ? null : loaders.transferById.load(event.entry.transferId);
   }
 

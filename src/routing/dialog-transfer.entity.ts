@@ -11,8 +11,7 @@ import { RoutingCause, SkipReason } from './transfer-enums.js';
 @ObjectType({ description: 'One routing decision: what was asked for, where the dialog went, and why.' })
 @Entity({ tableName: 'dialog_transfers' })
 export class DialogTransfer {
-  [OptionalProps]?:
-    'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'seq' | 'fromQueue';
+  [OptionalProps]?: 'requestedGroup' | 'requestedOperator' | 'fromOperator' | 'toOperator' | 'reasons' | 'note' | 'fromQueue';
 
   @Field(() => ID, { description: 'the decision id (a UUID)' })
   @PrimaryKey({ type: 'uuid' })
@@ -20,10 +19,6 @@ export class DialogTransfer {
 
   @ManyToOne(() => Dialog)
   dialog!: Rel<Dialog>;
-
-  /** Insertion order (identity column, read-only here): timestamps can tie. */
-  @Property({ type: 'bigint', formula: (table) => `${table.alias}.seq`, lazy: false })
-  seq?: string;
 
   @Field(() => Date, { description: 'when the decision was committed' })
   @Property({ type: 'datetime', columnType: 'timestamptz' })

@@ -180,7 +180,7 @@ function lowerLoad(operatorId: string, count: number): SqlFragment {
 }
 
 /** The insert of a decision's DialogTransfer record. */
-function transferRecord(
+function transferInsert(
   dialog: LockedDialog,
   request: RouteRequest,
   decision: Decision,
@@ -350,7 +350,7 @@ export class Router {
     decision: Decision,
     startedAt: number,
   ): AtCommit<DialogRow> {
-    const recorded = transferRecord(dialog, request, decision, null, this.clock.now());
+    const recorded = transferInsert(dialog, request, decision, null, this.clock.now());
     const written = executeAtCommit<DialogRow>(tx, {
       sql: `with recorded as (${recorded.sql}) select * from dialogs where id = ?`,
       params: [...recorded.params, dialog.id],
@@ -427,7 +427,7 @@ export class Router {
       parts.push({ name: 'released', ...lowerLoad(previous, 1) });
     }
     const transferId = randomUUID();
-    parts.push({ name: 'recorded', ...transferRecord(dialog, request, decision, previous, now, transferId) });
+    parts.push({ name: 'recorded', ...transferInsert(dialog, request, decision, previous, now, transferId) });
     const type =
       to === null
         ? QueueEventType.QUEUED
