@@ -124,6 +124,10 @@ export async function rssKib(pid: number): Promise<number> {
  * command name is `postgres`): the database's share of a benchmark, read before and after it.
  * Processes that ended in between are not counted, so short-lived connections make it a floor.
  */
+/**
+ * CPU of every PostgreSQL process, including those that have ended: a backend's time moves to the
+ * postmaster's reaped-children time when it exits, so the sum only grows.
+ */
 export async function postgresCpuSeconds(): Promise<number> {
   let total = 0;
   for (const entry of await readdir('/proc')) {
@@ -131,7 +135,7 @@ export async function postgresCpuSeconds(): Promise<number> {
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      total += ticksOf(stat);
+      total += ticksOf(stat) + reapedTicksOf(stat);
     } catch {
       // The process ended while the list was read.
     }
@@ -142,6 +146,12 @@ export async function postgresCpuSeconds(): Promise<number> {
 function ticksOf(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** User and system time of the process's children that have ended (cutime, cstime). */
+function reapedTicksOf(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[13]) + Number(fields[14]);
 }
 
 export async function cpuSeconds(pid: number): Promise<number> {
