@@ -1,16 +1,8 @@
 import pg from 'pg';
+import { prepareStatement, runParsed, type Wire } from './pg-wire.js';
 
 /** BEGIN as a prepared statement, parsed once per connection, so later ones only bind it. */
 export const PREPARED_BEGIN = { name: 'handover_begin', text: 'begin' } as const;
-
-/** The part of pg's wire connection a query writes its messages with. */
-interface Wire {
-  bind(config: { statement: string; portal: string; values: readonly unknown[] }): void;
-  execute(config: { portal: string }): void;
-}
-
-/** pg's own extended-protocol preparation (Parse, Bind, Describe, Execute, Sync). */
-const prepareStatement = (pg.Query.prototype as unknown as { prepare: (this: pg.Query, wire: Wire) => void }).prepare;
 
 /**
  * A statement with PREPARED_BEGIN bound and executed ahead of it, in the same write and under
@@ -21,8 +13,7 @@ const prepareStatement = (pg.Query.prototype as unknown as { prepare: (this: pg.
  */
 class BeginThenStatement extends pg.Query {
   prepare(wire: Wire): void {
-    wire.bind({ statement: PREPARED_BEGIN.name, portal: '', values: [] });
-    wire.execute({ portal: '' });
+    runParsed(wire, PREPARED_BEGIN.name);
     prepareStatement.call(this, wire);
   }
 }

@@ -1,17 +1,9 @@
 import pg from 'pg';
+import { prepareStatement, runParsed, type Wire } from './pg-wire.js';
 
 /** COMMIT as a prepared statement, parsed once per connection, so later ones only bind it. */
 export const PREPARED_COMMIT = { name: 'handover_commit', text: 'commit' } as const;
 
-/** The part of pg's wire connection a query writes its messages with. */
-interface Wire {
-  bind(config: { statement: string; portal: string; values: readonly unknown[] }): void;
-  execute(config: { portal: string }): void;
-  sync(): void;
-}
-
-/** pg's own extended-protocol preparation (Parse, Bind, Describe, Execute, Sync). */
-const prepareStatement = (pg.Query.prototype as unknown as { prepare: (this: pg.Query, wire: Wire) => void }).prepare;
 const completeCommand = (pg.Query.prototype as unknown as { handleCommandComplete: (this: pg.Query, ...args: unknown[]) => void })
   .handleCommandComplete;
 
@@ -29,8 +21,7 @@ class StatementThenCommit extends pg.Query {
     const commitBeforeSync = Object.create(wire, {
       sync: {
         value: () => {
-          wire.bind({ statement: PREPARED_COMMIT.name, portal: '', values: [] });
-          wire.execute({ portal: '' });
+          runParsed(wire, PREPARED_COMMIT.name);
           wire.sync();
         },
       },
