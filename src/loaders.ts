@@ -5,7 +5,7 @@ import { Group } from './groups/group.entity.js';
 import { Operator } from './operators/operator.entity.js';
 import { User } from './users/user.entity.js';
 import { Scenario } from './scenarios/scenario.entity.js';
-import { messageRecord, readMessages, type MessageRow } from './dialogs/message-record.js';
+import { messageRecord, readMessages, readMessagesOfDialogs, type MessageRow } from './dialogs/message-record.js';
 import { readTransfers, readTransfersOfDialogs } from './routing/transfer-record.js';
 import { readDialogs } from './dialogs/dialog-record.js';
 import { listLoader, rowLoader } from './shared/loader.js';
@@ -147,10 +147,7 @@ export class Loaders {
       (m) => m.id,
     );
     this.messagesOfDialog = listLoader(
-      async (ids) =>
-        (await em.execute<MessageRow[]>('select m.* from messages m where m.dialog_id in (?) order by m.seq', [ids])).map(
-          messageRecord,
-        ),
+      (ids) => readMessagesOfDialogs(em, ids),
       (m) => m.dialogId,
       (m) => m,
     );

@@ -43,3 +43,9 @@ export async function readMessages(em: EntityManager, ids: readonly string[]): P
   const rows = await em.execute<MessageRow[]>('select m.* from messages m where m.id in (?)', [ids]);
   return rows.map(messageRecord);
 }
+
+/** Every message of these dialogs, each dialog's oldest first. */
+export async function readMessagesOfDialogs(em: EntityManager, dialogIds: readonly string[]): Promise<MessageRecord[]> {
+  const rows = await em.execute<MessageRow[]>('select m.* from messages m where m.dialog_id in (?) order by m.seq', [dialogIds]);
+  return rows.map(messageRecord);
+}
