@@ -1,6 +1,7 @@
 import { CloseCode, handleProtocols, type Server } from 'graphql-ws';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { withPayload } from './serialized-payloads.js';
 
 /** What graphql-ws keeps of each socket: the socket and the client's address, not the upgrade request. */
 export interface SocketExtra {
@@ -56,11 +57,14 @@ export function serveGraphqlWs(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
+        send: (data) => {
+          // Taken at once, also from a socket that has closed meanwhile.
+          const message = withPayload(data);
+          return new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+            socket.send(message, { binary: false }, (error) => (error ? reject(error) : resolve()));
+          });
+        },
         close: (code, reason) => socket.close(code, reason),
         // Not an async handler: its frame (and the message's buffer) would stay alive for as
         // long as graphql-ws's handling of the message runs, a subscription's whole life.

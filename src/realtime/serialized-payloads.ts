@@ -1,0 +1,50 @@
+import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
+
+/**
+ * A `next` message's payload, serialized once per result object. Subscribers that share one
+ * execution (shared-subscribe.ts) then share its bytes too: each socket's message adds only its
+ * own id around them, instead of serializing the whole result again.
+ *
+ * graphql-ws serializes every message itself. `payloadReplacer` (its `jsonMessageReplacer`)
+ * writes a placeholder where such a payload goes and keeps the payload aside; `withPayload`, in
+ * the socket's send, puts the bytes there. graphql-ws sends each message as soon as it is
+ * serialized (`socket.send(stringifyMessage(…))`), so nothing can run in between.
+ */
+export class SerializedPayload implements FormattedExecutionResult {
+  /** Never set: graphql-ws takes this for a result; its bytes are the whole payload. */
+  declare readonly data?: undefined;
+  constructor(readonly bytes: Buffer) {}
+}
+
+const PLACEHOLDER = '\u0000payload';
+const PLACEHOLDER_JSON = JSON.stringify(PLACEHOLDER);
+const serialized = new WeakMap<ExecutionResult, SerializedPayload>();
+/** Set by the replacer, taken by the send that follows it. */
+let pending: SerializedPayload | null = null;
+
+/** The payload graphql-ws would send for `result` (one without errors), serialized once. */
+export function serializedPayload(result: ExecutionResult): SerializedPayload {
+  let payload = serialized.get(result);
+  if (!payload) {
+    payload = new SerializedPayload(Buffer.from(JSON.stringify(result)));
+    serialized.set(result, payload);
+  }
+  return payload;
+}
+
+export function payloadReplacer(key: string, value: unknown): unknown {
+  if (key !== 'payload' || !(value instanceof SerializedPayload)) return value;
+  pending = value;
+  return PLACEHOLDER;
+}
+
+/** The message to write: `data` as serialized, with the set-aside payload in its place. */
+export function withPayload(data: string): string | Buffer {
+  const payload = pending;
+  if (!payload) return data;
+  pending = null;
+  // The payload comes after the id, which a client chooses and could spell like the placeholder.
+  const at = data.lastIndexOf(PLACEHOLDER_JSON);
+  if (at < 0) throw new Error('a serialized payload was set aside for a message without its placeholder');
+  return Buffer.concat([Buffer.from(data.slice(0, at)), payload.bytes, Buffer.from(data.slice(at + PLACEHOLDER_JSON.length))]);
+}
