@@ -1,8 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { afterCommit, inTransaction, transactionRetries } from '../src/shared/transaction.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
-import { createGroup, unique } from './helpers/factories.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
+import { setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import { eventually } from './helpers/eventually.js';
+import { apiToken, createGroup, createOperator, login, unique } from './helpers/factories.js';
+import { subscribe, wsClient } from './helpers/ws.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -75,5 +79,44 @@ describe('inTransaction', () => {
       .fork()
       .execute<Array<{ name: string }>>('select name from groups where name like ? order by name', [`${name}-%`]);
     expect(rows.map((r) => r.name)).toEqual([`${name}-after`, `${name}-outer`]);
+  });
+});
+
+describe('promise hooks', () => {
+  // An AsyncLocalStorage in use turns on promise hooks for the whole process (Node before 24),
+  // and every promise then carries an async id. Without hooks, a continuation runs under id 0.
+  const continuationAsyncId = (): Promise<number> => Promise.resolve().then(() => executionAsyncId());
+
+  it('stay off through the writes of every feature, queries and a subscription of the app in this process', async () => {
+    const g = await createGroup(t.admin);
+    await t.admin.ok(`mutation($id: ID!, $n: String!) { updateGroup(id: $id, input: { name: $n }) { id } }`, {
+      id: g.id,
+      n: unique('renamed'),
+    });
+    const op = await createOperator(t.admin, { groupIds: [g.id] });
+    const session = t.client(await login(t.client(), op.email, op.password));
+    await setStatus(session, op.id, 'ONLINE');
+    const bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
+    const ws = wsClient(t.app.server.wsUrl, ADMIN_TOKEN);
+    const queue = subscribe<{ queueChanged: { dialog: { id: string } } }>(
+      ws,
+      `subscription($g: ID) { queueChanged(groupId: $g) { dialog { id } } }`,
+      { g: g.id },
+    );
+    await eventually(() => t.app.services.bus.handlerCount() > 0, 10_000, 'subscribed');
+    const dialog = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect((await queue.next()).queueChanged.dialog.id).toBe(dialog.id);
+    await t.admin.ok(`mutation($u: String!) { createWebhook(input: { url: $u, types: [DIALOG_STARTED] }) { secret } }`, {
+      u: 'https://hooks.example.com/handover',
+    });
+    await t.admin.ok(`mutation($n: String!) { createScenario(name: $n) { id } }`, { n: unique('scenario') });
+    queue.dispose();
+    await ws.dispose();
+    expect(await continuationAsyncId()).toBe(0);
+    // Positive control: the probe does see hooks once a storage is in use.
+    const storage = new AsyncLocalStorage<number>();
+    await storage.run(1, () => Promise.resolve());
+    expect(await continuationAsyncId()).not.toBe(0);
+    storage.disable();
   });
 });

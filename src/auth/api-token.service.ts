@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
+import { updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName, validateAll } from '../shared/validate.js';
 import { AuthToken, TokenKind } from './auth-token.entity.js';
@@ -33,15 +34,15 @@ export class ApiTokenService {
       },
     );
     const token = generateToken();
-    const row = await inTransaction(em, async (tx) =>
-      tx.create(AuthToken, {
-        kind: TokenKind.API,
-        name: validName,
-        role,
-        tokenHash: tokenHash(token),
-        createdAt: this.clock.now(),
-      }),
-    );
+    const row = await inTransaction(em, async (tx) => {
+      const created = tx.create(
+        AuthToken,
+        { kind: TokenKind.API, name: validName, role, tokenHash: tokenHash(token), createdAt: this.clock.now() },
+        { persist: false },
+      );
+      await tx.insert(created);
+      return created;
+    });
     return { id: row.id, name: validName, role, token };
   }
 
@@ -62,12 +63,10 @@ export class ApiTokenService {
         ? await tx.findOne(AuthToken, { id, kind: TokenKind.API }, { lockMode: LockMode.PESSIMISTIC_WRITE })
         : null;
       if (!row) throw new NotFoundError('ApiToken', id, 'id');
-      if (row.revokedAt === null) {
-        row.revokedAt = this.clock.now();
-        await tx.flush();
-        await this.events.publish(tx, { kind: 'token_revoked', tokenId: row.id });
-      }
-      return ApiToken.of(row);
+      if (row.revokedAt !== null) return ApiToken.of(row);
+      const revoked = await updateRow(tx, row, { revokedAt: this.clock.now() });
+      await this.events.publish(tx, { kind: 'token_revoked', tokenId: row.id });
+      return ApiToken.of(revoked);
     });
   }
 }

@@ -70,15 +70,20 @@ export class AuthService {
     const token = generateToken();
     await inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      tx.create(AuthToken, {
-        kind: TokenKind.SESSION,
-        role: user.role,
-        user: user.id,
-        tokenHash: tokenHash(token),
-        createdAt: now,
-        lastUsedAt: now,
-        expiresAt: new Date(now.getTime() + this.options.sessionTtlSec * 1000),
-      });
+      const session = tx.create(
+        AuthToken,
+        {
+          kind: TokenKind.SESSION,
+          role: user.role,
+          user: user.id,
+          tokenHash: tokenHash(token),
+          createdAt: now,
+          lastUsedAt: now,
+          expiresAt: new Date(now.getTime() + this.options.sessionTtlSec * 1000),
+        },
+        { persist: false },
+      );
+      await tx.insert(session);
       // Logging in counts as activity for auto-logout.
       await tx.nativeUpdate(Operator, { user: user.id, deletedAt: null }, { lastActivityAt: now });
     });

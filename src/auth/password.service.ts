@@ -66,8 +66,7 @@ export class PasswordService {
     await inTransaction(em, async (tx) => {
       const user = await tx.findOne(User, { id: userId, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!user) throw new NotFoundError('User', userId, 'userId');
-      user.passwordHash = passwordHash;
-      await tx.flush();
+      await tx.nativeUpdate(User, { id: user.id }, { passwordHash });
       await endSessions(tx, this.events, userId, this.clock.now(), endWhich);
     });
   }

@@ -1,7 +1,8 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { isUniqueViolation } from '../shared/db-errors.js';
+import { updateRow } from '../shared/row-writes.js';
 import { intInRange, isId, requiredName, validateAll } from '../shared/validate.js';
 import { Group } from './group.entity.js';
 import type { CreateGroupInput, UpdateGroupInput } from './group.inputs.js';
@@ -76,8 +77,12 @@ export class GroupService {
         await this.assertNameFree(tx, name);
         const operators = await requireOperators(tx, input.operatorIds ?? [], 'operatorIds');
         const now = this.clock.now();
-        const group = tx.create(Group, { name, slFirstResponseSec, slNextResponseSec, createdAt: now, ...settings });
-        await tx.flush();
+        const group = tx.create(
+          Group,
+          { name, slFirstResponseSec, slNextResponseSec, createdAt: now, ...settings },
+          { persist: false },
+        );
+        await tx.insert(group);
         await addMemberships(
           tx,
           operators.map((o) => ({ groupId: group.id, operatorId: o.id })),
@@ -113,11 +118,11 @@ export class GroupService {
         if (name !== undefined && name.toLowerCase() !== group.name.toLowerCase()) {
           await this.assertNameFree(tx, name);
         }
-        if (name !== undefined) group.name = name;
-        if (first !== undefined) group.slFirstResponseSec = first;
-        if (next !== undefined) group.slNextResponseSec = next;
-        Object.assign(group, settings);
-        return group;
+        const written: EntityData<Group> = { ...settings };
+        if (name !== undefined) written.name = name;
+        if (first !== undefined) written.slFirstResponseSec = first;
+        if (next !== undefined) written.slNextResponseSec = next;
+        return updateRow(tx, group, written);
       }),
     );
   }
@@ -126,8 +131,7 @@ export class GroupService {
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
       const group = await this.require(tx, id);
-      group.deletedAt = this.clock.now();
-      await tx.flush();
+      await tx.nativeUpdate(Group, { id: group.id }, { deletedAt: this.clock.now() });
       await removeMemberships(tx, { groupId: id });
       await tx.nativeUpdate(Scenario, { fallbackGroup: id }, { fallbackGroup: null });
       await this.hooks.groupDeleted?.(tx, id);

@@ -1,9 +1,10 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { addMemberships, removeMemberships, requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { lockOperators } from '../shared/operator-locks.js';
+import { updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, validateAll } from '../shared/validate.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from '../users/accounts.js';
@@ -107,13 +108,17 @@ export class OperatorService {
     at: Date,
     limits: { maxDialogs?: number; autoLogoutSec?: number } = {},
   ): Promise<Operator> {
-    const operator = tx.create(Operator, {
-      user,
-      createdAt: at,
-      ...(limits.maxDialogs !== undefined ? { maxDialogs: limits.maxDialogs } : {}),
-      ...(limits.autoLogoutSec !== undefined ? { autoLogoutSec: limits.autoLogoutSec } : {}),
-    });
-    await tx.flush();
+    const operator = tx.create(
+      Operator,
+      {
+        user,
+        createdAt: at,
+        ...(limits.maxDialogs !== undefined ? { maxDialogs: limits.maxDialogs } : {}),
+        ...(limits.autoLogoutSec !== undefined ? { autoLogoutSec: limits.autoLogoutSec } : {}),
+      },
+      { persist: false },
+    );
+    await tx.insert(operator);
     return operator;
   }
 
@@ -130,13 +135,16 @@ export class OperatorService {
       inTransaction(em, async (tx) => {
         const operator = await this.require(tx, id, 'id', true);
         const user = await tx.findOneOrFail(User, operator.user.id);
+        const account: EntityData<User> = {};
         if (email !== undefined && email !== user.email) {
           await assertEmailFree(tx, email, user.id);
-          user.email = email;
+          account.email = email;
         }
-        if (firstName !== undefined) user.firstName = firstName;
-        if (lastName !== undefined) user.lastName = lastName;
-        if (autoLogoutSec !== undefined) operator.autoLogoutSec = autoLogoutSec;
+        if (firstName !== undefined) account.firstName = firstName;
+        if (lastName !== undefined) account.lastName = lastName;
+        await updateRow(tx, user, account);
+        const profile: EntityData<Operator> = {};
+        if (autoLogoutSec !== undefined) profile.autoLogoutSec = autoLogoutSec;
 
         let moreCapacity = false;
         if (maxDialogs !== undefined) {
@@ -147,7 +155,7 @@ export class OperatorService {
             );
           }
           moreCapacity = maxDialogs > operator.maxDialogs;
-          operator.maxDialogs = maxDialogs;
+          profile.maxDialogs = maxDialogs;
         }
         if (input.groupIds != null) {
           const groups = await requireGroups(tx, input.groupIds, 'groupIds');
@@ -159,7 +167,7 @@ export class OperatorService {
           );
           moreCapacity ||= groups.length > 0;
         }
-        await tx.flush();
+        await updateRow(tx, operator, profile);
         if (moreCapacity && operator.status === OperatorStatus.ONLINE) {
           await this.presence.capacityAvailable(tx, operator.id);
         }
@@ -173,7 +181,7 @@ export class OperatorService {
     return inTransaction(em, async (tx) => {
       const operator = await this.presence.removing(tx, id);
       const now = this.clock.now();
-      operator.deletedAt = now;
+      await tx.nativeUpdate(Operator, { id: operator.id }, { deletedAt: now });
       await tx.nativeUpdate(User, { id: operator.user.id }, { deletedAt: now });
       await removeMemberships(tx, { operatorId: operator.id });
       await endSessions(tx, this.events, operator.user.id, now);

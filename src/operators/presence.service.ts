@@ -62,12 +62,17 @@ export class PresenceService {
       const operator = await this.lock(tx, targetId, 'operatorId');
       if (operator.status === status && operator.awayReason === awayReason) return operator;
       const now = this.clock.now();
-      if (operator.status === OperatorStatus.OFFLINE) operator.presenceSeenAt = now;
-      operator.status = status;
-      operator.awayReason = awayReason;
-      // A status the operator sets is activity (auto-logout counts AWAY as logged in).
-      operator.lastActivityAt = now;
-      await tx.flush();
+      await tx.nativeUpdate(
+        Operator,
+        { id: operator.id },
+        {
+          ...(operator.status === OperatorStatus.OFFLINE ? { presenceSeenAt: now } : {}),
+          status,
+          awayReason,
+          // A status the operator sets is activity (auto-logout counts AWAY as logged in).
+          lastActivityAt: now,
+        },
+      );
       await this.announce(tx, operator.id);
       if (status === OperatorStatus.ONLINE) await this.router.drain(tx, operator.id);
       return operator;
@@ -254,9 +259,7 @@ export class PresenceService {
 
   /** Marks a locked operator OFFLINE and routes the dialogs they held on. */
   private async goOffline(tx: EntityManager, operator: Operator): Promise<void> {
-    operator.status = OperatorStatus.OFFLINE;
-    operator.awayReason = null;
-    await tx.flush();
+    await tx.nativeUpdate(Operator, { id: operator.id }, { status: OperatorStatus.OFFLINE, awayReason: null });
     await this.announce(tx, operator.id);
     await this.router.rerouteAll(tx, operator.id);
   }

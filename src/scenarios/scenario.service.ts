@@ -1,8 +1,9 @@
 import { LockMode } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
 import { NotFoundError } from '../shared/errors.js';
+import { updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName } from '../shared/validate.js';
 import { Scenario } from './scenario.entity.js';
@@ -31,7 +32,13 @@ export class ScenarioService {
     const validName = requiredName('name', name);
     return inTransaction(em, async (tx) => {
       const [group] = fallbackGroupId == null ? [] : await requireGroups(tx, [fallbackGroupId], 'fallbackGroupId');
-      return tx.create(Scenario, { name: validName, fallbackGroup: group ?? null, createdAt: this.clock.now() });
+      const scenario = tx.create(
+        Scenario,
+        { name: validName, fallbackGroup: group ?? null, createdAt: this.clock.now() },
+        { persist: false },
+      );
+      await tx.insert(scenario);
+      return scenario;
     });
   }
 
@@ -44,13 +51,14 @@ export class ScenarioService {
     const name = changes.name == null ? undefined : requiredName('name', changes.name);
     return inTransaction(em, async (tx) => {
       const scenario = await this.require(tx, id, 'id', true);
-      if (name !== undefined) scenario.name = name;
-      if (changes.fallbackGroupId === null) scenario.fallbackGroup = null;
+      const written: EntityData<Scenario> = {};
+      if (name !== undefined) written.name = name;
+      if (changes.fallbackGroupId === null) written.fallbackGroup = null;
       else if (changes.fallbackGroupId !== undefined) {
         const [group] = await requireGroups(tx, [changes.fallbackGroupId], 'fallbackGroupId');
-        scenario.fallbackGroup = group ?? null;
+        written.fallbackGroup = group?.id ?? null;
       }
-      return scenario;
+      return updateRow(tx, scenario, written);
     });
   }
 
@@ -61,7 +69,7 @@ export class ScenarioService {
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
       const scenario = await this.require(tx, id, 'id', true);
-      scenario.deletedAt = this.clock.now();
+      await tx.nativeUpdate(Scenario, { id: scenario.id }, { deletedAt: this.clock.now() });
       return scenario.id;
     });
   }

@@ -53,15 +53,12 @@ export async function assertEmailFree(em: EntityManager, email: string, exceptUs
 export async function insertUser(em: EntityManager, fields: ValidAccountFields, role: Role, at: Date): Promise<User> {
   await assertEmailFree(em, fields.email);
   const passwordHash = await fields.passwordHash;
-  const user = em.create(User, {
-    email: fields.email,
-    firstName: fields.firstName,
-    lastName: fields.lastName,
-    role,
-    passwordHash,
-    createdAt: at,
-  });
-  await em.flush();
+  const user = em.create(
+    User,
+    { email: fields.email, firstName: fields.firstName, lastName: fields.lastName, role, passwordHash, createdAt: at },
+    { persist: false },
+  );
+  await em.insert(user);
   return user;
 }
 

@@ -1,10 +1,11 @@
 import { LockMode } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { endSessions } from '../auth/sessions.js';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { NotFoundError } from '../shared/errors.js';
+import { updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import * as validate from '../shared/validate.js';
 import { isId } from '../shared/validate.js';
@@ -55,13 +56,14 @@ export class UserService {
     return withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const user = await this.require(tx, id, true);
+        const changes: EntityData<User> = {};
         if (email !== undefined && email !== user.email) {
           await assertEmailFree(tx, email, user.id);
-          user.email = email;
+          changes.email = email;
         }
-        if (firstName !== undefined) user.firstName = firstName;
-        if (lastName !== undefined) user.lastName = lastName;
-        return user;
+        if (firstName !== undefined) changes.firstName = firstName;
+        if (lastName !== undefined) changes.lastName = lastName;
+        return updateRow(tx, user, changes);
       }),
     );
   }
@@ -80,8 +82,7 @@ export class UserService {
     return inTransaction(em, async (tx) => {
       const locked = await this.require(tx, id, true);
       const now = this.clock.now();
-      locked.deletedAt = now;
-      await tx.flush();
+      await tx.nativeUpdate(User, { id: locked.id }, { deletedAt: now });
       await endSessions(tx, this.events, locked.id, now);
       return locked.id;
     });

@@ -1,8 +1,9 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { EventType } from '../events/event-type.js';
 import type { EventLog, LogEntry } from '../realtime/event-log.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
+import { updateRow } from '../shared/row-writes.js';
 import { afterCommit, inTransaction } from '../shared/transaction.js';
 import { isId } from '../shared/validate.js';
 import { resolvedUrlProblem, urlProblem } from './address-guard.js';
@@ -98,13 +99,19 @@ export class WebhookService {
       // From now on: events committed before this, even if not yet numbered, are not its.
       await this.log.numberCommitted(tx);
       afterCommit(tx, this.wake);
-      return tx.create(Webhook, {
-        url,
-        types,
-        secret: this.secrets.seal(secret),
-        createdAt: this.clock.now(),
-        position: String(await this.log.head(tx)),
-      });
+      const created = tx.create(
+        Webhook,
+        {
+          url,
+          types,
+          secret: this.secrets.seal(secret),
+          createdAt: this.clock.now(),
+          position: String(await this.log.head(tx)),
+        },
+        { persist: false },
+      );
+      await tx.insert(created);
+      return created;
     });
     return { webhook, secret };
   }
@@ -118,18 +125,19 @@ export class WebhookService {
     const types = changes.types == null ? undefined : this.checkedTypes(changes.types);
     return inTransaction(em, async (tx) => {
       const webhook = await this.require(tx, id, 'id');
-      if (url !== undefined) webhook.url = url;
-      if (types !== undefined) webhook.types = types;
+      const written: EntityData<Webhook> = {};
+      if (url !== undefined) written.url = url;
+      if (types !== undefined) written.types = types;
       if (changes.active != null && changes.active !== webhook.active) {
-        webhook.active = changes.active;
+        written.active = changes.active;
         if (changes.active) {
           await this.log.numberCommitted(tx);
-          webhook.position = String(await this.log.head(tx));
-          webhook.failingSince = null;
+          written.position = String(await this.log.head(tx));
+          written.failingSince = null;
           afterCommit(tx, this.wake);
         }
       }
-      return webhook;
+      return updateRow(tx, webhook, written);
     });
   }
 
@@ -137,7 +145,7 @@ export class WebhookService {
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
       const webhook = await this.require(tx, id, 'id', true);
-      tx.remove(webhook);
+      await tx.nativeDelete(Webhook, { id: webhook.id });
       return webhook.id;
     });
   }
@@ -147,8 +155,7 @@ export class WebhookService {
     const secret = newSigningSecret();
     const webhook = await inTransaction(em, async (tx) => {
       const webhook = await this.require(tx, id, 'id');
-      webhook.secret = this.secrets.seal(secret);
-      return webhook;
+      return updateRow(tx, webhook, { secret: this.secrets.seal(secret) });
     });
     return { webhook, secret };
   }
