@@ -122,11 +122,8 @@ export async function rssKib(pid: number): Promise<number> {
 /**
  * CPU seconds (user + system) used so far by every PostgreSQL process on this machine (their
  * command name is `postgres`): the database's share of a benchmark, read before and after it.
- * Processes that ended in between are not counted, so short-lived connections make it a floor.
- */
-/**
- * CPU of every PostgreSQL process, including those that have ended: a backend's time moves to the
- * postmaster's reaped-children time when it exits, so the sum only grows.
+ * Backends that have ended count too: their time moves to the postmaster's reaped-children time
+ * when they exit, so the sum only grows.
  */
 export async function postgresCpuSeconds(): Promise<number> {
   let total = 0;
