@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
-import { updateRow } from '../shared/row-writes.js';
+import { insertRow, updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName, validateAll } from '../shared/validate.js';
 import { AuthToken, TokenKind } from './auth-token.entity.js';
@@ -34,15 +34,15 @@ export class ApiTokenService {
       },
     );
     const token = generateToken();
-    const row = await inTransaction(em, async (tx) => {
-      const created = tx.create(
-        AuthToken,
-        { kind: TokenKind.API, name: validName, role, tokenHash: tokenHash(token), createdAt: this.clock.now() },
-        { persist: false },
-      );
-      await tx.insert(created);
-      return created;
-    });
+    const row = await inTransaction(em, (tx) =>
+      insertRow(tx, AuthToken, {
+        kind: TokenKind.API,
+        name: validName,
+        role,
+        tokenHash: tokenHash(token),
+        createdAt: this.clock.now(),
+      }),
+    );
     return { id: row.id, name: validName, role, token };
   }
 

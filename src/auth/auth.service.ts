@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { UnauthenticatedError } from '../shared/errors.js';
+import { insertRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { User } from '../users/user.entity.js';
 import { Operator } from '../operators/operator.entity.js';
@@ -70,20 +71,15 @@ export class AuthService {
     const token = generateToken();
     await inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      const session = tx.create(
-        AuthToken,
-        {
-          kind: TokenKind.SESSION,
-          role: user.role,
-          user: user.id,
-          tokenHash: tokenHash(token),
-          createdAt: now,
-          lastUsedAt: now,
-          expiresAt: new Date(now.getTime() + this.options.sessionTtlSec * 1000),
-        },
-        { persist: false },
-      );
-      await tx.insert(session);
+      await insertRow(tx, AuthToken, {
+        kind: TokenKind.SESSION,
+        role: user.role,
+        user: user.id,
+        tokenHash: tokenHash(token),
+        createdAt: now,
+        lastUsedAt: now,
+        expiresAt: new Date(now.getTime() + this.options.sessionTtlSec * 1000),
+      });
       // Logging in counts as activity for auto-logout.
       await tx.nativeUpdate(Operator, { user: user.id, deletedAt: null }, { lastActivityAt: now });
     });

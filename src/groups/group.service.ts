@@ -2,7 +2,7 @@ import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { isUniqueViolation } from '../shared/db-errors.js';
-import { updateRow } from '../shared/row-writes.js';
+import { insertRow, updateRow } from '../shared/row-writes.js';
 import { intInRange, isId, requiredName, validateAll } from '../shared/validate.js';
 import { Group } from './group.entity.js';
 import type { CreateGroupInput, UpdateGroupInput } from './group.inputs.js';
@@ -77,12 +77,7 @@ export class GroupService {
         await this.assertNameFree(tx, name);
         const operators = await requireOperators(tx, input.operatorIds ?? [], 'operatorIds');
         const now = this.clock.now();
-        const group = tx.create(
-          Group,
-          { name, slFirstResponseSec, slNextResponseSec, createdAt: now, ...settings },
-          { persist: false },
-        );
-        await tx.insert(group);
+        const group = await insertRow(tx, Group, { name, slFirstResponseSec, slNextResponseSec, createdAt: now, ...settings });
         await addMemberships(
           tx,
           operators.map((o) => ({ groupId: group.id, operatorId: o.id })),

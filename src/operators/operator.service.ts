@@ -4,7 +4,7 @@ import { addMemberships, removeMemberships, requireGroups } from '../groups/memb
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { lockOperators } from '../shared/operator-locks.js';
-import { updateRow } from '../shared/row-writes.js';
+import { insertRow, updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, validateAll } from '../shared/validate.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from '../users/accounts.js';
@@ -108,18 +108,12 @@ export class OperatorService {
     at: Date,
     limits: { maxDialogs?: number; autoLogoutSec?: number } = {},
   ): Promise<Operator> {
-    const operator = tx.create(
-      Operator,
-      {
-        user,
-        createdAt: at,
-        ...(limits.maxDialogs !== undefined ? { maxDialogs: limits.maxDialogs } : {}),
-        ...(limits.autoLogoutSec !== undefined ? { autoLogoutSec: limits.autoLogoutSec } : {}),
-      },
-      { persist: false },
-    );
-    await tx.insert(operator);
-    return operator;
+    return insertRow(tx, Operator, {
+      user,
+      createdAt: at,
+      ...(limits.maxDialogs !== undefined ? { maxDialogs: limits.maxDialogs } : {}),
+      ...(limits.autoLogoutSec !== undefined ? { autoLogoutSec: limits.autoLogoutSec } : {}),
+    });
   }
 
   async update(em: EntityManager, id: string, input: UpdateOperatorInput): Promise<Operator> {

@@ -3,7 +3,7 @@ import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
 import { NotFoundError } from '../shared/errors.js';
-import { updateRow } from '../shared/row-writes.js';
+import { insertRow, updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName } from '../shared/validate.js';
 import { Scenario } from './scenario.entity.js';
@@ -32,13 +32,7 @@ export class ScenarioService {
     const validName = requiredName('name', name);
     return inTransaction(em, async (tx) => {
       const [group] = fallbackGroupId == null ? [] : await requireGroups(tx, [fallbackGroupId], 'fallbackGroupId');
-      const scenario = tx.create(
-        Scenario,
-        { name: validName, fallbackGroup: group ?? null, createdAt: this.clock.now() },
-        { persist: false },
-      );
-      await tx.insert(scenario);
-      return scenario;
+      return insertRow(tx, Scenario, { name: validName, fallbackGroup: group ?? null, createdAt: this.clock.now() });
     });
   }
 

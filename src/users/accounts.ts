@@ -3,6 +3,7 @@ import { hashPassword } from '../auth/secrets.js';
 import type { Role } from '../auth/role.js';
 import { ConflictError } from '../shared/errors.js';
 import { isUniqueViolation } from '../shared/db-errors.js';
+import { insertRow } from '../shared/row-writes.js';
 import * as validate from '../shared/validate.js';
 import { User } from './user.entity.js';
 
@@ -53,13 +54,14 @@ export async function assertEmailFree(em: EntityManager, email: string, exceptUs
 export async function insertUser(em: EntityManager, fields: ValidAccountFields, role: Role, at: Date): Promise<User> {
   await assertEmailFree(em, fields.email);
   const passwordHash = await fields.passwordHash;
-  const user = em.create(
-    User,
-    { email: fields.email, firstName: fields.firstName, lastName: fields.lastName, role, passwordHash, createdAt: at },
-    { persist: false },
-  );
-  await em.insert(user);
-  return user;
+  return insertRow(em, User, {
+    email: fields.email,
+    firstName: fields.firstName,
+    lastName: fields.lastName,
+    role,
+    passwordHash,
+    createdAt: at,
+  });
 }
 
 /** Maps a lost race on the unique email index to CONFLICT. */

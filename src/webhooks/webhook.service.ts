@@ -3,7 +3,7 @@ import { EventType } from '../events/event-type.js';
 import type { EventLog, LogEntry } from '../realtime/event-log.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
-import { updateRow } from '../shared/row-writes.js';
+import { insertRow, updateRow } from '../shared/row-writes.js';
 import { afterCommit, inTransaction } from '../shared/transaction.js';
 import { isId } from '../shared/validate.js';
 import { resolvedUrlProblem, urlProblem } from './address-guard.js';
@@ -99,19 +99,13 @@ export class WebhookService {
       // From now on: events committed before this, even if not yet numbered, are not its.
       await this.log.numberCommitted(tx);
       afterCommit(tx, this.wake);
-      const created = tx.create(
-        Webhook,
-        {
-          url,
-          types,
-          secret: this.secrets.seal(secret),
-          createdAt: this.clock.now(),
-          position: String(await this.log.head(tx)),
-        },
-        { persist: false },
-      );
-      await tx.insert(created);
-      return created;
+      return insertRow(tx, Webhook, {
+        url,
+        types,
+        secret: this.secrets.seal(secret),
+        createdAt: this.clock.now(),
+        position: String(await this.log.head(tx)),
+      });
     });
     return { webhook, secret };
   }
