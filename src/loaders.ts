@@ -1,10 +1,15 @@
 import DataLoader from 'dataloader';
-import type { EntityClass, EntityDictionary } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Group } from './groups/group.entity.js';
-import { Operator } from './operators/operator.entity.js';
-import { User } from './users/user.entity.js';
-import { Scenario } from './scenarios/scenario.entity.js';
+import { groupRecord, readGroups, type GroupRow } from './groups/group-record.js';
+import {
+  OPERATOR_COLUMNS,
+  operatorRecord,
+  readOperators,
+  readOperatorsOfUsers,
+  type OperatorRow,
+} from './operators/operator-record.js';
+import { readUsers } from './users/user-record.js';
+import { readScenarios } from './scenarios/scenario-record.js';
 import { messageRecord, readMessages, readMessagesOfDialogs, type MessageRow } from './dialogs/message-record.js';
 import { readTransfers, readTransfersOfDialogs } from './routing/transfer-record.js';
 import { readDialogs } from './dialogs/dialog-record.js';
@@ -13,26 +18,25 @@ import type { EventScope } from './realtime/event-bus.js';
 import { leftQueueSince, queuePositions } from './dialogs/queue-position.js';
 
 /**
- * Entities reached through memberships, each with the key it was asked by, in one statement.
- * `sql` selects `member_of` (the key) and the entity's columns. Each entity is built once
- * however many keys share it: a dashboard's 1,000 memberships are 50 groups.
+ * Records reached through memberships, each with the key it was asked by, in one statement.
+ * `sql` selects `member_of` (the key) and the row's columns. Each record is built once however
+ * many keys share it: a dashboard's 1,000 memberships are 50 groups.
  */
-async function membersOf<T extends object>(
+async function membersOf<Row extends { id: string }, T>(
   em: EntityManager,
-  entity: EntityClass<T>,
   sql: string,
   keys: readonly string[],
-): Promise<Array<{ key: string; entity: T }>> {
-  const rows = await em.execute<Array<EntityDictionary<T> & { member_of: string; id: string }>>(sql, [keys]);
+  record: (row: Row) => T,
+): Promise<Array<{ key: string; value: T }>> {
+  const rows = await em.execute<Array<Row & { member_of: string }>>(sql, [keys]);
   const built = new Map<string, T>();
   return rows.map((row) => {
     let value = built.get(row.id);
-    if (!value) {
-      // The extra member_of column matches no property and is left out of the entity.
-      value = em.map(entity, row);
+    if (value === undefined) {
+      value = record(row);
       built.set(row.id, value);
     }
-    return { key: row.member_of, entity: value };
+    return { key: row.member_of, value };
   });
 }
 
@@ -95,47 +99,47 @@ export class Loaders {
 
   constructor(em: EntityManager) {
     this.groupById = rowLoader(
-      (ids) => em.find(Group, { id: { $in: [...ids] } }),
+      (ids) => readGroups(em, ids),
       (g) => g.id,
     );
     this.operatorById = rowLoader(
-      (ids) => em.find(Operator, { id: { $in: [...ids] } }),
+      (ids) => readOperators(em, ids),
       (o) => o.id,
     );
     this.userById = rowLoader(
-      (ids) => em.find(User, { id: { $in: [...ids] } }),
+      (ids) => readUsers(em, ids),
       (u) => u.id,
     );
     this.operatorByUserId = rowLoader(
-      (ids) => em.find(Operator, { user: { $in: [...ids] }, deletedAt: null }),
-      (o) => o.user.id,
+      (ids) => readOperatorsOfUsers(em, ids),
+      (o) => o.userId,
     );
     this.operatorsOfGroup = listLoader(
       (ids) =>
         membersOf(
           em,
-          Operator,
-          `select gm.group_id as member_of, o.* from group_members gm join operators o on o.id = gm.operator_id
+          `select gm.group_id as member_of, ${OPERATOR_COLUMNS} from group_members gm join operators o on o.id = gm.operator_id
             where gm.group_id in (?) and o.deleted_at is null order by gm.created_at, o.id`,
           ids,
+          (row: OperatorRow) => operatorRecord(row),
         ),
       (m) => m.key,
-      (m) => m.entity,
+      (m) => m.value,
     );
     this.groupsOfOperator = listLoader(
       (ids) =>
         membersOf(
           em,
-          Group,
           `select gm.operator_id as member_of, g.* from group_members gm join groups g on g.id = gm.group_id
             where gm.operator_id in (?) and g.deleted_at is null order by g.name, g.id`,
           ids,
+          (row: GroupRow) => groupRecord(row),
         ),
       (m) => m.key,
-      (m) => m.entity,
+      (m) => m.value,
     );
     this.scenarioById = rowLoader(
-      (ids) => em.find(Scenario, { id: { $in: [...ids] } }),
+      (ids) => readScenarios(em, ids),
       (s) => s.id,
     );
     this.dialogById = rowLoader(

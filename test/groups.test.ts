@@ -99,6 +99,24 @@ describe('groups', () => {
     await t.admin.fails(ADD, { g: '00000000-0000-4000-8000-000000000001', ops: [a.id] }, 'NOT_FOUND', 'groupId');
   });
 
+  it('answers each mutation of one request as of its own commit', async () => {
+    const g = await createGroup(t.admin);
+    const a = await createOperator(t.admin);
+    const { add, remove, rename } = await t.admin.ok(
+      `mutation($g: ID!, $ops: [ID!]!, $name: String!) {
+        add: addOperatorsToGroup(groupId: $g, operatorIds: $ops) { name operators { id groups { id } } }
+        remove: removeOperatorsFromGroup(groupId: $g, operatorIds: $ops) { name operators { id } }
+        rename: updateGroup(id: $g, input: { name: $name }) { name operators { id } }
+      }`,
+      { g: g.id, ops: [a.id], name: unique('Renamed') },
+    );
+    // The second and third answers load the same group and its members again, after the change before them.
+    expect(add.operators).toEqual([{ id: a.id, groups: [{ id: g.id }] }]);
+    expect(remove.operators).toEqual([]);
+    expect(remove.name).toBe(g.name);
+    expect(rename.name).not.toBe(g.name);
+  });
+
   it('deleting a group unlinks its operators, keeps them and their other groups, and clears scenario fallbacks', async () => {
     const doomed = await createGroup(t.admin);
     const kept = await createGroup(t.admin);

@@ -1,15 +1,15 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
-import { insertRow, updateRow } from '../shared/row-writes.js';
+import { insertRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName, validateAll } from '../shared/validate.js';
 import { AuthToken, TokenKind } from './auth-token.entity.js';
 import { ApiToken } from './auth.types.js';
 import { Role } from './role.js';
 import { generateToken, tokenHash } from './secrets.js';
+import { listApiTokens, readToken } from './token-record.js';
 
 export interface IssuedToken {
   readonly id: string;
@@ -48,8 +48,7 @@ export class ApiTokenService {
 
   /** Every API token, revoked ones included, newest first. */
   async list(em: EntityManager): Promise<ApiToken[]> {
-    const rows = await em.find(AuthToken, { kind: TokenKind.API }, { orderBy: { createdAt: 'desc', id: 'desc' } });
-    return rows.map((row) => ApiToken.of(row));
+    return (await listApiTokens(em)).map((row) => ApiToken.of(row));
   }
 
   /**
@@ -59,14 +58,13 @@ export class ApiTokenService {
    */
   async revoke(em: EntityManager, id: string): Promise<ApiToken> {
     return inTransaction(em, async (tx) => {
-      const row = isId(id)
-        ? await tx.findOne(AuthToken, { id, kind: TokenKind.API }, { lockMode: LockMode.PESSIMISTIC_WRITE })
-        : null;
-      if (!row) throw new NotFoundError('ApiToken', id, 'id');
+      const row = isId(id) ? await readToken(tx, id, true) : null;
+      if (row?.kind !== TokenKind.API) throw new NotFoundError('ApiToken', id, 'id');
       if (row.revokedAt !== null) return ApiToken.of(row);
-      const revoked = await updateRow(tx, row, { revokedAt: this.clock.now() });
+      const revokedAt = this.clock.now();
+      await tx.nativeUpdate(AuthToken, { id: row.id }, { revokedAt });
       await this.events.publish(tx, { kind: 'token_revoked', tokenId: row.id });
-      return ApiToken.of(revoked);
+      return ApiToken.of({ ...row, revokedAt });
     });
   }
 }

@@ -29,11 +29,8 @@ export const READERS = {
  * An operator's e-mail (a login name): staff, and the operator themself, also in the answer to
  * the login that signs them in.
  */
-export function mayReadOperatorEmail(
-  context: Context,
-  operator: { readonly id: string; readonly user: { readonly id: string } },
-): boolean {
+export function mayReadOperatorEmail(context: Context, operator: { readonly id: string; readonly userId: string }): boolean {
   const { viewer } = context;
   if (viewer !== null && (isStaff(viewer) || viewer.operatorId === operator.id)) return true;
-  return context.signedInUserId !== null && context.signedInUserId === operator.user.id;
+  return context.signedInUserId !== null && context.signedInUserId === operator.userId;
 }

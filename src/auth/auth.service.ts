@@ -3,10 +3,11 @@ import type { Clock } from '../shared/clock.js';
 import { UnauthenticatedError } from '../shared/errors.js';
 import { insertRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
-import { User } from '../users/user.entity.js';
+import { readCredentials, readUsers, type UserRecord } from '../users/user-record.js';
 import { Operator } from '../operators/operator.entity.js';
 import type { PresenceService } from '../operators/presence.service.js';
 import { AuthToken, TokenKind } from './auth-token.entity.js';
+import { readToken } from './token-record.js';
 import { ApiToken, ViewerInfo } from './auth.types.js';
 import { lookupToken } from './authenticate.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -63,11 +64,12 @@ export class AuthService {
     email: string,
     password: string,
     clientAddress: string | null,
-  ): Promise<{ token: string; user: User }> {
+  ): Promise<{ token: string; user: UserRecord }> {
     await this.throttle.attempt(email, clientAddress);
-    const user = await em.findOne(User, { email: email.trim().toLowerCase(), deletedAt: null });
-    const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), password);
-    if (!user || !user.passwordHash || !ok) throw new UnauthenticatedError('Invalid email or password');
+    const account = await readCredentials(em, { email: email.trim().toLowerCase() });
+    const ok = await verifyPassword(account?.passwordHash ?? (await decoyPasswordHash()), password);
+    if (!account || !account.passwordHash || !ok) throw new UnauthenticatedError('Invalid email or password');
+    const { user } = account;
     const token = generateToken();
     await inTransaction(em, async (tx) => {
       const now = this.clock.now();
@@ -97,11 +99,11 @@ export class AuthService {
 
   /** The caller as the `viewer` query shows it: their user or API token, and a session's end. */
   async describe(em: EntityManager, viewer: Viewer): Promise<ViewerInfo> {
-    const token = viewer.tokenId !== null ? await em.findOne(AuthToken, { id: viewer.tokenId }) : null;
-    const user = viewer.userId !== null ? await em.findOne(User, { id: viewer.userId }) : null;
+    const token = viewer.tokenId !== null ? await readToken(em, viewer.tokenId) : null;
+    const [user] = viewer.userId !== null ? await readUsers(em, [viewer.userId]) : [];
     return Object.assign(new ViewerInfo(), {
       role: viewer.role,
-      user,
+      user: user ?? null,
       apiToken: token?.kind === TokenKind.API ? ApiToken.of(token) : null,
       expiresAt: token?.kind === TokenKind.SESSION ? token.expiresAt : null,
     });

@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { User } from '../users/user.entity.js';
-import type { AuthToken } from './auth-token.entity.js';
+import type { UserRecord } from '../users/user-record.js';
+import type { TokenRecord } from './token-record.js';
 import { Role } from './role.js';
 
 @ObjectType({ description: 'The answer to a successful login.' })
@@ -12,7 +13,7 @@ export class AuthPayload {
   token!: string;
 
   @Field(() => User, { description: 'the account that logged in' })
-  user!: User;
+  user!: UserRecord;
 }
 
 @ObjectType({ description: 'A new API token, with its secret.' })
@@ -53,7 +54,7 @@ export class ApiToken {
   @Field(() => Date, { nullable: true, description: 'when it was revoked; null while it works' })
   revokedAt!: Date | null;
 
-  static of(row: AuthToken): ApiToken {
+  static of(row: TokenRecord): ApiToken {
     return Object.assign(new ApiToken(), {
       id: row.id,
       name: row.name ?? '',
@@ -71,7 +72,7 @@ export class ViewerInfo {
   role!: Role;
 
   @Field(() => User, { nullable: true, description: 'the logged-in user; null for API tokens and ADMIN_TOKEN' })
-  user!: User | null;
+  user!: UserRecord | null;
 
   @Field(() => ApiToken, { nullable: true, description: 'the API token used; null otherwise' })
   apiToken!: ApiToken | null;

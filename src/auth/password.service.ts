@@ -1,4 +1,3 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
@@ -6,6 +5,7 @@ import { BadInputError, ForbiddenError, NotFoundError } from '../shared/errors.j
 import { inTransaction } from '../shared/transaction.js';
 import * as validate from '../shared/validate.js';
 import { User } from '../users/user.entity.js';
+import { readCredentials, readLiveUser } from '../users/user-record.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './secrets.js';
 import { endSessions, type SessionSelection } from './sessions.js';
@@ -21,7 +21,7 @@ export class PasswordService {
 
   /** An administrator sets a user's password; all of the user's sessions end. */
   async set(em: EntityManager, userId: string, password: string): Promise<boolean> {
-    const user = validate.isId(userId) ? await em.findOne(User, { id: userId, deletedAt: null }) : null;
+    const user = validate.isId(userId) ? await readLiveUser(em, userId) : null;
     if (!user) throw new NotFoundError('User', userId, 'userId');
     const hash = await hashPassword(validate.password('password', password, user.email));
     await this.store(em, user.id, hash, 'all');
@@ -42,10 +42,11 @@ export class PasswordService {
     if (viewer.userId === null || viewer.tokenId === null) {
       throw new ForbiddenError('Only a logged-in user has a password to change');
     }
-    const user = await em.findOne(User, { id: viewer.userId, deletedAt: null });
-    if (!user) throw new NotFoundError('User', viewer.userId);
+    const account = await readCredentials(em, { id: viewer.userId });
+    if (!account) throw new NotFoundError('User', viewer.userId);
+    const { user, passwordHash } = account;
     await this.throttle.attempt(user.email, clientAddress);
-    const currentIsRight = user.passwordHash !== null && (await verifyPassword(user.passwordHash, currentPassword));
+    const currentIsRight = passwordHash !== null && (await verifyPassword(passwordHash, currentPassword));
     if (currentIsRight) await this.throttle.succeeded(user.email, clientAddress);
     validate.validateAll(
       () => {
@@ -64,7 +65,7 @@ export class PasswordService {
   /** Hashed before the transaction, so no lock is held while argon2 works. */
   private async store(em: EntityManager, userId: string, passwordHash: string, endWhich: SessionSelection): Promise<void> {
     await inTransaction(em, async (tx) => {
-      const user = await tx.findOne(User, { id: userId, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const user = await readLiveUser(tx, userId, true);
       if (!user) throw new NotFoundError('User', userId, 'userId');
       await tx.nativeUpdate(User, { id: user.id }, { passwordHash });
       await endSessions(tx, this.events, userId, this.clock.now(), endWhich);

@@ -2,10 +2,13 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Group } from '../groups/group.entity.js';
+import type { GroupRecord } from '../groups/group-record.js';
 import { Operator } from '../operators/operator.entity.js';
+import type { OperatorRecord } from '../operators/operator-record.js';
 import { DialogTransfer } from '../routing/dialog-transfer.entity.js';
 import type { TransferRecord } from '../routing/transfer-record.js';
 import { Scenario } from '../scenarios/scenario.entity.js';
+import type { ScenarioRecord } from '../scenarios/scenario-record.js';
 import { messagesKey, unreadKey } from '../loaders.js';
 import { NotFoundError } from '../shared/errors.js';
 import { intInRange } from '../shared/validate.js';
@@ -123,7 +126,7 @@ export class DialogResolver {
     nullable: true,
     description: 'the scenario given to startDialog, also once deleted (deletedAt set); null when none was given',
   })
-  scenario(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Scenario | null> {
+  scenario(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<ScenarioRecord | null> {
     return dialog.scenarioId ? loaders.scenarioById.load(dialog.scenarioId) : Promise.resolve(null);
   }
 
@@ -132,12 +135,12 @@ export class DialogResolver {
     description:
       'the group the dialog was last aimed at, kept while queued and after close (its SL targets apply); null when no group was named',
   })
-  group(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Group | null> {
+  group(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<GroupRecord | null> {
     return dialog.groupId ? loaders.groupById.load(dialog.groupId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Operator, { nullable: true, description: 'who holds the dialog; once closed, who held it when it closed' })
-  operator(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+  operator(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<OperatorRecord | null> {
     return dialog.operatorId ? loaders.operatorById.load(dialog.operatorId) : Promise.resolve(null);
   }
 
@@ -370,7 +373,7 @@ export class MessageResolver {
     description:
       'who wrote an OPERATOR message, when it was an operator; null for client and bot messages and for staff without an operator profile',
   })
-  operator(@Root() message: MessageRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+  operator(@Root() message: MessageRecord, @Ctx() { loaders }: Context): Promise<OperatorRecord | null> {
     return message.operatorId ? loaders.operatorById.load(message.operatorId) : Promise.resolve(null);
   }
 }
@@ -381,12 +384,12 @@ export class DialogTransferResolver {
     nullable: true,
     description: 'the group asked for; null when none was (e.g. a take, or a bot failure without fallback group)',
   })
-  requestedGroup(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Group | null> {
+  requestedGroup(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<GroupRecord | null> {
     return t.requestedGroupId ? loaders.groupById.load(t.requestedGroupId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Operator, { nullable: true, description: 'the operator asked for; null when none was' })
-  requestedOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+  requestedOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<OperatorRecord | null> {
     return t.requestedOperatorId ? loaders.operatorById.load(t.requestedOperatorId) : Promise.resolve(null);
   }
 
@@ -394,12 +397,12 @@ export class DialogTransferResolver {
     nullable: true,
     description: 'who held the dialog before this decision; null when nobody did (with the bot, or in Help)',
   })
-  fromOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+  fromOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<OperatorRecord | null> {
     return t.fromOperatorId ? loaders.operatorById.load(t.fromOperatorId) : Promise.resolve(null);
   }
 
   @FieldResolver(() => Operator, { nullable: true, description: 'who received it; null when it went to the Help queue' })
-  toOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<Operator | null> {
+  toOperator(@Root() t: TransferRecord, @Ctx() { loaders }: Context): Promise<OperatorRecord | null> {
     return t.toOperatorId ? loaders.operatorById.load(t.toOperatorId) : Promise.resolve(null);
   }
 }

@@ -19,6 +19,7 @@ import type { TransferRecord } from '../routing/transfer-record.js';
 import { Message } from '../dialogs/message.entity.js';
 import { eventLoaders } from '../loaders.js';
 import { Operator } from '../operators/operator.entity.js';
+import type { OperatorRecord } from '../operators/operator-record.js';
 import type { FeedFilter } from '../realtime/event-log.js';
 import { matchesFeed } from '../realtime/event-log.js';
 import type { Envelope } from '../realtime/envelope.js';
@@ -170,7 +171,7 @@ export class EventResolver {
     nullable: true,
     description: 'on OPERATOR_STATUS_CHANGED: the operator, as now; on dialog events: the operator the dialog went to or left',
   })
-  operator(@Root() event: Event, @Ctx() { loaders }: Context): Promise<Operator | null> | null {
+  operator(@Root() event: Event, @Ctx() { loaders }: Context): Promise<OperatorRecord | null> | null {
     return event.entry.operatorId === null ? null : loaders.operatorById.load(event.entry.operatorId);
   }
 }

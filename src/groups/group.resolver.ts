@@ -3,14 +3,16 @@ import { READERS } from '../auth/auth-checker.js';
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Operator } from '../operators/operator.entity.js';
+import type { OperatorRecord } from '../operators/operator-record.js';
 import { Group } from './group.entity.js';
+import type { GroupRecord } from './group-record.js';
 import { CreateGroupInput, UpdateGroupInput } from './group.inputs.js';
 
 @Resolver(() => Group)
 export class GroupResolver {
   @Authorized(...READERS.catalog)
   @Query(() => [Group], { description: 'every group, by name' })
-  groups(@Ctx() { em, services }: Context): Promise<Group[]> {
+  groups(@Ctx() { em, services }: Context): Promise<GroupRecord[]> {
     return services.groups.list(em);
   }
 
@@ -19,13 +21,13 @@ export class GroupResolver {
   group(
     @Arg('id', () => ID, { description: 'the group id' }) id: string,
     @Ctx() { em, services }: Context,
-  ): Promise<Group | null> {
+  ): Promise<GroupRecord | null> {
     return services.groups.find(em, id);
   }
 
   @Authorized(...READERS.operators)
   @FieldResolver(() => [Operator], { description: "the group's members (not deleted), oldest first; visible to every role" })
-  operators(@Root() group: Group, @Ctx() { loaders }: Context): Promise<Operator[]> {
+  operators(@Root() group: GroupRecord, @Ctx() { loaders }: Context): Promise<OperatorRecord[]> {
     return loaders.operatorsOfGroup.load(group.id);
   }
 
@@ -34,7 +36,7 @@ export class GroupResolver {
   createGroup(
     @Arg('input', () => CreateGroupInput, { description: 'the name, SL targets and members' }) input: CreateGroupInput,
     @Ctx() { em, services }: Context,
-  ): Promise<Group> {
+  ): Promise<GroupRecord> {
     return services.groups.create(em, input);
   }
 
@@ -45,7 +47,7 @@ export class GroupResolver {
     @Arg('input', () => UpdateGroupInput, { description: 'the changes; omitted fields keep their value' })
     input: UpdateGroupInput,
     @Ctx() { em, services }: Context,
-  ): Promise<Group> {
+  ): Promise<GroupRecord> {
     return services.groups.update(em, id, input);
   }
 
@@ -71,7 +73,7 @@ export class GroupResolver {
     @Arg('operatorIds', () => [ID], { description: 'the operators to add; an unknown one is NOT_FOUND and nothing changes' })
     operatorIds: string[],
     @Ctx() { em, services }: Context,
-  ): Promise<Group> {
+  ): Promise<GroupRecord> {
     return services.groups.addOperators(em, groupId, operatorIds);
   }
 
@@ -84,7 +86,7 @@ export class GroupResolver {
     })
     operatorIds: string[],
     @Ctx() { em, services }: Context,
-  ): Promise<Group> {
+  ): Promise<GroupRecord> {
     return services.groups.removeOperators(em, groupId, operatorIds);
   }
 }

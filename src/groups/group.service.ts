@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../shared/db-errors.js';
 import { insertRow, updateRow } from '../shared/row-writes.js';
 import { intInRange, isId, requiredName, validateAll } from '../shared/validate.js';
 import { Group } from './group.entity.js';
+import { listGroups, readLiveGroups, type GroupRecord } from './group-record.js';
 import type { CreateGroupInput, UpdateGroupInput } from './group.inputs.js';
 import { addMemberships, removeMemberships, requireOperators } from './membership.js';
 import { Scenario } from '../scenarios/scenario.entity.js';
@@ -50,29 +51,30 @@ export class GroupService {
     private readonly hooks: GroupHooks = {},
   ) {}
 
-  list(em: EntityManager): Promise<Group[]> {
-    return em.find(Group, { deletedAt: null }, { orderBy: { name: 'asc', id: 'asc' } });
+  list(em: EntityManager): Promise<GroupRecord[]> {
+    return listGroups(em);
   }
 
-  async find(em: EntityManager, id: string): Promise<Group | null> {
+  async find(em: EntityManager, id: string): Promise<GroupRecord | null> {
     if (!isId(id)) return null;
-    return em.findOne(Group, { id, deletedAt: null });
+    const [group] = await readLiveGroups(em, [id]);
+    return group ?? null;
   }
 
-  async require(em: EntityManager, id: string, field = 'id'): Promise<Group> {
+  async require(em: EntityManager, id: string, field = 'id'): Promise<GroupRecord> {
     const group = await this.find(em, id);
     if (!group) throw new NotFoundError('Group', id, field);
     return group;
   }
 
-  async create(em: EntityManager, input: CreateGroupInput): Promise<Group> {
+  async create(em: EntityManager, input: CreateGroupInput): Promise<GroupRecord> {
     const [name, slFirstResponseSec, slNextResponseSec] = validateAll(
       () => requiredName('name', input.name),
       () => intInRange('slFirstResponseSec', input.slFirstResponseSec, SL_MIN_SEC, SL_MAX_SEC),
       () => intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC),
     );
     const settings = routingSettings(input);
-    return this.withNameConflict(() =>
+    const id = await this.withNameConflict(() =>
       inTransaction(em, async (tx) => {
         await this.assertNameFree(tx, name);
         const operators = await requireOperators(tx, input.operatorIds ?? [], 'operatorIds');
@@ -89,12 +91,13 @@ export class GroupService {
             group.id,
             operators.map((o) => o.id),
           );
-        return group;
+        return group.id;
       }),
     );
+    return this.require(em, id);
   }
 
-  async update(em: EntityManager, id: string, input: UpdateGroupInput): Promise<Group> {
+  async update(em: EntityManager, id: string, input: UpdateGroupInput): Promise<GroupRecord> {
     const [name, first, next] = validateAll(
       () => (input.name == null ? undefined : requiredName('name', input.name)),
       () =>
@@ -107,7 +110,7 @@ export class GroupService {
           : intInRange('slNextResponseSec', input.slNextResponseSec, SL_MIN_SEC, SL_MAX_SEC),
     );
     const settings = routingSettings(input);
-    return this.withNameConflict(() =>
+    await this.withNameConflict(() =>
       inTransaction(em, async (tx) => {
         const group = await this.require(tx, id);
         if (name !== undefined && name.toLowerCase() !== group.name.toLowerCase()) {
@@ -117,9 +120,10 @@ export class GroupService {
         if (name !== undefined) written.name = name;
         if (first !== undefined) written.slFirstResponseSec = first;
         if (next !== undefined) written.slNextResponseSec = next;
-        return updateRow(tx, group, written);
+        await updateRow(tx, Group, group.id, written);
       }),
     );
+    return this.require(em, id);
   }
 
   /** Soft-deletes the group: operators are unlinked (and kept), scenarios lose it as fallback. */
@@ -134,9 +138,9 @@ export class GroupService {
     });
   }
 
-  async addOperators(em: EntityManager, groupId: string, operatorIds: readonly string[]): Promise<Group> {
-    return inTransaction(em, async (tx) => {
-      const group = await this.require(tx, groupId, 'groupId');
+  async addOperators(em: EntityManager, groupId: string, operatorIds: readonly string[]): Promise<GroupRecord> {
+    await inTransaction(em, async (tx) => {
+      await this.require(tx, groupId, 'groupId');
       const operators = await requireOperators(tx, operatorIds, 'operatorIds');
       await addMemberships(
         tx,
@@ -149,17 +153,17 @@ export class GroupService {
           groupId,
           operators.map((o) => o.id),
         );
-      return group;
     });
+    return this.require(em, groupId, 'groupId');
   }
 
-  async removeOperators(em: EntityManager, groupId: string, operatorIds: readonly string[]): Promise<Group> {
-    return inTransaction(em, async (tx) => {
-      const group = await this.require(tx, groupId, 'groupId');
+  async removeOperators(em: EntityManager, groupId: string, operatorIds: readonly string[]): Promise<GroupRecord> {
+    await inTransaction(em, async (tx) => {
+      await this.require(tx, groupId, 'groupId');
       const operators = await requireOperators(tx, operatorIds, 'operatorIds');
       await removeMemberships(tx, { groupId, operatorIds: operators.map((o) => o.id) });
-      return group;
     });
+    return this.require(em, groupId, 'groupId');
   }
 
   private async assertNameFree(em: EntityManager, name: string): Promise<void> {

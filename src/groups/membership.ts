@@ -1,26 +1,26 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../shared/errors.js';
 import { isId } from '../shared/validate.js';
-import { Group } from './group.entity.js';
-import { Operator } from '../operators/operator.entity.js';
+import { readLiveGroups, type GroupRecord } from './group-record.js';
+import { readLiveOperators, type OperatorRecord } from '../operators/operator-record.js';
 
-/** Loads live groups by id, in the given order; NOT_FOUND (naming `field`) for any unknown id. */
-export async function requireGroups(em: EntityManager, ids: readonly string[], field: string): Promise<Group[]> {
+/** Loads live groups by id, in no order; NOT_FOUND (naming `field`) for any unknown id. */
+export async function requireGroups(em: EntityManager, ids: readonly string[], field: string): Promise<GroupRecord[]> {
   const unique = [...new Set(ids)];
   const bad = unique.find((id) => !isId(id));
   if (bad !== undefined) throw new NotFoundError('Group', bad, field);
-  const found = unique.length ? await em.find(Group, { id: { $in: unique }, deletedAt: null }) : [];
+  const found = await readLiveGroups(em, unique);
   const missing = unique.find((id) => !found.some((g) => g.id === id));
   if (missing !== undefined) throw new NotFoundError('Group', missing, field);
   return found;
 }
 
-/** Loads live operators by id; NOT_FOUND (naming `field`) for any unknown id. */
-export async function requireOperators(em: EntityManager, ids: readonly string[], field: string): Promise<Operator[]> {
+/** Loads live operators by id, in no order; NOT_FOUND (naming `field`) for any unknown id. */
+export async function requireOperators(em: EntityManager, ids: readonly string[], field: string): Promise<OperatorRecord[]> {
   const unique = [...new Set(ids)];
   const bad = unique.find((id) => !isId(id));
   if (bad !== undefined) throw new NotFoundError('Operator', bad, field);
-  const found = unique.length ? await em.find(Operator, { id: { $in: unique }, deletedAt: null }) : [];
+  const found = await readLiveOperators(em, unique);
   const missing = unique.find((id) => !found.some((o) => o.id === id));
   if (missing !== undefined) throw new NotFoundError('Operator', missing, field);
   return found;

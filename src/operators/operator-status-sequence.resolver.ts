@@ -2,6 +2,7 @@ import { OperationTypeNode, type GraphQLResolveInfo } from 'graphql';
 import { Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context.js';
 import { Operator } from './operator.entity.js';
+import type { OperatorRecord } from './operator-record.js';
 
 /** Fields that an Operator has only as the payload of operatorStatusChanged. */
 @Resolver(() => Operator)
@@ -11,7 +12,7 @@ export class OperatorEventResolver {
     description:
       "on operatorStatusChanged: the event's sequence in its stream (per group, or of all operators without groupId), increasing by one in commit order; a gap means missed events (refetch). Null elsewhere",
   })
-  statusSequence(@Root() _operator: Operator, @Ctx() context: Context, @Info() info: GraphQLResolveInfo): number | null {
+  statusSequence(@Root() _operator: OperatorRecord, @Ctx() context: Context, @Info() info: GraphQLResolveInfo): number | null {
     // Only on the subscription's root payload: nested operators are not the event.
     const payloadRoot =
       info.operation.operation === OperationTypeNode.SUBSCRIPTION &&

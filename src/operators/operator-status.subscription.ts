@@ -9,6 +9,7 @@ import { fromNow, stream } from '../realtime/stream.js';
 import { memberOf, requireGroup, unwrap, viewerOf } from '../realtime/subscription-context.js';
 import { ForbiddenError } from '../shared/errors.js';
 import { Operator } from './operator.entity.js';
+import type { OperatorRecord } from './operator-record.js';
 
 type SubscribeData<Args> = SubscribeResolverData<unknown, Args, Context>;
 
@@ -43,14 +44,18 @@ export class OperatorStatusSubscriptionResolver {
           if (!isStaff(viewer) && groupId !== null && !(await memberOf(scope, viewer.operatorId!, groupId))) return null;
           const operator = await eventLoaders(scope).operatorById.load(event.operatorId);
           if (!operator) return null;
-          return { value: operator, loaders: eventLoaders(scope), sequence: delivery.sequence } satisfies Envelope<Operator>;
+          return {
+            value: operator,
+            loaders: eventLoaders(scope),
+            sequence: delivery.sequence,
+          } satisfies Envelope<OperatorRecord>;
         },
         { resume },
       );
     },
   })
   operatorStatusChanged(
-    @Root() envelope: Envelope<Operator>,
+    @Root() envelope: Envelope<OperatorRecord>,
     @Arg('groupId', () => ID, {
       nullable: true,
       description:
@@ -58,7 +63,7 @@ export class OperatorStatusSubscriptionResolver {
     })
     _groupId: string | null,
     @Ctx() context: Context,
-  ): Operator {
+  ): OperatorRecord {
     return unwrap(envelope, context);
   }
 }

@@ -37,15 +37,6 @@ export class Operator {
   @OneToOne(() => User, { owner: true, unique: true })
   user!: Rel<User>;
 
-  /** The myDialogs stream's sequence (topic `operator:<id>`), read in the same statement as the row. */
-  @Property({
-    type: 'bigint',
-    formula: (table) => `coalesce((select et.seq from event_topics et where et.topic = 'operator:' || ${table.alias}.id), 0)`,
-    lazy: false,
-    persist: false,
-  })
-  dialogsSeq?: string;
-
   @Field(() => Int, { description: 'most dialogs they hold at once (1 to 10,000); routing never goes past it' })
   @Property({ type: 'integer' })
   maxDialogs: number = DEFAULT_MAX_DIALOGS;

@@ -4,14 +4,15 @@ import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { ForbiddenError } from '../shared/errors.js';
 import { Group } from '../groups/group.entity.js';
-import type { User } from '../users/user.entity.js';
+import type { GroupRecord } from '../groups/group-record.js';
+import type { UserRecord } from '../users/user-record.js';
 import { Operator } from './operator.entity.js';
+import type { OperatorRecord } from './operator-record.js';
 import { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs.js';
 import { OperatorStatus } from './operator-status.js';
-import { topics } from '../events/topics.js';
 
-async function userOf(operator: Operator, { loaders }: Context): Promise<User> {
-  const user = await loaders.userById.load(operator.user.id);
+async function userOf(operator: OperatorRecord, { loaders }: Context): Promise<UserRecord> {
+  const user = await loaders.userById.load(operator.userId);
   if (!user) throw new Error(`operator ${operator.id} has no user`);
   return user;
 }
@@ -27,7 +28,7 @@ export class OperatorResolver {
     @Arg('status', () => OperatorStatus, { nullable: true, description: 'only operators with this status' })
     status: OperatorStatus | null,
     @Ctx() { em, services }: Context,
-  ): Promise<Operator[]> {
+  ): Promise<OperatorRecord[]> {
     return services.operators.list(em, { groupId, status });
   }
 
@@ -36,24 +37,24 @@ export class OperatorResolver {
   operator(
     @Arg('id', () => ID, { description: 'the operator id' }) id: string,
     @Ctx() { em, services }: Context,
-  ): Promise<Operator | null> {
+  ): Promise<OperatorRecord | null> {
     return services.operators.find(em, id);
   }
 
   @FieldResolver(() => String, { description: 'given name (from their account)' })
-  async firstName(@Root() operator: Operator, @Ctx() ctx: Context): Promise<string> {
+  async firstName(@Root() operator: OperatorRecord, @Ctx() ctx: Context): Promise<string> {
     return (await userOf(operator, ctx)).firstName;
   }
 
   @FieldResolver(() => String, { description: 'family name (from their account)' })
-  async lastName(@Root() operator: Operator, @Ctx() ctx: Context): Promise<string> {
+  async lastName(@Root() operator: OperatorRecord, @Ctx() ctx: Context): Promise<string> {
     return (await userOf(operator, ctx)).lastName;
   }
 
   @FieldResolver(() => String, {
     description: 'ADMIN, SUPERVISOR and the operator themself (also in their login answer); FORBIDDEN for others',
   })
-  async email(@Root() operator: Operator, @Ctx() ctx: Context): Promise<string> {
+  async email(@Root() operator: OperatorRecord, @Ctx() ctx: Context): Promise<string> {
     if (!mayReadOperatorEmail(ctx, operator)) {
       throw new ForbiddenError("Only staff and the operator themself read an operator's email");
     }
@@ -64,14 +65,12 @@ export class OperatorResolver {
     description:
       "the myDialogs stream's latest sequence when read: subscribe with after = this to miss nothing (read with the operator's row)",
   })
-  dialogsSequence(@Root() operator: Operator, @Ctx() { loaders }: Context): number | Promise<number> {
-    return operator.dialogsSeq !== undefined
-      ? Number(operator.dialogsSeq)
-      : loaders.topicSequence.load(topics.operatorDialogs(operator.id));
+  dialogsSequence(@Root() operator: OperatorRecord): number {
+    return operator.dialogsSeq;
   }
 
   @FieldResolver(() => [Group], { description: 'the groups they belong to' })
-  groups(@Root() operator: Operator, @Ctx() { loaders }: Context): Promise<Group[]> {
+  groups(@Root() operator: OperatorRecord, @Ctx() { loaders }: Context): Promise<GroupRecord[]> {
     return loaders.groupsOfOperator.load(operator.id);
   }
 
@@ -82,7 +81,7 @@ export class OperatorResolver {
   createOperator(
     @Arg('input', () => CreateOperatorInput, { description: 'the account, capacity and groups' }) input: CreateOperatorInput,
     @Ctx() { em, services }: Context,
-  ): Promise<Operator> {
+  ): Promise<OperatorRecord> {
     return services.operators.create(em, input);
   }
 
@@ -95,7 +94,7 @@ export class OperatorResolver {
     @Arg('input', () => UpdateOperatorInput, { description: 'the changes; omitted fields keep their value' })
     input: UpdateOperatorInput,
     @Ctx() { em, services }: Context,
-  ): Promise<Operator> {
+  ): Promise<OperatorRecord> {
     return services.operators.update(em, id, input);
   }
 
@@ -131,7 +130,7 @@ export class OperatorResolver {
     @Arg('reason', () => String, { nullable: true, description: 'shown as awayReason while AWAY (at most 200 characters)' })
     reason: string | null,
     @Ctx() { em, services, viewer }: Context,
-  ): Promise<Operator> {
+  ): Promise<OperatorRecord> {
     return services.presence.setStatus(em, viewer!, status, operatorId, reason);
   }
 }

@@ -9,13 +9,15 @@ import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, validateAll } from '../shared/validate.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from '../users/accounts.js';
 import { User } from '../users/user.entity.js';
+import { readLiveUser } from '../users/user-record.js';
 import { Operator } from './operator.entity.js';
 import type { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs.js';
 import { OperatorStatus } from './operator-status.js';
 import * as validate from '../shared/validate.js';
 import { endSessions } from '../auth/sessions.js';
 import type { EventSink } from '../events/domain-event.js';
-import { committedOperator, type PresenceService } from './presence.service.js';
+import type { PresenceService } from './presence.service.js';
+import { listOperators, readLiveOperators, type OperatorRecord } from './operator-record.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;
 export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
@@ -23,13 +25,6 @@ export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
 export interface OperatorFilter {
   readonly groupId?: string | null;
   readonly status?: OperatorStatus | null;
-}
-
-async function memberIds(em: EntityManager, groupId: string): Promise<string[]> {
-  const rows = await em.execute<Array<{ operator_id: string }>>('select operator_id from group_members where group_id = ?', [
-    groupId,
-  ]);
-  return rows.map((r) => r.operator_id);
 }
 
 /** Operators: profiles and group membership from the operator side (status: PresenceService). */
@@ -49,43 +44,35 @@ export class OperatorService {
     return rows.length > 0;
   }
 
-  async list(em: EntityManager, filter: OperatorFilter = {}): Promise<Operator[]> {
+  async list(em: EntityManager, filter: OperatorFilter = {}): Promise<OperatorRecord[]> {
     const { groupId, status } = filter;
     if (groupId != null && !isId(groupId)) return [];
-    return em.find(
-      Operator,
-      {
-        deletedAt: null,
-        ...(status ? { status } : {}),
-        ...(groupId != null ? { id: { $in: await memberIds(em, groupId) } } : {}),
-      },
-      { orderBy: { createdAt: 'asc', id: 'asc' } },
-    );
+    return listOperators(em, { groupId, status });
   }
 
-  async find(em: EntityManager, id: string): Promise<Operator | null> {
+  async find(em: EntityManager, id: string): Promise<OperatorRecord | null> {
     if (!isId(id)) return null;
-    return em.findOne(Operator, { id, deletedAt: null });
+    const [operator] = await readLiveOperators(em, [id]);
+    return operator ?? null;
   }
 
   /** `lock`: FOR NO KEY UPDATE, the strength of every operator lock (see routing/router.ts). */
-  async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<Operator> {
+  async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<OperatorRecord> {
     if (!isId(id)) throw new NotFoundError('Operator', id, field);
-    // MikroORM's lock modes stop at FOR UPDATE, which would wait for every foreign-key check.
     if (lock) await lockOperators(em, [id]);
-    const operator = await em.findOne(Operator, { id, deletedAt: null }, lock ? { refresh: true } : {});
+    const [operator] = await readLiveOperators(em, [id]);
     if (!operator) throw new NotFoundError('Operator', id, field);
     return operator;
   }
 
   /** Creates the operator together with its user account (role OPERATOR). */
-  async create(em: EntityManager, input: CreateOperatorInput): Promise<Operator> {
+  async create(em: EntityManager, input: CreateOperatorInput): Promise<OperatorRecord> {
     const [account, maxDialogs, autoLogoutSec] = validateAll(
       () => validateAccount(input),
       () => (input.maxDialogs == null ? undefined : intInRange('maxDialogs', input.maxDialogs, ...MAX_DIALOGS_RANGE)),
       () => (input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE)),
     );
-    return withEmailConflict(() =>
+    const id = await withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const groups = await requireGroups(tx, input.groupIds ?? [], 'groupIds');
         const now = this.clock.now();
@@ -96,9 +83,10 @@ export class OperatorService {
           groups.map((g) => ({ groupId: g.id, operatorId: operator.id })),
           now,
         );
-        return operator;
+        return operator.id;
       }),
     );
+    return this.require(em, id);
   }
 
   /** The operator profile of a freshly inserted user (inside the caller's transaction). */
@@ -116,7 +104,7 @@ export class OperatorService {
     });
   }
 
-  async update(em: EntityManager, id: string, input: UpdateOperatorInput): Promise<Operator> {
+  async update(em: EntityManager, id: string, input: UpdateOperatorInput): Promise<OperatorRecord> {
     const [firstName, lastName, email, maxDialogs, autoLogoutSec] = validateAll(
       () => (input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName)),
       () => (input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName)),
@@ -125,10 +113,11 @@ export class OperatorService {
       () => (input.autoLogoutSec == null ? undefined : intInRange('autoLogoutSec', input.autoLogoutSec, ...AUTO_LOGOUT_RANGE)),
     );
 
-    return withEmailConflict(() =>
+    await withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const operator = await this.require(tx, id, 'id', true);
-        const user = await tx.findOneOrFail(User, operator.user.id);
+        const user = await readLiveUser(tx, operator.userId);
+        if (!user) throw new Error(`operator ${operator.id} has no live user`);
         const account: EntityData<User> = {};
         if (email !== undefined && email !== user.email) {
           await assertEmailFree(tx, email, user.id);
@@ -136,7 +125,7 @@ export class OperatorService {
         }
         if (firstName !== undefined) account.firstName = firstName;
         if (lastName !== undefined) account.lastName = lastName;
-        await updateRow(tx, user, account);
+        await updateRow(tx, User, user.id, account);
         const profile: EntityData<Operator> = {};
         if (autoLogoutSec !== undefined) profile.autoLogoutSec = autoLogoutSec;
 
@@ -161,13 +150,14 @@ export class OperatorService {
           );
           moreCapacity ||= groups.length > 0;
         }
-        await updateRow(tx, operator, profile);
+        await updateRow(tx, Operator, operator.id, profile);
         if (moreCapacity && operator.status === OperatorStatus.ONLINE) {
           await this.presence.capacityAvailable(tx, operator.id);
         }
-        return operator;
       }),
-    ).then((operator) => committedOperator(em, operator.id));
+    );
+    // Read once committed: draining changes the load by SQL after the row above was read.
+    return this.require(em, id);
   }
 
   /** Soft-deletes the operator and its account; its dialogs keep pointing at it. */
@@ -176,9 +166,9 @@ export class OperatorService {
       const operator = await this.presence.removing(tx, id);
       const now = this.clock.now();
       await tx.nativeUpdate(Operator, { id: operator.id }, { deletedAt: now });
-      await tx.nativeUpdate(User, { id: operator.user.id }, { deletedAt: now });
+      await tx.nativeUpdate(User, { id: operator.userId }, { deletedAt: now });
       await removeMemberships(tx, { operatorId: operator.id });
-      await endSessions(tx, this.events, operator.user.id, now);
+      await endSessions(tx, this.events, operator.userId, now);
       return id;
     });
   }

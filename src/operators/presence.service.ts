@@ -10,6 +10,7 @@ import { inTransaction } from '../shared/transaction.js';
 import { isId } from '../shared/validate.js';
 import { Operator } from './operator.entity.js';
 import { OperatorStatus } from './operator-status.js';
+import { readLiveOperators, readOperators, type OperatorRecord } from './operator-record.js';
 
 const MAX_OFFLINE_ROUNDS = 20;
 export const MAX_AWAY_REASON = 200;
@@ -44,7 +45,7 @@ export class PresenceService {
     status: OperatorStatus,
     operatorId?: string | null,
     reason?: string | null,
-  ): Promise<Operator> {
+  ): Promise<OperatorRecord> {
     const targetId = operatorId ?? viewer.operatorId;
     if (targetId == null) {
       throw new BadInputError('operatorId', 'operatorId is required: the caller has no operator profile');
@@ -53,14 +54,14 @@ export class PresenceService {
       throw new ForbiddenError("Only ADMIN or SUPERVISOR may set another operator's status");
     }
     const awayReason = status === OperatorStatus.AWAY ? awayReasonOf(reason) : null;
-    const changed = await inTransaction(em, async (tx) => {
+    await inTransaction(em, async (tx) => {
       if (status === OperatorStatus.OFFLINE) {
         const operator = await this.lockForOffline(tx, targetId, 'operatorId');
         if (operator.status !== OperatorStatus.OFFLINE) await this.goOffline(tx, operator);
-        return operator;
+        return;
       }
       const operator = await this.lock(tx, targetId, 'operatorId');
-      if (operator.status === status && operator.awayReason === awayReason) return operator;
+      if (operator.status === status && operator.awayReason === awayReason) return;
       const now = this.clock.now();
       await tx.nativeUpdate(
         Operator,
@@ -75,9 +76,11 @@ export class PresenceService {
       );
       await this.announce(tx, operator.id);
       if (status === OperatorStatus.ONLINE) await this.router.drain(tx, operator.id);
-      return operator;
     });
-    return committedOperator(em, changed.id);
+    // Read once committed: draining and re-routing change the load by SQL.
+    const [operator] = await readOperators(em, [targetId]);
+    if (!operator) throw new NotFoundError('Operator', targetId, 'operatorId');
+    return operator;
   }
 
   /** The operator may take more dialogs (capacity raised, joined groups): drains if ONLINE. */
@@ -152,7 +155,7 @@ export class PresenceService {
       const idle = operator.status !== OperatorStatus.OFFLINE && operator.autoLogoutSec > 0;
       if (!idle || lastActive + operator.autoLogoutSec * 1000 > now.getTime()) return false;
       await this.goOffline(tx, operator);
-      await endSessions(tx, this.events, operator.user.id, now);
+      await endSessions(tx, this.events, operator.userId, now);
       return true;
     });
   }
@@ -198,7 +201,7 @@ export class PresenceService {
   }
 
   /** Deletion: takes the operator offline (their dialogs move on) and returns them, locked. */
-  async removing(tx: EntityManager, operatorId: string): Promise<Operator> {
+  async removing(tx: EntityManager, operatorId: string): Promise<OperatorRecord> {
     const operator = await this.lockForOffline(tx, operatorId);
     if (operator.status !== OperatorStatus.OFFLINE) await this.goOffline(tx, operator);
     return operator;
@@ -213,7 +216,7 @@ export class PresenceService {
    * taken here is given back (rollback to a savepoint) and both steps run again.
    * Call it before taking any other lock.
    */
-  async lockForOffline(tx: EntityManager, operatorId: string, field = 'id'): Promise<Operator> {
+  async lockForOffline(tx: EntityManager, operatorId: string, field = 'id'): Promise<OperatorRecord> {
     if (!isId(operatorId)) throw new NotFoundError('Operator', operatorId, field);
     const assigned = `select id from dialogs where operator_id = ? and status = 'ASSIGNED'`;
     // Before any row lock: two offline changes of one operator (a logout racing an auto-logout,
@@ -245,12 +248,12 @@ export class PresenceService {
   }
 
   /** OFFLINE when the user holds no live session any more; true when it logged them out. */
-  private async offlineWithoutSessions(tx: EntityManager, operator: Operator, now: Date): Promise<boolean> {
+  private async offlineWithoutSessions(tx: EntityManager, operator: OperatorRecord, now: Date): Promise<boolean> {
     if (operator.status === OperatorStatus.OFFLINE) return false;
     const [live] = await tx.execute<unknown[]>(
       `select 1 from auth_tokens
         where user_id = ? and kind = 'SESSION' and revoked_at is null and expires_at > ? limit 1`,
-      [operator.user.id, now],
+      [operator.userId, now],
     );
     if (live) return false;
     await this.goOffline(tx, operator);
@@ -258,7 +261,7 @@ export class PresenceService {
   }
 
   /** Marks a locked operator OFFLINE and routes the dialogs they held on. */
-  private async goOffline(tx: EntityManager, operator: Operator): Promise<void> {
+  private async goOffline(tx: EntityManager, operator: OperatorRecord): Promise<void> {
     await tx.nativeUpdate(Operator, { id: operator.id }, { status: OperatorStatus.OFFLINE, awayReason: null });
     await this.announce(tx, operator.id);
     await this.router.rerouteAll(tx, operator.id);
@@ -273,23 +276,13 @@ export class PresenceService {
   }
 
   /** The live operator, its row locked FOR NO KEY UPDATE (see routing/router.ts for why that strength). */
-  private async lock(tx: EntityManager, id: string, field: string): Promise<Operator> {
+  private async lock(tx: EntityManager, id: string, field: string): Promise<OperatorRecord> {
     if (!isId(id)) throw new NotFoundError('Operator', id, field);
     await lockOperators(tx, [id]);
-    const operator = await tx.findOne(Operator, { id, deletedAt: null }, { refresh: true });
+    const [operator] = await readLiveOperators(tx, [id]);
     if (!operator) throw new NotFoundError('Operator', id, field);
     return operator;
   }
-}
-
-/**
- * The operator as committed, for a mutation's answer: draining and re-routing change the load by
- * SQL, behind the entity the transaction held.
- */
-export async function committedOperator(em: EntityManager, id: string): Promise<Operator> {
-  const operator = await em.findOne(Operator, { id }, { refresh: true });
-  if (!operator) throw new NotFoundError('Operator', id);
-  return operator;
 }
 
 /** The reason kept while AWAY: trimmed, at most MAX_AWAY_REASON characters; blank = none. */

@@ -3,13 +3,15 @@ import { READERS } from '../auth/auth-checker.js';
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Group } from '../groups/group.entity.js';
+import type { GroupRecord } from '../groups/group-record.js';
 import { Scenario } from './scenario.entity.js';
+import type { ScenarioRecord } from './scenario-record.js';
 
 @Resolver(() => Scenario)
 export class ScenarioResolver {
   @Authorized(...READERS.catalog)
   @Query(() => [Scenario], { description: 'scenarios that are not deleted, oldest first' })
-  scenarios(@Ctx() { em, services }: Context): Promise<Scenario[]> {
+  scenarios(@Ctx() { em, services }: Context): Promise<ScenarioRecord[]> {
     return services.scenarios.list(em);
   }
 
@@ -17,8 +19,8 @@ export class ScenarioResolver {
     nullable: true,
     description: "where dialogs go when the bot fails (the start block's operator group)",
   })
-  fallbackGroup(@Root() scenario: Scenario, @Ctx() { loaders }: Context): Promise<Group | null> {
-    return scenario.fallbackGroup ? loaders.groupById.load(scenario.fallbackGroup.id) : Promise.resolve(null);
+  fallbackGroup(@Root() scenario: ScenarioRecord, @Ctx() { loaders }: Context): Promise<GroupRecord | null> {
+    return scenario.fallbackGroupId ? loaders.groupById.load(scenario.fallbackGroupId) : Promise.resolve(null);
   }
 
   @Authorized(Role.ADMIN)
@@ -32,7 +34,7 @@ export class ScenarioResolver {
     })
     fallbackGroupId: string | null,
     @Ctx() { em, services }: Context,
-  ): Promise<Scenario> {
+  ): Promise<ScenarioRecord> {
     return services.scenarios.create(em, name, fallbackGroupId);
   }
 
@@ -50,7 +52,7 @@ export class ScenarioResolver {
     })
     fallbackGroupId: string | null | undefined,
     @Ctx() { em, services }: Context,
-  ): Promise<Scenario> {
+  ): Promise<ScenarioRecord> {
     return services.scenarios.update(em, id, { name, fallbackGroupId });
   }
 

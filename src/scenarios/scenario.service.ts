@@ -1,4 +1,3 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
@@ -7,33 +6,33 @@ import { insertRow, updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName } from '../shared/validate.js';
 import { Scenario } from './scenario.entity.js';
+import { listScenarios, readLiveScenario, type ScenarioRecord } from './scenario-record.js';
 
 /** Bot scenarios and their fallback groups. */
 export class ScenarioService {
   constructor(private readonly clock: Clock) {}
 
-  list(em: EntityManager): Promise<Scenario[]> {
-    return em.find(Scenario, { deletedAt: null }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  list(em: EntityManager): Promise<ScenarioRecord[]> {
+    return listScenarios(em);
   }
 
-  async find(em: EntityManager, id: string): Promise<Scenario | null> {
-    return isId(id) ? em.findOne(Scenario, { id, deletedAt: null }) : null;
+  async find(em: EntityManager, id: string): Promise<ScenarioRecord | null> {
+    return isId(id) ? readLiveScenario(em, id) : null;
   }
 
-  async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<Scenario> {
-    const scenario = isId(id)
-      ? await em.findOne(Scenario, { id, deletedAt: null }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {})
-      : null;
+  async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<ScenarioRecord> {
+    const scenario = isId(id) ? await readLiveScenario(em, id, lock) : null;
     if (!scenario) throw new NotFoundError('Scenario', id, field);
     return scenario;
   }
 
-  async create(em: EntityManager, name: string, fallbackGroupId?: string | null): Promise<Scenario> {
+  async create(em: EntityManager, name: string, fallbackGroupId?: string | null): Promise<ScenarioRecord> {
     const validName = requiredName('name', name);
-    return inTransaction(em, async (tx) => {
+    const scenario = await inTransaction(em, async (tx) => {
       const [group] = fallbackGroupId == null ? [] : await requireGroups(tx, [fallbackGroupId], 'fallbackGroupId');
-      return insertRow(tx, Scenario, { name: validName, fallbackGroup: group ?? null, createdAt: this.clock.now() });
+      return insertRow(tx, Scenario, { name: validName, fallbackGroup: group?.id ?? null, createdAt: this.clock.now() });
     });
+    return this.require(em, scenario.id);
   }
 
   /** `fallbackGroupId`: undefined keeps it, null clears it. */
@@ -41,9 +40,9 @@ export class ScenarioService {
     em: EntityManager,
     id: string,
     changes: { name?: string | null; fallbackGroupId?: string | null },
-  ): Promise<Scenario> {
+  ): Promise<ScenarioRecord> {
     const name = changes.name == null ? undefined : requiredName('name', changes.name);
-    return inTransaction(em, async (tx) => {
+    await inTransaction(em, async (tx) => {
       const scenario = await this.require(tx, id, 'id', true);
       const written: EntityData<Scenario> = {};
       if (name !== undefined) written.name = name;
@@ -52,8 +51,9 @@ export class ScenarioService {
         const [group] = await requireGroups(tx, [changes.fallbackGroupId], 'fallbackGroupId');
         written.fallbackGroup = group?.id ?? null;
       }
-      return updateRow(tx, scenario, written);
+      await updateRow(tx, Scenario, scenario.id, written);
     });
+    return this.require(em, id);
   }
 
   /**

@@ -3,9 +3,9 @@ import { OperationTypeNode } from 'graphql';
 import type { Context } from '../context.js';
 
 /**
- * Each root mutation field's result (and the fields after it in the same request) is read after
- * its commit: drop what the request had loaded before. Queries are left alone, so they pay no
- * per-field cost.
+ * Each root mutation field's answer (and the fields after it in the same request) is read after
+ * its commit: the request's loaders forget what they had loaded before. Queries are left alone,
+ * so they pay no per-field cost.
  */
 export const freshAfterMutation: ApolloServerPlugin<Context> = {
   async requestDidStart() {
@@ -17,7 +17,6 @@ export const freshAfterMutation: ApolloServerPlugin<Context> = {
             if (info.path.prev !== undefined) return;
             return () => {
               contextValue.loaders.clearAll();
-              contextValue.em.clear();
             };
           },
         };

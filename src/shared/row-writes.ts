@@ -3,6 +3,7 @@ import type { EntityClass, EntityData, EntityManager, FilterQuery, RequiredEntit
 /*
  * Writes go to the database as statements when the code reaches them: the unit of work never
  * flushes (shared/transaction.ts says why), so a change made on an entity alone would be lost.
+ * What the API answers with is read back as a typed record, never from these entities.
  */
 
 /** Inserts a row (the entity's defaults filled in, as `em.create` does) and answers with its entity. */
@@ -16,15 +17,13 @@ export async function insertRow<T extends object>(
   return entity;
 }
 
-/**
- * Writes `changes` to `entity`'s row with one UPDATE (nothing when there are none) and reloads
- * the entity from the row, as the caller answers with it.
- */
-export async function updateRow<T extends { id: string }>(tx: EntityManager, entity: T, changes: EntityData<T>): Promise<T> {
-  if (Object.keys(changes).length === 0) return entity;
-  const type = entity.constructor as EntityClass<T>;
-  await tx.nativeUpdate(type, { id: entity.id } as FilterQuery<T>, changes);
-  const reloaded = await tx.refresh(entity);
-  if (!reloaded) throw new Error(`${type.name} ${entity.id} vanished inside its own transaction`);
-  return reloaded;
+/** Writes `changes` to the row `id` with one UPDATE; nothing when there are none. */
+export async function updateRow<T extends { id: string }>(
+  tx: EntityManager,
+  type: EntityClass<T>,
+  id: string,
+  changes: EntityData<T>,
+): Promise<void> {
+  if (Object.keys(changes).length === 0) return;
+  await tx.nativeUpdate(type, { id } as FilterQuery<T>, changes);
 }

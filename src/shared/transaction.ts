@@ -135,9 +135,6 @@ async function once<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T
     await tx.rollback();
     throw error;
   }
-  // What the caller's context had loaded may have changed: it reads again. (An outer
-  // transaction keeps its own: its pending changes are not flushed yet.)
-  if (outer === undefined && !em.global) em.clear();
   for (const hook of committed) hook();
   return result;
 }

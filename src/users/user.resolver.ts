@@ -3,7 +3,9 @@ import { READERS } from '../auth/auth-checker.js';
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Operator } from '../operators/operator.entity.js';
+import type { OperatorRecord } from '../operators/operator-record.js';
 import { User } from './user.entity.js';
+import type { UserRecord } from './user-record.js';
 import { CreateUserInput, UpdateUserInput } from './user.inputs.js';
 
 @Resolver(() => User)
@@ -14,18 +16,18 @@ export class UserResolver {
     nullable: true,
     description: "the caller's account; null for API tokens and ADMIN_TOKEN, which belong to no user",
   })
-  me(@Ctx() { loaders, viewer }: Context): Promise<User | null> {
+  me(@Ctx() { loaders, viewer }: Context): Promise<UserRecord | null> {
     return viewer?.userId ? loaders.userById.load(viewer.userId) : Promise.resolve(null);
   }
 
   @Authorized(...READERS.staff)
   @Query(() => [User], { description: 'ADMIN, SUPERVISOR: every account, oldest first (deleted ones are left out)' })
-  users(@Ctx() { em, services }: Context): Promise<User[]> {
+  users(@Ctx() { em, services }: Context): Promise<UserRecord[]> {
     return services.users.list(em);
   }
 
   @FieldResolver(() => Operator, { nullable: true, description: 'set when role is OPERATOR' })
-  operator(@Root() user: User, @Ctx() { loaders }: Context): Promise<Operator | null> {
+  operator(@Root() user: UserRecord, @Ctx() { loaders }: Context): Promise<OperatorRecord | null> {
     return user.role === Role.OPERATOR ? loaders.operatorByUserId.load(user.id) : Promise.resolve(null);
   }
 
@@ -34,7 +36,7 @@ export class UserResolver {
   createUser(
     @Arg('input', () => CreateUserInput, { description: 'the account; a taken email is CONFLICT' }) input: CreateUserInput,
     @Ctx() { em, services }: Context,
-  ): Promise<User> {
+  ): Promise<UserRecord> {
     return services.users.create(em, input);
   }
 
@@ -46,7 +48,7 @@ export class UserResolver {
     @Arg('id', () => ID, { description: 'the user to change' }) id: string,
     @Arg('input', () => UpdateUserInput, { description: 'the changes; omitted fields keep their value' }) input: UpdateUserInput,
     @Ctx() { em, services }: Context,
-  ): Promise<User> {
+  ): Promise<UserRecord> {
     return services.users.update(em, id, input);
   }
 

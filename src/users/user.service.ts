@@ -1,4 +1,3 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { endSessions } from '../auth/sessions.js';
@@ -9,10 +8,11 @@ import { updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import * as validate from '../shared/validate.js';
 import { isId } from '../shared/validate.js';
-import { Operator } from '../operators/operator.entity.js';
+import { readOperatorsOfUsers } from '../operators/operator-record.js';
 import type { OperatorService } from '../operators/operator.service.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from './accounts.js';
 import { User } from './user.entity.js';
+import { listUsers, readLiveUser, type UserRecord } from './user-record.js';
 import type { CreateUserInput, UpdateUserInput } from './user.inputs.js';
 
 /** User accounts of every role. */
@@ -23,20 +23,19 @@ export class UserService {
     private readonly events: EventSink,
   ) {}
 
-  list(em: EntityManager): Promise<User[]> {
-    return em.find(User, { deletedAt: null }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  list(em: EntityManager): Promise<UserRecord[]> {
+    return listUsers(em);
   }
 
-  async find(em: EntityManager, id: string): Promise<User | null> {
-    if (!isId(id)) return null;
-    return em.findOne(User, { id, deletedAt: null });
+  async find(em: EntityManager, id: string): Promise<UserRecord | null> {
+    return isId(id) ? readLiveUser(em, id) : null;
   }
 
   /** Role OPERATOR also creates the operator profile, with the defaults. */
-  async create(em: EntityManager, input: CreateUserInput): Promise<User> {
+  async create(em: EntityManager, input: CreateUserInput): Promise<UserRecord> {
     const account = validateAccount(input);
     await account.passwordHash; // before the transaction, so it holds no locks while hashing
-    return withEmailConflict(() =>
+    const user = await withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const now = this.clock.now();
         const user = await insertUser(tx, account, input.role, now);
@@ -44,16 +43,17 @@ export class UserService {
         return user;
       }),
     );
+    return this.require(em, user.id);
   }
 
   /** Email and names; a field left out (or null) keeps its value. The email stays unique. */
-  async update(em: EntityManager, id: string, input: UpdateUserInput): Promise<User> {
+  async update(em: EntityManager, id: string, input: UpdateUserInput): Promise<UserRecord> {
     const [firstName, lastName, email] = validate.validateAll(
       () => (input.firstName == null ? undefined : validate.requiredName('firstName', input.firstName)),
       () => (input.lastName == null ? undefined : validate.requiredName('lastName', input.lastName)),
       () => (input.email == null ? undefined : validate.email('email', input.email)),
     );
-    return withEmailConflict(() =>
+    await withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const user = await this.require(tx, id, true);
         const changes: EntityData<User> = {};
@@ -63,9 +63,10 @@ export class UserService {
         }
         if (firstName !== undefined) changes.firstName = firstName;
         if (lastName !== undefined) changes.lastName = lastName;
-        return updateRow(tx, user, changes);
+        await updateRow(tx, User, user.id, changes);
       }),
     );
+    return this.require(em, id);
   }
 
   /**
@@ -74,7 +75,7 @@ export class UserService {
    */
   async delete(em: EntityManager, id: string): Promise<string> {
     const user = await this.require(em, id);
-    const operator = user.role === Role.OPERATOR ? await em.findOne(Operator, { user: user.id, deletedAt: null }) : null;
+    const [operator] = user.role === Role.OPERATOR ? await readOperatorsOfUsers(em, [user.id]) : [];
     if (operator) {
       await this.operators.delete(em, operator.id);
       return user.id;
@@ -88,10 +89,8 @@ export class UserService {
     });
   }
 
-  private async require(em: EntityManager, id: string, lock = false): Promise<User> {
-    const user = isId(id)
-      ? await em.findOne(User, { id, deletedAt: null }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {})
-      : null;
+  private async require(em: EntityManager, id: string, lock = false): Promise<UserRecord> {
+    const user = isId(id) ? await readLiveUser(em, id, lock) : null;
     if (!user) throw new NotFoundError('User', id, 'id');
     return user;
   }

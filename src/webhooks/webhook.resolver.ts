@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { Webhook } from './webhook.entity.js';
+import type { WebhookRecord } from './webhook-record.js';
 import {
   CreateWebhookInput,
   UpdateWebhookInput,
@@ -14,7 +15,7 @@ import {
 export class WebhookResolver {
   @Authorized(Role.ADMIN)
   @Query(() => [Webhook], { description: 'every webhook, oldest first' })
-  webhooks(@Ctx() { em, services }: Context): Promise<Webhook[]> {
+  webhooks(@Ctx() { em, services }: Context): Promise<WebhookRecord[]> {
     return services.webhooks.list(em);
   }
 
@@ -23,13 +24,13 @@ export class WebhookResolver {
   webhook(
     @Arg('id', () => ID, { description: "the webhook's id" }) id: string,
     @Ctx() { em, services }: Context,
-  ): Promise<Webhook | null> {
+  ): Promise<WebhookRecord | null> {
     return services.webhooks.find(em, id);
   }
 
   @FieldResolver(() => WebhookDeliveryConnection, { description: 'the delivery attempts, newest first' })
   async deliveries(
-    @Root() webhook: Webhook,
+    @Root() webhook: WebhookRecord,
     @Arg('first', () => Int, { nullable: true, description: 'at most this many (default 20, at most 100)' }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: "a page's endCursor: the attempts older than it" })
     after: string | null,
@@ -66,7 +67,7 @@ export class WebhookResolver {
     @Arg('id', () => ID, { description: "the webhook's id" }) id: string,
     @Arg('input', () => UpdateWebhookInput, { description: 'the changes' }) input: UpdateWebhookInput,
     @Ctx() { em, services }: Context,
-  ): Promise<Webhook> {
+  ): Promise<WebhookRecord> {
     return services.webhooks.update(em, id, input);
   }
 

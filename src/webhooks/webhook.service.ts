@@ -9,6 +9,7 @@ import { isId } from '../shared/validate.js';
 import { resolvedUrlProblem, urlProblem } from './address-guard.js';
 import { newSigningSecret, type SecretBox } from './secret-box.js';
 import { Webhook } from './webhook.entity.js';
+import { listWebhooks, readWebhook, type WebhookRecord } from './webhook-record.js';
 
 export const MAX_URL_LENGTH = 2000;
 export const DEFAULT_DELIVERIES_PAGE = 20;
@@ -41,7 +42,7 @@ export interface WebhookChanges {
 
 /** What a new or rotated secret is shown with, once. */
 export interface WebhookWithSecret {
-  readonly webhook: Webhook;
+  readonly webhook: WebhookRecord;
   readonly secret: string;
 }
 
@@ -56,23 +57,17 @@ export class WebhookService {
     private readonly wake: () => void,
   ) {}
 
-  list(em: EntityManager): Promise<Webhook[]> {
-    return em.find(Webhook, {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  list(em: EntityManager): Promise<WebhookRecord[]> {
+    return listWebhooks(em);
   }
 
-  find(em: EntityManager, id: string): Promise<Webhook | null> {
-    return isId(id) ? em.findOne(Webhook, { id }) : Promise.resolve(null);
+  find(em: EntityManager, id: string): Promise<WebhookRecord | null> {
+    return isId(id) ? readWebhook(em, id) : Promise.resolve(null);
   }
 
-  /**
-   * The webhook, its row locked FOR NO KEY UPDATE (FOR UPDATE to delete it): the delivery
-   * worker's attempt rows take FOR KEY SHARE on it, which only FOR UPDATE waits for.
-   */
-  private async require(tx: EntityManager, id: string, field: string, forDelete = false): Promise<Webhook> {
-    const [row] = isId(id)
-      ? await tx.execute<unknown[]>(`select 1 from webhooks where id = ? for ${forDelete ? 'update' : 'no key update'}`, [id])
-      : [];
-    const webhook = row ? await tx.findOne(Webhook, { id }) : null;
+  /** The webhook, its row locked (see readWebhook); NOT_FOUND naming `field` when there is none. */
+  private async require(em: EntityManager, id: string, field: string, lock?: 'update' | 'no key update'): Promise<WebhookRecord> {
+    const webhook = isId(id) ? await readWebhook(em, id, lock) : null;
     if (!webhook) throw new NotFoundError('Webhook', id, field);
     return webhook;
   }
@@ -95,7 +90,7 @@ export class WebhookService {
     const url = await this.checkedUrl(input.url);
     const types = this.checkedTypes(input.types);
     const secret = newSigningSecret();
-    const webhook = await inTransaction(em, async (tx) => {
+    const created = await inTransaction(em, async (tx) => {
       // From now on: events committed before this, even if not yet numbered, are not its.
       await this.log.numberCommitted(tx);
       afterCommit(tx, this.wake);
@@ -107,18 +102,18 @@ export class WebhookService {
         position: String(await this.log.head(tx)),
       });
     });
-    return { webhook, secret };
+    return { webhook: await this.require(em, created.id, 'id'), secret };
   }
 
   /**
    * A webhook made active again receives the events committed from then on; deliveries that
    * were pending when it stopped (e.g. on 410 Gone) are sent again.
    */
-  async update(em: EntityManager, id: string, changes: WebhookChanges): Promise<Webhook> {
+  async update(em: EntityManager, id: string, changes: WebhookChanges): Promise<WebhookRecord> {
     const url = changes.url == null ? undefined : await this.checkedUrl(changes.url);
     const types = changes.types == null ? undefined : this.checkedTypes(changes.types);
-    return inTransaction(em, async (tx) => {
-      const webhook = await this.require(tx, id, 'id');
+    await inTransaction(em, async (tx) => {
+      const webhook = await this.require(tx, id, 'id', 'no key update');
       const written: EntityData<Webhook> = {};
       if (url !== undefined) written.url = url;
       if (types !== undefined) written.types = types;
@@ -131,14 +126,15 @@ export class WebhookService {
           afterCommit(tx, this.wake);
         }
       }
-      return updateRow(tx, webhook, written);
+      await updateRow(tx, Webhook, webhook.id, written);
     });
+    return this.require(em, id, 'id');
   }
 
   /** Its pending deliveries and history go with it. */
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
-      const webhook = await this.require(tx, id, 'id', true);
+      const webhook = await this.require(tx, id, 'id', 'update');
       await tx.nativeDelete(Webhook, { id: webhook.id });
       return webhook.id;
     });
@@ -147,11 +143,11 @@ export class WebhookService {
   /** The old secret stops working at once: deliveries from now on are signed with the new one. */
   async rotateSecret(em: EntityManager, id: string): Promise<WebhookWithSecret> {
     const secret = newSigningSecret();
-    const webhook = await inTransaction(em, async (tx) => {
-      const webhook = await this.require(tx, id, 'id');
-      return updateRow(tx, webhook, { secret: this.secrets.seal(secret) });
+    await inTransaction(em, async (tx) => {
+      const webhook = await this.require(tx, id, 'id', 'no key update');
+      await updateRow(tx, Webhook, webhook.id, { secret: this.secrets.seal(secret) });
     });
-    return { webhook, secret };
+    return { webhook: await this.require(em, id, 'id'), secret };
   }
 
   /**
@@ -161,7 +157,7 @@ export class WebhookService {
   async redeliver(em: EntityManager, webhookId: string, eventId: string): Promise<boolean> {
     const position = /^[1-9][0-9]{0,15}$/.test(eventId) ? Number(eventId) : null;
     return inTransaction(em, async (tx) => {
-      const webhook = await this.require(tx, webhookId, 'webhookId');
+      const webhook = await this.require(tx, webhookId, 'webhookId', 'no key update');
       const [entry] = position === null ? [] : await this.log.readAt(tx, [position]);
       if (!entry?.feed) throw new NotFoundError('Event', eventId, 'eventId');
       const now = this.clock.now();

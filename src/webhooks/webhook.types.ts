@@ -4,6 +4,7 @@ import { EventType } from '../events/event-type.js';
 import { Event } from '../events/event.types.js';
 import type { AttemptRecord } from './webhook.service.js';
 import { Webhook } from './webhook.entity.js';
+import type { WebhookRecord } from './webhook-record.js';
 
 @ObjectType({ description: 'One attempt to deliver one event.' })
 export class WebhookDelivery {
@@ -58,7 +59,7 @@ export class WebhookDeliveryConnection {
 @ObjectType({ description: 'A webhook with its signing secret, which is shown only here.' })
 export class WebhookSecretPayload {
   @Field(() => Webhook, { description: 'the webhook' })
-  webhook!: Webhook;
+  webhook!: WebhookRecord;
 
   @Field(() => String, { description: 'the signing secret (whsec_…), shown once' })
   secret!: string;
