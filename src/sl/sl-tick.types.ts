@@ -1,7 +1,8 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { SlTimer } from './sl-timer.type.js';
 
-@ObjectType({ description: "One dialog's running SL clock." })
+// simpleResolvers: see SlTimer.
+@ObjectType({ description: "One dialog's running SL clock.", simpleResolvers: true })
 export class SlTick {
   @Field(() => ID, { description: 'the dialog whose clock this is' })
   dialogId!: string;
@@ -19,6 +20,7 @@ export class SlTick {
 @ObjectType({
   description:
     "Every running SL clock in the subscription's scope at one moment. A slow client receives the newest batch, never a backlog.",
+  simpleResolvers: true,
 })
 export class SlTickBatch {
   @Field(() => Date, { description: "the server's time of this batch, for clients to correct their clocks" })

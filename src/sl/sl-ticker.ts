@@ -3,7 +3,7 @@ import type { EventBus } from '../realtime/event-bus.js';
 import type { Clock } from '../shared/clock.js';
 import { pgDate } from '../shared/pg-time.js';
 import type { SlKind } from './sl-kind.js';
-import { SlTick, SlTickBatch } from './sl-tick.types.js';
+import type { SlTick, SlTickBatch } from './sl-tick.types.js';
 import { slTimerAt } from './sl-timer.type.js';
 import { loggable, type Logger } from '../shared/logger.js';
 
@@ -142,12 +142,12 @@ export class SlTicker {
       if (due.length === 0) return;
       const now = this.clock.now();
       // Each clock's tick is computed at most once per round, and only if someone sees it.
-      const ticks = new Map<string, SlTick>();
+      const ticks = new Map<RunningClock, SlTick>();
       const tickOf = (clock: RunningClock): SlTick => {
-        let tick = ticks.get(clock.dialogId);
+        let tick = ticks.get(clock);
         if (!tick) {
-          tick = this.toTick(clock, now);
-          ticks.set(clock.dialogId, tick);
+          tick = toTick(clock, now);
+          ticks.set(clock, tick);
         }
         return tick;
       };
@@ -160,7 +160,7 @@ export class SlTicker {
           const pool =
             subscriber.groupId !== null ? (this.byGroup.get(subscriber.groupId)?.values() ?? []) : this.running.values();
           const visible = [...pool].filter(subscriber.scope).sort((a, b) => a.deadline.getTime() - b.deadline.getTime());
-          batch = Object.assign(new SlTickBatch(), { serverTime: now, timers: visible.map(tickOf) });
+          batch = { serverTime: now, timers: visible.map(tickOf) };
           batches.set(subscriber.scopeKey, batch);
         }
         subscriber.push(batch);
@@ -170,15 +170,6 @@ export class SlTicker {
     } finally {
       this.ticking = false;
     }
-  }
-
-  private toTick(clock: RunningClock, now: Date): SlTick {
-    return Object.assign(new SlTick(), {
-      dialogId: clock.dialogId,
-      groupId: clock.groupId,
-      operatorId: clock.operatorId,
-      timer: slTimerAt(clock, now)!,
-    });
   }
 
   private async resync(): Promise<void> {
@@ -232,6 +223,10 @@ export class SlTicker {
  */
 function nextOnGrid(at: number, intervalMs: number): number {
   return (Math.floor(at / intervalMs) + 1) * intervalMs;
+}
+
+function toTick(clock: RunningClock, now: Date): SlTick {
+  return { dialogId: clock.dialogId, groupId: clock.groupId, operatorId: clock.operatorId, timer: slTimerAt(clock, now)! };
 }
 
 function toClock(row: ClockRow): RunningClock {

@@ -1,7 +1,12 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { SlKind } from './sl-kind.js';
 
-@ObjectType({ description: "A dialog's running SL clock: started when the dialog began waiting for an operator reply." })
+// Ticks carry thousands of these a second: plain properties, read without type-graphql's per-field
+// wrapper (simpleResolvers also skips field-level auth and middleware, which these fields have none of).
+@ObjectType({
+  description: "A dialog's running SL clock: started when the dialog began waiting for an operator reply.",
+  simpleResolvers: true,
+})
 export class SlTimer {
   @Field(() => SlKind, { description: 'which target the clock measures' })
   kind!: SlKind;
@@ -28,11 +33,11 @@ export function slTimerAt(
   const remainingMs = clock.deadline.getTime() - now.getTime();
   // Int is 32-bit; clamp absurd values instead of failing the whole response.
   const clamped = Math.max(-2_147_483_648, Math.min(2_147_483_647, remainingMs));
-  return Object.assign(new SlTimer(), {
+  return {
     kind: clock.kind,
     startedAt: clock.startedAt,
     deadline: clock.deadline,
     remainingMs: clamped,
     breached: remainingMs < 0,
-  });
+  };
 }
