@@ -233,7 +233,9 @@ async function main(): Promise<void> {
       server = await startServer(fanoutDb, { SWEEP_INTERVAL_MS: '60000' }, [`--inspect-port=${inspectPort}`]);
       servers.push(server);
       const fanoutGroups = await withDb(fanoutDb, async (c) => {
-        const seeded = await seedGroups(c, 10, 'fanout-');
+        // A day's SL target: with 60 s, a sweep in the third run would announce the SL warnings
+        // and breaches of the first run's ~400 dialogs to all 2,000 subscribers at once.
+        const seeded = await seedGroups(c, 10, 'fanout-', 86_400);
         await seedOperators(c, 200, seeded, 10_000, 'fanout');
         return seeded;
       });
