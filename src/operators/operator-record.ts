@@ -1,5 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { NotFoundError } from '../shared/errors.js';
+import { lockOperators } from '../shared/operator-locks.js';
 import { pgDate } from '../shared/pg-time.js';
+import { isId } from '../shared/validate.js';
 import { OperatorStatus } from './operator-status.js';
 
 /**
@@ -76,6 +79,18 @@ export function readOperators(em: EntityManager, ids: readonly string[]): Promis
 /** The live operators with these ids, in no order. */
 export function readLiveOperators(em: EntityManager, ids: readonly string[]): Promise<OperatorRecord[]> {
   return ids.length === 0 ? Promise.resolve([]) : selectOperators(em, 'o.id in (?) and o.deleted_at is null', [ids]);
+}
+
+/**
+ * The live operator `id`; NOT_FOUND naming `field` when there is none. `lock`: its row is locked
+ * first, FOR NO KEY UPDATE, the strength of every operator lock (see routing/router.ts).
+ */
+export async function requireOperator(em: EntityManager, id: string, field = 'id', lock = false): Promise<OperatorRecord> {
+  if (!isId(id)) throw new NotFoundError('Operator', id, field);
+  if (lock) await lockOperators(em, [id]);
+  const [operator] = await readLiveOperators(em, [id]);
+  if (!operator) throw new NotFoundError('Operator', id, field);
+  return operator;
 }
 
 /** The live operator of each of these users (at most one each), in no order. */

@@ -2,8 +2,7 @@ import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { addMemberships, removeMemberships, requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
-import { ConflictError, NotFoundError } from '../shared/errors.js';
-import { lockOperators } from '../shared/operator-locks.js';
+import { ConflictError } from '../shared/errors.js';
 import { insertRow, updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, validateAll } from '../shared/validate.js';
@@ -17,7 +16,7 @@ import * as validate from '../shared/validate.js';
 import { endSessions } from '../auth/sessions.js';
 import type { EventSink } from '../events/domain-event.js';
 import type { PresenceService } from './presence.service.js';
-import { listOperators, readLiveOperators, type OperatorRecord } from './operator-record.js';
+import { listOperators, readLiveOperators, requireOperator, type OperatorRecord } from './operator-record.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;
 export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
@@ -56,15 +55,6 @@ export class OperatorService {
     return operator ?? null;
   }
 
-  /** `lock`: FOR NO KEY UPDATE, the strength of every operator lock (see routing/router.ts). */
-  async require(em: EntityManager, id: string, field = 'id', lock = false): Promise<OperatorRecord> {
-    if (!isId(id)) throw new NotFoundError('Operator', id, field);
-    if (lock) await lockOperators(em, [id]);
-    const [operator] = await readLiveOperators(em, [id]);
-    if (!operator) throw new NotFoundError('Operator', id, field);
-    return operator;
-  }
-
   /** Creates the operator together with its user account (role OPERATOR). */
   async create(em: EntityManager, input: CreateOperatorInput): Promise<OperatorRecord> {
     const [account, maxDialogs, autoLogoutSec] = validateAll(
@@ -86,7 +76,7 @@ export class OperatorService {
         return operator.id;
       }),
     );
-    return this.require(em, id);
+    return requireOperator(em, id);
   }
 
   /** The operator profile of a freshly inserted user (inside the caller's transaction). */
@@ -115,7 +105,7 @@ export class OperatorService {
 
     await withEmailConflict(() =>
       inTransaction(em, async (tx) => {
-        const operator = await this.require(tx, id, 'id', true);
+        const operator = await requireOperator(tx, id, 'id', true);
         const user = await readLiveUser(tx, operator.userId);
         if (!user) throw new Error(`operator ${operator.id} has no live user`);
         const account: EntityData<User> = {};
@@ -157,7 +147,7 @@ export class OperatorService {
       }),
     );
     // Read once committed: draining changes the load by SQL after the row above was read.
-    return this.require(em, id);
+    return requireOperator(em, id);
   }
 
   /** Soft-deletes the operator and its account; its dialogs keep pointing at it. */

@@ -5,12 +5,11 @@ import type { EventSink } from '../events/domain-event.js';
 import type { Router } from '../routing/router.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
-import { lockOperators } from '../shared/operator-locks.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId } from '../shared/validate.js';
 import { Operator } from './operator.entity.js';
 import { OperatorStatus } from './operator-status.js';
-import { readLiveOperators, readOperators, type OperatorRecord } from './operator-record.js';
+import { readOperators, requireOperator, type OperatorRecord } from './operator-record.js';
 
 const MAX_OFFLINE_ROUNDS = 20;
 export const MAX_AWAY_REASON = 200;
@@ -60,7 +59,7 @@ export class PresenceService {
         if (operator.status !== OperatorStatus.OFFLINE) await this.goOffline(tx, operator);
         return;
       }
-      const operator = await this.lock(tx, targetId, 'operatorId');
+      const operator = await requireOperator(tx, targetId, 'operatorId', true);
       if (operator.status === status && operator.awayReason === awayReason) return;
       const now = this.clock.now();
       await tx.nativeUpdate(
@@ -226,7 +225,7 @@ export class PresenceService {
       await tx.execute('savepoint lock_for_offline');
       const rows = await tx.execute<Array<{ id: string }>>(`${assigned} order by id for no key update`, [operatorId]);
       const locked = rows.map((d) => d.id);
-      const operator = await this.lock(tx, operatorId, field);
+      const operator = await requireOperator(tx, operatorId, field, true);
       // Dialogs assigned meanwhile were committed before the operator lock was had: mostly free
       // again, so take them without waiting (waiting here, holding the operator, could deadlock).
       const late = await tx.execute<Array<{ id: string }>>(
@@ -273,15 +272,6 @@ export class PresenceService {
       operatorId,
     ]);
     await this.events.publish(tx, { kind: 'operator', operatorId, groupIds: groups.map((g) => g.group_id) });
-  }
-
-  /** The live operator, its row locked FOR NO KEY UPDATE (see routing/router.ts for why that strength). */
-  private async lock(tx: EntityManager, id: string, field: string): Promise<OperatorRecord> {
-    if (!isId(id)) throw new NotFoundError('Operator', id, field);
-    await lockOperators(tx, [id]);
-    const [operator] = await readLiveOperators(tx, [id]);
-    if (!operator) throw new NotFoundError('Operator', id, field);
-    return operator;
   }
 }
 
