@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHook, executionAsyncId } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Group } from '../src/groups/group.entity.js';
+import { insertRow } from '../src/shared/row-writes.js';
 import { afterCommit, inTransaction, transactionRetries } from '../src/shared/transaction.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { setStatus, startDialog, transfer } from './helpers/dialogs.js';
@@ -43,6 +45,23 @@ describe('inTransaction', () => {
     expect((await retryMetric()) - retriesCountedBefore).toBe(1);
     // The aborted attempt's after-commit work never ran; each committed one's ran once.
     expect(committed).toBe(2);
+  });
+
+  it('fails, writing nothing, when a change is left to the unit of work', async () => {
+    const name = unique('left-to-flush');
+    const failed = await inTransaction(t.app.orm.em.fork(), async (tx) => {
+      await tx.execute('update groups set name = name where false');
+      // Persisted by default: only a flush, which never comes, would write it.
+      tx.create(Group, { name, slFirstResponseSec: 60, slNextResponseSec: 60 });
+    }).catch((error: unknown) => error);
+    expect(String(failed)).toContain('entity changes left to a flush that never comes: create Group');
+    const rows = await t.app.orm.em.fork().execute('select 1 from groups where name = ?', [name]);
+    expect(rows).toHaveLength(0);
+    // Positive control: the same group written as a statement commits.
+    await inTransaction(t.app.orm.em.fork(), (tx) =>
+      insertRow(tx, Group, { name, slFirstResponseSec: 60, slNextResponseSec: 60 }),
+    );
+    expect(await t.app.orm.em.fork().execute('select 1 from groups where name = ?', [name])).toHaveLength(1);
   });
 
   it('runs after-commit work only when the transaction commits', async () => {
