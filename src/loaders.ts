@@ -1,13 +1,7 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { groupRecord, readGroups, type GroupRow } from './groups/group-record.js';
-import {
-  OPERATOR_COLUMNS,
-  operatorRecord,
-  readOperators,
-  readOperatorsOfUsers,
-  type OperatorRow,
-} from './operators/operator-record.js';
+import { groupRecord, readGroups } from './groups/group-record.js';
+import { OPERATOR_COLUMNS, operatorRecord, readOperators, readOperatorsOfUsers } from './operators/operator-record.js';
 import { readUsers } from './users/user-record.js';
 import { readScenarios } from './scenarios/scenario-record.js';
 import { messageRecord, readMessages, readMessagesOfDialogs, type MessageRow } from './dialogs/message-record.js';
@@ -121,7 +115,7 @@ export class Loaders {
           `select gm.group_id as member_of, ${OPERATOR_COLUMNS} from group_members gm join operators o on o.id = gm.operator_id
             where gm.group_id in (?) and o.deleted_at is null order by gm.created_at, o.id`,
           ids,
-          (row: OperatorRow) => operatorRecord(row),
+          operatorRecord,
         ),
       (m) => m.key,
       (m) => m.value,
@@ -133,7 +127,7 @@ export class Loaders {
           `select gm.operator_id as member_of, g.* from group_members gm join groups g on g.id = gm.group_id
             where gm.operator_id in (?) and g.deleted_at is null order by g.name, g.id`,
           ids,
-          (row: GroupRow) => groupRecord(row),
+          groupRecord,
         ),
       (m) => m.key,
       (m) => m.value,

@@ -19,7 +19,7 @@ export interface GroupRecord {
 }
 
 /** A groups row as PostgreSQL returns it (`select g.*`). */
-export interface GroupRow {
+interface GroupRow {
   readonly id: string;
   readonly name: string;
   readonly sl_first_response_sec: number;

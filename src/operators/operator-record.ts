@@ -28,7 +28,7 @@ export interface OperatorRecord {
 }
 
 /** An operators row as PostgreSQL returns it (`select o.*, DIALOGS_SEQ`). */
-export interface OperatorRow {
+interface OperatorRow {
   readonly id: string;
   readonly user_id: string;
   readonly max_dialogs: number;
