@@ -73,3 +73,35 @@ it('subscribers of one scope and interval share one batch per round, whenever th
     removeSecond();
   }
 });
+
+it('reads no clocks while nobody subscribes; the first subscriber gets those started meanwhile', async () => {
+  const ticker = t.app.services.slTicker;
+  const bot = t.client(await apiToken(t.admin, 'INTEGRATION'));
+  const g = await createGroup(t.admin);
+  const clockReads = t.watchStatements(/from dialogs where .*sl_deadline is not null/s);
+  const queued = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+  expect(queued.status).toBe('QUEUED');
+  await t.settled(); // the ticker has been told of the clock's start
+  await ticker.tick(); // the round running now, if one is
+  await ticker.tick(); // and one that began after it
+  expect(clockReads()).toBe(0);
+
+  // Positive control: with a subscriber, a round reads the clocks and serves the one started above.
+  const batches: SlTickBatch[] = [];
+  const remove = ticker.add(
+    `group:${g.id}`,
+    (clock) => clock.groupId === g.id,
+    1000,
+    (b) => batches.push(b),
+    g.id,
+  );
+  try {
+    await ticker.tick();
+    await ticker.tick();
+    expect(clockReads()).toBeGreaterThan(0);
+    await eventually(() => batches.length > 0, 10_000, 'a batch for the subscriber');
+    expect(batches[0].timers.map((x) => x.dialogId)).toEqual([queued.id]);
+  } finally {
+    remove();
+  }
+});

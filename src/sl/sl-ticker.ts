@@ -9,7 +9,7 @@ import { loggable, type Logger } from '../shared/logger.js';
 
 export const MIN_TICK_INTERVAL_MS = 250;
 export const DEFAULT_TICK_INTERVAL_MS = 1000;
-/** A full re-read now and then, as a backstop to the one after each listener reconnect. */
+/** A full re-read now and then, as a backstop to the refreshes the event bus drives. */
 const RESYNC_MS = 60_000;
 
 /** A running SL clock as the ticker keeps it in memory. */
@@ -49,9 +49,10 @@ interface ClockRow {
 const CLOCK_COLUMNS = 'id, group_id, operator_id, sl_kind, sl_started_at, sl_deadline';
 
 /**
- * One ticker per process. It keeps an in-memory index of the running SL clocks (loaded once,
- * then refreshed only for dialogs the event bus says changed) and every `MIN_TICK_INTERVAL_MS`
- * hands each due subscriber its batch. No database query per subscriber per tick.
+ * One ticker per process. While anyone subscribes, it keeps an in-memory index of the running SL
+ * clocks (read whole for the first subscriber and every RESYNC_MS, refreshed in between only for
+ * dialogs the event bus says changed) and every `MIN_TICK_INTERVAL_MS` hands each due subscriber
+ * its batch. No database query per subscriber per tick, and none while nobody subscribes.
  */
 export class SlTicker {
   private readonly running = new Map<string, RunningClock>();
@@ -61,8 +62,10 @@ export class SlTicker {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
-  private lastResync = 0;
-  private ticking = false;
+  /** When the index was last read whole; null while there is none (nobody subscribed). */
+  private lastResync: number | null = null;
+  /** The round running now, if any. */
+  private round: Promise<void> | null = null;
 
   constructor(
     private readonly rootEm: EntityManager,
@@ -74,10 +77,10 @@ export class SlTicker {
   async start(): Promise<void> {
     this.stopped = false;
     // The bus delivers every committed change, also those committed while its listener was away.
+    // Without subscribers there is no index to keep up: the first subscriber's round reads it whole.
     this.unsubscribe = this.bus.subscribeAll(({ dialogId }) => {
-      if (dialogId !== null) this.dirty.add(dialogId);
+      if (dialogId !== null && this.subscribers.size > 0) this.dirty.add(dialogId);
     });
-    await this.resync();
     this.scheduleRound();
   }
 
@@ -107,12 +110,6 @@ export class SlTicker {
     return this.subscribers.size;
   }
 
-  /** The clocks currently known to be running (after applying pending changes). */
-  async runningClocks(): Promise<RunningClock[]> {
-    await this.refreshDirty();
-    return [...this.running.values()];
-  }
-
   /**
    * Rounds run on the wall clock's grid of MIN_TICK_INTERVAL_MS (not an interval timer that
    * drifts), so each subscriber's grid point is served by the same round every time.
@@ -128,13 +125,20 @@ export class SlTicker {
     this.timer.unref();
   }
 
-  /** One round: bring the index up to date, then serve every subscriber that is due. */
-  async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
+  /** One round: bring the index up to date, then serve every subscriber that is due. A round still running is waited for, not run twice. */
+  tick(): Promise<void> {
+    this.round ??= this.runRound().finally(() => (this.round = null));
+    return this.round;
+  }
+
+  private async runRound(): Promise<void> {
     try {
+      if (this.subscribers.size === 0) {
+        this.forget();
+        return;
+      }
       const wallNow = Date.now();
-      if (wallNow - this.lastResync > RESYNC_MS) await this.resync();
+      if (this.lastResync === null || wallNow - this.lastResync > RESYNC_MS) await this.resync();
       else await this.refreshDirty();
       // A round serves what falls due before the middle of the next one.
       const horizon = wallNow + MIN_TICK_INTERVAL_MS / 2;
@@ -167,8 +171,6 @@ export class SlTicker {
       }
     } catch (error) {
       this.logger.error({ err: loggable(error) }, 'SL tick failed');
-    } finally {
-      this.ticking = false;
     }
   }
 
@@ -181,6 +183,15 @@ export class SlTicker {
     this.byGroup.clear();
     for (const row of rows) this.put(toClock(row));
     this.lastResync = Date.now();
+  }
+
+  /** Drops the index: a server nobody follows SL clocks on reads none of them. */
+  private forget(): void {
+    if (this.lastResync === null) return;
+    this.running.clear();
+    this.byGroup.clear();
+    this.dirty.clear();
+    this.lastResync = null;
   }
 
   private async refreshDirty(): Promise<void> {
