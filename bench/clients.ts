@@ -20,17 +20,18 @@ type Start = {
 type Msg = Start | { kind: 'report' } | { kind: 'stop' };
 
 const now = (): number => performance.timeOrigin + performance.now();
-const received = new Map<string, { count: number; last: number; bytes: number }>();
+const received = new Map<string, { count: number; first: number; last: number; bytes: number }>();
 const arrivals: number[][] = [];
 let clients: Client[] = [];
 let sockets: WebSocket[] = [];
 
 /** `bytes` is asked for only with an event's first arrival, so both modes do the same work per message. */
 function record(key: string, bytes: () => number): void {
+  const at = now();
   let entry = received.get(key);
-  if (!entry) received.set(key, (entry = { count: 0, last: 0, bytes: bytes() }));
+  if (!entry) received.set(key, (entry = { count: 0, first: at, last: 0, bytes: bytes() }));
   entry.count++;
-  entry.last = now();
+  entry.last = at;
 }
 
 async function start(msg: Start): Promise<void> {

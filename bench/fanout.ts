@@ -10,7 +10,7 @@ import { percentile, round } from './lib/stats.js';
 const QUERY = `subscription($g: ID) { queueChanged(groupId: $g) { type sequence groupId dialog { id status operator { id } } stats { queued onlineOperators freeCapacity } } }`;
 
 interface Report {
-  received: Record<string, { count: number; last: number; bytes: number }>;
+  received: Record<string, { count: number; first: number; last: number; bytes: number }>;
 }
 
 /**
@@ -79,7 +79,10 @@ export async function fanoutBench(
     await new Promise((r) => setTimeout(r, 100));
     final = await report();
   }
-  const latencies = sent.filter((s) => final.received[s.id]?.count === subscribers).map((s) => final.received[s.id].last - s.at);
+  const delivered = sent
+    .filter((s) => final.received[s.id]?.count === subscribers)
+    .map((s) => timing(final.received[s.id], s.at));
+  const latencies = delivered.map((d) => d.last);
   const payloadBytes = final.received[sent[0].id]?.bytes ?? 300;
   await clients.stop();
 
@@ -110,9 +113,10 @@ export async function fanoutBench(
   await new Promise((r) => setTimeout(r, 1000));
   bare.send({ kind: 'report' });
   const baseReport = await bare.next<Report>('report');
-  const baseLatencies = baseSent
+  const baseDelivered = baseSent
     .filter((s) => baseReport.received[s.key]?.count === subscribers)
-    .map((s) => baseReport.received[s.key].last - s.at);
+    .map((s) => timing(baseReport.received[s.key], s.at));
+  const baseLatencies = baseDelivered.map((d) => d.last);
   await bare.stop();
   broadcaster.send({ kind: 'stop' });
 
@@ -127,6 +131,11 @@ export async function fanoutBench(
       [P99]: round(p99),
       'baseline (bare ws broadcast) p50 ms': round(percentile(baseLatencies, 50)),
       [BARE_P99]: round(baseP99),
+      // Where the time goes: until the first subscriber has the event, then across the sockets.
+      'commit-to-first-client p50 ms': median(delivered.map((d) => d.first)),
+      'baseline first client p50 ms': median(baseDelivered.map((d) => d.first)),
+      'first to last client p50 ms': median(delivered.map((d) => d.last - d.first)),
+      'baseline first to last client p50 ms': median(baseDelivered.map((d) => d.last - d.first)),
       // Both after a full collection (lib/settled-memory.ts): live memory, not the garbage of the
       // subscriptions' start that an idle process has no reason to collect.
       [MEMORY]: round(((rssIdle - rssBefore) * 1.024) / subscribers, 1),
@@ -136,6 +145,13 @@ export async function fanoutBench(
     targets: { p99: '< 100 ms', 'vs baseline': '≤ 1.5× p99', rss: '≤ 2× the bare ws connection' },
     notes: 'latency from the mutation response (after commit) to the last client; both clocks on this machine',
   };
+}
+
+const median = (values: readonly number[]): number => round(percentile(values, 50));
+
+/** An event's arrival at its first and its last subscriber, in ms after it was sent. */
+function timing(received: { first: number; last: number }, sentAt: number): { first: number; last: number } {
+  return { first: received.first - sentAt, last: received.last - sentAt };
 }
 
 const P99 = 'commit-to-last-client p99 ms';
