@@ -72,11 +72,12 @@ export class DialogSubscriptionsResolver {
           // Built once per event and stream, shared by every subscriber allowed to see it (so
           // identical subscriptions can also share one execution: see shared-subscribe.ts).
           return scope.once(`queueEvent:${delivery.topic}`, async () => {
-            const dialog = await eventLoaders(scope).dialogById.load(dialogId);
+            // Side by side: each is a round trip between the commit and the first subscriber.
+            const [dialog, stats] = await Promise.all([
+              eventLoaders(scope).dialogById.load(dialogId),
+              scope.once(`stats:${groupId ?? 'help'}`, () => context.services.dialogQueries.queueStats(scope.em, groupId)),
+            ]);
             if (!dialog) return null;
-            const stats = await scope.once(`stats:${groupId ?? 'help'}`, () =>
-              context.services.dialogQueries.queueStats(scope.em, groupId),
-            );
             const value = Object.assign(new QueueEvent(), {
               type,
               dialog,

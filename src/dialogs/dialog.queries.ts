@@ -254,36 +254,43 @@ export class DialogQueries {
   /** Without a group: the Help queue as a whole and all online operators. */
   async queueStats(em: EntityManager, groupId: string | null): Promise<QueueStats> {
     if (groupId !== null && !isId(groupId)) throw new BadInputError('groupId', 'groupId is not an id');
-    // Existence is read in the same statement, as stats run once per queue event. A deleted
-    // group still counts (its dialogs keep it, like reports do), so live streams keep working.
-    // The stream's sequence is read first, with the queue: what is read after it can only be newer.
+    // One statement, as stats run once per queue event: the queue, the stream's sequence and the
+    // operators are read from one snapshot, so the figures are exactly those as of that sequence.
+    // A deleted group still counts (its dialogs keep it, like reports do), so live streams keep working.
     const topic = groupId === null ? topics.helpQueue : topics.groupQueue(groupId);
-    const [queue] = await em.execute<Array<{ queued: string; oldest: string | null; group_exists: boolean; sequence: string }>>(
-      `select count(*) as queued, min(queued_at) as oldest,
+    const [row] = await em.execute<
+      Array<{
+        queued: string;
+        oldest: string | null;
+        group_exists: boolean;
+        sequence: string;
+        online: string;
+        free: string | null;
+      }>
+    >(
+      `select q.queued, q.oldest, o.online, o.free,
               ${groupId ? 'exists (select 1 from groups where id = ?)' : 'true'} as group_exists,
               coalesce((select seq from event_topics where topic = ?), 0) as sequence
-         from dialogs
-        where status = 'QUEUED' ${groupId ? 'and group_id = ?' : ''}`,
-      groupId ? [groupId, topic, groupId] : [topic],
+         from (select count(*) as queued, min(queued_at) as oldest
+                 from dialogs
+                where status = 'QUEUED' ${groupId ? 'and group_id = ?' : ''}) q,
+              (select count(*) as online, sum(max_dialogs - active_dialog_count) as free
+                 from operators
+                where status = 'ONLINE' and deleted_at is null
+                  ${groupId ? 'and id in (select operator_id from group_members where group_id = ?)' : ''}) o`,
+      groupId ? [groupId, topic, groupId, groupId] : [topic],
     );
-    if (groupId !== null && !queue?.group_exists) throw new NotFoundError('Group', groupId, 'groupId');
-    const [ops] = await em.execute<Array<{ online: string; free: string | null }>>(
-      `select count(*) as online, sum(o.max_dialogs - o.active_dialog_count) as free
-         from operators o
-        where o.status = 'ONLINE' and o.deleted_at is null
-          ${groupId ? 'and o.id in (select operator_id from group_members where group_id = ?)' : ''}`,
-      groupId ? [groupId] : [],
-    );
-    const oldest = pgDate(queue?.oldest);
+    if (groupId !== null && !row?.group_exists) throw new NotFoundError('Group', groupId, 'groupId');
+    const oldest = pgDate(row?.oldest);
     const now = this.clock.now();
     let live: Promise<LiveFigures> | undefined;
     return Object.assign(new QueueStats(), {
       groupId,
-      sequence: Number(queue?.sequence ?? 0),
-      queued: Number(queue?.queued ?? 0),
+      sequence: Number(row?.sequence ?? 0),
+      queued: Number(row?.queued ?? 0),
       longestWaitSec: oldest ? Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)) : 0,
-      onlineOperators: Number(ops?.online ?? 0),
-      freeCapacity: Number(ops?.free ?? 0),
+      onlineOperators: Number(row?.online ?? 0),
+      freeCapacity: Number(row?.free ?? 0),
       live: () => (live ??= liveFigures(em, groupId, now)),
     });
   }
