@@ -93,7 +93,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     eventLog.onAppended((events) => events.forEach(evictEnded));
     bus.subscribe(topics.sessions, ({ event }) => evictEnded(event));
     bus.onListeningChanged((listening) => viewers.setFollowing(listening));
-    await services.slTicker.start();
+    services.slTicker.start();
     started.push(() => services.slTicker.stop());
     await services.webhookWorker.start();
     started.push(() => services.webhookWorker.stop());

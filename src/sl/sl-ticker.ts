@@ -74,7 +74,7 @@ export class SlTicker {
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  start(): void {
     this.stopped = false;
     // The bus delivers every committed change, also those committed while its listener was away.
     // Without subscribers there is no index to keep up: the first subscriber's round reads it whole.
