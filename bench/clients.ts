@@ -23,13 +23,17 @@ const received = new Map<string, { count: number; first: number; last: number; b
 const arrivals: number[][] = [];
 let sockets: WebSocket[] = [];
 
-/** `bytes` is asked for only with an event's first arrival, so both modes do the same work per message. */
-function record(key: string, bytes: () => number): void {
+/**
+ * Records an arrival and answers its time. `bytes` is asked for only with an event's first
+ * arrival, so both modes do the same work per message.
+ */
+function record(key: string, bytes: () => number): number {
   const at = now();
   let entry = received.get(key);
   if (!entry) received.set(key, (entry = { count: 0, first: at, last: 0, bytes: bytes() }));
   entry.count++;
   entry.last = at;
+  return at;
 }
 
 async function start(msg: Start): Promise<void> {
@@ -80,8 +84,7 @@ function subscribeOverProtocol(msg: Start, variables: Record<string, unknown>, t
     const message = JSON.parse(data.toString()) as ServerMessage;
     if (message.type === 'next') {
       const value = message.payload.data ? Object.values(message.payload.data)[0] : undefined;
-      times.push(now());
-      record(value?.dialog?.id ?? value?.serverTime ?? 'other', () => data.length);
+      times.push(record(value?.dialog?.id ?? value?.serverTime ?? 'other', () => data.length));
     } else if (message.type === 'connection_ack') {
       socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: msg.query, variables } }));
     } else if (message.type === 'ping') {
