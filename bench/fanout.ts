@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, ROOT, type ServerChild } from './lib/env.js';
 import { gql } from './lib/http.js';
-import { forkHelper } from './lib/ipc.js';
+import { forkHelper, type IpcChild } from './lib/ipc.js';
 import type { BenchResult } from './lib/results.js';
 import { freePort, rssAfterGc } from './lib/settled-memory.js';
 import { percentile, round } from './lib/stats.js';
@@ -17,6 +17,7 @@ interface Report {
  * Fan-out: N graphql-ws subscribers (in a separate process) on one group's queue; each of
  * `events` transfers is timed from the mutation's response (after commit) to the moment the
  * last subscriber has the event. Baseline: a bare ws server broadcasting the same payload.
+ * `server` is a fresh process, as the broadcaster is, so both read their memory alike.
  */
 export async function fanoutBench(
   server: ServerChild,
@@ -40,32 +41,42 @@ export async function fanoutBench(
     });
     return { id: startDialog.id, at: now() };
   };
-  // The server's own warm-up (compiled code, pools, caches) is not the connections' memory.
+  const subscribe = async (count: number): Promise<IpcChild> => {
+    const helper = forkHelper('clients');
+    helper.send({
+      kind: 'start',
+      mode: 'graphql',
+      url: server.wsUrl,
+      token: ADMIN_TOKEN,
+      count,
+      query: QUERY,
+      variablesList: Array.from({ length: count }, () => ({ g: groupId })),
+    });
+    await helper.next('started');
+    return helper;
+  };
+  const report = async (helper: IpcChild): Promise<Report> => {
+    helper.send({ kind: 'report' });
+    return helper.next<Report>('report');
+  };
+  /** Publishes until an event reaches all `count` subscribers of `helper`. */
+  const untilLive = async (helper: IpcChild, count: number): Promise<void> => {
+    for (let i = 0; i < 200; i++) {
+      const { id } = await publish();
+      await new Promise((r) => setTimeout(r, 100));
+      if ((await report(helper)).received[id]?.count === count) return;
+    }
+  };
+  // The server's own warm-up (compiled code, pools, caches, the socket paths' first use) is not
+  // the connections' memory: events, then a few subscribers that come and go.
   for (let i = 0; i < 200; i++) await publish();
+  const warm = await subscribe(WARM_SOCKETS);
+  await untilLive(warm, WARM_SOCKETS);
+  await warm.stop();
   await new Promise((r) => setTimeout(r, 500));
   const rssBefore = await rssAfterGc(server.pid, inspectPort);
-  const clients = forkHelper('clients');
-  clients.send({
-    kind: 'start',
-    mode: 'graphql',
-    url: server.wsUrl,
-    token: ADMIN_TOKEN,
-    count: subscribers,
-    query: QUERY,
-    variablesList: Array.from({ length: subscribers }, () => ({ g: groupId })),
-  });
-  await clients.next('started');
-
-  const report = async (): Promise<Report> => {
-    clients.send({ kind: 'report' });
-    return clients.next<Report>('report');
-  };
-  // Warm up until every subscriber is live.
-  for (let i = 0; i < 200; i++) {
-    const { id } = await publish();
-    await new Promise((r) => setTimeout(r, 100));
-    if ((await report()).received[id]?.count === subscribers) break;
-  }
+  const clients = await subscribe(subscribers);
+  await untilLive(clients, subscribers);
   await new Promise((r) => setTimeout(r, 500));
   const rssIdle = await rssAfterGc(server.pid, inspectPort);
   // The probe's forced full collection and the idle second before it leave the process cold:
@@ -83,10 +94,10 @@ export async function fanoutBench(
   // As for the baseline: the helper answers a report by serializing every arrival, and asked
   // at once it would do so while the last event is still arriving.
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  let final: Report = await report();
+  let final: Report = await report(clients);
   for (let i = 0; i < 100 && !sent.every((s) => final.received[s.id]?.count === subscribers); i++) {
     await new Promise((r) => setTimeout(r, 100));
-    final = await report();
+    final = await report(clients);
   }
   const delivered = sent
     .filter((s) => final.received[s.id]?.count === subscribers)
@@ -102,6 +113,14 @@ export async function fanoutBench(
     execArgv: [`--inspect-port=${bareInspectPort}`],
   });
   const port = await new Promise<number>((resolve) => broadcaster.once('message', (m: { port: number }) => resolve(m.port)));
+  // The same warm-up of the socket paths as the server's.
+  const bareWarm = forkHelper('clients');
+  bareWarm.send({ kind: 'start', mode: 'ws', url: `ws://127.0.0.1:${port}`, token: '', count: WARM_SOCKETS });
+  await bareWarm.next('started');
+  broadcaster.send({ kind: 'broadcast', payload: JSON.stringify({ key: 'warm' }) });
+  await new Promise((r) => setTimeout(r, 100));
+  await bareWarm.stop();
+  await new Promise((r) => setTimeout(r, 500));
   const bareRssBefore = await rssAfterGc(broadcaster.pid!, bareInspectPort);
   const bare = forkHelper('clients');
   bare.send({ kind: 'start', mode: 'ws', url: `ws://127.0.0.1:${port}`, token: '', count: subscribers });
@@ -167,6 +186,8 @@ function timing(received: { first: number; last: number }, sentAt: number): { fi
   return { first: received.first - sentAt, last: received.last - sentAt };
 }
 
+/** Subscribers that connect and leave before the first memory reading, on both sides. */
+const WARM_SOCKETS = 100;
 /** Unmeasured events after each memory probe, for the product and the baseline alike. */
 const REWARM_EVENTS = 10;
 /** Time the last event has to arrive everywhere before the helper is asked for its report. */
@@ -195,6 +216,9 @@ export function medianFanout(runs: readonly BenchResult[]): BenchResult {
         .map((r) => `${r.figures[P99]} against ${r.figures[BARE_P99]}`)
         .join(' / '),
       'memory ratio, every run': runs.map(memoryRatio).join(' / '),
+      'KB per idle connection, every run (product against bare ws)': runs
+        .map((r) => `${r.figures[MEMORY]} against ${r.figures[BARE_MEMORY]}`)
+        .join(' / '),
     },
   };
 }
