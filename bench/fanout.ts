@@ -113,18 +113,20 @@ export async function fanoutBench(
     execArgv: [`--inspect-port=${bareInspectPort}`],
   });
   const port = await new Promise<number>((resolve) => broadcaster.once('message', (m: { port: number }) => resolve(m.port)));
+  const connectBare = async (count: number): Promise<IpcChild> => {
+    const helper = forkHelper('clients');
+    helper.send({ kind: 'start', mode: 'ws', url: `ws://127.0.0.1:${port}`, token: '', count });
+    await helper.next('started');
+    return helper;
+  };
   // The same warm-up of the socket paths as the server's.
-  const bareWarm = forkHelper('clients');
-  bareWarm.send({ kind: 'start', mode: 'ws', url: `ws://127.0.0.1:${port}`, token: '', count: WARM_SOCKETS });
-  await bareWarm.next('started');
+  const bareWarm = await connectBare(WARM_SOCKETS);
   broadcaster.send({ kind: 'broadcast', payload: JSON.stringify({ key: 'warm' }) });
   await new Promise((r) => setTimeout(r, 100));
   await bareWarm.stop();
   await new Promise((r) => setTimeout(r, 500));
   const bareRssBefore = await rssAfterGc(broadcaster.pid!, bareInspectPort);
-  const bare = forkHelper('clients');
-  bare.send({ kind: 'start', mode: 'ws', url: `ws://127.0.0.1:${port}`, token: '', count: subscribers });
-  await bare.next('started');
+  const bare = await connectBare(subscribers);
   await new Promise((r) => setTimeout(r, 500));
   const bareRssIdle = await rssAfterGc(broadcaster.pid!, bareInspectPort);
   for (let i = 0; i < REWARM_EVENTS; i++) {
@@ -143,8 +145,7 @@ export async function fanoutBench(
     broadcaster.send({ kind: 'broadcast', payload });
   }
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  bare.send({ kind: 'report' });
-  const baseReport = await bare.next<Report>('report');
+  const baseReport = await report(bare);
   const baseDelivered = baseSent
     .filter((s) => baseReport.received[s.key]?.count === subscribers)
     .map((s) => timing(baseReport.received[s.key], s.at));
