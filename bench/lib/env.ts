@@ -118,7 +118,6 @@ export async function rssKib(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
-/** CPU time (user + system) of a process so far, in seconds. */
 /**
  * CPU seconds (user + system) used so far by every PostgreSQL process on this machine (their
  * command name is `postgres`): the database's share of a benchmark, read before and after it.
@@ -151,6 +150,7 @@ function reapedTicksOf(stat: string): number {
   return Number(fields[13]) + Number(fields[14]);
 }
 
+/** CPU time (user + system) of a process so far, in seconds. */
 export async function cpuSeconds(pid: number): Promise<number> {
   return ticksOf(await readFile(`/proc/${pid}/stat`, 'utf8')) / 100; // USER_HZ
 }

@@ -11,7 +11,7 @@ import { readToken } from './token-record.js';
 import { ApiToken, ViewerInfo } from './auth.types.js';
 import { lookupToken } from './authenticate.js';
 import type { LoginThrottle } from './login-throttle.js';
-import { decoyPasswordHash, generateToken, tokenHash, tokensEqual, verifyPassword } from './secrets.js';
+import { decoyPasswordHash, generateToken, tokenHash, tokenHashesEqual, verifyPassword } from './secrets.js';
 import { Role } from './role.js';
 import { ViewerCache } from './viewer-cache.js';
 import type { Viewer } from './viewer.js';
@@ -29,6 +29,8 @@ const ADMIN_VIEWER: Viewer = { role: Role.ADMIN, tokenId: null, userId: null, op
 export class AuthService {
   /** Who recently seen tokens are, on this process; the app evicts from it on committed changes. */
   readonly viewers: ViewerCache;
+  /** ADMIN_TOKEN's digest, compared with each bearer token's in constant time. */
+  private readonly adminTokenHash: string | null;
 
   constructor(
     private readonly clock: Clock,
@@ -39,6 +41,7 @@ export class AuthService {
     tokenAnswered?: (from: 'cache' | 'database') => void,
   ) {
     this.viewers = new ViewerCache(tokenAnswered);
+    this.adminTokenHash = options.adminToken === undefined ? null : tokenHash(options.adminToken);
   }
 
   /**
@@ -48,10 +51,10 @@ export class AuthService {
    */
   authenticate(rootEm: EntityManager, token: string | undefined): Promise<Viewer | null> {
     if (!token) return Promise.resolve(null);
-    const { adminToken, sessionTtlSec } = this.options;
-    if (adminToken !== undefined && tokensEqual(token, adminToken)) return Promise.resolve(ADMIN_VIEWER);
     const hash = tokenHash(token);
+    if (this.adminTokenHash !== null && tokenHashesEqual(hash, this.adminTokenHash)) return Promise.resolve(ADMIN_VIEWER);
     const now = this.clock.now();
+    const { sessionTtlSec } = this.options;
     return this.viewers.resolve(hash, now, () => lookupToken(rootEm.fork(), hash, { now, sessionTtlSec }));
   }
 

@@ -26,8 +26,15 @@ export const LISTENER_APPLICATION_NAME = 'handover-events';
 export class EventScope {
   private readonly memo = new Map<string, Promise<unknown>>();
   private readonly values = new Map<string, unknown>();
+  private forked: EntityManager | undefined;
 
-  constructor(readonly em: EntityManager) {}
+  constructor(private readonly source: { fork(): EntityManager }) {}
+
+  /** This event's fork, made on first use: most events reach no handler that reads. */
+  get em(): EntityManager {
+    this.forked ??= this.source.fork();
+    return this.forked;
+  }
 
   /** Creates `key`'s value once for this event (e.g. the loaders every subscriber resolves with). */
   shared<T>(key: string, create: () => T): T {
@@ -114,15 +121,20 @@ export class LogEventBus implements EventBus {
   private sequencedHead: number | null = null;
   private sequencerTimer: NodeJS.Timeout | null = null;
 
+  /** The log's own reads are statements only, so one fork serves them all: its identity map stays empty. */
+  private readonly reader: EntityManager;
+
   constructor(
     private readonly databaseUrl: string,
     private readonly rootEm: EntityManager,
     readonly log: EventLog,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.reader = rootEm.fork();
+  }
 
   async start(): Promise<void> {
-    this.delivered = await this.log.head(this.rootEm.fork());
+    this.delivered = await this.log.head(this.reader);
     this.listener = await this.connect();
     this.log.onAppended(() => this.sequenceSoon());
     this.scheduleSequencer(0);
@@ -254,7 +266,7 @@ export class LogEventBus implements EventBus {
       do {
         this.wantedHead = 0;
         for (;;) {
-          const entries = await this.log.readAfter(this.rootEm.fork(), this.delivered, PAGE);
+          const entries = await this.log.readAfter(this.reader, this.delivered, PAGE);
           for (const entry of entries) this.dispatch(entry);
           if (entries.length < PAGE || this.stopped) break;
         }
@@ -332,7 +344,7 @@ export class LogEventBus implements EventBus {
     // Set first: a subscriber registering from inside a handler must see this entry as delivered.
     this.delivered = entry.position;
     let scope: EventScope | undefined;
-    const shared = (): EventScope => (scope ??= new EventScope(this.rootEm.fork()));
+    const shared = (): EventScope => (scope ??= new EventScope(this));
     for (const handler of [...this.allHandlers]) {
       this.guard(() => handler(entry, shared()));
     }

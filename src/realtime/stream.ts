@@ -24,7 +24,7 @@ export function resumeLog(bus: EventBus, after: number, filter: FeedFilter): Res
         const entries = await bus.log.readFeed(em, from, upTo, filter, REPLAY_PAGE);
         for (const entry of entries) {
           from = entry.position;
-          yield logDelivery(entry, new EventScope(bus.fork()));
+          yield logDelivery(entry, new EventScope(bus));
         }
         if (entries.length < REPLAY_PAGE) return;
       }
@@ -59,7 +59,7 @@ export function resumeTopic(bus: EventBus, topic: string, afterSeq: number): Res
           const sequence = entry.topics[topic] ?? 0;
           after = sequence;
           // A scope per event, as live: what it memoizes belongs to one event.
-          yield { topic, sequence, position: entry.position, event: entry.event, entry, scope: new EventScope(bus.fork()) };
+          yield { topic, sequence, position: entry.position, event: entry.event, entry, scope: new EventScope(bus) };
         }
         if (entries.length < REPLAY_PAGE) return;
       }
