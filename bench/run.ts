@@ -64,12 +64,42 @@ async function integrationToken(server: ServerChild): Promise<string> {
   return createApiToken.token;
 }
 
+/** The run with the median throughput. */
+function medianRun<T extends LoadResult>(runs: readonly T[]): T {
+  const mid = median(runs.map((r) => r.perSecond));
+  return runs.find((r) => r.perSecond === mid)!;
+}
+
 /** Median of `reps` runs (by throughput). */
 async function repeat(reps: number, run: () => Promise<LoadResult>): Promise<LoadResult> {
   const runs: LoadResult[] = [];
   for (let i = 0; i < reps; i++) runs.push(await run());
-  const mid = median(runs.map((r) => r.perSecond));
-  return runs.find((r) => r.perSecond === mid)!;
+  return medianRun(runs);
+}
+
+/** CPU milliseconds per iteration of one run: the server process's, PostgreSQL's and this process's. */
+interface CpuPerIteration {
+  readonly server: number;
+  readonly database: number;
+  readonly client: number;
+}
+
+interface MeasuredRun extends LoadResult {
+  readonly cpu: CpuPerIteration;
+}
+
+/** Runs `run` and reads the CPU it took from /proc (the server's only when `serverPid` is given). */
+async function measured(run: () => Promise<LoadResult>, serverPid: number | null): Promise<MeasuredRun> {
+  const [server0, db0, self0] = [serverPid ? await cpuSeconds(serverPid) : 0, await postgresCpuSeconds(), process.cpuUsage()];
+  const result = await run();
+  const self = process.cpuUsage(self0);
+  const perIteration = (seconds: number): number => round((seconds * 1000) / result.iterations, 2);
+  const cpu = {
+    server: perIteration(serverPid ? (await cpuSeconds(serverPid)) - server0 : 0),
+    database: perIteration((await postgresCpuSeconds()) - db0),
+    client: perIteration((self.user + self.system) / 1e6),
+  };
+  return { ...result, cpu };
 }
 
 async function previousResults(): Promise<BenchResult[]> {
@@ -101,54 +131,52 @@ async function main(): Promise<void> {
     if (wanted('routing')) {
       const figures: Record<string, number> = {};
       let ratio32 = NaN;
+      const product = productIteration(server.url, token, groups);
       for (const clients of cfg.concurrency) {
-        const product = await repeat(cfg.reps, () => load(clients, cfg.durationMs, productIteration(server.url, token, groups)));
-        const baseline = await repeat(cfg.reps, () => load(clients, cfg.durationMs, baselineIteration(pool, groups)));
-        const logged = await repeat(cfg.reps, () => load(clients, cfg.durationMs, baselineIteration(pool, groups, true)));
+        // Rounds of the three in turn: this machine's speed drifts over minutes, so each ratio is
+        // taken between runs of one round, and the figures are medians over the rounds.
+        const rounds: Array<Record<'product' | 'baseline' | 'logged', MeasuredRun>> = [];
+        for (let r = 0; r < cfg.reps; r++) {
+          rounds.push({
+            product: await measured(() => load(clients, cfg.durationMs, product), server.pid),
+            baseline: await measured(() => load(clients, cfg.durationMs, baselineIteration(pool, groups)), null),
+            logged: await measured(() => load(clients, cfg.durationMs, baselineIteration(pool, groups, true)), null),
+          });
+        }
+        const runsOf = (side: 'product' | 'baseline' | 'logged'): MeasuredRun[] => rounds.map((r) => r[side]);
+        const [productRuns, baselineRuns, loggedRuns] = [runsOf('product'), runsOf('baseline'), runsOf('logged')];
+        const [productRun, baselineRun, loggedRun] = [medianRun(productRuns), medianRun(baselineRuns), medianRun(loggedRuns)];
+        const ratio = round(median(rounds.map((r) => r.product.perSecond / r.baseline.perSecond)));
         if (clients === 32) {
-          empty32 = product;
-          ratio32 = round(product.perSecond / baseline.perSecond);
+          empty32 = productRun;
+          ratio32 = ratio;
         }
         Object.assign(figures, {
-          [`${clients} clients: dialogs/s`]: product.perSecond,
-          [`${clients} clients: p50 ms`]: product.p50Ms,
-          [`${clients} clients: p99 ms`]: product.p99Ms,
-          [`${clients} clients: baseline dialogs/s`]: baseline.perSecond,
-          [`${clients} clients: baseline p99 ms`]: baseline.p99Ms,
-          [`${clients} clients: routing ratio`]: round(product.perSecond / baseline.perSecond),
-          [`${clients} clients: baseline with the event log dialogs/s`]: logged.perSecond,
-          [`${clients} clients: event log cost (baseline with log / without)`]: round(logged.perSecond / baseline.perSecond),
+          [`${clients} clients: dialogs/s`]: productRun.perSecond,
+          [`${clients} clients: p50 ms`]: productRun.p50Ms,
+          [`${clients} clients: p99 ms`]: productRun.p99Ms,
+          [`${clients} clients: baseline dialogs/s`]: baselineRun.perSecond,
+          [`${clients} clients: baseline p99 ms`]: baselineRun.p99Ms,
+          [`${clients} clients: routing ratio`]: ratio,
+          [`${clients} clients: baseline with the event log dialogs/s`]: loggedRun.perSecond,
+          [`${clients} clients: event log cost (baseline with log / without)`]: round(
+            median(rounds.map((r) => r.logged.perSecond / r.baseline.perSecond)),
+          ),
         });
+        if (clients === 32) {
+          // CPU per iteration (user + system, from /proc), each the median over the rounds: the
+          // server's, and what the load generator (this process) and PostgreSQL spend for it.
+          const cpu = (runs: MeasuredRun[], part: keyof CpuPerIteration): number => median(runs.map((run) => run.cpu[part]));
+          Object.assign(figures, {
+            '32 clients: server CPU ms per iteration': cpu(productRuns, 'server'),
+            '32 clients: PostgreSQL CPU ms per iteration': cpu(productRuns, 'database'),
+            '32 clients: load generator CPU ms per iteration': cpu(productRuns, 'client'),
+            '32 clients: baseline PostgreSQL CPU ms per iteration': cpu(baselineRuns, 'database'),
+            '32 clients: baseline load generator CPU ms per iteration': cpu(baselineRuns, 'client'),
+            '32 clients: baseline with the event log PostgreSQL CPU ms per iteration': cpu(loggedRuns, 'database'),
+          });
+        }
       }
-      // CPU per iteration at 32 clients (user + system, from /proc): the server's, and what the
-      // load generator (this process) and PostgreSQL spend for it, beside the baseline's.
-      const product = productIteration(server.url, token, groups);
-      const budget = async (run: () => Promise<LoadResult>, serverPid: number | null) => {
-        const [server0, db0, self0] = [
-          serverPid ? await cpuSeconds(serverPid) : 0,
-          await postgresCpuSeconds(),
-          process.cpuUsage(),
-        ];
-        const { iterations } = await run();
-        const self = process.cpuUsage(self0);
-        const perIteration = (seconds: number): number => round((seconds * 1000) / iterations, 2);
-        return {
-          server: perIteration(serverPid ? (await cpuSeconds(serverPid)) - server0 : 0),
-          database: perIteration((await postgresCpuSeconds()) - db0),
-          client: perIteration((self.user + self.system) / 1e6),
-        };
-      };
-      const productCpu = await budget(() => load(32, cfg.durationMs, product), server.pid);
-      const baselineCpu = await budget(() => load(32, cfg.durationMs, baselineIteration(pool, groups)), null);
-      const loggedCpu = await budget(() => load(32, cfg.durationMs, baselineIteration(pool, groups, true)), null);
-      Object.assign(figures, {
-        '32 clients: server CPU ms per iteration': productCpu.server,
-        '32 clients: PostgreSQL CPU ms per iteration': productCpu.database,
-        '32 clients: load generator CPU ms per iteration': productCpu.client,
-        '32 clients: baseline PostgreSQL CPU ms per iteration': baselineCpu.database,
-        '32 clients: baseline load generator CPU ms per iteration': baselineCpu.client,
-        '32 clients: baseline with the event log PostgreSQL CPU ms per iteration': loggedCpu.database,
-      });
       // A steady 100 dialogs/s arriving at random (Poisson), not 32 clients waiting on each other.
       const open = await openLoad(100, cfg.durationMs * 2, seededRandom(20261201), (i) => product(i % 32, i));
       Object.assign(figures, {
