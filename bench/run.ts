@@ -84,6 +84,9 @@ interface CpuPerIteration {
   readonly client: number;
 }
 
+/** The three loads each routing round runs in turn. */
+type Side = 'product' | 'baseline' | 'logged';
+
 interface MeasuredRun extends LoadResult {
   readonly cpu: CpuPerIteration;
 }
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
       for (const clients of cfg.concurrency) {
         // Rounds of the three in turn: this machine's speed drifts over minutes, so each ratio is
         // taken between runs of one round, and the figures are medians over the rounds.
-        const rounds: Array<Record<'product' | 'baseline' | 'logged', MeasuredRun>> = [];
+        const rounds: Array<Record<Side, MeasuredRun>> = [];
         for (let r = 0; r < cfg.reps; r++) {
           rounds.push({
             product: await measured(() => load(clients, cfg.durationMs, product), server.pid),
@@ -143,14 +146,10 @@ async function main(): Promise<void> {
             logged: await measured(() => load(clients, cfg.durationMs, baselineIteration(pool, groups, true)), null),
           });
         }
-        const runsOf = (side: 'product' | 'baseline' | 'logged'): MeasuredRun[] => rounds.map((r) => r[side]);
+        const runsOf = (side: Side): MeasuredRun[] => rounds.map((r) => r[side]);
         const [productRuns, baselineRuns, loggedRuns] = [runsOf('product'), runsOf('baseline'), runsOf('logged')];
         const [productRun, baselineRun, loggedRun] = [medianRun(productRuns), medianRun(baselineRuns), medianRun(loggedRuns)];
         const ratio = round(median(rounds.map((r) => r.product.perSecond / r.baseline.perSecond)));
-        if (clients === 32) {
-          empty32 = productRun;
-          ratio32 = ratio;
-        }
         Object.assign(figures, {
           [`${clients} clients: dialogs/s`]: productRun.perSecond,
           [`${clients} clients: p50 ms`]: productRun.p50Ms,
@@ -164,6 +163,8 @@ async function main(): Promise<void> {
           ),
         });
         if (clients === 32) {
+          empty32 = productRun;
+          ratio32 = ratio;
           // CPU per iteration (user + system, from /proc), each the median over the rounds: the
           // server's, and what the load generator (this process) and PostgreSQL spend for it.
           const cpu = (runs: MeasuredRun[], part: keyof CpuPerIteration): number => median(runs.map((run) => run.cpu[part]));
