@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHook, executionAsyncId } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Group } from '../src/groups/group.entity.js';
-import { insertRow } from '../src/shared/row-writes.js';
+import { insertGroup } from '../src/groups/group-record.js';
 import { afterCommit, inTransaction, transactionRetries } from '../src/shared/transaction.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { setStatus, startDialog, transfer } from './helpers/dialogs.js';
@@ -59,7 +59,7 @@ describe('inTransaction', () => {
     expect(rows).toHaveLength(0);
     // Positive control: the same group written as a statement commits.
     await inTransaction(t.app.orm.em.fork(), (tx) =>
-      insertRow(tx, Group, { name, slFirstResponseSec: 60, slNextResponseSec: 60 }),
+      insertGroup(tx, { name, slFirstResponseSec: 60, slNextResponseSec: 60, createdAt: new Date() }),
     );
     expect(await t.app.orm.em.fork().execute('select 1 from groups where name = ?', [name])).toHaveLength(1);
   });

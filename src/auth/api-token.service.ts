@@ -2,14 +2,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
-import { insertRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName, validateAll } from '../shared/validate.js';
-import { AuthToken, TokenKind } from './auth-token.entity.js';
+import { TokenKind } from './auth-token.entity.js';
 import { ApiToken } from './auth.types.js';
 import { Role } from './role.js';
 import { generateToken, tokenHash } from './secrets.js';
-import { listApiTokens, readToken } from './token-record.js';
+import { insertToken, listApiTokens, readToken, revokeToken } from './token-record.js';
 
 export interface IssuedToken {
   readonly id: string;
@@ -34,8 +33,8 @@ export class ApiTokenService {
       },
     );
     const token = generateToken();
-    const row = await inTransaction(em, (tx) =>
-      insertRow(tx, AuthToken, {
+    const id = await inTransaction(em, (tx) =>
+      insertToken(tx, {
         kind: TokenKind.API,
         name: validName,
         role,
@@ -43,7 +42,7 @@ export class ApiTokenService {
         createdAt: this.clock.now(),
       }),
     );
-    return { id: row.id, name: validName, role, token };
+    return { id, name: validName, role, token };
   }
 
   /** Every API token, revoked ones included, newest first. */
@@ -62,7 +61,7 @@ export class ApiTokenService {
       if (row?.kind !== TokenKind.API) throw new NotFoundError('ApiToken', id, 'id');
       if (row.revokedAt !== null) return ApiToken.of(row);
       const revokedAt = this.clock.now();
-      await tx.nativeUpdate(AuthToken, { id: row.id }, { revokedAt });
+      await revokeToken(tx, row.id, revokedAt);
       await this.events.publish(tx, { kind: 'token_revoked', tokenId: row.id });
       return ApiToken.of({ ...row, revokedAt });
     });

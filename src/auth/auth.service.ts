@@ -1,13 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { UnauthenticatedError } from '../shared/errors.js';
-import { insertRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { readCredentials, readUsers, type UserRecord } from '../users/user-record.js';
-import { Operator } from '../operators/operator.entity.js';
+import { touchOperatorOfUser } from '../operators/operator-record.js';
 import type { PresenceService } from '../operators/presence.service.js';
-import { AuthToken, TokenKind } from './auth-token.entity.js';
-import { readToken } from './token-record.js';
+import { TokenKind } from './auth-token.entity.js';
+import { insertToken, readToken } from './token-record.js';
 import { ApiToken, ViewerInfo } from './auth.types.js';
 import { lookupToken } from './authenticate.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -76,17 +75,17 @@ export class AuthService {
     const token = generateToken();
     await inTransaction(em, async (tx) => {
       const now = this.clock.now();
-      await insertRow(tx, AuthToken, {
+      await insertToken(tx, {
         kind: TokenKind.SESSION,
         role: user.role,
-        user: user.id,
+        userId: user.id,
         tokenHash: tokenHash(token),
         createdAt: now,
         lastUsedAt: now,
         expiresAt: new Date(now.getTime() + this.options.sessionTtlSec * 1000),
       });
       // Logging in counts as activity for auto-logout.
-      await tx.nativeUpdate(Operator, { user: user.id, deletedAt: null }, { lastActivityAt: now });
+      await touchOperatorOfUser(tx, user.id, now);
     });
     await this.throttle.succeeded(email, clientAddress);
     return { token, user };

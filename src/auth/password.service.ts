@@ -4,8 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
 import * as validate from '../shared/validate.js';
-import { User } from '../users/user.entity.js';
-import { readCredentials, readLiveUser } from '../users/user-record.js';
+import { readCredentials, readLiveUser, updateUser } from '../users/user-record.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './secrets.js';
 import { endSessions, type SessionSelection } from './sessions.js';
@@ -67,7 +66,7 @@ export class PasswordService {
     await inTransaction(em, async (tx) => {
       const user = await readLiveUser(tx, userId, true);
       if (!user) throw new NotFoundError('User', userId, 'userId');
-      await tx.nativeUpdate(User, { id: user.id }, { passwordHash });
+      await updateUser(tx, user.id, { passwordHash });
       await endSessions(tx, this.events, userId, this.clock.now(), endWhich);
     });
   }

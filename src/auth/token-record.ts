@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgDate } from '../shared/pg-time.js';
+import { rowWriter } from '../shared/sql.js';
 import { TokenKind } from './auth-token.entity.js';
 import type { Role } from './role.js';
 
@@ -60,4 +61,37 @@ export async function listApiTokens(em: EntityManager): Promise<TokenRecord[]> {
     [TokenKind.API],
   );
   return rows.map(tokenRecord);
+}
+
+/** What a new token's row is written from: its hash, never the token. */
+export interface NewToken {
+  readonly kind: TokenKind;
+  readonly name?: string;
+  readonly role: Role;
+  readonly userId?: string;
+  readonly tokenHash: string;
+  readonly createdAt: Date;
+  readonly expiresAt?: Date;
+  readonly lastUsedAt?: Date;
+}
+
+const tokenRows = rowWriter<NewToken>('auth_tokens', {
+  kind: 'kind',
+  name: 'name',
+  role: 'role',
+  userId: 'user_id',
+  tokenHash: 'token_hash',
+  createdAt: 'created_at',
+  expiresAt: 'expires_at',
+  lastUsedAt: 'last_used_at',
+});
+
+/** Inserts a token; answers with its id. */
+export function insertToken(em: EntityManager, token: NewToken): Promise<string> {
+  return tokenRows.insert(em, token);
+}
+
+/** Marks the token `id` revoked at `at`. */
+export async function revokeToken(em: EntityManager, id: string, at: Date): Promise<void> {
+  await em.execute('update auth_tokens set revoked_at = ? where id = ?', [at, id]);
 }

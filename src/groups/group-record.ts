@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgDate } from '../shared/pg-time.js';
+import { rowWriter } from '../shared/sql.js';
 
 /**
  * A group as the API answers with it (the GraphQL type `Group`): a plain object built from its
@@ -64,3 +65,27 @@ export function readLiveGroups(em: EntityManager, ids: readonly string[]): Promi
 export function listGroups(em: EntityManager): Promise<GroupRecord[]> {
   return selectGroups(em, 'g.deleted_at is null', [], ' order by g.name, g.id');
 }
+
+/** What a group's row is written from; a field left out of an insert takes its column's default. */
+export type GroupFields = Omit<GroupRecord, 'id'>;
+
+const groupRows = rowWriter<GroupFields>('groups', {
+  name: 'name',
+  slFirstResponseSec: 'sl_first_response_sec',
+  slNextResponseSec: 'sl_next_response_sec',
+  reassignAfterSec: 'reassign_after_sec',
+  maxQueued: 'max_queued',
+  preferLastOperatorSec: 'prefer_last_operator_sec',
+  createdAt: 'created_at',
+  deletedAt: 'deleted_at',
+});
+
+/** Inserts a group; answers with its id. */
+export function insertGroup(
+  em: EntityManager,
+  fields: Pick<GroupFields, 'name' | 'slFirstResponseSec' | 'slNextResponseSec' | 'createdAt'> & Partial<GroupFields>,
+): Promise<string> {
+  return groupRows.insert(em, fields);
+}
+
+export const updateGroup = groupRows.update;

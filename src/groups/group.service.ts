@@ -1,14 +1,12 @@
-import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { isUniqueViolation } from '../shared/db-errors.js';
-import { insertRow, updateRow } from '../shared/row-writes.js';
 import { intInRange, isId, requiredName, validateAll } from '../shared/validate.js';
-import { Group } from './group.entity.js';
-import { listGroups, readLiveGroups, type GroupRecord } from './group-record.js';
+import { insertGroup, listGroups, readLiveGroups, updateGroup, type GroupFields, type GroupRecord } from './group-record.js';
 import type { CreateGroupInput, UpdateGroupInput } from './group.inputs.js';
 import { addMemberships, removeMemberships, requireOperators } from './membership.js';
-import { Scenario } from '../scenarios/scenario.entity.js';
+import { clearFallbackGroup } from '../scenarios/scenario-record.js';
 import { inTransaction } from '../shared/transaction.js';
 
 export const SL_MIN_SEC = 1;
@@ -79,19 +77,19 @@ export class GroupService {
         await this.assertNameFree(tx, name);
         const operators = await requireOperators(tx, input.operatorIds ?? [], 'operatorIds');
         const now = this.clock.now();
-        const group = await insertRow(tx, Group, { name, slFirstResponseSec, slNextResponseSec, createdAt: now, ...settings });
+        const groupId = await insertGroup(tx, { name, slFirstResponseSec, slNextResponseSec, createdAt: now, ...settings });
         await addMemberships(
           tx,
-          operators.map((o) => ({ groupId: group.id, operatorId: o.id })),
+          operators.map((o) => ({ groupId, operatorId: o.id })),
           now,
         );
         if (operators.length)
           await this.hooks.membersAdded?.(
             tx,
-            group.id,
+            groupId,
             operators.map((o) => o.id),
           );
-        return group.id;
+        return groupId;
       }),
     );
     return this.require(em, id);
@@ -116,11 +114,8 @@ export class GroupService {
         if (name !== undefined && name.toLowerCase() !== group.name.toLowerCase()) {
           await this.assertNameFree(tx, name);
         }
-        const written: EntityData<Group> = { ...settings };
-        if (name !== undefined) written.name = name;
-        if (first !== undefined) written.slFirstResponseSec = first;
-        if (next !== undefined) written.slNextResponseSec = next;
-        await updateRow(tx, Group, group.id, written);
+        const written: Partial<GroupFields> = { ...settings, name, slFirstResponseSec: first, slNextResponseSec: next };
+        await updateGroup(tx, group.id, written);
       }),
     );
     return this.require(em, id);
@@ -130,9 +125,9 @@ export class GroupService {
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
       const group = await this.require(tx, id);
-      await tx.nativeUpdate(Group, { id: group.id }, { deletedAt: this.clock.now() });
+      await updateGroup(tx, group.id, { deletedAt: this.clock.now() });
       await removeMemberships(tx, { groupId: id });
-      await tx.nativeUpdate(Scenario, { fallbackGroup: id }, { fallbackGroup: null });
+      await clearFallbackGroup(tx, id);
       await this.hooks.groupDeleted?.(tx, id);
       return id;
     });

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../shared/errors.js';
 import { lockOperators } from '../shared/operator-locks.js';
 import { pgDate } from '../shared/pg-time.js';
+import { rowWriter } from '../shared/sql.js';
 import { isId } from '../shared/validate.js';
 import { OperatorStatus } from './operator-status.js';
 
@@ -114,4 +115,48 @@ export function listOperators(
     params.push(filter.groupId);
   }
   return selectOperators(em, where.join(' and '), params, ' order by o.created_at, o.id');
+}
+
+/**
+ * What an operator's row is written from, outside routing (which writes loads and assignments
+ * in its own statements, src/routing/router.ts).
+ */
+export type OperatorFields = Pick<
+  OperatorRecord,
+  | 'userId'
+  | 'maxDialogs'
+  | 'autoLogoutSec'
+  | 'status'
+  | 'awayReason'
+  | 'presenceSeenAt'
+  | 'lastActivityAt'
+  | 'createdAt'
+  | 'deletedAt'
+>;
+
+const operatorRows = rowWriter<OperatorFields>('operators', {
+  userId: 'user_id',
+  maxDialogs: 'max_dialogs',
+  autoLogoutSec: 'auto_logout_sec',
+  status: 'status',
+  awayReason: 'away_reason',
+  presenceSeenAt: 'presence_seen_at',
+  lastActivityAt: 'last_activity_at',
+  createdAt: 'created_at',
+  deletedAt: 'deleted_at',
+});
+
+/** Inserts an operator profile (OFFLINE, holding nothing); answers with its id. */
+export function insertOperator(
+  em: EntityManager,
+  fields: Pick<OperatorFields, 'userId' | 'createdAt'> & Partial<Pick<OperatorFields, 'maxDialogs' | 'autoLogoutSec'>>,
+): Promise<string> {
+  return operatorRows.insert(em, fields);
+}
+
+export const updateOperator = operatorRows.update;
+
+/** The live operator profile of the account `userId`, if it has one, was active at `at`. */
+export async function touchOperatorOfUser(em: EntityManager, userId: string, at: Date): Promise<void> {
+  await em.execute('update operators set last_activity_at = ? where user_id = ? and deleted_at is null', [at, userId]);
 }

@@ -1,22 +1,26 @@
-import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { addMemberships, removeMemberships, requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
 import { ConflictError } from '../shared/errors.js';
-import { insertRow, updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { intInRange, isId, validateAll } from '../shared/validate.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from '../users/accounts.js';
-import { User } from '../users/user.entity.js';
-import { readLiveUser } from '../users/user-record.js';
-import { Operator } from './operator.entity.js';
+import { readLiveUser, updateUser } from '../users/user-record.js';
 import type { CreateOperatorInput, UpdateOperatorInput } from './operator.inputs.js';
 import { OperatorStatus } from './operator-status.js';
 import * as validate from '../shared/validate.js';
 import { endSessions } from '../auth/sessions.js';
 import type { EventSink } from '../events/domain-event.js';
 import type { PresenceService } from './presence.service.js';
-import { listOperators, readLiveOperators, requireOperator, type OperatorRecord } from './operator-record.js';
+import {
+  insertOperator,
+  listOperators,
+  readLiveOperators,
+  requireOperator,
+  updateOperator,
+  type OperatorRecord,
+} from './operator-record.js';
 
 export const MAX_DIALOGS_RANGE = [1, 10000] as const;
 export const AUTO_LOGOUT_RANGE = [0, 604800] as const;
@@ -66,32 +70,27 @@ export class OperatorService {
       inTransaction(em, async (tx) => {
         const groups = await requireGroups(tx, input.groupIds ?? [], 'groupIds');
         const now = this.clock.now();
-        const user = await insertUser(tx, account, Role.OPERATOR, now);
-        const operator = await this.insertProfile(tx, user, now, { maxDialogs, autoLogoutSec });
+        const userId = await insertUser(tx, account, Role.OPERATOR, now);
+        const operatorId = await this.insertProfile(tx, userId, now, { maxDialogs, autoLogoutSec });
         await addMemberships(
           tx,
-          groups.map((g) => ({ groupId: g.id, operatorId: operator.id })),
+          groups.map((g) => ({ groupId: g.id, operatorId })),
           now,
         );
-        return operator.id;
+        return operatorId;
       }),
     );
     return requireOperator(em, id);
   }
 
-  /** The operator profile of a freshly inserted user (inside the caller's transaction). */
-  async insertProfile(
+  /** The operator profile of a freshly inserted user (inside the caller's transaction); answers with its id. */
+  insertProfile(
     tx: EntityManager,
-    user: User,
+    userId: string,
     at: Date,
     limits: { maxDialogs?: number; autoLogoutSec?: number } = {},
-  ): Promise<Operator> {
-    return insertRow(tx, Operator, {
-      user,
-      createdAt: at,
-      ...(limits.maxDialogs !== undefined ? { maxDialogs: limits.maxDialogs } : {}),
-      ...(limits.autoLogoutSec !== undefined ? { autoLogoutSec: limits.autoLogoutSec } : {}),
-    });
+  ): Promise<string> {
+    return insertOperator(tx, { userId, createdAt: at, ...limits });
   }
 
   async update(em: EntityManager, id: string, input: UpdateOperatorInput): Promise<OperatorRecord> {
@@ -108,16 +107,9 @@ export class OperatorService {
         const operator = await requireOperator(tx, id, 'id', true);
         const user = await readLiveUser(tx, operator.userId);
         if (!user) throw new Error(`operator ${operator.id} has no live user`);
-        const account: EntityData<User> = {};
-        if (email !== undefined && email !== user.email) {
-          await assertEmailFree(tx, email, user.id);
-          account.email = email;
-        }
-        if (firstName !== undefined) account.firstName = firstName;
-        if (lastName !== undefined) account.lastName = lastName;
-        await updateRow(tx, User, user.id, account);
-        const profile: EntityData<Operator> = {};
-        if (autoLogoutSec !== undefined) profile.autoLogoutSec = autoLogoutSec;
+        const newEmail = email !== undefined && email !== user.email ? email : undefined;
+        if (newEmail !== undefined) await assertEmailFree(tx, newEmail, user.id);
+        await updateUser(tx, user.id, { email: newEmail, firstName, lastName });
 
         let moreCapacity = false;
         if (maxDialogs !== undefined) {
@@ -128,7 +120,6 @@ export class OperatorService {
             );
           }
           moreCapacity = maxDialogs > operator.maxDialogs;
-          profile.maxDialogs = maxDialogs;
         }
         if (input.groupIds != null) {
           const groups = await requireGroups(tx, input.groupIds, 'groupIds');
@@ -140,7 +131,7 @@ export class OperatorService {
           );
           moreCapacity ||= groups.length > 0;
         }
-        await updateRow(tx, Operator, operator.id, profile);
+        await updateOperator(tx, operator.id, { maxDialogs, autoLogoutSec });
         if (moreCapacity && operator.status === OperatorStatus.ONLINE) {
           await this.presence.capacityAvailable(tx, operator.id);
         }
@@ -155,8 +146,8 @@ export class OperatorService {
     return inTransaction(em, async (tx) => {
       const operator = await this.presence.removing(tx, id);
       const now = this.clock.now();
-      await tx.nativeUpdate(Operator, { id: operator.id }, { deletedAt: now });
-      await tx.nativeUpdate(User, { id: operator.userId }, { deletedAt: now });
+      await updateOperator(tx, operator.id, { deletedAt: now });
+      await updateUser(tx, operator.userId, { deletedAt: now });
       await removeMemberships(tx, { operatorId: operator.id });
       await endSessions(tx, this.events, operator.userId, now);
       return id;

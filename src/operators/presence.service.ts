@@ -7,9 +7,8 @@ import type { Clock } from '../shared/clock.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId } from '../shared/validate.js';
-import { Operator } from './operator.entity.js';
 import { OperatorStatus } from './operator-status.js';
-import { readOperators, requireOperator, type OperatorRecord } from './operator-record.js';
+import { readOperators, requireOperator, updateOperator, type OperatorRecord } from './operator-record.js';
 
 const MAX_OFFLINE_ROUNDS = 20;
 export const MAX_AWAY_REASON = 200;
@@ -62,17 +61,13 @@ export class PresenceService {
       const operator = await requireOperator(tx, targetId, 'operatorId', true);
       if (operator.status === status && operator.awayReason === awayReason) return;
       const now = this.clock.now();
-      await tx.nativeUpdate(
-        Operator,
-        { id: operator.id },
-        {
-          ...(operator.status === OperatorStatus.OFFLINE ? { presenceSeenAt: now } : {}),
-          status,
-          awayReason,
-          // A status the operator sets is activity (auto-logout counts AWAY as logged in).
-          lastActivityAt: now,
-        },
-      );
+      await updateOperator(tx, operator.id, {
+        presenceSeenAt: operator.status === OperatorStatus.OFFLINE ? now : undefined,
+        status,
+        awayReason,
+        // A status the operator sets is activity (auto-logout counts AWAY as logged in).
+        lastActivityAt: now,
+      });
       await this.announce(tx, operator.id);
       if (status === OperatorStatus.ONLINE) await this.router.drain(tx, operator.id);
     });
@@ -261,7 +256,7 @@ export class PresenceService {
 
   /** Marks a locked operator OFFLINE and routes the dialogs they held on. */
   private async goOffline(tx: EntityManager, operator: OperatorRecord): Promise<void> {
-    await tx.nativeUpdate(Operator, { id: operator.id }, { status: OperatorStatus.OFFLINE, awayReason: null });
+    await updateOperator(tx, operator.id, { status: OperatorStatus.OFFLINE, awayReason: null });
     await this.announce(tx, operator.id);
     await this.router.rerouteAll(tx, operator.id);
   }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgDate } from '../shared/pg-time.js';
+import { rowWriter } from '../shared/sql.js';
 
 /** A scenario as the API answers with it (the GraphQL type `Scenario`): a plain object built from its row. */
 export interface ScenarioRecord {
@@ -49,4 +50,26 @@ export async function listScenarios(em: EntityManager): Promise<ScenarioRecord[]
     'select s.* from scenarios s where s.deleted_at is null order by s.created_at, s.id',
   );
   return rows.map(scenarioRecord);
+}
+
+/** What a scenario's row is written from. */
+export type ScenarioFields = Omit<ScenarioRecord, 'id'>;
+
+const scenarioRows = rowWriter<ScenarioFields>('scenarios', {
+  name: 'name',
+  fallbackGroupId: 'fallback_group_id',
+  createdAt: 'created_at',
+  deletedAt: 'deleted_at',
+});
+
+/** Inserts a scenario; answers with its id. */
+export function insertScenario(em: EntityManager, fields: Omit<ScenarioFields, 'deletedAt'>): Promise<string> {
+  return scenarioRows.insert(em, fields);
+}
+
+export const updateScenario = scenarioRows.update;
+
+/** Scenarios falling back to the group `groupId` no longer do (it is being deleted). */
+export async function clearFallbackGroup(em: EntityManager, groupId: string): Promise<void> {
+  await em.execute('update scenarios set fallback_group_id = null where fallback_group_id = ?', [groupId]);
 }

@@ -1,12 +1,10 @@
-import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { requireGroups } from '../groups/membership.js';
 import type { Clock } from '../shared/clock.js';
 import { NotFoundError } from '../shared/errors.js';
-import { insertRow, updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import { isId, requiredName } from '../shared/validate.js';
-import { Scenario } from './scenario.entity.js';
-import { listScenarios, readLiveScenario, type ScenarioRecord } from './scenario-record.js';
+import { insertScenario, listScenarios, readLiveScenario, updateScenario, type ScenarioRecord } from './scenario-record.js';
 
 /** Bot scenarios and their fallback groups. */
 export class ScenarioService {
@@ -28,11 +26,11 @@ export class ScenarioService {
 
   async create(em: EntityManager, name: string, fallbackGroupId?: string | null): Promise<ScenarioRecord> {
     const validName = requiredName('name', name);
-    const scenario = await inTransaction(em, async (tx) => {
+    const scenarioId = await inTransaction(em, async (tx) => {
       const [group] = fallbackGroupId == null ? [] : await requireGroups(tx, [fallbackGroupId], 'fallbackGroupId');
-      return insertRow(tx, Scenario, { name: validName, fallbackGroup: group?.id ?? null, createdAt: this.clock.now() });
+      return insertScenario(tx, { name: validName, fallbackGroupId: group?.id ?? null, createdAt: this.clock.now() });
     });
-    return this.require(em, scenario.id);
+    return this.require(em, scenarioId);
   }
 
   /** `fallbackGroupId`: undefined keeps it, null clears it. */
@@ -44,14 +42,10 @@ export class ScenarioService {
     const name = changes.name == null ? undefined : requiredName('name', changes.name);
     await inTransaction(em, async (tx) => {
       const scenario = await this.require(tx, id, 'id', true);
-      const written: EntityData<Scenario> = {};
-      if (name !== undefined) written.name = name;
-      if (changes.fallbackGroupId === null) written.fallbackGroup = null;
-      else if (changes.fallbackGroupId !== undefined) {
-        const [group] = await requireGroups(tx, [changes.fallbackGroupId], 'fallbackGroupId');
-        written.fallbackGroup = group?.id ?? null;
-      }
-      await updateRow(tx, Scenario, scenario.id, written);
+      const [group] =
+        changes.fallbackGroupId == null ? [] : await requireGroups(tx, [changes.fallbackGroupId], 'fallbackGroupId');
+      const fallbackGroupId = changes.fallbackGroupId === undefined ? undefined : (group?.id ?? null);
+      await updateScenario(tx, scenario.id, { name, fallbackGroupId });
     });
     return this.require(em, id);
   }
@@ -63,7 +57,7 @@ export class ScenarioService {
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
       const scenario = await this.require(tx, id, 'id', true);
-      await tx.nativeUpdate(Scenario, { id: scenario.id }, { deletedAt: this.clock.now() });
+      await updateScenario(tx, scenario.id, { deletedAt: this.clock.now() });
       return scenario.id;
     });
   }

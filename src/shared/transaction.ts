@@ -109,8 +109,8 @@ export async function inTransaction<T>(em: EntityManager, work: (tx: EntityManag
 }
 
 /**
- * One attempt, on a fork of `em` with an empty identity map. Writes are statements (SQL, or
- * MikroORM's insert, nativeUpdate and nativeDelete); the unit of work never flushes. Neither a
+ * One attempt, on a fork of `em` with an empty identity map. Writes are SQL statements (each
+ * feature's `*-record.ts`); the unit of work never flushes. Neither a
  * flush nor `em.transactional()` is used because each runs inside an AsyncLocalStorage, and on
  * Node before 24 the first one turns on promise hooks for the rest of the process: every promise
  * after it (each GraphQL field, socket write and query) costs about twice as much.

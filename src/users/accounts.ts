@@ -3,9 +3,8 @@ import { hashPassword } from '../auth/secrets.js';
 import type { Role } from '../auth/role.js';
 import { ConflictError } from '../shared/errors.js';
 import { isUniqueViolation } from '../shared/db-errors.js';
-import { insertRow } from '../shared/row-writes.js';
 import * as validate from '../shared/validate.js';
-import { User } from './user.entity.js';
+import { insertUserRow } from './user-record.js';
 
 export interface AccountFields {
   readonly email: string;
@@ -50,11 +49,11 @@ export async function assertEmailFree(em: EntityManager, email: string, exceptUs
   }
 }
 
-/** Inserts a user inside the caller's transaction. */
-export async function insertUser(em: EntityManager, fields: ValidAccountFields, role: Role, at: Date): Promise<User> {
+/** Inserts a user inside the caller's transaction; answers with its id. */
+export async function insertUser(em: EntityManager, fields: ValidAccountFields, role: Role, at: Date): Promise<string> {
   await assertEmailFree(em, fields.email);
   const passwordHash = await fields.passwordHash;
-  return insertRow(em, User, {
+  return insertUserRow(em, {
     email: fields.email,
     firstName: fields.firstName,
     lastName: fields.lastName,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Role } from '../auth/role.js';
 import { pgDate } from '../shared/pg-time.js';
+import { rowWriter } from '../shared/sql.js';
 
 /**
  * An account as the API answers with it (the GraphQL type `User`): a plain object built from its
@@ -79,3 +80,26 @@ export async function readCredentials(em: EntityManager, by: { id: string } | { 
   );
   return row ? { user: userRecord(row), passwordHash: row.password_hash } : null;
 }
+
+/** What an account's row is written from. */
+export interface UserFields extends Omit<UserRecord, 'id'> {
+  /** argon2id; null: no password login. */
+  readonly passwordHash: string | null;
+}
+
+const userRows = rowWriter<UserFields>('users', {
+  email: 'email',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  role: 'role',
+  passwordHash: 'password_hash',
+  createdAt: 'created_at',
+  deletedAt: 'deleted_at',
+});
+
+/** Inserts an account; answers with its id. */
+export function insertUserRow(em: EntityManager, fields: Omit<UserFields, 'deletedAt'>): Promise<string> {
+  return userRows.insert(em, fields);
+}
+
+export const updateUser = userRows.update;

@@ -1,18 +1,16 @@
-import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../auth/role.js';
 import { endSessions } from '../auth/sessions.js';
 import type { EventSink } from '../events/domain-event.js';
 import type { Clock } from '../shared/clock.js';
 import { NotFoundError } from '../shared/errors.js';
-import { updateRow } from '../shared/row-writes.js';
 import { inTransaction } from '../shared/transaction.js';
 import * as validate from '../shared/validate.js';
 import { isId } from '../shared/validate.js';
 import { readOperatorsOfUsers } from '../operators/operator-record.js';
 import type { OperatorService } from '../operators/operator.service.js';
 import { assertEmailFree, insertUser, validateAccount, withEmailConflict } from './accounts.js';
-import { User } from './user.entity.js';
-import { listUsers, readLiveUser, type UserRecord } from './user-record.js';
+import { listUsers, readLiveUser, updateUser, type UserRecord } from './user-record.js';
 import type { CreateUserInput, UpdateUserInput } from './user.inputs.js';
 
 /** User accounts of every role. */
@@ -35,15 +33,15 @@ export class UserService {
   async create(em: EntityManager, input: CreateUserInput): Promise<UserRecord> {
     const account = validateAccount(input);
     await account.passwordHash; // before the transaction, so it holds no locks while hashing
-    const user = await withEmailConflict(() =>
+    const userId = await withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const now = this.clock.now();
-        const user = await insertUser(tx, account, input.role, now);
-        if (input.role === Role.OPERATOR) await this.operators.insertProfile(tx, user, now);
-        return user;
+        const userId = await insertUser(tx, account, input.role, now);
+        if (input.role === Role.OPERATOR) await this.operators.insertProfile(tx, userId, now);
+        return userId;
       }),
     );
-    return this.require(em, user.id);
+    return this.require(em, userId);
   }
 
   /** Email and names; a field left out (or null) keeps its value. The email stays unique. */
@@ -56,14 +54,9 @@ export class UserService {
     await withEmailConflict(() =>
       inTransaction(em, async (tx) => {
         const user = await this.require(tx, id, true);
-        const changes: EntityData<User> = {};
-        if (email !== undefined && email !== user.email) {
-          await assertEmailFree(tx, email, user.id);
-          changes.email = email;
-        }
-        if (firstName !== undefined) changes.firstName = firstName;
-        if (lastName !== undefined) changes.lastName = lastName;
-        await updateRow(tx, User, user.id, changes);
+        const newEmail = email !== undefined && email !== user.email ? email : undefined;
+        if (newEmail !== undefined) await assertEmailFree(tx, newEmail, user.id);
+        await updateUser(tx, user.id, { email: newEmail, firstName, lastName });
       }),
     );
     return this.require(em, id);
@@ -83,7 +76,7 @@ export class UserService {
     return inTransaction(em, async (tx) => {
       const locked = await this.require(tx, id, true);
       const now = this.clock.now();
-      await tx.nativeUpdate(User, { id: locked.id }, { deletedAt: now });
+      await updateUser(tx, locked.id, { deletedAt: now });
       await endSessions(tx, this.events, locked.id, now);
       return locked.id;
     });

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventType } from '../events/event-type.js';
 import { pgDate } from '../shared/pg-time.js';
+import { rowWriter } from '../shared/sql.js';
 
 /**
  * A webhook as the API answers with it (the GraphQL type `Webhook`): a plain object built from its
@@ -59,4 +60,34 @@ export async function readWebhook(
 export async function listWebhooks(em: EntityManager): Promise<WebhookRecord[]> {
   const rows = await em.execute<WebhookRow[]>(`select ${WEBHOOK_COLUMNS} from webhooks w order by w.created_at, w.id`);
   return rows.map(webhookRecord);
+}
+
+/** What a webhook's row is written from. */
+export interface WebhookFields extends Omit<WebhookRecord, 'id'> {
+  /** The signing secret, sealed (secret-box.ts). */
+  readonly secret: string;
+  /** The last log position whose events were turned into jobs for it. */
+  readonly position: number;
+}
+
+const webhookRows = rowWriter<WebhookFields>('webhooks', {
+  url: 'url',
+  types: { column: 'types', placeholder: 'array[?]::text[]' },
+  active: 'active',
+  secret: 'secret',
+  createdAt: 'created_at',
+  failingSince: 'failing_since',
+  position: 'position',
+});
+
+/** Inserts a webhook (active); answers with its id. */
+export function insertWebhook(em: EntityManager, fields: Omit<WebhookFields, 'active' | 'failingSince'>): Promise<string> {
+  return webhookRows.insert(em, fields);
+}
+
+export const updateWebhook = webhookRows.update;
+
+/** Deletes the webhook `id`; its jobs and attempts go with it. */
+export async function deleteWebhook(em: EntityManager, id: string): Promise<void> {
+  await em.execute('delete from webhooks where id = ?', [id]);
 }

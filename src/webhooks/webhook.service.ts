@@ -1,15 +1,21 @@
-import type { EntityData, EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { EventType } from '../events/event-type.js';
 import type { EventLog, LogEntry } from '../realtime/event-log.js';
 import type { Clock } from '../shared/clock.js';
 import { BadInputError, NotFoundError } from '../shared/errors.js';
-import { insertRow, updateRow } from '../shared/row-writes.js';
 import { afterCommit, inTransaction } from '../shared/transaction.js';
 import { isId } from '../shared/validate.js';
 import { resolvedUrlProblem, urlProblem } from './address-guard.js';
 import { newSigningSecret, type SecretBox } from './secret-box.js';
-import { Webhook } from './webhook.entity.js';
-import { listWebhooks, readWebhook, type WebhookRecord } from './webhook-record.js';
+import {
+  deleteWebhook,
+  insertWebhook,
+  listWebhooks,
+  readWebhook,
+  updateWebhook,
+  type WebhookFields,
+  type WebhookRecord,
+} from './webhook-record.js';
 
 export const MAX_URL_LENGTH = 2000;
 export const DEFAULT_DELIVERIES_PAGE = 20;
@@ -90,19 +96,19 @@ export class WebhookService {
     const url = await this.checkedUrl(input.url);
     const types = this.checkedTypes(input.types);
     const secret = newSigningSecret();
-    const created = await inTransaction(em, async (tx) => {
+    const id = await inTransaction(em, async (tx) => {
       // From now on: events committed before this, even if not yet numbered, are not its.
       await this.log.numberCommitted(tx);
       afterCommit(tx, this.wake);
-      return insertRow(tx, Webhook, {
+      return insertWebhook(tx, {
         url,
         types,
         secret: this.secrets.seal(secret),
         createdAt: this.clock.now(),
-        position: String(await this.log.head(tx)),
+        position: await this.log.head(tx),
       });
     });
-    return { webhook: await this.require(em, created.id, 'id'), secret };
+    return { webhook: await this.require(em, id, 'id'), secret };
   }
 
   /**
@@ -114,19 +120,14 @@ export class WebhookService {
     const types = changes.types == null ? undefined : this.checkedTypes(changes.types);
     await inTransaction(em, async (tx) => {
       const webhook = await this.require(tx, id, 'id', 'no key update');
-      const written: EntityData<Webhook> = {};
-      if (url !== undefined) written.url = url;
-      if (types !== undefined) written.types = types;
-      if (changes.active != null && changes.active !== webhook.active) {
-        written.active = changes.active;
-        if (changes.active) {
-          await this.log.numberCommitted(tx);
-          written.position = String(await this.log.head(tx));
-          written.failingSince = null;
-          afterCommit(tx, this.wake);
-        }
+      const active = changes.active != null && changes.active !== webhook.active ? changes.active : undefined;
+      let restart: Partial<WebhookFields> = {};
+      if (active === true) {
+        await this.log.numberCommitted(tx);
+        restart = { position: await this.log.head(tx), failingSince: null };
+        afterCommit(tx, this.wake);
       }
-      await updateRow(tx, Webhook, webhook.id, written);
+      await updateWebhook(tx, webhook.id, { url, types, active, ...restart });
     });
     return this.require(em, id, 'id');
   }
@@ -135,7 +136,7 @@ export class WebhookService {
   async delete(em: EntityManager, id: string): Promise<string> {
     return inTransaction(em, async (tx) => {
       const webhook = await this.require(tx, id, 'id', 'update');
-      await tx.nativeDelete(Webhook, { id: webhook.id });
+      await deleteWebhook(tx, webhook.id);
       return webhook.id;
     });
   }
@@ -145,7 +146,7 @@ export class WebhookService {
     const secret = newSigningSecret();
     await inTransaction(em, async (tx) => {
       const webhook = await this.require(tx, id, 'id', 'no key update');
-      await updateRow(tx, Webhook, webhook.id, { secret: this.secrets.seal(secret) });
+      await updateWebhook(tx, webhook.id, { secret: this.secrets.seal(secret) });
     });
     return { webhook: await this.require(em, id, 'id'), secret };
   }
