@@ -224,6 +224,23 @@ describe('webhooks in one process', () => {
     ]);
   });
 
+  it('drops a delivery whose event the log no longer keeps, unsent, and the next event of its dialog goes out', async () => {
+    const id = await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED', 'MESSAGE_POSTED']);
+    receiver.respond = (d) => (d.body.type === 'DIALOG_STARTED' ? 503 : 200);
+    const d = await startDialog(bot);
+    await eventually(async () => (await attempts(t.admin, id)).length === 1, 10_000, 'first attempt');
+    const [[started]] = await feedEvents(t.db.url);
+    // What the retention sweep does to an event older than EVENT_RETENTION_DAYS.
+    await t.app.orm.em.fork().execute('delete from event_log where position = ?', [started]);
+    receiver.respond = () => 200;
+    await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "later") { id } }`, { id: d.id });
+    clock.advance(retryDelayMs(1, () => 1));
+    await eventually(() => receiver.delivered().length === 1, 10_000, 'the message');
+    expect(receiver.delivered().map((r) => r.body.type)).toEqual(['MESSAGE_POSTED']);
+    const pending = await t.app.orm.em.fork().execute('select 1 from webhook_jobs where webhook_id = ?', [id]);
+    expect(pending).toHaveLength(0);
+  });
+
   it('holds back later events of a failing dialog only; they follow in order once it recovers', async () => {
     const id = await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED', 'MESSAGE_POSTED']);
     let failing = true;

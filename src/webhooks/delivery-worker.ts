@@ -6,8 +6,9 @@ import type { Metrics } from '../observability/metrics.js';
 import type { EventBus } from '../realtime/event-bus.js';
 import type { Clock } from '../shared/clock.js';
 import { loggable, type Logger } from '../shared/logger.js';
-import { afterCommit, inTransaction } from '../shared/transaction.js';
-import { webhookBody } from './payload.js';
+import type { SqlFragment } from '../shared/sql.js';
+import { afterCommit, executeAtCommit, inTransaction } from '../shared/transaction.js';
+import { webhookBodies, type WebhookBody } from './payload.js';
 import type { SecretBox } from './secret-box.js';
 import type { SendResult, WebhookSender } from './sender.js';
 
@@ -21,6 +22,11 @@ const MAX_RETRY_MS = 60 * 60 * 1000;
 const POLL_MS = 1000;
 /** Deliveries one process sends at once. */
 const MAX_IN_FLIGHT = 32;
+/**
+ * A finished delivery claims more only once this few are left in flight (or, at once, when it
+ * was the last): under load, jobs are claimed in batches rather than one statement each.
+ */
+const CLAIM_BELOW = MAX_IN_FLIGHT / 2;
 /** Log entries turned into jobs per webhook per transaction (keeps it short). */
 const FAN_OUT_BATCH = 5000;
 /**
@@ -170,9 +176,16 @@ export class DeliveryWorker {
     this.claimDue = false;
     const jobs = await this.claim(this.key, room);
     if (jobs.length === room) this.claimDue = true;
+    const bodies = await webhookBodies(
+      this.options.rootEm.fork(),
+      jobs.map((job) => job.position),
+    ).catch(async (error: unknown) => {
+      await Promise.all(jobs.map((job) => this.release(job)));
+      throw error;
+    });
     for (const job of jobs) {
       const id = `${job.webhookId}:${job.position}`;
-      const sending = this.deliver(job)
+      const sending = this.deliver(job, bodies.get(job.position))
         .catch(async (error: unknown) => {
           this.options.logger.warn({ err: loggable(error) }, 'webhook delivery failed to run');
           await this.release(job);
@@ -181,7 +194,7 @@ export class DeliveryWorker {
           this.inFlight.delete(id);
           // The next event of its dialog may be due now.
           this.claimDue = true;
-          this.kick();
+          if (this.inFlight.size <= CLAIM_BELOW) this.kick();
         });
       this.inFlight.set(id, sending);
     }
@@ -237,12 +250,13 @@ export class DeliveryWorker {
     });
   }
 
+  /** Claims up to `limit` due jobs: one statement, sent with its transaction's COMMIT. */
   private async claim(key: number, limit: number): Promise<ClaimedJob[]> {
-    return inTransaction(this.options.rootEm.fork(), async (tx) => {
-      const rows = await tx.execute<
-        Array<{ webhook_id: string; position: string; attempts: number; started_at: Date; url: string; secret: string }>
-      >(
-        `with alive as materialized (
+    const claimed = await inTransaction(this.options.rootEm.fork(), async (tx) =>
+      executeAtCommit<{ webhook_id: string; position: string; attempts: number; started_at: Date; url: string; secret: string }>(
+        tx,
+        {
+          sql: `with alive as materialized (
            select objid::bigint as key from pg_locks
             where locktype = 'advisory' and classid = ${WORKER_LOCK_CLASS} and objsubid = 2 and granted
               and database = (select oid from pg_database where datname = current_database())
@@ -260,45 +274,53 @@ export class DeliveryWorker {
          update webhook_jobs j set claimed_by = ?, attempts = j.attempts + 1
            from due where j.webhook_id = due.webhook_id and j.position = due.position
          returning j.webhook_id, j.position, j.attempts, j.started_at, due.url, due.secret`,
-        [this.options.clock.now(), limit, key],
-      );
-      return rows.map((r) => ({
-        webhookId: r.webhook_id,
-        position: Number(r.position),
-        attempt: r.attempts,
-        startedAt: new Date(r.started_at),
-        url: r.url,
-        secret: r.secret,
-      }));
-    });
+          params: [this.options.clock.now(), limit, key],
+        },
+      ),
+    );
+    return (await claimed.rows).map((r) => ({
+      webhookId: r.webhook_id,
+      position: Number(r.position),
+      attempt: r.attempts,
+      startedAt: new Date(r.started_at),
+      url: r.url,
+      secret: r.secret,
+    }));
   }
 
-  private async deliver(job: ClaimedJob): Promise<void> {
-    const { rootEm, bus, clock, sender, secrets } = this.options;
-    const em = rootEm.fork();
-    const [entry] = await bus.log.readAt(em, [job.position]);
-    if (!entry) {
+  /** Sends `job`'s event (`body`: undefined when the log no longer keeps it) and records the attempt. */
+  private async deliver(job: ClaimedJob, body: WebhookBody | undefined): Promise<void> {
+    const { rootEm, clock, sender, secrets } = this.options;
+    if (!body) {
       // Pruned from the log (past EVENT_RETENTION_DAYS): there is nothing left to send.
-      await em.execute('delete from webhook_jobs where webhook_id = ? and position = ? and claimed_by = ?', [
-        job.webhookId,
-        job.position,
-        this.key,
-      ]);
+      await rootEm
+        .fork()
+        .execute('delete from webhook_jobs where webhook_id = ? and position = ? and claimed_by = ?', [
+          job.webhookId,
+          job.position,
+          this.key,
+        ]);
       return;
     }
     const at = clock.now();
     let result: SendResult;
     try {
-      const body = JSON.stringify(await webhookBody(em, entry));
-      const id = String(entry.position);
-      const signature = new Signer(secrets.open(job.secret)).sign(id, at, body);
+      const json = JSON.stringify(body);
+      const id = String(job.position);
+      const signature = new Signer(secrets.open(job.secret)).sign(id, at, json);
       const headers = {
         'webhook-id': id,
         'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
         'webhook-signature': signature,
         'user-agent': 'handover-webhooks',
       };
-      result = await sender.send({ url: job.url, headers, body, timeoutMs: DELIVERY_TIMEOUT_MS, signal: this.abort.signal });
+      result = await sender.send({
+        url: job.url,
+        headers,
+        body: json,
+        timeoutMs: DELIVERY_TIMEOUT_MS,
+        signal: this.abort.signal,
+      });
     } catch (error) {
       // The secret could not be opened: an attempt that failed before sending.
       result = {
@@ -312,7 +334,8 @@ export class DeliveryWorker {
     const outcome = await this.record(job, at, result);
     this.options.metrics.webhookDeliveries.inc({ result: outcome });
     if (outcome === 'delivered') {
-      this.options.metrics.webhookLatencySeconds.observe(Math.max(0, (clock.now().getTime() - entry.at.getTime()) / 1000));
+      const sinceEvent = clock.now().getTime() - Date.parse(body.timestamp);
+      this.options.metrics.webhookLatencySeconds.observe(Math.max(0, sinceEvent / 1000));
     }
   }
 
@@ -329,7 +352,10 @@ export class DeliveryWorker {
       .catch((error: unknown) => this.options.logger.warn({ err: loggable(error) }, 'could not release a webhook job'));
   }
 
-  /** Records the attempt and what follows from it, in one short transaction (attempt, webhook row, then job). */
+  /**
+   * Records the attempt and what follows from it, in one short transaction that takes its locks
+   * in one order: the attempt (its key share on the webhook row), the webhook row, then the job.
+   */
   private async record(job: ClaimedJob, at: Date, result: SendResult): Promise<Result> {
     const { rootEm, clock } = this.options;
     return inTransaction(rootEm.fork(), async (tx) => {
@@ -339,11 +365,11 @@ export class DeliveryWorker {
       const givenUp = failed && result.statusCode !== 410 && now.getTime() - job.startedAt.getTime() >= RETRY_WINDOW_MS;
       const nextAttemptAt =
         failed && result.statusCode !== 410 && !givenUp ? new Date(now.getTime() + retryDelayMs(job.attempt)) : null;
-      // First, as it takes FOR KEY SHARE on the webhook row; skipped when the webhook was deleted.
-      await tx.execute(
-        `insert into webhook_attempts (webhook_id, position, attempt, at, status_code, duration_ms, error, response_body, next_attempt_at)
-         select ?, ?, ?, ?, ?, ?, ?, ?, ? where exists (select 1 from webhooks where id = ?)`,
-        [
+      // Skipped when the webhook was deleted meanwhile.
+      const attempt: SqlFragment = {
+        sql: `insert into webhook_attempts (webhook_id, position, attempt, at, status_code, duration_ms, error, response_body, next_attempt_at)
+              select ?, ?, ?, ?, ?, ?, ?, ?, ? where exists (select 1 from webhooks where id = ?)`,
+        params: [
           job.webhookId,
           job.position,
           job.attempt,
@@ -355,13 +381,22 @@ export class DeliveryWorker {
           nextAttemptAt,
           job.webhookId,
         ],
-      );
-      let outcome: Result;
+      };
       if (!failed) {
-        outcome = 'delivered';
-        await tx.execute('update webhooks set failing_since = null where id = ? and failing_since is not null', [job.webhookId]);
-        await tx.execute('delete from webhook_jobs where webhook_id = ? and position = ? and claimed_by = ?', jobKey);
-      } else if (result.statusCode === 410) {
+        // The common case in one statement, sent with the COMMIT. The job's delete reads both
+        // changes' counts first, so the attempt and the webhook row are written before the job.
+        executeAtCommit(tx, {
+          sql: `with attempt as (${attempt.sql} returning 1),
+                     recovered as (update webhooks set failing_since = null where id = ? and failing_since is not null returning 1)
+                delete from webhook_jobs where webhook_id = ? and position = ? and claimed_by = ?
+                   and (select count(*) from attempt) + (select count(*) from recovered) >= 0`,
+          params: [...attempt.params, job.webhookId, ...jobKey],
+        });
+        return 'delivered';
+      }
+      await tx.execute(attempt.sql, [...attempt.params]);
+      let outcome: Result;
+      if (result.statusCode === 410) {
         outcome = 'gone';
         // The receiver asked to stop: the webhook is deactivated; this job waits for a reactivation.
         await tx.execute('update webhooks set active = false, failing_since = coalesce(failing_since, ?) where id = ?', [

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { cursorOf } from '../events/event.types.js';
-import type { LogEntry } from '../realtime/event-log.js';
 
 /** A timestamp column as JSON: ISO 8601 in UTC, or null. */
 type Iso = string | null;
@@ -80,46 +79,60 @@ const DIALOG_SQL = `select json_build_object(
     'scenarioId', d.scenario_id, 'groupId', d.group_id, 'operatorId', d.operator_id,
     'createdAt', ${ISO('d.created_at')}, 'handedOverAt', ${ISO('d.handed_over_at')}, 'queuedAt', ${ISO('d.queued_at')},
     'assignedAt', ${ISO('d.assigned_at')}, 'firstResponseAt', ${ISO('d.first_response_at')}, 'closedAt', ${ISO('d.closed_at')}
-  ) as json from dialogs d where d.id = ?`;
+  ) from dialogs d where d.id = l.dialog_id`;
 
 const MESSAGE_SQL = `select json_build_object(
     'id', m.id, 'dialogId', m.dialog_id, 'author', m.author, 'text', m.text, 'operatorId', m.operator_id,
     'createdAt', ${ISO('m.created_at')}
-  ) as json from messages m where m.id = ?`;
+  ) from messages m where m.id = l.message_id`;
 
 const TRANSFER_SQL = `select json_build_object(
     'id', t.id, 'dialogId', t.dialog_id, 'at', ${ISO('t.at')}, 'kind', t.kind, 'outcome', t.outcome,
     'reasons', to_json(t.reasons), 'note', t.note, 'requestedGroupId', t.requested_group_id,
     'requestedOperatorId', t.requested_operator_id, 'fromOperatorId', t.from_operator_id, 'toOperatorId', t.to_operator_id
-  ) as json from dialog_transfers t where t.id = ?`;
+  ) from dialog_transfers t where t.id = l.transfer_id`;
 
 const OPERATOR_SQL = `select json_build_object(
     'id', o.id, 'firstName', u.first_name, 'lastName', u.last_name, 'status', o.status,
     'maxDialogs', o.max_dialogs, 'activeDialogCount', o.active_dialog_count, 'lastActivityAt', ${ISO('o.last_activity_at')},
     'groupIds', coalesce((select json_agg(gm.group_id order by gm.group_id) from group_members gm where gm.operator_id = o.id), '[]'::json)
-  ) as json from operators o join users u on u.id = o.user_id where o.id = ?`;
+  ) from operators o join users u on u.id = o.user_id where o.id = l.operator_id`;
 
-async function one<T>(em: EntityManager, sql: string, id: string | null): Promise<T | null> {
-  if (id === null) return null;
-  const [row] = await em.execute<Array<{ json: T }>>(sql, [id]);
-  return row?.json ?? null;
+interface BodyRow {
+  readonly position: string;
+  readonly type: string;
+  readonly at: Date | string;
+  readonly dialog: DialogJson | null;
+  readonly message: MessageJson | null;
+  readonly transfer: TransferJson | null;
+  readonly operator: OperatorJson | null;
 }
 
 /**
- * A delivery's body. The entities are read when the attempt is built, so a retry shows them as
- * they are then; the event's type and the transfer (a decision, never changed) say what happened.
+ * The bodies of the deliveries of the log entries at `positions`, by position, in one statement
+ * (an entry the log no longer keeps has none). The entities are read when the attempt is built,
+ * so a retry shows them as they are then; the event's type and the transfer (a decision, never
+ * changed) say what happened.
  */
-export async function webhookBody(em: EntityManager, entry: LogEntry): Promise<WebhookBody> {
-  const [dialog, message, transfer, operator] = await Promise.all([
-    one<DialogJson>(em, DIALOG_SQL, entry.dialogId),
-    one<MessageJson>(em, MESSAGE_SQL, entry.messageId),
-    one<TransferJson>(em, TRANSFER_SQL, entry.transferId),
-    one<OperatorJson>(em, OPERATOR_SQL, entry.operatorId),
-  ]);
-  const cursor = cursorOf(entry.position);
-  return {
-    type: entry.type,
-    timestamp: entry.at.toISOString(),
-    data: { eventId: cursor, cursor, dialog, message, transfer, operator },
-  };
+export async function webhookBodies(em: EntityManager, positions: readonly number[]): Promise<Map<number, WebhookBody>> {
+  if (positions.length === 0) return new Map();
+  const rows = await em.execute<BodyRow[]>(
+    `select l.position, l.type, l.at, (${DIALOG_SQL}) as dialog, (${MESSAGE_SQL}) as message,
+            (${TRANSFER_SQL}) as transfer, (${OPERATOR_SQL}) as operator
+       from event_log l where l.position = any(?::bigint[])`,
+    // An array literal: the query builder would spread a JS array into a list of values.
+    [`{${positions.join(',')}}`],
+  );
+  return new Map(
+    rows.map((row) => {
+      const cursor = cursorOf(Number(row.position));
+      const { dialog, message, transfer, operator } = row;
+      const body = {
+        type: row.type,
+        timestamp: new Date(row.at).toISOString(),
+        data: { eventId: cursor, cursor, dialog, message, transfer, operator },
+      };
+      return [Number(row.position), body];
+    }),
+  );
 }
