@@ -234,15 +234,17 @@ export class DeliveryWorker {
       const now = clock.now();
       for (const webhook of webhooks) {
         const upTo = Math.min(head, Number(webhook.position) + FAN_OUT_BATCH);
-        await tx.execute(
-          `insert into webhook_jobs (webhook_id, position, dialog_id, next_attempt_at, started_at)
-           select ?, l.position, l.dialog_id, ?, ? from event_log l
-            where l.position > ? and l.position <= ? and l.feed
-              and l.type in (select unnest(types) from webhooks where id = ?)
-           on conflict do nothing`,
-          [webhook.id, now, now, webhook.position, upTo, webhook.id],
-        );
-        await tx.execute('update webhooks set position = ? where id = ?', [upTo, webhook.id]);
+        // The webhook's row is locked above, so its jobs and position can go with the COMMIT.
+        executeAtCommit(tx, {
+          sql: `with jobs as (
+                  insert into webhook_jobs (webhook_id, position, dialog_id, next_attempt_at, started_at)
+                  select ?, l.position, l.dialog_id, ?, ? from event_log l
+                   where l.position > ? and l.position <= ? and l.feed
+                     and l.type in (select unnest(types) from webhooks where id = ?)
+                  on conflict do nothing)
+                update webhooks set position = ? where id = ?`,
+          params: [webhook.id, now, now, webhook.position, upTo, webhook.id, upTo, webhook.id],
+        });
       }
       if (webhooks.some((w) => Number(w.position) + FAN_OUT_BATCH < head)) this.pumpAgain = true;
       // Webhooks another process held (SKIP LOCKED) are that process's to do.
