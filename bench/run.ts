@@ -6,6 +6,7 @@ import { fanoutBench, medianFanout } from './fanout.js';
 import { erlangBench, liveStatsBench } from './live-stats.js';
 import { ADMIN_TOKEN, cpuSeconds, postgresCpuSeconds, ROOT, startPg, startServer, type ServerChild } from './lib/env.js';
 import { closeAgent, gql } from './lib/http.js';
+import { forkHelper } from './lib/ipc.js';
 import { machine, printTable, writeResults, type BenchResult } from './lib/results.js';
 import { seedGroups, seedOperators, withDb } from './lib/seed.js';
 import { freePort } from './lib/settled-memory.js';
@@ -84,7 +85,7 @@ interface CpuPerIteration {
   readonly client: number;
 }
 
-/** The three loads each routing round runs in turn. */
+/** The three loads each routing round runs in turn (at 32 clients, a fourth: see routingWebhook). */
 type Side = 'product' | 'baseline' | 'logged';
 
 interface MeasuredRun extends LoadResult {
@@ -105,6 +106,76 @@ async function measured(run: () => Promise<LoadResult>, serverPid: number | null
   return { ...result, cpu };
 }
 
+/** The routing events a bot platform would take as webhooks: two per start + transfer. */
+const ROUTING_EVENT_TYPES = ['DIALOG_STARTED', 'DIALOG_ASSIGNED', 'DIALOG_QUEUED'];
+const EVENTS_PER_ITERATION = 2;
+
+interface HookedRun {
+  readonly run: MeasuredRun;
+  /** Deliveries the receiver had verified when the load ended, per iteration. */
+  readonly deliveredInWindow: number;
+  /** From the load's end until every event of the run was delivered, ms. */
+  readonly drainMs: number;
+  /** Dialogs per second over the run and the drain after it: routing with every delivery made. */
+  readonly withDeliveriesPerSecond: number;
+}
+
+/**
+ * A webhook on the routing events, to a receiver in a process of its own that verifies every
+ * signature. It is on only while `during` runs a load, then every event of that load is awaited
+ * before the next run starts, so no other run shares the machine with its deliveries.
+ */
+async function routingWebhook(server: ServerChild): Promise<{
+  during(run: () => Promise<MeasuredRun>): Promise<HookedRun>;
+  stop(): Promise<void>;
+}> {
+  const receiver = forkHelper('webhook-receiver');
+  const { url } = await receiver.next<{ url: string }>('listening');
+  const { createWebhook } = await gql<{ createWebhook: { webhook: { id: string }; secret: string } }>(
+    server.url,
+    ADMIN_TOKEN,
+    `mutation($u: String!, $t: [EventType!]!) { createWebhook(input: { url: $u, types: $t }) { webhook { id } secret } }`,
+    { u: url, t: ROUTING_EVENT_TYPES },
+  );
+  receiver.send({ kind: 'secret', secret: createWebhook.secret });
+  await receiver.next('ready');
+  const setActive = (active: boolean): Promise<unknown> =>
+    gql(server.url, ADMIN_TOKEN, `mutation($id: ID!, $a: Boolean!) { updateWebhook(id: $id, input: { active: $a }) { id } }`, {
+      id: createWebhook.webhook.id,
+      a: active,
+    });
+  const delivered = async (): Promise<{ delivered: number; rejected: number }> => {
+    receiver.send({ kind: 'report' });
+    return receiver.next('report');
+  };
+  await setActive(false);
+  return {
+    async during(load) {
+      const before = (await delivered()).delivered;
+      await setActive(true);
+      const run = await load();
+      const ended = performance.now();
+      const inWindow = (await delivered()).delivered - before;
+      const expected = before + run.iterations * EVENTS_PER_ITERATION;
+      for (let waited = 0; (await delivered()).delivered < expected; waited += 20) {
+        if (waited > 120_000) throw new Error('webhook deliveries did not catch up within 2 minutes');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const drainMs = round(performance.now() - ended);
+      await setActive(false);
+      const { rejected } = await delivered();
+      if (rejected > 0) throw new Error(`${rejected} webhook deliveries failed their signature check`);
+      return {
+        run,
+        deliveredInWindow: round(inWindow / run.iterations, 2),
+        drainMs,
+        withDeliveriesPerSecond: round(run.iterations / (run.seconds + drainMs / 1000), 1),
+      };
+    },
+    stop: () => receiver.stop(),
+  };
+}
+
 async function previousResults(): Promise<BenchResult[]> {
   try {
     return (JSON.parse(await readFile(`${ROOT}/bench/results.json`, 'utf8')) as { results: BenchResult[] }).results;
@@ -120,7 +191,9 @@ async function main(): Promise<void> {
   try {
     // A migrated database with 10 groups and 200 ONLINE operators (each in 2 groups).
     const db = await pgServer.createDatabase();
-    let server = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+    // Webhooks may reach the benchmark's receiver on 127.0.0.1.
+    const routingEnv = { SWEEP_INTERVAL_MS: '60000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+    let server = await startServer(db, routingEnv);
     servers.push(server);
     const { groups } = await withDb(db, async (c) => {
       const groups = await seedGroups(c, 10, 'route-');
@@ -135,16 +208,22 @@ async function main(): Promise<void> {
       const figures: Record<string, number> = {};
       let ratio32 = NaN;
       const product = productIteration(server.url, token, groups);
+      const webhook = await routingWebhook(server);
       for (const clients of cfg.concurrency) {
         // Rounds of the three in turn: this machine's speed drifts over minutes, so each ratio is
         // taken between runs of one round, and the figures are medians over the rounds.
         const rounds: Array<Record<Side, MeasuredRun>> = [];
+        // At 32 clients each round also runs the product with a webhook on every routing event.
+        const hooked: HookedRun[] = [];
         for (let r = 0; r < cfg.reps; r++) {
           rounds.push({
             product: await measured(() => load(clients, cfg.durationMs, product), server.pid),
             baseline: await measured(() => load(clients, cfg.durationMs, baselineIteration(pool, groups)), null),
             logged: await measured(() => load(clients, cfg.durationMs, baselineIteration(pool, groups, true)), null),
           });
+          if (clients === 32) {
+            hooked.push(await webhook.during(() => measured(() => load(clients, cfg.durationMs, product), server.pid)));
+          }
         }
         const runsOf = (side: Side): MeasuredRun[] => rounds.map((r) => r[side]);
         const [productRuns, baselineRuns, loggedRuns] = [runsOf('product'), runsOf('baseline'), runsOf('logged')];
@@ -176,8 +255,23 @@ async function main(): Promise<void> {
             '32 clients: baseline load generator CPU ms per iteration': cpu(baselineRuns, 'client'),
             '32 clients: baseline with the event log PostgreSQL CPU ms per iteration': cpu(loggedRuns, 'database'),
           });
+          const hookedRun = medianRun(hooked.map((h) => h.run));
+          Object.assign(figures, {
+            '32 clients, a webhook on: dialogs/s': hookedRun.perSecond,
+            '32 clients, a webhook on: p99 ms': hookedRun.p99Ms,
+            '32 clients, a webhook on: routing ratio': round(
+              median(hooked.map((h, r) => h.run.perSecond / rounds[r].baseline.perSecond)),
+            ),
+            '32 clients, a webhook on: server CPU ms per iteration': median(hooked.map((h) => h.run.cpu.server)),
+            '32 clients, a webhook on: deliveries per iteration within the run': median(hooked.map((h) => h.deliveredInWindow)),
+            '32 clients, a webhook on: ms after the run until all were delivered': median(hooked.map((h) => h.drainMs)),
+            '32 clients, a webhook on: routing ratio with every delivery made': round(
+              median(hooked.map((h, r) => h.withDeliveriesPerSecond / rounds[r].baseline.perSecond)),
+            ),
+          });
         }
       }
+      await webhook.stop();
       // A steady 100 dialogs/s arriving at random (Poisson), not 32 clients waiting on each other.
       const open = await openLoad(100, cfg.durationMs * 2, seededRandom(20261201), (i) => product(i % 32, i));
       Object.assign(figures, {
@@ -186,7 +280,7 @@ async function main(): Promise<void> {
         'open loop 100 dialogs/s: p99 ms': open.p99Ms,
       });
       // The same 32 clients spread over two server processes on the one database.
-      const second = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+      const second = await startServer(db, routingEnv);
       servers.push(second);
       const perProcess = [productIteration(server.url, token, groups), productIteration(second.url, token, groups)];
       const spread = await repeat(cfg.reps, () => load(32, cfg.durationMs, (c, i) => perProcess[c % 2](c, i)));
@@ -202,7 +296,11 @@ async function main(): Promise<void> {
         parameters: { operators: 200, groups: 10, groupsPerOperator: 2, durationMs: cfg.durationMs, reps: cfg.reps },
         figures,
         ratio: ratio32,
-        targets: { ratio: '≥ 0.5 at 32 clients', p99: '< 50 ms (open loop at 100 dialogs/s)', cpu: '≤ 3 ms per iteration' },
+        targets: {
+          ratio: '≥ 0.5 at 32 clients, also with a webhook on',
+          p99: '< 50 ms (open loop at 100 dialogs/s)',
+          cpu: '≤ 3 ms per iteration',
+        },
         notes: 'one iteration = startDialog + transferDialog over HTTP; baseline = the same decision as hand-written SQL via pg',
       });
       console.log(`routing ratio = product / baseline = ${ratio32} (32 clients)`);
@@ -229,7 +327,7 @@ async function main(): Promise<void> {
         await c.query('analyze');
       });
       await server.stop();
-      server = await startServer(db, { SWEEP_INTERVAL_MS: '60000' });
+      server = await startServer(db, routingEnv);
       servers.push(server);
       // A fresh process: warm it up (JIT, pools) before measuring, as the empty run was warm.
       await load(32, cfg.durationMs, productIteration(server.url, token, groups));
