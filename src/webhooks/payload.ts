@@ -72,6 +72,7 @@ export interface WebhookBody {
 }
 
 // Postgres builds the JSON: names, nulls and timestamp formats are fixed here, in one place.
+// Each part is a subquery of the log entry `l` it belongs to.
 const ISO = (column: string): string => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const DIALOG_SQL = `select json_build_object(
