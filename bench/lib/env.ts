@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,11 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const ADMIN_TOKEN = `bench-admin-${randomBytes(12).toString('hex')}`;
+
+/** The node flags of `npm start` (package.json): the server is measured as it runs in production. */
+const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(/\s+/)
+  .filter((arg) => arg.startsWith('--'));
 
 /** The PostgreSQL server the benchmarks use: DATABASE_URL's, or an embedded one. */
 export interface PgServer {
@@ -63,7 +69,7 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** The real server, built, as its own process (as in production); `nodeArgs` go to node. */
+/** The real server, built, as its own process with `npm start`'s flags; `nodeArgs` go to node too. */
 export function startServer(
   databaseUrl: string,
   extraEnv: Record<string, string> = {},
@@ -71,7 +77,7 @@ export function startServer(
 ): Promise<ServerChild> {
   // `npm run bench -- --cpu-prof`: each server writes a V8 CPU profile to bench/profiles on exit.
   const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
-  const child = spawn(process.execPath, [...profile, ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...START_FLAGS, ...profile, ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'],
