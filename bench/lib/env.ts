@@ -12,9 +12,10 @@ export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const ADMIN_TOKEN = `bench-admin-${randomBytes(12).toString('hex')}`;
 
 /** The node flags of `npm start` (package.json): the server is measured as it runs in production. */
-const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
-  .split(/\s+/)
-  .filter((arg) => arg.startsWith('--'));
+function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  return scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
+}
 
 /** The PostgreSQL server the benchmarks use: DATABASE_URL's, or an embedded one. */
 export interface PgServer {
@@ -77,7 +78,7 @@ export function startServer(
 ): Promise<ServerChild> {
   // `npm run bench -- --cpu-prof`: each server writes a V8 CPU profile to bench/profiles on exit.
   const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
-  const child = spawn(process.execPath, [...START_FLAGS, ...profile, ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...startFlags(), ...profile, ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'],
