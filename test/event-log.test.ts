@@ -2,6 +2,8 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogEventBus } from '../src/realtime/event-bus.js';
 import { EventLog } from '../src/realtime/event-log.js';
+import { stream } from '../src/realtime/stream.js';
+import { topics } from '../src/events/topics.js';
 import { ManualClock } from '../src/shared/clock.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { closeDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
@@ -267,6 +269,24 @@ describe('delivery', () => {
     await eventually(() => bus.position() === next, 10_000, 'delivered up to the new head');
     await bus.stop();
     expect(log.reads).toBe(2);
+  });
+
+  it("a stream's map that throws instead of returning its promise fails that stream; the next one still gets the event", async () => {
+    const g = await createGroup(t.admin);
+    const { bus } = t.app.services;
+    const topic = topics.groupQueue(g.id);
+    const failing = stream<never>(bus, [topic], () => {
+      throw new Error('map failed');
+    });
+    const working = stream(bus, [topic], (delivery) => Promise.resolve(delivery.sequence));
+    // Both idle when the event comes: each maps it at once.
+    const failed = failing.next();
+    const delivered = working.next();
+    await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    await expect(failed).rejects.toThrow('map failed');
+    expect(await delivered).toEqual({ done: false, value: 1 });
+    await failing.return?.();
+    await working.return?.();
   });
 });
 

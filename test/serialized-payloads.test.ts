@@ -9,6 +9,8 @@ const QUEUE = `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { 
 const QUEUE_WITH_STATS = `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id } stats { queued } } }`;
 /** An id a client may choose, spelled as the server's payload placeholder is in JSON. */
 const LOOKALIKE_ID = '\u0000payload';
+/** Characters of two, three and four bytes in UTF-8, before the payload's place. */
+const MULTIBYTE_ID = 'ä-✓-😀';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -32,15 +34,18 @@ describe('next messages of a shared execution', () => {
     await follow(first, 'a', QUEUE, g.id);
     await follow(first, 'b', QUEUE_WITH_STATS, g.id);
     await follow(second, LOOKALIKE_ID, QUEUE, g.id);
+    await follow(second, MULTIBYTE_ID, QUEUE, g.id);
 
     const dialog = await transfer(t.admin, (await startDialog(t.admin)).id, { groupId: g.id });
     const a = await first.nextFor('a');
     const b = await first.nextFor('b');
     const lookalike = await second.nextFor(LOOKALIKE_ID);
+    const multibyte = await second.nextFor(MULTIBYTE_ID);
 
     const expected = { data: { queueChanged: { type: 'QUEUED', dialog: { id: dialog.id, status: 'QUEUED' } } } };
     expect(a).toEqual({ id: 'a', type: 'next', payload: expected });
     expect(lookalike).toEqual({ id: LOOKALIKE_ID, type: 'next', payload: expected });
+    expect(multibyte).toEqual({ id: MULTIBYTE_ID, type: 'next', payload: expected });
     // Another document of the same event is its own execution and its own bytes.
     expect(b).toEqual({
       id: 'b',

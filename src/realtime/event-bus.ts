@@ -352,7 +352,14 @@ export class LogEventBus implements EventBus {
       const set = this.handlers.get(topic);
       if (!set?.size) continue;
       const delivery: Delivery = { topic, sequence, position: entry.position, event: entry.event, entry, scope: shared() };
-      for (const handler of [...set]) this.guard(() => handler(delivery));
+      for (const handler of [...set]) {
+        // As guard() does, without a closure per handler: a topic may have thousands.
+        try {
+          handler(delivery);
+        } catch (error) {
+          this.handlerFailed(error);
+        }
+      }
     }
   }
 
@@ -361,8 +368,12 @@ export class LogEventBus implements EventBus {
     try {
       run();
     } catch (error) {
-      this.warn(`event handler failed: ${String(error)}`);
+      this.handlerFailed(error);
     }
+  }
+
+  private handlerFailed(error: unknown): void {
+    this.warn(`event handler failed: ${String(error)}`);
   }
 
   subscribe(topic: string, handler: DeliveryHandler): () => void {

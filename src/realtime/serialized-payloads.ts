@@ -18,6 +18,7 @@ export class SerializedPayload implements FormattedExecutionResult {
 
 const PLACEHOLDER = '\u0000payload';
 const PLACEHOLDER_JSON = JSON.stringify(PLACEHOLDER);
+const PLACEHOLDER_BYTES = Buffer.byteLength(PLACEHOLDER_JSON);
 const serialized = new WeakMap<ExecutionResult, SerializedPayload>();
 /** Set by the replacer, taken by the send that follows it. */
 let pending: SerializedPayload | null = null;
@@ -46,5 +47,12 @@ export function withPayload(data: string): string | Buffer {
   // The payload comes after the id, which a client chooses and could spell like the placeholder.
   const at = data.lastIndexOf(PLACEHOLDER_JSON);
   if (at < 0) throw new Error('a serialized payload was set aside for a message without its placeholder');
-  return Buffer.concat([Buffer.from(data.slice(0, at)), payload.bytes, Buffer.from(data.slice(at + PLACEHOLDER_JSON.length))]);
+  const after = data.slice(at + PLACEHOLDER_JSON.length);
+  // One allocation per message (each subscriber's has its own id).
+  const before = Buffer.byteLength(data) - Buffer.byteLength(after) - PLACEHOLDER_BYTES;
+  const message = Buffer.allocUnsafe(before + payload.bytes.length + Buffer.byteLength(after));
+  message.write(data, 0, before);
+  payload.bytes.copy(message, before);
+  message.write(after, before + payload.bytes.length);
+  return message;
 }

@@ -17,15 +17,19 @@ import type { Context } from '../context.js';
  */
 const SHARED_ROOT_FIELDS = new Set(['slTicks', 'queueChanged']);
 
+/** One step of a subscription's result stream. */
+type Step = IteratorResult<ExecutionResult>;
+
 /**
  * Per event object, the executions made for it: by document (subscribers of the same text share
  * one parsed document), then by caller and variables. Keyed by the document itself, not its text,
- * so an idle subscriber holds no copy of the text.
+ * so an idle subscriber holds no copy of the text. Each is kept as the step it yields, which its
+ * subscribers share too.
  */
-const results = new WeakMap<object, Map<DocumentNode, Map<string, Promise<ExecutionResult>>>>();
+const results = new WeakMap<object, Map<DocumentNode, Map<string, Promise<Step>>>>();
 
-/** Executes one event of a subscription: its root field resolved on the event, the document's selection on that. */
-type ExecuteEvent = (payload: unknown) => Promise<ExecutionResult>;
+/** Executes one event of a subscription (its root field resolved on the event, the document's selection on that) as a step. */
+type ExecuteEvent = (payload: unknown) => Promise<Step>;
 
 /**
  * Each document's operations, compiled once (graphql-jit) into a function that executes one
@@ -45,11 +49,11 @@ function compiledOperation(args: ExecutionArgs): CompiledQuery | ExecutionResult
   return operation;
 }
 
-function sharedResult(execute: ExecuteEvent, document: DocumentNode, payload: object, key: string): Promise<ExecutionResult> {
+function sharedStep(execute: ExecuteEvent, document: DocumentNode, payload: object, key: string): Promise<Step> {
   let byDocument = results.get(payload);
-  if (!byDocument) results.set(payload, (byDocument = new Map<DocumentNode, Map<string, Promise<ExecutionResult>>>()));
+  if (!byDocument) results.set(payload, (byDocument = new Map<DocumentNode, Map<string, Promise<Step>>>()));
   let byKey = byDocument.get(document);
-  if (!byKey) byDocument.set(document, (byKey = new Map<string, Promise<ExecutionResult>>()));
+  if (!byKey) byDocument.set(document, (byKey = new Map<string, Promise<Step>>()));
   let result = byKey.get(key);
   if (!result) byKey.set(key, (result = execute(payload)));
   return result;
@@ -62,11 +66,11 @@ function rootField(args: ExecutionArgs): string | null {
   return fields.length === 1 && only?.kind === Kind.FIELD ? only.name.value : null;
 }
 
-/** `source` with each value mapped; no async call stays suspended while the source is idle. */
-function mapAsync<T, R>(source: AsyncIterator<T>, map: (value: T) => Promise<R>): AsyncGenerator<R> {
+/** `source` with each value turned into a step; no async call stays suspended while the source is idle. */
+function mapAsync<T, R>(source: AsyncIterator<T>, step: (value: T) => Promise<IteratorResult<R>>): AsyncGenerator<R> {
   const ended: IteratorResult<R> = { done: true, value: undefined };
   const iterator: AsyncGenerator<R> = {
-    next: () => source.next().then((step) => (step.done ? ended : map(step.value).then((value) => ({ done: false, value })))),
+    next: () => source.next().then((next) => (next.done ? ended : step(next.value))),
     async return() {
       await source.return?.();
       return ended;
@@ -94,12 +98,15 @@ export async function subscribeSharingResults(args: ExecutionArgs): Promise<Asyn
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
   const execute: ExecuteEvent = (payload) =>
-    Promise.resolve(operation.query(payload, args.contextValue, args.variableValues ?? {}));
+    Promise.resolve(operation.query(payload, args.contextValue, args.variableValues ?? {})).then((value) => ({
+      done: false,
+      value,
+    }));
   const field = rootField(args);
   if (field === null || !SHARED_ROOT_FIELDS.has(field)) return mapAsync(source[Symbol.asyncIterator](), execute);
   const viewer = (args.contextValue as Context | undefined)?.viewer;
   const key = `${viewer?.role ?? 'none'}:${viewer?.operatorId ?? ''}:${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
   return mapAsync(source[Symbol.asyncIterator](), (payload: unknown) =>
-    payload === null || typeof payload !== 'object' ? execute(payload) : sharedResult(execute, args.document, payload, key),
+    payload === null || typeof payload !== 'object' ? execute(payload) : sharedStep(execute, args.document, payload, key),
   );
 }

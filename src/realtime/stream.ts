@@ -161,9 +161,33 @@ class DeliveryStream<T> implements AsyncIterableIterator<T> {
 
   private push(delivery: Delivery): void {
     if (this.options.resume && !this.options.resume.isNew(delivery)) return;
+    const waiting = this.waiting;
+    if (waiting) {
+      // Idle (so nothing is queued): mapped at once, without the queue, as one event reaches
+      // thousands of subscribers.
+      this.waiting = null;
+      waiting(this.mapped(delivery));
+      return;
+    }
     if (this.queue.length >= MAX_BUFFERED) this.queue.shift();
     this.queue.push(delivery);
-    this.wake();
+  }
+
+  /** `delivery`'s value; one mapped to null is skipped for the next. */
+  private mapped(delivery: Delivery): Promise<IteratorResult<T>> {
+    let value: Promise<T | null>;
+    try {
+      value = this.map(delivery);
+    } catch (error) {
+      // A map that throws before returning its promise fails this stream, as a rejection does.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return value.then((mapped) => (mapped === null ? this.produce() : this.yielded(mapped)));
+  }
+
+  private yielded(value: T): IteratorResult<T> {
+    this.ending = this.options.lastValue?.(value) ?? false;
+    return { done: false, value };
   }
 
   private idle(): boolean {
@@ -210,9 +234,7 @@ class DeliveryStream<T> implements AsyncIterableIterator<T> {
       }
       if (this.done) break;
       const value = await this.map(delivery);
-      if (value === null) continue;
-      this.ending = this.options.lastValue?.(value) ?? false;
-      return { done: false, value };
+      if (value !== null) return this.yielded(value);
     }
     return ENDED;
   }
