@@ -5,7 +5,7 @@ import { dashboardBench } from './dashboard.js';
 import { fanoutBench, medianFanout } from './fanout.js';
 import { erlangBench, liveStatsBench } from './live-stats.js';
 import { ADMIN_TOKEN, cpuSeconds, postgresCpuSeconds, ROOT, startPg, startServer, type ServerChild } from './lib/env.js';
-import { closeAgent, gql } from './lib/http.js';
+import { closeAgent, gql, integrationToken } from './lib/http.js';
 import { forkHelper } from './lib/ipc.js';
 import { machine, printTable, writeResults, type BenchResult } from './lib/results.js';
 import { seedGroups, seedOperators, withDb } from './lib/seed.js';
@@ -13,6 +13,7 @@ import { freePort } from './lib/settled-memory.js';
 import { median, round } from './lib/stats.js';
 import { baselineIteration, load, openLoad, productIteration, type LoadResult } from './routing.js';
 import { seededRandom } from './lib/rng.js';
+import { scaleBench } from './scale.js';
 import { slTicksBench } from './sl-ticks.js';
 import { webhooksBench } from './webhooks.js';
 
@@ -55,15 +56,6 @@ const cfg = quick
       accessCalls: 5000,
     };
 const wanted = (name: string): boolean => !only || only.split(',').includes(name);
-
-async function integrationToken(server: ServerChild): Promise<string> {
-  const { createApiToken } = await gql<{ createApiToken: { token: string } }>(
-    server.url,
-    ADMIN_TOKEN,
-    `mutation { createApiToken(name: "bench bot", role: INTEGRATION) { token } }`,
-  );
-  return createApiToken.token;
-}
 
 /** The run with the median throughput. */
 function medianRun<T extends LoadResult>(runs: readonly T[]): T {
@@ -193,7 +185,7 @@ async function main(): Promise<void> {
     const db = await pgServer.createDatabase();
     // Webhooks may reach the benchmark's receiver on 127.0.0.1.
     const routingEnv = { SWEEP_INTERVAL_MS: '60000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
-    let server = await startServer(db, routingEnv);
+    const server = await startServer(db, routingEnv);
     servers.push(server);
     const { groups } = await withDb(db, async (c) => {
       const groups = await seedGroups(c, 10, 'route-');
@@ -203,7 +195,6 @@ async function main(): Promise<void> {
     const token = await integrationToken(server);
     const pool = new pg.Pool({ connectionString: db, max: 20 });
 
-    let empty32: LoadResult | undefined;
     if (wanted('routing')) {
       const figures: Record<string, number> = {};
       let ratio32 = NaN;
@@ -242,7 +233,6 @@ async function main(): Promise<void> {
           ),
         });
         if (clients === 32) {
-          empty32 = productRun;
           ratio32 = ratio;
           // CPU per iteration (user + system, from /proc), each the median over the rounds: the
           // server's, and what the load generator (this process) and PostgreSQL spend for it.
@@ -306,55 +296,20 @@ async function main(): Promise<void> {
       console.log(`routing ratio = product / baseline = ${ratio32} (32 clients)`);
     }
 
-    if (wanted('scale')) {
-      empty32 ??= await repeat(cfg.reps, () => load(32, cfg.durationMs, productIteration(server.url, token, groups)));
-      // History: closed dialogs, and queued ones aimed at a group nobody is in. Draining happens
-      // only when capacity frees, and this load only assigns, so the queue stays as seeded.
-      await withDb(db, async (c) => {
-        const [ghost] = await seedGroups(c, 1, 'overflow-');
-        await c.query(
-          `insert into dialogs (id, status, group_id, created_at, handed_over_at, closed_at)
-           select gen_random_uuid(), 'CLOSED', $1, now() - (i || ' seconds')::interval, now() - (i || ' seconds')::interval, now()
-             from generate_series(1, $2) i`,
-          [groups[0], cfg.closed],
-        );
-        await c.query(
-          `insert into dialogs (id, status, group_id, created_at, handed_over_at, queued_at, sl_kind, sl_started_at, sl_deadline, sl_group_id)
-           select gen_random_uuid(), 'QUEUED', $1, now(), now(), now() - (i || ' ms')::interval, 'FIRST_RESPONSE', now(), now() + interval '1 hour', $1
-             from generate_series(1, $2) i`,
-          [ghost, cfg.queued],
-        );
-        await c.query('analyze');
-      });
-      await server.stop();
-      server = await startServer(db, routingEnv);
-      servers.push(server);
-      // A fresh process: warm it up (JIT, pools) before measuring, as the empty run was warm.
-      await load(32, cfg.durationMs, productIteration(server.url, token, groups));
-      const atScale = await repeat(cfg.reps, () => load(32, cfg.durationMs, productIteration(server.url, token, groups)));
-      results.push({
-        name: 'routing at scale',
-        parameters: { clients: 32, closedDialogs: cfg.closed, queuedDialogs: cfg.queued },
-        figures: {
-          'dialogs/s': atScale.perSecond,
-          'p50 ms': atScale.p50Ms,
-          'p99 ms': atScale.p99Ms,
-          'empty-database p50 ms': empty32.p50Ms,
-          'p50 ratio to empty database': round(atScale.p50Ms / empty32.p50Ms),
-        },
-        ratio: round(atScale.p50Ms / empty32.p50Ms),
-        targets: { 'p50 ratio to empty': '≤ 1.3' },
-      });
-    }
+    // Idle from here on: every later benchmark has a server of its own.
+    await server.stop();
     await pool.end();
+
+    if (wanted('scale')) {
+      const scaleCfg = { clients: 32, durationMs: cfg.durationMs, rounds: cfg.reps, closed: cfg.closed, queued: cfg.queued };
+      results.push(await scaleBench(pgServer, { ...scaleCfg, serverEnv: routingEnv }));
+    }
 
     if (wanted('dashboard')) results.push(await dashboardBench(await pgServer.createDatabase(), cfg.dashRequests));
 
     if (wanted('fanout')) {
-      await server.stop();
-      // A database of its own: the scale benchmark's queued dialogs would be drained onto the
-      // operators by the first sweep (the queue's safety net), thousands of events in the middle
-      // of a run.
+      // A database of its own with nothing queued: a sweep drains queued dialogs onto the
+      // operators (the queue's safety net), thousands of events in the middle of a run.
       const fanoutDb = await pgServer.createDatabase();
       // A process of its own for each run, as the baseline's broadcaster has: a process that
       // already held 2,000 connections reuses their memory, and its later runs would read less.

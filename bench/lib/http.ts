@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { ADMIN_TOKEN, type ServerChild } from './env.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -64,4 +65,14 @@ export function gqlResponse<T = Record<string, unknown>>(
 
 export function closeAgent(): void {
   agent.destroy();
+}
+
+/** A new INTEGRATION token (a bot's), made with the admin token. */
+export async function integrationToken(server: ServerChild): Promise<string> {
+  const { createApiToken } = await gql<{ createApiToken: { token: string } }>(
+    server.url,
+    ADMIN_TOKEN,
+    `mutation { createApiToken(name: "bench bot", role: INTEGRATION) { token } }`,
+  );
+  return createApiToken.token;
 }
