@@ -220,6 +220,51 @@ describe('transactions', () => {
     }
   });
 
+  it('a transaction that is one held statement sends it alone, in one round trip and still all or nothing', async () => {
+    const em = t.app.orm.em.fork();
+    await em.execute('create table held_alone_probe (id int primary key)');
+    await em.execute('create table held_alone_deferred (id int, unique (id) deferrable initially deferred)');
+    const { sent, stop } = watchRoundTrips(em);
+    try {
+      const written = await inTransaction(em, async (tx) =>
+        executeAtCommit<{ id: number }>(tx, { sql: 'insert into held_alone_probe values (?), (?) returning id', params: [1, 2] }),
+      );
+      expect(await written.rows).toEqual([{ id: 1 }, { id: 2 }]);
+      expect(sent).toEqual(['insert into held_alone_probe values ($1), ($2) returning id']);
+      // A statement that fails part way keeps nothing of its first part.
+      let failing: AtCommit<object> | undefined;
+      const failed = await inTransaction(em, async (tx) => {
+        failing = executeAtCommit(tx, { sql: 'insert into held_alone_probe values (?), (?)', params: [3, 1] });
+      }).catch((e: unknown) => e);
+      expect((failed as { code?: unknown }).code).toBe('23505');
+      expect(((await failing!.rows.catch((e: unknown) => e)) as { code?: unknown }).code).toBe('23505');
+      // A check deferred to the commit still refuses it.
+      const deferred = await inTransaction(em, async (tx) => {
+        executeAtCommit(tx, { sql: 'insert into held_alone_deferred values (?), (?)', params: [1, 1] });
+      }).catch((e: unknown) => e);
+      expect((deferred as { code?: unknown }).code).toBe('23505');
+      // The pool's one connection is free and in no transaction: the next one runs as usual.
+      sent.length = 0;
+      await inTransaction(em, async (tx) => {
+        await tx.execute('insert into held_alone_probe values (?)', [4]);
+        return executeAtCommit(tx, { sql: 'insert into held_alone_probe values (?)', params: [5] });
+      });
+      expect(sent).toEqual([
+        'begin; insert into held_alone_probe values ($1)',
+        'insert into held_alone_probe values ($1); commit',
+      ]);
+      expect(await em.execute('select id from held_alone_probe order by id')).toEqual([
+        { id: 1 },
+        { id: 2 },
+        { id: 4 },
+        { id: 5 },
+      ]);
+      expect(await em.execute('select id from held_alone_deferred')).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+
   it('a held statement goes out before any statement after it, so the order holds', async () => {
     const em = t.app.orm.em.fork();
     await em.execute('create table held_order_probe (id int primary key)');

@@ -12,7 +12,7 @@ import { beginWith, PREPARED_BEGIN } from './begin-with-statement.js';
 import { PREPARED_COMMIT, statementThenCommit } from './commit-with-statement.js';
 import { positional } from './placeholders.js';
 import { PLAN_PER_CALL } from './plan-per-call.js';
-import { PooledTransaction } from './pooled-transaction.js';
+import { PooledTransaction, type HeldStatement } from './pooled-transaction.js';
 
 /** Distinct statement texts given a name (each name is parsed once per pooled connection). */
 const MAX_NAMED = 500;
@@ -70,7 +70,8 @@ type LogContext = BeginOptions['loggerContext'];
  * - a transaction is BEGIN and COMMIT on a pooled connection (PooledTransaction), instead of a
  *   knex transaction, which builds a whole knex instance for each one. BEGIN goes out with the
  *   transaction's first statement that has values (begin-with-statement.ts), so it costs no round
- *   trip of its own; a transaction that runs no statement sends nothing.
+ *   trip of its own; a transaction that runs no statement sends nothing, and one whose only
+ *   statement was held for its COMMIT sends that statement alone.
  * Results, logging and errors are MikroORM's as before.
  */
 export class PgConnection extends PostgreSqlConnection {
@@ -220,7 +221,9 @@ export class PgConnection extends PostgreSqlConnection {
       throw error;
     }
     if (last === undefined) return false;
-    if (tx.beginPending || last.query.values === undefined || !commitPrepared.has(tx.connection)) {
+    // The transaction is this one statement: PostgreSQL runs it as a transaction of its own, in one round trip.
+    if (tx.beginPending) return this.sendAlone(tx, last, loggerContext);
+    if (last.query.values === undefined || !commitPrepared.has(tx.connection)) {
       tx.held.push(last);
       await this.sendHeld(tx, loggerContext);
       return false;
@@ -237,6 +240,24 @@ export class PgConnection extends PostgreSqlConnection {
     this.logQuery(PREPARED_COMMIT.text, loggerContext);
     await this.finish(tx);
     last.done(outcome.result);
+    return true;
+  }
+
+  /** Runs a transaction's only statement without BEGIN and COMMIT (an implicit transaction); true once it committed. */
+  private async sendAlone(tx: PooledTransaction, statement: HeldStatement, loggerContext?: LogContext): Promise<true> {
+    let result: pg.QueryResult;
+    try {
+      result = await tx.connection.query(statement.query);
+    } catch (error) {
+      statement.failed(error);
+      if (isStalePreparedStatement(error)) forgetPreparedStatements();
+      throw error;
+    } finally {
+      // Nothing was begun: the failed statement ended its own transaction too.
+      await this.finish(tx);
+      this.logQuery(statement.sql, { query: statement.sql, params: [...statement.params], ...loggerContext });
+    }
+    statement.done(result);
     return true;
   }
 
