@@ -110,6 +110,8 @@ interface HookedRun {
   readonly drainMs: number;
   /** Dialogs per second over the run and the drain after it: routing with every delivery made. */
   readonly withDeliveriesPerSecond: number;
+  /** CPU ms per iteration over the run and the drain: every delivery made, the receiver's verification included. */
+  readonly withDeliveriesCpu: { readonly server: number; readonly database: number; readonly receiver: number };
 }
 
 /**
@@ -145,6 +147,7 @@ async function routingWebhook(server: ServerChild): Promise<{
     async during(load) {
       const before = (await delivered()).delivered;
       await setActive(true);
+      const cpu0 = [await cpuSeconds(server.pid), await postgresCpuSeconds(), await cpuSeconds(receiver.child.pid!)];
       const run = await load();
       const ended = performance.now();
       const inWindow = (await delivered()).delivered - before;
@@ -154,6 +157,10 @@ async function routingWebhook(server: ServerChild): Promise<{
         await new Promise((r) => setTimeout(r, 20));
       }
       const drainMs = round(performance.now() - ended);
+      const cpu1 = [await cpuSeconds(server.pid), await postgresCpuSeconds(), await cpuSeconds(receiver.child.pid!)];
+      const [serverCpu, databaseCpu, receiverCpu] = cpu1.map((seconds, i) =>
+        round(((seconds - cpu0[i]) * 1000) / run.iterations),
+      );
       await setActive(false);
       const { rejected } = await delivered();
       if (rejected > 0) throw new Error(`${rejected} webhook deliveries failed their signature check`);
@@ -162,6 +169,7 @@ async function routingWebhook(server: ServerChild): Promise<{
         deliveredInWindow: round(inWindow / run.iterations, 2),
         drainMs,
         withDeliveriesPerSecond: round(run.iterations / (run.seconds + drainMs / 1000), 1),
+        withDeliveriesCpu: { server: serverCpu, database: databaseCpu, receiver: receiverCpu },
       };
     },
     stop: () => receiver.stop(),
@@ -257,6 +265,16 @@ async function main(): Promise<void> {
             '32 clients, a webhook on: ms after the run until all were delivered': median(hooked.map((h) => h.drainMs)),
             '32 clients, a webhook on: routing ratio with every delivery made': round(
               median(hooked.map((h, r) => h.withDeliveriesPerSecond / rounds[r].baseline.perSecond)),
+            ),
+            // Medians over the rounds, each over its run and the drain after it.
+            '32 clients, a webhook on, every delivery made: server CPU ms per iteration': median(
+              hooked.map((h) => h.withDeliveriesCpu.server),
+            ),
+            '32 clients, a webhook on, every delivery made: PostgreSQL CPU ms per iteration': median(
+              hooked.map((h) => h.withDeliveriesCpu.database),
+            ),
+            '32 clients, a webhook on, every delivery made: receiver CPU ms per iteration': median(
+              hooked.map((h) => h.withDeliveriesCpu.receiver),
             ),
           });
         }
