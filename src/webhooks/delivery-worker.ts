@@ -7,7 +7,7 @@ import type { EventBus } from '../realtime/event-bus.js';
 import type { Clock } from '../shared/clock.js';
 import { loggable, type Logger } from '../shared/logger.js';
 import type { SqlFragment } from '../shared/sql.js';
-import { afterCommit, executeAtCommit, inTransaction } from '../shared/transaction.js';
+import { executeAtCommit, inTransaction } from '../shared/transaction.js';
 import { webhookBodies, type WebhookBody } from './payload.js';
 import type { SecretBox } from './secret-box.js';
 import type { SendResult, WebhookSender } from './sender.js';
@@ -74,8 +74,8 @@ export interface WorkerOptions {
  * Delivers the event log to webhooks, at least once, from any number of processes.
  *
  * 1. Fan-out: each active webhook's new log entries of its types become jobs, and its
- *    position moves on, in one short transaction under its row lock (SKIP LOCKED: one process
- *    does each webhook).
+ *    position moves on, in one statement under its row lock (SKIP LOCKED: one process does
+ *    each webhook).
  * 2. Claim: due jobs are marked with this process's key in a short transaction (SKIP LOCKED),
  *    never one behind an earlier job of the same webhook and dialog (per-dialog order).
  * 3. Send, outside any transaction; then record the attempt and delete the job, or schedule
@@ -200,7 +200,11 @@ export class DeliveryWorker {
     }
   }
 
-  /** Turns new log entries into jobs for every active webhook that no other process is doing. */
+  /**
+   * Turns new log entries into jobs for every active webhook that no other process is doing:
+   * one statement, which locks the webhooks' rows (SKIP LOCKED), writes their jobs and moves
+   * their positions, all or nothing.
+   */
   private async fanOut(): Promise<void> {
     const { rootEm, bus, clock } = this.options;
     // What this process has heard of: a webhook starts at the log's head when created or
@@ -211,45 +215,32 @@ export class DeliveryWorker {
       this.fannedOutTo = head;
       return;
     }
-    // One plain read decides whether any webhook is behind; only then is there a transaction.
-    const [found] = await rootEm
-      .fork()
-      .execute<Array<{ active: boolean; behind: boolean }>>(
-        'select count(*) > 0 as active, coalesce(bool_or(position < ?), false) as behind from webhooks where active',
-        [head],
-      );
+    const now = clock.now();
+    const [outcome] = await rootEm.fork().execute<Array<{ active: boolean; moved: number; more: boolean }>>(
+      `with behind as materialized (
+         select id, position, least(?::bigint, position + ?) as up_to from webhooks
+          where active and position < ? order by id
+            for no key update skip locked
+       ), jobs as (
+         insert into webhook_jobs (webhook_id, position, dialog_id, next_attempt_at, started_at)
+         select b.id, l.position, l.dialog_id, ?, ? from behind b
+           join webhooks w on w.id = b.id
+           join event_log l on l.position > b.position and l.position <= b.up_to and l.feed and l.type = any (w.types)
+         on conflict do nothing
+       ), moved as (
+         update webhooks w set position = b.up_to from behind b where w.id = b.id returning b.up_to
+       )
+       select exists (select 1 from webhooks where active) as active,
+              (select count(*)::int from moved) as moved,
+              coalesce((select bool_or(up_to < ?) from moved), false) as more`,
+      [head, FAN_OUT_BATCH, head, now, now, head],
+    );
     // With no active webhook at all, later events are skipped until a webhook change or the poll.
-    this.webhooksMayExist = found?.active ?? true;
-    if (!found?.behind) {
-      this.fannedOutTo = head;
-      return;
-    }
-    this.claimDue = true;
-    await inTransaction(rootEm.fork(), async (tx) => {
-      const webhooks = await tx.execute<Array<{ id: string; position: string }>>(
-        `select id, position from webhooks where active and position < ? order by id
-           for no key update skip locked`,
-        [head],
-      );
-      const now = clock.now();
-      for (const webhook of webhooks) {
-        const upTo = Math.min(head, Number(webhook.position) + FAN_OUT_BATCH);
-        // The webhook's row is locked above, so its jobs and position can go with the COMMIT.
-        executeAtCommit(tx, {
-          sql: `with jobs as (
-                  insert into webhook_jobs (webhook_id, position, dialog_id, next_attempt_at, started_at)
-                  select ?, l.position, l.dialog_id, ?, ? from event_log l
-                   where l.position > ? and l.position <= ? and l.feed
-                     and l.type in (select unnest(types) from webhooks where id = ?)
-                  on conflict do nothing)
-                update webhooks set position = ? where id = ?`,
-          params: [webhook.id, now, now, webhook.position, upTo, webhook.id, upTo, webhook.id],
-        });
-      }
-      if (webhooks.some((w) => Number(w.position) + FAN_OUT_BATCH < head)) this.pumpAgain = true;
-      // Webhooks another process held (SKIP LOCKED) are that process's to do.
-      else afterCommit(tx, () => (this.fannedOutTo = head));
-    });
+    this.webhooksMayExist = outcome?.active ?? true;
+    if (outcome && outcome.moved > 0) this.claimDue = true;
+    // Webhooks another process held (SKIP LOCKED) are that process's to do.
+    if (outcome?.more) this.pumpAgain = true;
+    else this.fannedOutTo = head;
   }
 
   /** Claims up to `limit` due jobs: one statement, sent with its transaction's COMMIT. */
