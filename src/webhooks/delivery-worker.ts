@@ -76,7 +76,7 @@ export interface WorkerOptions {
  * 1. Fan-out: each active webhook's new log entries of its types become jobs, and its
  *    position moves on, in one statement under its row lock (SKIP LOCKED: one process does
  *    each webhook).
- * 2. Claim: due jobs are marked with this process's key in a short transaction (SKIP LOCKED),
+ * 2. Claim: due jobs are marked with this process's key in one statement (SKIP LOCKED),
  *    never one behind an earlier job of the same webhook and dialog (per-dialog order).
  * 3. Send, outside any transaction; then record the attempt and delete the job, or schedule
  *    its retry, in another short transaction.
@@ -243,13 +243,12 @@ export class DeliveryWorker {
     else this.fannedOutTo = head;
   }
 
-  /** Claims up to `limit` due jobs: one statement, sent with its transaction's COMMIT. */
+  /** Claims up to `limit` due jobs, in one statement. */
   private async claim(key: number, limit: number): Promise<ClaimedJob[]> {
-    const claimed = await inTransaction(this.options.rootEm.fork(), async (tx) =>
-      executeAtCommit<{ webhook_id: string; position: string; attempts: number; started_at: Date; url: string; secret: string }>(
-        tx,
-        {
-          sql: `with alive as materialized (
+    const claimed = await this.options.rootEm
+      .fork()
+      .execute<Array<{ webhook_id: string; position: string; attempts: number; started_at: Date; url: string; secret: string }>>(
+        `with alive as materialized (
            select objid::bigint as key from pg_locks
             where locktype = 'advisory' and classid = ${WORKER_LOCK_CLASS} and objsubid = 2 and granted
               and database = (select oid from pg_database where datname = current_database())
@@ -267,11 +266,9 @@ export class DeliveryWorker {
          update webhook_jobs j set claimed_by = ?, attempts = j.attempts + 1
            from due where j.webhook_id = due.webhook_id and j.position = due.position
          returning j.webhook_id, j.position, j.attempts, j.started_at, due.url, due.secret`,
-          params: [this.options.clock.now(), limit, key],
-        },
-      ),
-    );
-    return (await claimed.rows).map((r) => ({
+        [this.options.clock.now(), limit, key],
+      );
+    return claimed.map((r) => ({
       webhookId: r.webhook_id,
       position: Number(r.position),
       attempt: r.attempts,
@@ -376,8 +373,9 @@ export class DeliveryWorker {
         ],
       };
       if (!failed) {
-        // The common case in one statement, sent with the COMMIT. The job's delete reads both
-        // changes' counts first, so the attempt and the webhook row are written before the job.
+        // The common case in one statement, the transaction's only one (so it goes out alone).
+        // The job's delete reads both changes' counts first, so the attempt and the webhook row
+        // are written before the job.
         executeAtCommit(tx, {
           sql: `with attempt as (${attempt.sql} returning 1),
                      recovered as (update webhooks set failing_since = null where id = ? and failing_since is not null returning 1)
