@@ -82,10 +82,12 @@ export async function fanoutBench(
   const rssIdle = await rssAfterGc(server.pid, inspectPort);
   // The probe's forced full collection and the idle second before it leave the process cold:
   // the first events after it took 2-3 × the steady time. Those are the probe's, not fan-out's.
+  let lastWarm = '';
   for (let i = 0; i < REWARM_EVENTS; i++) {
-    await publish();
+    lastWarm = (await publish()).id;
     await new Promise((r) => setTimeout(r, 20));
   }
+  await untilArrived(clients, lastWarm, subscribers);
 
   const sent: Array<{ id: string; at: number }> = [];
   for (let i = 0; i < events; i++) {
@@ -137,6 +139,7 @@ export async function fanoutBench(
     broadcaster.send({ kind: 'broadcast', payload: JSON.stringify({ key: `warm${i}` }) });
     await new Promise((r) => setTimeout(r, 20));
   }
+  await untilArrived(bare, `warm${REWARM_EVENTS - 1}`, subscribers);
   // The same event rate as the product's run: each broadcast follows the previous one after the
   // gap its counterpart had (a faster pace would only measure the broadcaster's backlog).
   const gaps = sent.map((s, i) => (i === 0 ? 0 : s.at - sent[i - 1].at));
@@ -185,6 +188,20 @@ export async function fanoutBench(
 }
 
 const median = (values: readonly number[]): number => round(percentile(values, 50));
+
+/**
+ * Waits until every subscriber of `helper` has the event `key`. The unmeasured events come
+ * faster than 2,000 sockets take them (bare `ws` too): measuring before they have all arrived
+ * would time the first measured events behind their backlog.
+ */
+async function untilArrived(helper: IpcChild, key: string, count: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    helper.send({ kind: 'report' });
+    if ((await helper.next<Report>('report')).received[key]?.count === count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`event ${key} did not reach all ${count} subscribers within 10 s`);
+}
 
 /** An event's arrival at its first and its last subscriber, in ms after it was sent. */
 function timing(received: { first: number; last: number }, sentAt: number): { first: number; last: number } {
