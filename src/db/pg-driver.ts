@@ -221,7 +221,8 @@ export class PgConnection extends PostgreSqlConnection {
       throw error;
     }
     if (last === undefined) return false;
-    // The transaction is this one statement: PostgreSQL runs it as a transaction of its own, in one round trip.
+    // The transaction is this one statement: PostgreSQL runs it as a transaction of its own,
+    // in one round trip.
     if (tx.beginPending) return this.sendAlone(tx, last, loggerContext);
     if (last.query.values === undefined || !commitPrepared.has(tx.connection)) {
       tx.held.push(last);
@@ -243,7 +244,7 @@ export class PgConnection extends PostgreSqlConnection {
     return true;
   }
 
-  /** Runs a transaction's only statement without BEGIN and COMMIT (an implicit transaction); true once it committed. */
+  /** Runs a transaction's only statement without BEGIN and COMMIT (an implicit transaction); true once committed. */
   private async sendAlone(tx: PooledTransaction, statement: HeldStatement, loggerContext?: LogContext): Promise<true> {
     let result: pg.QueryResult;
     try {
