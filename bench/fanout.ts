@@ -56,10 +56,6 @@ export async function fanoutBench(
     await helper.next('started');
     return helper;
   };
-  const report = async (helper: IpcChild): Promise<Report> => {
-    helper.send({ kind: 'report' });
-    return helper.next<Report>('report');
-  };
   /** Publishes until an event reaches all `count` subscribers of `helper`. */
   const untilLive = async (helper: IpcChild, count: number): Promise<void> => {
     for (let i = 0; i < 200; i++) {
@@ -189,6 +185,12 @@ export async function fanoutBench(
 
 const median = (values: readonly number[]): number => round(percentile(values, 50));
 
+/** What the helper's subscribers have received so far. */
+async function report(helper: IpcChild): Promise<Report> {
+  helper.send({ kind: 'report' });
+  return helper.next<Report>('report');
+}
+
 /**
  * Waits until every subscriber of `helper` has the event `key`. The unmeasured events come
  * faster than 2,000 sockets take them (bare `ws` too): measuring before they have all arrived
@@ -196,8 +198,7 @@ const median = (values: readonly number[]): number => round(percentile(values, 5
  */
 async function untilArrived(helper: IpcChild, key: string, count: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    helper.send({ kind: 'report' });
-    if ((await helper.next<Report>('report')).received[key]?.count === count) return;
+    if ((await report(helper)).received[key]?.count === count) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`event ${key} did not reach all ${count} subscribers within 10 s`);

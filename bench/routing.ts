@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { startServer, type PgServer, type ServerChild } from './lib/env.js';
 import { gql } from './lib/http.js';
+import { seedGroups, seedOperators, withDb } from './lib/seed.js';
 import { percentile, round } from './lib/stats.js';
 
 export interface LoadResult {
@@ -156,4 +158,23 @@ export function baselineIteration(
       client.release();
     }
   };
+}
+
+/** A migrated database with 10 groups and 200 ONLINE operators (each in 2 groups), and a server of its own on it. */
+export interface RoutingDatabase {
+  readonly db: string;
+  server: ServerChild;
+  readonly groups: string[];
+}
+
+export async function routingDatabase(pgServer: PgServer, env: Record<string, string>): Promise<RoutingDatabase> {
+  const db = await pgServer.createDatabase();
+  // The first start migrates the database the seed writes to.
+  const server = await startServer(db, env);
+  const groups = await withDb(db, async (c) => {
+    const seeded = await seedGroups(c, 10, 'route-');
+    await seedOperators(c, 200, seeded, 10_000, 'route');
+    return seeded;
+  });
+  return { db, server, groups };
 }

@@ -11,7 +11,7 @@ import { machine, printTable, writeResults, type BenchResult } from './lib/resul
 import { seedGroups, seedOperators, withDb } from './lib/seed.js';
 import { freePort } from './lib/settled-memory.js';
 import { median, round } from './lib/stats.js';
-import { baselineIteration, load, openLoad, productIteration, type LoadResult } from './routing.js';
+import { baselineIteration, load, openLoad, productIteration, routingDatabase, type LoadResult } from './routing.js';
 import { seededRandom } from './lib/rng.js';
 import { scaleBench } from './scale.js';
 import { slTicksBench } from './sl-ticks.js';
@@ -189,17 +189,10 @@ async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const servers: ServerChild[] = [];
   try {
-    // A migrated database with 10 groups and 200 ONLINE operators (each in 2 groups).
-    const db = await pgServer.createDatabase();
     // Webhooks may reach the benchmark's receiver on 127.0.0.1.
     const routingEnv = { SWEEP_INTERVAL_MS: '60000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
-    const server = await startServer(db, routingEnv);
+    const { db, server, groups } = await routingDatabase(pgServer, routingEnv);
     servers.push(server);
-    const { groups } = await withDb(db, async (c) => {
-      const groups = await seedGroups(c, 10, 'route-');
-      await seedOperators(c, 200, groups, 10_000, 'route');
-      return { groups };
-    });
     const token = await integrationToken(server);
     const pool = new pg.Pool({ connectionString: db, max: 20 });
 

@@ -1,9 +1,9 @@
-import { startServer, type PgServer, type ServerChild } from './lib/env.js';
+import { startServer, type PgServer } from './lib/env.js';
 import { integrationToken } from './lib/http.js';
 import type { BenchResult } from './lib/results.js';
-import { seedGroups, seedOperators, withDb } from './lib/seed.js';
+import { seedGroups, withDb } from './lib/seed.js';
 import { median, round } from './lib/stats.js';
-import { load, productIteration, type LoadResult } from './routing.js';
+import { load, productIteration, routingDatabase, type LoadResult } from './routing.js';
 
 export interface ScaleConfig {
   readonly clients: number;
@@ -14,25 +14,6 @@ export interface ScaleConfig {
   /** Queued dialogs of the history, aimed at a group nobody is in. */
   readonly queued: number;
   readonly serverEnv: Record<string, string>;
-}
-
-/** A database with the routing benchmark's groups and operators, and a server of its own on it. */
-interface Side {
-  readonly db: string;
-  server: ServerChild;
-  readonly groups: string[];
-}
-
-async function seededSide(pgServer: PgServer, env: Record<string, string>): Promise<Side> {
-  const db = await pgServer.createDatabase();
-  // The first start migrates the database the seed writes to.
-  const server = await startServer(db, env);
-  const groups = await withDb(db, async (c) => {
-    const seeded = await seedGroups(c, 10, 'route-');
-    await seedOperators(c, 200, seeded, 10_000, 'route');
-    return seeded;
-  });
-  return { db, server, groups };
 }
 
 /** Closed dialogs, and queued ones no operator can take: this load only assigns, so the queue stays as seeded. */
@@ -60,8 +41,8 @@ async function addHistory(db: string, group: string, closed: number, queued: num
  * so the ratio is taken within each round and the figure is the median over the rounds.
  */
 export async function scaleBench(pgServer: PgServer, cfg: ScaleConfig): Promise<BenchResult> {
-  const empty = await seededSide(pgServer, cfg.serverEnv);
-  const history = await seededSide(pgServer, cfg.serverEnv);
+  const empty = await routingDatabase(pgServer, cfg.serverEnv);
+  const history = await routingDatabase(pgServer, cfg.serverEnv);
   try {
     await addHistory(history.db, history.groups[0], cfg.closed, cfg.queued);
     // Both processes start again on their analyzed databases, as after a deploy.
