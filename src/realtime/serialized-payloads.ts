@@ -5,23 +5,33 @@ import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
  * execution (shared-subscribe.ts) then share its bytes too: each socket's message adds only its
  * own id around them, instead of serializing the whole result again.
  *
- * graphql-ws serializes every message itself. `payloadReplacer` (its `jsonMessageReplacer`)
- * writes a placeholder where such a payload goes and keeps the payload aside; `withPayload`, in
- * the socket's send, puts the bytes there. graphql-ws sends each message as soon as it is
- * serialized (`socket.send(stringifyMessage(…))`), so nothing can run in between.
+ * graphql-ws serializes every message itself. Serialized, a SerializedPayload writes a
+ * placeholder where it goes and keeps itself aside (toJSON: no replacer function, which
+ * JSON.stringify would call for every key of every message); `withPayload`, in the socket's send,
+ * puts the bytes there. graphql-ws sends each message as soon as it is serialized
+ * (`socket.send(stringifyMessage(…))`), so nothing can run in between.
  */
 export class SerializedPayload implements FormattedExecutionResult {
   /** Never set: graphql-ws takes this for a result; its bytes are the whole payload. */
   declare readonly data?: undefined;
   constructor(readonly bytes: Buffer) {}
+
+  toJSON(): string {
+    return setAside(this);
+  }
 }
 
 const PLACEHOLDER = '\u0000payload';
 const PLACEHOLDER_JSON = JSON.stringify(PLACEHOLDER);
 const PLACEHOLDER_BYTES = Buffer.byteLength(PLACEHOLDER_JSON);
 const serialized = new WeakMap<ExecutionResult, SerializedPayload>();
-/** Set by the replacer, taken by the send that follows it. */
+/** Set by toJSON, taken by the send that follows it. */
 let pending: SerializedPayload | null = null;
+
+function setAside(payload: SerializedPayload): string {
+  pending = payload;
+  return PLACEHOLDER;
+}
 
 /** The payload graphql-ws would send for `result` (one without errors), serialized once. */
 export function serializedPayload(result: ExecutionResult): SerializedPayload {
@@ -31,12 +41,6 @@ export function serializedPayload(result: ExecutionResult): SerializedPayload {
     serialized.set(result, payload);
   }
   return payload;
-}
-
-export function payloadReplacer(key: string, value: unknown): unknown {
-  if (key !== 'payload' || !(value instanceof SerializedPayload)) return value;
-  pending = value;
-  return PLACEHOLDER;
 }
 
 /** The message to write: `data` as serialized, with the set-aside payload in its place. */

@@ -25,7 +25,7 @@ import { rootFieldNames, SocketOperations, type OpenOperations } from './socket-
 import { subscribeSharingResults } from './shared-subscribe.js';
 import { SocketRegistry, type SocketInfo } from './socket-registry.js';
 import { serveGraphqlWs, type SocketExtra } from './graphql-ws-sockets.js';
-import { payloadReplacer, serializedPayload } from './serialized-payloads.js';
+import { serializedPayload } from './serialized-payloads.js';
 
 /** Close code for a socket over its token's limit (graphql-ws leaves 4400–4499 to such client errors). */
 export const TOO_MANY_CONNECTIONS_CODE = 4429;
@@ -262,7 +262,6 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     // Errors are answered per operation (its request id); a result without them is the same bytes for every subscriber of it.
     onNext: (ctx, id, _payload, _args, result) =>
       result.errors ? { ...result, errors: answerErrors(ctx.extra, id, result.errors) } : serializedPayload(result),
-    jsonMessageReplacer: payloadReplacer,
     onError: (ctx, id, _payload, errors) => answerErrors(ctx.extra, id, errors),
   });
   const sockets = serveGraphqlWs(wsServer, server, {
