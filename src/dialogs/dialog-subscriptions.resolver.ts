@@ -59,6 +59,8 @@ export class DialogSubscriptionsResolver {
       const topic = groupId === null ? topics.helpQueue : topics.groupQueue(groupId);
       const { bus } = context.services;
       const resume = await topicResume(bus, topic, args.after);
+      // One string for every event: a key built per subscriber and event would be hashed each time.
+      const eventKey = `queueEvent:${topic}`;
       return stream(
         bus,
         [topic],
@@ -71,7 +73,7 @@ export class DialogSubscriptionsResolver {
             return null;
           // Built once per event and stream, shared by every subscriber allowed to see it (so
           // identical subscriptions can also share one execution: see shared-subscribe.ts).
-          return scope.once(`queueEvent:${delivery.topic}`, async () => {
+          return scope.once(eventKey, async () => {
             // Side by side: each is a round trip between the commit and the first subscriber.
             const [dialog, stats] = await Promise.all([
               eventLoaders(scope).dialogById.load(dialogId),
