@@ -230,7 +230,7 @@ export class PgConnection extends PostgreSqlConnection {
       return false;
     }
     const outcome = await statementThenCommit(tx.connection, last.query);
-    this.logQuery(last.sql, { query: last.sql, params: [...last.params], ...loggerContext });
+    this.logHeld(last, loggerContext);
     if (!outcome.ok) {
       last.failed(outcome.error);
       if (isStalePreparedStatement(outcome.error)) forgetPreparedStatements();
@@ -256,10 +256,15 @@ export class PgConnection extends PostgreSqlConnection {
     } finally {
       // Nothing was begun: the failed statement ended its own transaction too.
       await this.finish(tx);
-      this.logQuery(statement.sql, { query: statement.sql, params: [...statement.params], ...loggerContext });
+      this.logHeld(statement, loggerContext);
     }
     statement.done(result);
     return true;
+  }
+
+  /** Logs a held statement as MikroORM logs any other, with its values. */
+  private logHeld(statement: HeldStatement, loggerContext?: LogContext): void {
+    this.logQuery(statement.sql, { query: statement.sql, params: [...statement.params], ...loggerContext });
   }
 
   override async rollback(ctx: Knex.Transaction, eventBroadcaster?: Broadcaster, loggerContext?: LogContext): Promise<void> {
@@ -331,7 +336,7 @@ export class PgConnection extends PostgreSqlConnection {
         for (const after of root.held.splice(0)) after.failed(error);
         throw error;
       } finally {
-        this.logQuery(held.sql, { query: held.sql, params: [...held.params], ...loggerContext });
+        this.logHeld(held, loggerContext);
       }
       held.done(result);
     }
