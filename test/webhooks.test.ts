@@ -172,6 +172,26 @@ describe('webhooks in one process', () => {
     expect(metrics).toMatch(/handover_webhook_event_log_lag 0\b/);
   });
 
+  it('sends many deliveries at once without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED']);
+      receiver.respond = () => 0;
+      // Each attempt is held by the receiver: 20 at once are in flight together.
+      for (let i = 0; i < 20; i++) await startDialog(bot);
+      await eventually(() => receiver.held.length === 20, 10_000, '20 deliveries in flight');
+      // A warning is emitted on the tick after its cause; the probe below goes the same way.
+      await new Promise((resolve) => setImmediate(resolve));
+      process.emitWarning('probe', 'ProbeWarning');
+      await eventually(() => warnings.includes('ProbeWarning: probe'), 10_000, 'the probe warning');
+      expect(warnings).toEqual(['ProbeWarning: probe']);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('retries a failing receiver with backoff and delivers once it recovers; failingSince shows the outage', async () => {
     const id = await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED']);
     receiver.respond = (_d, nth) => (nth <= 3 ? { status: 500, body: 'x'.repeat(5000) } : 200);

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomInt } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import pg from 'pg';
 import { Webhook as Signer } from 'standardwebhooks';
 import type { Metrics } from '../observability/metrics.js';
@@ -110,7 +111,10 @@ export class DeliveryWorker {
    */
   private webhooksMayExist = true;
 
-  constructor(private readonly options: WorkerOptions) {}
+  constructor(private readonly options: WorkerOptions) {
+    // Each attempt in flight listens for the abort: up to MAX_IN_FLIGHT at once is no leak.
+    setMaxListeners(MAX_IN_FLIGHT, this.abort.signal);
+  }
 
   async start(): Promise<void> {
     await this.connectLock();
