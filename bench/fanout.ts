@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, ROOT, type ServerChild } from './lib/env.js';
+import { ADMIN_TOKEN, cpuSeconds, ROOT, type ServerChild } from './lib/env.js';
 import { gql } from './lib/http.js';
 import { forkHelper, type IpcChild } from './lib/ipc.js';
 import type { BenchResult } from './lib/results.js';
@@ -66,7 +66,11 @@ export async function fanoutBench(
   };
   // The server's own warm-up (compiled code, pools, caches, the socket paths' first use) is not
   // the connections' memory: events, then a few subscribers that come and go.
-  for (let i = 0; i < 200; i++) await publish();
+  for (let i = 0; i < 100; i++) await publish();
+  // The same publishes with no subscriber: what making an event costs the server by itself.
+  const aloneCpu0 = await cpuSeconds(server.pid);
+  for (let i = 0; i < 100; i++) await publish();
+  const aloneMsPerEvent = (((await cpuSeconds(server.pid)) - aloneCpu0) * 1000) / 100;
   const warm = await subscribe(WARM_SOCKETS);
   await untilLive(warm, WARM_SOCKETS);
   await warm.stop();
@@ -86,6 +90,7 @@ export async function fanoutBench(
   await untilArrived(clients, lastWarm, subscribers);
 
   const sent: Array<{ id: string; at: number }> = [];
+  const serverCpu0 = await cpuSeconds(server.pid);
   for (let i = 0; i < events; i++) {
     sent.push(await publish());
     await new Promise((r) => setTimeout(r, 20));
@@ -93,6 +98,7 @@ export async function fanoutBench(
   // As for the baseline: the helper answers a report by serializing every arrival, and asked
   // at once it would do so while the last event is still arriving.
   await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const serverMsPerEvent = (((await cpuSeconds(server.pid)) - serverCpu0) * 1000) / events;
   let final: Report = await report(clients);
   for (let i = 0; i < 100 && !sent.every((s) => final.received[s.id]?.count === subscribers); i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -140,6 +146,7 @@ export async function fanoutBench(
   // gap its counterpart had (a faster pace would only measure the broadcaster's backlog).
   const gaps = sent.map((s, i) => (i === 0 ? 0 : s.at - sent[i - 1].at));
   const baseSent: Array<{ key: string; at: number }> = [];
+  const bareCpu0 = await cpuSeconds(broadcaster.pid!);
   for (let i = 0; i < events; i++) {
     await new Promise((r) => setTimeout(r, gaps[i]));
     const key = `b${i}`;
@@ -148,6 +155,7 @@ export async function fanoutBench(
     broadcaster.send({ kind: 'broadcast', payload });
   }
   await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const bareMsPerEvent = (((await cpuSeconds(broadcaster.pid!)) - bareCpu0) * 1000) / events;
   const baseReport = await report(bare);
   const baseDelivered = baseSent
     .filter((s) => baseReport.received[s.key]?.count === subscribers)
@@ -172,6 +180,11 @@ export async function fanoutBench(
       'baseline first client p50 ms': median(baseDelivered.map((d) => d.first)),
       'first to last client p50 ms': median(delivered.map((d) => d.last - d.first)),
       'baseline first to last client p50 ms': median(baseDelivered.map((d) => d.last - d.first)),
+      // What each side's process spends on an event (the product's includes the two mutations
+      // that make it): the time the tail is made of on a machine this small.
+      [CPU]: round(serverMsPerEvent, 1),
+      'server CPU ms per event with no subscriber': round(aloneMsPerEvent, 1),
+      [BARE_CPU]: round(bareMsPerEvent, 1),
       // Both after a full collection (lib/settled-memory.ts): live memory, not the garbage of the
       // subscriptions' start that an idle process has no reason to collect.
       [MEMORY]: round(((rssIdle - rssBefore) * 1.024) / subscribers, 1),
@@ -219,6 +232,8 @@ const P99 = 'commit-to-last-client p99 ms';
 const BARE_P99 = 'baseline (bare ws broadcast) p99 ms';
 const MEMORY = 'server RSS per idle subscribed connection KB';
 const BARE_MEMORY = 'baseline RSS per idle bare ws connection KB';
+const CPU = 'server CPU ms per event';
+const BARE_CPU = 'baseline CPU ms per event';
 
 /**
  * The run with the median p99 ratio, with every run's latency and memory ratios beside it: on a
@@ -237,6 +252,9 @@ export function medianFanout(runs: readonly BenchResult[]): BenchResult {
       'p99 ratio, every run': runs.map((r) => r.ratio).join(' / '),
       'p99 ms, every run (product against bare ws)': runs
         .map((r) => `${r.figures[P99]} against ${r.figures[BARE_P99]}`)
+        .join(' / '),
+      'CPU ms per event, every run (product against bare ws)': runs
+        .map((r) => `${r.figures[CPU]} against ${r.figures[BARE_CPU]}`)
         .join(' / '),
       'memory ratio, every run': runs.map(memoryRatio).join(' / '),
       'KB per idle connection, every run (product against bare ws)': runs
