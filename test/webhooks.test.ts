@@ -184,9 +184,10 @@ describe('webhooks in one process', () => {
       await eventually(() => receiver.held.length === 20, 10_000, '20 deliveries in flight');
       // A warning is emitted on the tick after its cause; the probe below goes the same way.
       await new Promise((resolve) => setImmediate(resolve));
-      process.emitWarning('probe', 'ProbeWarning');
-      await eventually(() => warnings.includes('ProbeWarning: probe'), 10_000, 'the probe warning');
-      expect(warnings).toEqual(['ProbeWarning: probe']);
+      const probe = 'ProbeWarning: a test warning (the listener-leak test sees warnings)';
+      process.emitWarning('a test warning (the listener-leak test sees warnings)', 'ProbeWarning');
+      await eventually(() => warnings.includes(probe), 10_000, 'the probe warning');
+      expect(warnings).toEqual([probe]);
     } finally {
       process.off('warning', onWarning);
     }
