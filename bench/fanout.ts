@@ -66,11 +66,11 @@ export async function fanoutBench(
   };
   // The server's own warm-up (compiled code, pools, caches, the socket paths' first use) is not
   // the connections' memory: events, then a few subscribers that come and go.
-  for (let i = 0; i < 100; i++) await publish();
+  for (let i = 0; i < ALONE_EVENTS; i++) await publish();
   // The same publishes with no subscriber: what making an event costs the server by itself.
   const aloneCpu0 = await cpuSeconds(server.pid);
-  for (let i = 0; i < 100; i++) await publish();
-  const aloneMsPerEvent = (((await cpuSeconds(server.pid)) - aloneCpu0) * 1000) / 100;
+  for (let i = 0; i < ALONE_EVENTS; i++) await publish();
+  const aloneMsPerEvent = await cpuMsPerEvent(server.pid, aloneCpu0, ALONE_EVENTS);
   const warm = await subscribe(WARM_SOCKETS);
   await untilLive(warm, WARM_SOCKETS);
   await warm.stop();
@@ -98,7 +98,7 @@ export async function fanoutBench(
   // As for the baseline: the helper answers a report by serializing every arrival, and asked
   // at once it would do so while the last event is still arriving.
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const serverMsPerEvent = (((await cpuSeconds(server.pid)) - serverCpu0) * 1000) / events;
+  const serverMsPerEvent = await cpuMsPerEvent(server.pid, serverCpu0, events);
   let final: Report = await report(clients);
   for (let i = 0; i < 100 && !sent.every((s) => final.received[s.id]?.count === subscribers); i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -155,7 +155,7 @@ export async function fanoutBench(
     broadcaster.send({ kind: 'broadcast', payload });
   }
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const bareMsPerEvent = (((await cpuSeconds(broadcaster.pid!)) - bareCpu0) * 1000) / events;
+  const bareMsPerEvent = await cpuMsPerEvent(broadcaster.pid!, bareCpu0, events);
   const baseReport = await report(bare);
   const baseDelivered = baseSent
     .filter((s) => baseReport.received[s.key]?.count === subscribers)
@@ -198,6 +198,11 @@ export async function fanoutBench(
 
 const median = (values: readonly number[]): number => round(percentile(values, 50));
 
+/** The CPU `pid` has used since `since` (its cpuSeconds then), in ms per event over `count` events. */
+async function cpuMsPerEvent(pid: number, since: number, count: number): Promise<number> {
+  return (((await cpuSeconds(pid)) - since) * 1000) / count;
+}
+
 /** What the helper's subscribers have received so far. */
 async function report(helper: IpcChild): Promise<Report> {
   helper.send({ kind: 'report' });
@@ -224,6 +229,8 @@ function timing(received: { first: number; last: number }, sentAt: number): { fi
 
 /** Subscribers that connect and leave before the first memory reading, on both sides. */
 const WARM_SOCKETS = 100;
+/** Publishes before any subscriber: as many to warm the server up, then as many measured. */
+const ALONE_EVENTS = 100;
 /** Unmeasured events after each memory probe, for the product and the baseline alike. */
 const REWARM_EVENTS = 10;
 /** Time the last event has to arrive everywhere before the helper is asked for its report. */
