@@ -2,7 +2,10 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogEventBus } from '../src/realtime/event-bus.js';
 import { EventLog } from '../src/realtime/event-log.js';
-import { stream } from '../src/realtime/stream.js';
+import { MAX_BUFFERED, stream } from '../src/realtime/stream.js';
+import { inTransaction } from '../src/shared/transaction.js';
+import { DialogEventType } from '../src/dialogs/dialog-event-types.js';
+import { DialogStatus } from '../src/dialogs/dialog-enums.js';
 import { topics } from '../src/events/topics.js';
 import { ManualClock } from '../src/shared/clock.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
@@ -288,6 +291,51 @@ describe('delivery', () => {
     expect(await delivered).toEqual({ done: false, value: 1 });
     await failing.return?.();
     await working.return?.();
+  });
+
+  it('a stream nobody reads keeps its newest deliveries, up to its bound; the sequences show the gap', async () => {
+    const d = await startDialog(bot);
+    await settled();
+    const { bus, events } = t.app.services;
+    const topic = topics.dialog(d.id);
+    const unread = stream(bus, [topic], (delivery) => Promise.resolve(delivery.sequence));
+    const publishAll = (count: number): Promise<void> =>
+      inTransaction(t.app.orm.em.fork(), async (tx) => {
+        for (let i = 0; i < count; i++)
+          await events.publish(tx, {
+            kind: 'dialog',
+            type: DialogEventType.STATUS_CHANGED,
+            dialogId: d.id,
+            messageId: null,
+            status: DialogStatus.BOT,
+          });
+      });
+    const latest = async (): Promise<number> => {
+      const [row] = await t.app.orm.em
+        .fork()
+        .execute<Array<{ seq: string }>>('select seq from event_topics where topic = ?', [topic]);
+      return Number(row.seq);
+    };
+    await publishAll(MAX_BUFFERED + 50);
+    await settled();
+    const head = await bus.log.head(t.app.orm.em.fork());
+    await eventually(() => bus.position() === head, 10_000, 'all delivered to the stream');
+
+    const last = await latest();
+    const kept: number[] = [];
+    for (let i = 0; i < MAX_BUFFERED; i++) {
+      const step = await unread.next();
+      if (step.done) throw new Error('the stream ended');
+      kept.push(step.value);
+    }
+    // The oldest 50 (and those before them) were dropped; the rest came in order, without a gap.
+    expect(kept[0]).toBe(last - MAX_BUFFERED + 1);
+    expect(kept.every((seq, i) => i === 0 || seq === kept[i - 1] + 1)).toBe(true);
+    // Nothing older was left queued: the next delivery is the next event.
+    const following = unread.next();
+    await publishAll(1);
+    expect(await following).toEqual({ done: false, value: last + 1 });
+    await unread.return?.();
   });
 });
 

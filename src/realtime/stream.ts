@@ -3,7 +3,7 @@ import { EventScope, type Delivery, type EventBus } from './event-bus.js';
 import type { FeedFilter, LogEntry } from './event-log.js';
 
 /** Deliveries buffered for a slow client before the oldest are dropped (sequences show the gap). */
-const MAX_BUFFERED = 10_000;
+export const MAX_BUFFERED = 10_000;
 /** Log entries read per round trip when replaying. */
 const REPLAY_PAGE = 500;
 
