@@ -59,6 +59,13 @@ class PayloadTooLargeError extends Error {
   }
 }
 
+/** The client closed its connection before its request body had arrived: nothing to answer, and nothing failed here. */
+class RequestAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection before its request body arrived');
+  }
+}
+
 /**
  * The request body as text. A body over `maxBytes` is read to its end and dropped before the
  * answer: a client still sending would otherwise get a connection reset instead of the 413.
@@ -75,7 +82,8 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
     req.on('end', () =>
       size > maxBytes ? reject(new PayloadTooLargeError(maxBytes)) : resolve(Buffer.concat(chunks).toString('utf8')),
     );
-    req.on('error', reject);
+    // Node reports a connection closed mid-body as an 'aborted' ECONNRESET on the request.
+    req.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ECONNRESET' ? new RequestAbortedError() : error));
   });
 }
 
@@ -212,6 +220,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (error instanceof PayloadTooLargeError && !res.headersSent) {
         const extensions = { code: ErrorCode.PAYLOAD_TOO_LARGE, max: error.maxBytes };
         return sendJson(res, 413, { errors: [{ message: error.message, extensions }] });
+      }
+      if (error instanceof RequestAbortedError) {
+        services.logger.debug({ path: url.pathname }, error.message);
+        return;
       }
       services.logger.error({ err: loggable(error), path: url.pathname }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { createGroup, createOperator, unique } from './helpers/factories.js';
+import { eventually } from './helpers/eventually.js';
 
 /** A captured JSON log line (the fields the request log writes). */
 interface LogLine {
@@ -17,6 +19,7 @@ interface LogLine {
 }
 
 const ERROR_LEVEL = 50;
+const DEBUG_LEVEL = 20;
 const captured: string[] = [];
 let t: TestApp;
 
@@ -222,5 +225,42 @@ describe('structured logs', () => {
     // Positive control: the same request goes through once the database answers.
     const again = await t.client(token).request('{ viewer { role } }');
     expect(again.errors).toBeUndefined();
+  });
+
+  it('logs a client that closed its connection before its request body arrived at debug level, not as an error', async () => {
+    const from = captured.length;
+    const since = (): LogLine[] =>
+      captured
+        .slice(from)
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as LogLine);
+    const { hostname, port } = new URL(t.app.url);
+    const socket = connect(Number(port), hostname);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const received = new Promise((resolve) => t.app.server.httpServer.once('request', resolve));
+    socket.write(
+      [
+        'POST /graphql HTTP/1.1',
+        'Host: handover',
+        'Content-Type: application/json',
+        `Authorization: Bearer ${ADMIN_TOKEN}`,
+        'Content-Length: 1000',
+        '',
+        '{"query":',
+      ].join('\r\n'),
+    );
+    await received;
+    socket.destroy();
+    await eventually(
+      () =>
+        since().some(
+          (l) => l.msg === 'the client closed the connection before its request body arrived' && l.level === DEBUG_LEVEL,
+        ),
+      10_000,
+      'the closed request logged',
+    );
+    expect(since().filter((l) => l.level >= ERROR_LEVEL)).toEqual([]);
   });
 });
