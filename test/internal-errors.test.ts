@@ -1,9 +1,12 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { DATABASE_UNAVAILABLE_CLOSE } from '../src/realtime/websocket-server.js';
 import { loggable } from '../src/shared/logger.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { createOperator, login } from './helpers/factories.js';
-import { wsClient } from './helpers/ws.js';
+import { connected, subscribe, wsClient } from './helpers/ws.js';
 
 let t: TestApp;
 let db: pg.Client;
@@ -19,12 +22,13 @@ afterAll(async () => {
 
 describe('internal errors reveal nothing', () => {
   it('a WebSocket closed by an internal failure gets a generic reason', async () => {
-    const op = await createOperator(t.admin);
-    const token = await login(t.client(), op.email, op.password);
-    // Authenticating the socket now fails inside the database layer.
-    await db.query('alter table auth_tokens rename to auth_tokens_away');
+    // A failure that is not the database's (that one is retried, below): a bug's own message
+    // must not reach the client.
+    const failing = vi
+      .spyOn(t.app.services.auth, 'authenticate')
+      .mockRejectedValueOnce(new Error('a bug that names secret-detail-42'));
     try {
-      const client = wsClient(t.app.server.wsUrl, token, { lazy: false });
+      const client = wsClient(t.app.server.wsUrl, ADMIN_TOKEN, { lazy: false });
       const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
         client.on('closed', (event) => resolve(event as { code: number; reason: string })),
       );
@@ -32,7 +36,44 @@ describe('internal errors reveal nothing', () => {
       expect(closed.code).toBe(4500);
       expect(closed.reason).toBe('Internal server error');
     } finally {
-      await db.query('alter table auth_tokens_away rename to auth_tokens');
+      failing.mockRestore();
+    }
+  });
+
+  it('a WebSocket that cannot be authenticated while the database is away is closed with 1013, and its client connects again', async () => {
+    const op = await createOperator(t.admin);
+    const token = await login(t.client(), op.email, op.password);
+    // Authenticating the socket now fails inside the database layer.
+    await db.query('alter table auth_tokens rename to auth_tokens_away');
+    let restored = false;
+    const closes: Array<{ code: number; reason: string }> = [];
+    const client = createClient({
+      url: t.app.server.wsUrl,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      connectionParams: { authorization: `Bearer ${token}` },
+      // graphql-ws retries 1013 (it would not retry 4500); quickly here.
+      retryAttempts: 100,
+      retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
+      onNonLazyError: () => {},
+    });
+    client.on('closed', (event) => {
+      closes.push(event as { code: number; reason: string });
+      if (!restored) {
+        restored = true;
+        void db.query('alter table auth_tokens_away rename to auth_tokens');
+      }
+    });
+    try {
+      await connected(client, 20_000);
+      expect(closes.length).toBeGreaterThan(0);
+      for (const close of closes) expect(close).toMatchObject(DATABASE_UNAVAILABLE_CLOSE);
+      // Connected as the operator it is: the socket's operations run.
+      const viewer = subscribe<{ viewer: { role: string } }>(client, '{ viewer { role } }');
+      expect((await viewer.next()).viewer.role).toBe('OPERATOR');
+    } finally {
+      await client.dispose();
+      if (!restored) await db.query('alter table auth_tokens_away rename to auth_tokens');
     }
   });
 

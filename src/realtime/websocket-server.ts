@@ -1,3 +1,4 @@
+import { DriverException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   getOperationAST,
@@ -10,12 +11,12 @@ import {
 import { makeServer, type ConnectionInitMessage, type SubscribePayload } from 'graphql-ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer } from 'ws';
-import { bearerToken } from '../auth/viewer.js';
+import { bearerToken, type Viewer } from '../auth/viewer.js';
 import { createContext } from '../context.js';
 import type { Services } from '../services.js';
 import { randomUUID } from 'node:crypto';
 import { requestClientAddress } from '../shared/client-address.js';
-import type { Logger } from '../shared/logger.js';
+import { loggable, type Logger } from '../shared/logger.js';
 import { originAllowed, type CorsOrigins } from '../shared/cors.js';
 import { formatReported } from '../shared/format-error.js';
 import { outcomeOf } from '../observability/request-plugin.js';
@@ -29,6 +30,11 @@ import { serializedPayload } from './serialized-payloads.js';
 
 /** Close code for a socket over its token's limit (graphql-ws leaves 4400–4499 to such client errors). */
 export const TOO_MANY_CONNECTIONS_CODE = 4429;
+/**
+ * The database could not be reached to authenticate `connection_init`: 1013 (try again later),
+ * which graphql-ws clients retry by themselves, as HTTP answers 503. 4500 would end them for good.
+ */
+export const DATABASE_UNAVAILABLE_CLOSE = { code: 1013, reason: 'The database is unavailable; connect again shortly' } as const;
 /** On shutdown every socket closes with 1001 (going away): clients reconnect, to another instance. */
 export const SHUTDOWN_CLOSE = { code: 1001, reason: 'server shutting down' } as const;
 const KEEP_ALIVE_MS = 12_000;
@@ -230,7 +236,15 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
     subscribe: subscribeSharingResults,
     onConnect: async (ctx) => {
       const token = bearerToken(ctx.connectionParams?.['authorization']);
-      const viewer = await services.auth.authenticate(rootEm, token);
+      let viewer: Viewer | null;
+      try {
+        viewer = await services.auth.authenticate(rootEm, token);
+      } catch (error) {
+        if (!(error instanceof DriverException)) throw error;
+        logger.error({ err: loggable(error) }, 'internal error');
+        ctx.extra.socket.close(DATABASE_UNAVAILABLE_CLOSE.code, DATABASE_UNAVAILABLE_CLOSE.reason);
+        return false;
+      }
       // Closed while authenticating: onClose has run already, so it must not be registered.
       if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
       if (!viewer) {
