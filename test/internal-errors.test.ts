@@ -1,7 +1,5 @@
 import pg from 'pg';
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
 import { DATABASE_UNAVAILABLE_CLOSE } from '../src/realtime/websocket-server.js';
 import { loggable } from '../src/shared/logger.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
@@ -47,15 +45,11 @@ describe('internal errors reveal nothing', () => {
     await db.query('alter table auth_tokens rename to auth_tokens_away');
     let restored = false;
     const closes: Array<{ code: number; reason: string }> = [];
-    const client = createClient({
-      url: t.app.server.wsUrl,
-      webSocketImpl: WebSocket,
+    // graphql-ws retries 1013 (it would not retry 4500); quickly here.
+    const client = wsClient(t.app.server.wsUrl, token, {
       lazy: false,
-      connectionParams: { authorization: `Bearer ${token}` },
-      // graphql-ws retries 1013 (it would not retry 4500); quickly here.
       retryAttempts: 100,
       retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
-      onNonLazyError: () => {},
     });
     client.on('closed', (event) => {
       closes.push(event as { code: number; reason: string });

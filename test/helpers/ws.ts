@@ -3,12 +3,17 @@ import WebSocket from 'ws';
 import type { GraphqlData, GraphqlError } from './gql.js';
 
 /** A graphql-ws client as a dashboard would use it. */
-export function wsClient(url: string, token?: string, options: { lazy?: boolean; retryAttempts?: number } = {}): Client {
+export function wsClient(
+  url: string,
+  token?: string,
+  options: { lazy?: boolean; retryAttempts?: number; retryWait?: (retries: number) => Promise<void> } = {},
+): Client {
   return createClient({
     url,
     webSocketImpl: WebSocket,
     lazy: options.lazy ?? true,
     retryAttempts: options.retryAttempts ?? 0,
+    retryWait: options.retryWait,
     // Tests assert on close codes themselves.
     onNonLazyError: () => {},
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
