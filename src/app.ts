@@ -53,7 +53,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   const logger = createLogger({ level: config.logLevel, destination: options.logDestination });
   const metrics = new Metrics();
 
-  const orm = await initOrm({ databaseUrl, poolSize: config.dbPoolSize, onQuery: options.onQuery });
+  const orm = await initOrm({
+    databaseUrl,
+    poolSize: config.dbPoolSize,
+    onQuery: options.onQuery,
+    onPoolWarning: (message) => logger.warn({ message }, 'database pool'),
+  });
   // What has been started so far, stopped in reverse order by stop() or by a failed start.
   const started: Array<() => Promise<void> | void> = [() => orm.close(true)];
   // Every step runs even when one fails (the database connections must still close); the

@@ -1,4 +1,3 @@
-import { DriverException } from '@mikro-orm/core';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -10,7 +9,8 @@ import { HttpDrain } from './http-drain.js';
 import { requestClientAddress } from './shared/client-address.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
-import { ErrorCode } from './shared/errors.js';
+import { databaseUnavailable } from './shared/db-errors.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from './shared/errors.js';
 import { formatError } from './shared/format-error.js';
 import { costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
@@ -174,8 +174,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           // Apollo answers it without running the request plugins, which would log it.
           if (!(error instanceof GraphQLError)) services.logger.error({ requestId, err: loggable(error) }, 'internal error');
           // Nothing of the request has run: the client may simply send it again.
-          if (error instanceof DriverException) {
-            throw new GraphQLError('The database is unavailable; send the request again shortly', {
+          if (databaseUnavailable(error)) {
+            throw new GraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {
               extensions: {
                 code: ErrorCode.SERVICE_UNAVAILABLE,
                 requestId,

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { createGroup, createOperator, unique } from './helpers/factories.js';
+import { tableOutage } from './helpers/database.js';
 import { eventually } from './helpers/eventually.js';
 
 /** A captured JSON log line (the fields the request log writes). */
@@ -37,6 +38,54 @@ function requestLine(operation: string): LogLine {
   const found = lines().filter((l) => l.msg === 'graphql request' && l.operation === operation);
   expect(found, `one request line for ${operation}`).toHaveLength(1);
   return found[0];
+}
+
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | null;
+  readonly requestId: string | null;
+  readonly body: { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+}
+
+async function post(body: Record<string, unknown>, token = ADMIN_TOKEN): Promise<Answer> {
+  const response = await fetch(t.app.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    requestId: response.headers.get('x-request-id'),
+    body: (await response.json()) as Answer['body'],
+  };
+}
+
+/** `send`'s answer when the database drops the connection its request waits on for `table`. */
+async function duringOutage(table: string, send: () => Promise<Answer>): Promise<Answer> {
+  const db = new pg.Client({ connectionString: t.db.url });
+  await db.connect();
+  try {
+    const outage = await tableOutage(db, table);
+    try {
+      let answered = false;
+      const answer = send().finally(() => (answered = true));
+      // Away until the request is answered: whatever else waits for the table meanwhile is dropped too.
+      await eventually(
+        async () => {
+          await outage.dropWaiting();
+          return answered;
+        },
+        20_000,
+        `an answer while ${table} is away`,
+      );
+      return await answer;
+    } finally {
+      await outage.end();
+    }
+  } finally {
+    await db.end();
+  }
 }
 
 beforeAll(async () => {
@@ -201,32 +250,66 @@ describe('structured logs', () => {
           p: op.password,
         })
     ).login.token;
-    const db = new pg.Client({ connectionString: t.db.url });
-    await db.connect();
-    await db.query('alter table auth_tokens rename to auth_tokens_away');
-    try {
-      const response = await fetch(t.app.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: '{ viewer { role } }' }),
-      });
-      const body = (await response.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
-      // Nothing ran: the client is told to send it again shortly, not that the server broke.
-      expect(response.status).toBe(503);
-      expect(response.headers.get('retry-after')).toBe('1');
-      expect(body.errors?.[0]?.extensions?.['code']).toBe('SERVICE_UNAVAILABLE');
-      const requestId = response.headers.get('x-request-id');
-      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(body.errors?.[0]?.extensions?.['requestId']).toBe(requestId);
-      const logged = lines().filter((l) => l.requestId === requestId && l.level === ERROR_LEVEL && l.msg === 'internal error');
-      expect(logged).toHaveLength(1);
-    } finally {
-      await db.query('alter table auth_tokens_away rename to auth_tokens');
-      await db.end();
-    }
+    const answer = await duringOutage('auth_tokens', () => post({ query: '{ viewer { role } }' }, token));
+    // Nothing ran: the client is told to send it again shortly, not that the server broke.
+    expect(answer.status).toBe(503);
+    expect(answer.retryAfter).toBe('1');
+    expect(answer.body.errors?.[0]).toMatchObject({
+      message: 'The database is unavailable; send the request again shortly',
+      extensions: { code: 'SERVICE_UNAVAILABLE', requestId: answer.requestId },
+    });
+    expect(answer.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const logged = lines().filter(
+      (l) => l.requestId === answer.requestId && l.level === ERROR_LEVEL && l.msg === 'internal error',
+    );
+    expect(logged).toHaveLength(1);
     // Positive control: the same request goes through once the database answers.
     const again = await t.client(token).request('{ viewer { role } }');
     expect(again.errors).toBeUndefined();
+  });
+
+  it('a query the database cannot serve answers 503 SERVICE_UNAVAILABLE; a mutation INTERNAL_SERVER_ERROR, as its commit may have been under way', async () => {
+    const from = captured.length;
+    const query = await duringOutage('groups', () => post({ query: 'query GroupsInOutage { groups { id } }' }));
+    expect(query.status).toBe(503);
+    expect(query.retryAfter).toBe('1');
+    expect(query.body.data ?? null).toBeNull();
+    expect(query.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'The database is unavailable; send the request again shortly',
+        extensions: { code: 'SERVICE_UNAVAILABLE', requestId: query.requestId },
+      }),
+    ]);
+    expect(requestLine('GroupsInOutage')).toMatchObject({ requestId: query.requestId, outcome: 'SERVICE_UNAVAILABLE' });
+    const logged = lines(from).filter(
+      (l) => l.requestId === query.requestId && l.level === ERROR_LEVEL && l.msg === 'internal error',
+    );
+    expect(logged).toHaveLength(1);
+
+    // At once after it, a request is served: the connection the database dropped is not lent again.
+    await createGroup(t.admin);
+
+    const name = unique('Outage');
+    const mutation = await duringOutage('groups', () =>
+      post({
+        query: 'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
+        variables: { input: { name, slFirstResponseSec: 60, slNextResponseSec: 120 } },
+      }),
+    );
+    expect(mutation.status).toBe(200);
+    expect(mutation.retryAfter).toBeNull();
+    expect(mutation.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'Internal server error',
+        extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: mutation.requestId },
+      }),
+    ]);
+    // Nothing of it was written (here its transaction never committed), and both work again.
+    const after = await t.admin.ok<{ groups: Array<{ name: string }> }>('{ groups { name } }');
+    expect(after.groups.map((g) => g.name)).not.toContain(name);
+    await createGroup(t.admin, { name });
+    // The pool's note of the connection the database dropped is a log line too, not console output.
+    expect(lines(from).filter((l) => l.msg === 'database pool').length).toBeGreaterThan(0);
   });
 
   it('logs a client that closed its connection before its request body arrived at debug level, not as an error', async () => {

@@ -11,6 +11,8 @@ export interface OrmOptions {
   readonly poolSize?: number;
   /** Called with every SQL statement sent; used to count statements in tests and benchmarks. */
   readonly onQuery?: (sql: string) => void;
+  /** The connection pool's warnings (a dead connection found and dropped), which it would print to stdout. */
+  readonly onPoolWarning?: (message: string) => void;
 }
 
 // Compiled next to this file (dist) or loaded from source (tests): either way a sibling folder.
@@ -28,6 +30,8 @@ export function ormConfig(options: OrmOptions): Options {
     ensureDatabase: false,
     allowGlobalContext: false,
     pool: { min: 0, max: options.poolSize ?? 10 },
+    // knex keeps the pool and prints what it reports with console.log unless given a logger.
+    ...(options.onPoolWarning ? { driverOptions: { log: { warn: options.onPoolWarning, error: options.onPoolWarning } } } : {}),
     migrations: {
       path: migrationsDir,
       pathTs: migrationsDir,

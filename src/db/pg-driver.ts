@@ -47,6 +47,15 @@ function forgetPreparedStatements(): void {
 }
 
 /** Pooled connections that have PREPARED_BEGIN parsed. */
+/**
+ * Whether a statement's error ended its connection: the server's FATAL or PANIC answer (it was
+ * terminated, the server is shutting down), or no answer at all (the socket failed).
+ */
+function connectionEnded(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null)?.severity;
+  return severity === undefined || severity === 'FATAL' || severity === 'PANIC';
+}
+
 const beginPrepared = new WeakSet<pg.Client>();
 /** Pooled connections that have PREPARED_COMMIT parsed. */
 const commitPrepared = new WeakSet<pg.Client>();
@@ -319,6 +328,10 @@ export class PgConnection extends PostgreSqlConnection {
     const connection = await pool.acquireConnection();
     try {
       return await connection.query(query);
+    } catch (error) {
+      // Released before its socket reports the end, it would be lent again, to fail the next request.
+      if (connectionEnded(error)) await connection.end().catch(() => undefined);
+      throw error;
     } finally {
       await pool.releaseConnection(connection);
     }

@@ -2,7 +2,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { randomUUID } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Context } from '../context.js';
-import { formatReported, INTERNAL_SERVER_ERROR } from '../shared/format-error.js';
+import { ErrorCode } from '../shared/errors.js';
+import { answeredError, formatReported, INTERNAL_SERVER_ERROR } from '../shared/format-error.js';
 
 /** What a finished operation counts as: "ok", or its first error's code. */
 export function outcomeOf(errors: readonly GraphQLFormattedError[] | undefined): string {
@@ -26,18 +27,22 @@ export const requestObserver: ApolloServerPlugin<Context> = {
           formatReported(error, (err) => logger.error({ requestId: contextValue.requestId, err }, 'internal error'));
         }
       },
-      async willSendResponse({ response, contextValue, operation, operationName, request }) {
+      async willSendResponse({ response, contextValue, operation, operationName, request, errors }) {
         const { requestId, services } = contextValue;
         const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
+        const type = operation?.operation ?? 'unknown';
         if (result.errors) {
-          result.errors = result.errors.map((error) =>
-            error.extensions?.['code'] === INTERNAL_SERVER_ERROR
-              ? { ...error, extensions: { ...error.extensions, requestId } }
-              : error,
-          );
+          // Apollo formats the errors it reported, in their order.
+          const raw = errors?.length === result.errors.length ? errors : undefined;
+          result.errors = result.errors.map((error, i) => answeredError(error, raw?.[i], type, requestId));
+          const unavailable = result.errors.every((error) => error.extensions?.['code'] === ErrorCode.SERVICE_UNAVAILABLE);
+          // Nothing answered, as when authentication finds the database away (src/server.ts).
+          if (unavailable && result.errors.length > 0 && result.data == null) {
+            response.http.status = 503;
+            response.http.headers.set('retry-after', '1');
+          }
         }
         const seconds = (performance.now() - startedAt) / 1000;
-        const type = operation?.operation ?? 'unknown';
         const name = operationName ?? request.operationName ?? null;
         const outcome = outcomeOf(result.errors);
         services.metrics.recordOperation({ transport: 'http', name, type, outcome, seconds });

@@ -1,4 +1,3 @@
-import { DriverException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   getOperationAST,
@@ -18,7 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { requestClientAddress } from '../shared/client-address.js';
 import { loggable, type Logger } from '../shared/logger.js';
 import { originAllowed, type CorsOrigins } from '../shared/cors.js';
-import { formatReported } from '../shared/format-error.js';
+import { databaseUnavailable } from '../shared/db-errors.js';
+import { answeredError, formatReported } from '../shared/format-error.js';
 import { outcomeOf } from '../observability/request-plugin.js';
 import { costLimitError, operationLimitOf, type OperationLimits } from '../shared/operation-limits.js';
 import { sharedDocuments, type DocumentCacheOptions } from './document-cache.js';
@@ -31,7 +31,7 @@ import { serializedPayload } from './serialized-payloads.js';
 /** Close code for a socket over its token's limit (graphql-ws leaves 4400–4499 to such client errors). */
 export const TOO_MANY_CONNECTIONS_CODE = 4429;
 /**
- * The database could not be reached to authenticate `connection_init`: 1013 (try again later),
+ * The database could not serve the authentication of `connection_init`: 1013 (try again later),
  * which graphql-ws clients retry by themselves, as HTTP answers 503. 4500 would end them for good.
  */
 export const DATABASE_UNAVAILABLE_CLOSE = { code: 1013, reason: 'The database is unavailable; connect again shortly' } as const;
@@ -168,13 +168,13 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
   const answerErrors = (state: SocketState, id: string, errors: readonly GraphQLError[]): GraphQLFormattedError[] => {
     const operation = state.running?.get(id);
     const requestId = operation?.requestId ?? randomUUID();
-    const formatted = errors.map((error) =>
-      formatReported(error, (err) => logger.error({ requestId, operation: operation?.name ?? null, err }, 'internal error')),
-    );
-    const withId = formatted.map((error) =>
-      error.extensions?.['code'] === 'INTERNAL_SERVER_ERROR'
-        ? { ...error, extensions: { ...error.extensions, requestId } }
-        : error,
+    const withId = errors.map((error) =>
+      answeredError(
+        formatReported(error, (err) => logger.error({ requestId, operation: operation?.name ?? null, err }, 'internal error')),
+        error,
+        operation?.type,
+        requestId,
+      ),
     );
     if (operation && operation.outcome === 'ok') operation.outcome = outcomeOf(withId);
     // Refused before it ran: counted here, as it will never complete.
@@ -240,7 +240,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
       try {
         viewer = await services.auth.authenticate(rootEm, token);
       } catch (error) {
-        if (!(error instanceof DriverException)) throw error;
+        if (!databaseUnavailable(error)) throw error;
         logger.error({ err: loggable(error) }, 'internal error');
         ctx.extra.socket.close(DATABASE_UNAVAILABLE_CLOSE.code, DATABASE_UNAVAILABLE_CLOSE.reason);
         return false;

@@ -32,8 +32,9 @@ export enum ErrorCode {
   /** The server is shutting down, answered with status 503: send the request again (HTTP server). */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
   /**
-   * The database could not be reached to authenticate the request, answered with status 503
-   * and Retry-After: send it again shortly (HTTP server).
+   * The database could not serve the request (stopped, restarting, a connection lost) and
+   * nothing of it was written: its authentication, or a query or subscription. Over HTTP with
+   * status 503 and Retry-After when nothing was answered. Send it again shortly.
    */
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   /**
@@ -42,6 +43,9 @@ export enum ErrorCode {
    */
   EVENTS_EXPIRED = 'EVENTS_EXPIRED',
 }
+
+/** SERVICE_UNAVAILABLE's message, on every transport. */
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable; send the request again shortly';
 
 /** `extensions.reason` of a CONFLICT about a dialog's state: what a UI switches on. */
 export enum ConflictReason {

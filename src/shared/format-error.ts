@@ -1,7 +1,8 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, Kind, parse, type ASTNode, type ValueNode } from 'graphql';
-import { ErrorCode } from './errors.js';
+import { databaseUnavailable } from './db-errors.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from './errors.js';
 import { loggable } from './logger.js';
 import { operationLimitOf } from './operation-limits.js';
 
@@ -205,4 +206,31 @@ export function formatReported(error: GraphQLError, logInternal: (loggableError:
   const formatted = formatError(error.toJSON(), error);
   if (formatted.extensions?.['code'] === INTERNAL_SERVER_ERROR) logInternal(loggable(unwrapResolverError(error)));
   return formatted;
+}
+
+/** Operations that write nothing: one the database failed left nothing to undo. */
+const WRITES_NOTHING = new Set(['query', 'subscription']);
+
+/**
+ * `formatted` (made of `error`) as a transport answers it once it knows the operation's type.
+ * An internal error carries the request id the log has it under. A query's or subscription's
+ * internal error that is the database failing to serve (databaseUnavailable) answers
+ * SERVICE_UNAVAILABLE instead: it wrote nothing, so the client may send it again shortly. A
+ * mutation's stays INTERNAL_SERVER_ERROR: its commit may have been under way.
+ */
+export function answeredError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  operationType: string | undefined,
+  requestId: string,
+): GraphQLFormattedError {
+  if (formatted.extensions?.['code'] !== INTERNAL_SERVER_ERROR) return formatted;
+  if (operationType !== undefined && WRITES_NOTHING.has(operationType) && databaseUnavailable(error)) {
+    return {
+      ...formatted,
+      message: DATABASE_UNAVAILABLE_MESSAGE,
+      extensions: { ...formatted.extensions, code: ErrorCode.SERVICE_UNAVAILABLE, requestId },
+    };
+  }
+  return { ...formatted, extensions: { ...formatted.extensions, requestId } };
 }

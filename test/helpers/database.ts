@@ -87,3 +87,37 @@ export async function lockAwaited(client: pg.Client): Promise<boolean> {
   );
   return Number(rows[0].n) > 0;
 }
+
+/** A table the database answers no statement on, as during a restart or a failover. */
+export interface TableOutage {
+  /**
+   * Ends every session waiting for the table, as PostgreSQL does when it shuts down (its
+   * statement fails with 57P01 and its connection closes).
+   */
+  dropWaiting(): Promise<void>;
+  /** The table answers again. */
+  end(): Promise<void>;
+}
+
+/**
+ * Holds an exclusive lock on `table` from `client` (a connection of its own to the server's
+ * database), so every statement that touches it waits until `dropWaiting` fails it.
+ */
+export async function tableOutage(client: pg.Client, table: string): Promise<TableOutage> {
+  await client.query('begin');
+  await client.query(`lock table ${table} in access exclusive mode`);
+  return {
+    dropWaiting: async () => {
+      // A transaction reads the sessions' activity once and keeps it: read it afresh.
+      await client.query('select pg_stat_clear_snapshot()');
+      const { rows } = await client.query<{ pid: number }>(
+        `select pid from pg_stat_activity
+          where datname = current_database() and pg_backend_pid() = any(pg_blocking_pids(pid))`,
+      );
+      for (const { pid } of rows) await client.query('select pg_terminate_backend($1)', [pid]);
+    },
+    end: async () => {
+      await client.query('rollback');
+    },
+  };
+}
