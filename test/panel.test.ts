@@ -3,14 +3,17 @@
  * server and database: what an operator and a supervisor do in a shift, end to end. One
  * browser, one context per person; the steps run in order and share their dialogs.
  */
+import pg from 'pg';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { tableOutage } from './helpers/database.js';
 import { BROWSER_REQUIRED, browserAvailable, CHROMIUM_PATH, NO_BROWSER, screenshot, textUntil } from './helpers/browser.js';
 import { startDialog, transfer } from './helpers/dialogs.js';
 import { eventually } from './helpers/eventually.js';
 import { apiToken, createGroup, createOperator, type GroupRef, type OperatorRef } from './helpers/factories.js';
 import type { GraphqlClient } from './helpers/gql.js';
+import { parsePrometheus, sampleSum } from './helpers/prometheus.js';
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -324,6 +327,42 @@ if (!browserAvailable && BROWSER_REQUIRED) {
       await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Back to live") { id } }`, { id: dialogs.alice });
       await section(gracePage, 'Alice').getByText('Back to live').waitFor();
       expect(await gracePage.getByRole('alert').textContent()).toBe('');
+    });
+
+    it('while the database cannot serve its streams, the panel sends them again by itself and follows on', async () => {
+      const refusedAsUnavailable = async (): Promise<number> =>
+        sampleSum(parsePrometheus(await t.app.services.metrics.registry.metrics()), 'handover_graphql_operations_total', {
+          transport: 'ws',
+          outcome: 'SERVICE_UNAVAILABLE',
+        });
+      const before = await refusedAsUnavailable();
+      const db = new pg.Client({ connectionString: t.db.url });
+      await db.connect();
+      try {
+        const outage = await tableOutage(db, 'event_topics');
+        try {
+          // Grace's panel reconnects and resumes its streams, whose sequences are in the table now away.
+          t.app.server.closeSockets((viewer) => viewer.operatorId === grace.id, 1012, 'restarting');
+          await eventually(
+            async () => {
+              await outage.dropWaiting();
+              return (await refusedAsUnavailable()) > before;
+            },
+            UI_TIMEOUT_MS,
+            'a stream refused while the database is away',
+          );
+        } finally {
+          await outage.end();
+        }
+        // Committed once the database is back: it reaches her open dialog live, and no error was shown.
+        await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "Anyone there?") { id } }`, {
+          id: dialogs.alice,
+        });
+        await section(gracePage, 'Alice').getByText('Anyone there?').waitFor();
+        expect(await gracePage.getByRole('alert').textContent()).toBe('');
+      } finally {
+        await db.end();
+      }
     });
 
     it('the operator closes a dialog', async () => {

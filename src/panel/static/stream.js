@@ -11,7 +11,8 @@
  * view is refetched. Only when the server no longer keeps the events after that point
  * (EVENTS_EXPIRED) does the view refetch and the stream start again from what it read.
  * Streams without `after` (slTicks sends whole batches; operatorStatusChanged) refetch their
- * view after a reconnect instead.
+ * view after a reconnect instead. While the database is away (SERVICE_UNAVAILABLE: nothing was
+ * written), a stream and its view's read are tried again after a backoff, as a reconnect is.
  */
 import { createClient } from 'graphql-ws';
 
@@ -22,6 +23,8 @@ import { createClient } from 'graphql-ws';
 const SESSION_ENDED = 4401;
 /** The error code of a subscription whose `after` is older than the server's event log. */
 const EVENTS_EXPIRED = 'EVENTS_EXPIRED';
+/** The error code of a request the database could not serve; nothing of it was written. */
+const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 
 /**
  * Waits before reconnect number `retries` (0-based): doubling from half a second, at most ten
@@ -43,6 +46,35 @@ function firstError(error) {
   const first = Array.isArray(error) ? error[0] : error;
   if (first && typeof first === 'object' && 'message' in first) return /** @type {StreamError} */ (first);
   return { message: String(first) };
+}
+
+/**
+ * The code of a stream's error: a GraphQL error's, or an ApiError's (a view's load over HTTP).
+ * @param {StreamError & { code?: string }} error
+ */
+function codeOf(error) {
+  return error.extensions?.code ?? error.code;
+}
+
+/**
+ * A stream's failures while the database is away (SERVICE_UNAVAILABLE): `again` runs after a
+ * backoff, as for a reconnect; any other error goes to `fail`. `served()` resets the backoff.
+ * @param {() => void} again
+ * @param {(error: StreamError) => void} fail
+ */
+function retryingUnavailable(again, fail) {
+  let retries = 0;
+  return {
+    /** @param {unknown} error */
+    failed(error) {
+      const first = firstError(error);
+      if (codeOf(first) !== SERVICE_UNAVAILABLE) return fail(first);
+      void backoff(retries++).then(again);
+    },
+    served() {
+      retries = 0;
+    },
+  };
 }
 
 /**
@@ -98,17 +130,21 @@ export function openStreams({ url, token, onState, onSessionEnded }) {
           return { ...variables, after };
         },
       };
+      // The database away: the view is read again and the stream followed from there.
+      const unavailable = retryingUnavailable(() => {
+        if (!stopped) start();
+      }, fail);
       /** @param {unknown} error */
       const failed = (error) => {
-        const first = firstError(error);
-        if (first.extensions?.code === EVENTS_EXPIRED) start();
-        else fail(first);
+        if (codeOf(firstError(error)) === EVENTS_EXPIRED) start();
+        else unavailable.failed(error);
       };
       const start = () => {
         stop();
         load()
           .then((sequence) => {
             if (stopped) return;
+            unavailable.served();
             after = sequence;
             stop = client.subscribe(payload, {
               next: (result) => {
@@ -122,7 +158,7 @@ export function openStreams({ url, token, onState, onSessionEnded }) {
               complete: () => {},
             });
           })
-          .catch(fail);
+          .catch(failed);
       };
       start();
       return () => {
@@ -143,18 +179,32 @@ export function openStreams({ url, token, onState, onSessionEnded }) {
      */
     follow(field, query, variables, { next, refetch, fail }) {
       if (refetch) refetches.add(refetch);
-      const stop = client.subscribe(
-        { query, variables },
-        {
-          next: (result) => {
-            if (result.errors?.length) fail(firstError(result.errors));
-            else next(/** @type {Record<string, T>} */ (result.data)[field]);
+      let stopped = false;
+      let stop = () => {};
+      // The database away: subscribed again, and the view brought up to date as after a reconnect.
+      const unavailable = retryingUnavailable(() => {
+        if (stopped) return;
+        refetch?.();
+        start();
+      }, fail);
+      const start = () => {
+        stop();
+        stop = client.subscribe(
+          { query, variables },
+          {
+            next: (result) => {
+              if (result.errors?.length) return unavailable.failed(result.errors);
+              unavailable.served();
+              next(/** @type {Record<string, T>} */ (result.data)[field]);
+            },
+            error: unavailable.failed,
+            complete: () => {},
           },
-          error: (error) => fail(firstError(error)),
-          complete: () => {},
-        },
-      );
+        );
+      };
+      start();
       return () => {
+        stopped = true;
         if (refetch) refetches.delete(refetch);
         stop();
       };
