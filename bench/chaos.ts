@@ -167,7 +167,10 @@ async function main(): Promise<number> {
       const result = await operations.run(op, node.url, node.index);
       results.push(result);
       // What a real client does after a failure of the service: back off a little.
-      if (['TRANSPORT', 'TIMEOUT', 'INTERNAL_SERVER_ERROR'].includes(result.outcome) || result.outcome.startsWith('HTTP_'))
+      if (
+        ['TRANSPORT', 'TIMEOUT', 'INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE'].includes(result.outcome) ||
+        result.outcome.startsWith('HTTP_')
+      )
         await sleep(100);
     }
   };

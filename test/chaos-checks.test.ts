@@ -53,10 +53,12 @@ describe('the chaos run: stream check', () => {
     expect(streamOk(checkStream(observed([]), [], [], 0))).toBe(false);
   });
 
-  it('allows INTERNAL errors only during the database outage, transport errors also while a server is killed', () => {
+  it('allows INTERNAL and SERVICE_UNAVAILABLE errors only during the database outage, transport errors also while a server is killed', () => {
     expect(isViolation('INTERNAL_SERVER_ERROR', 'normal')).toBe(true);
     expect(isViolation('INTERNAL_SERVER_ERROR', 'server-kill')).toBe(true);
     expect(isViolation('INTERNAL_SERVER_ERROR', 'db-outage')).toBe(false);
+    expect(isViolation('SERVICE_UNAVAILABLE', 'normal')).toBe(true);
+    expect(isViolation('SERVICE_UNAVAILABLE', 'db-outage')).toBe(false);
     expect(isViolation('TRANSPORT', 'normal')).toBe(true);
     expect(isViolation('TRANSPORT', 'server-kill')).toBe(false);
     expect(isViolation('HTTP_500', 'normal')).toBe(true);

@@ -165,5 +165,6 @@ export function phaseOf(op: OpResult, serverKills: readonly Window[], dbOutages:
 export function isViolation(outcome: string, phase: Phase): boolean {
   if (phase === 'db-outage') return false;
   if (outcome === 'TRANSPORT') return phase !== 'server-kill';
-  return outcome === 'INTERNAL_SERVER_ERROR' || outcome === 'NO_CODE' || outcome === 'TIMEOUT' || outcome.startsWith('HTTP_');
+  // SERVICE_UNAVAILABLE says the database could not serve: only while it is away.
+  return ['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE', 'NO_CODE', 'TIMEOUT'].includes(outcome) || outcome.startsWith('HTTP_');
 }
