@@ -168,7 +168,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
   const answerErrors = (state: SocketState, id: string, errors: readonly GraphQLError[]): GraphQLFormattedError[] => {
     const operation = state.running?.get(id);
     const requestId = operation?.requestId ?? randomUUID();
-    const withId = errors.map((error) =>
+    const answered = errors.map((error) =>
       answeredError(
         formatReported(error, (err) => logger.error({ requestId, operation: operation?.name ?? null, err }, 'internal error')),
         error,
@@ -176,10 +176,10 @@ export function startWebSocketServer(options: WebSocketServerOptions): WebSocket
         requestId,
       ),
     );
-    if (operation && operation.outcome === 'ok') operation.outcome = outcomeOf(withId);
+    if (operation && operation.outcome === 'ok') operation.outcome = outcomeOf(answered);
     // Refused before it ran: counted here, as it will never complete.
-    if (!operation) metrics.recordOperation({ transport: 'ws', name: null, type: 'unknown', outcome: outcomeOf(withId) });
-    return withId;
+    if (!operation) metrics.recordOperation({ transport: 'ws', name: null, type: 'unknown', outcome: outcomeOf(answered) });
+    return answered;
   };
 
   /** Limits, parse and validation of one operation; errors answer for its id only. */
