@@ -8,7 +8,6 @@ import { startDialog, transfer } from './helpers/dialogs.js';
 import { apiToken, createGroup, createOperator, login } from './helpers/factories.js';
 import type { GraphqlData } from './helpers/gql.js';
 import { tableOutage } from './helpers/database.js';
-import { eventually } from './helpers/eventually.js';
 import { connected, subscribe, wsClient, type Subscription } from './helpers/ws.js';
 
 let t: TestApp;
@@ -68,14 +67,7 @@ describe('internal errors reveal nothing', () => {
     const connection = connected(client, 30_000);
     try {
       // Away until the socket is closed: whatever else waits for the table meanwhile is dropped too.
-      await eventually(
-        async () => {
-          if (!ended) await outage.dropWaiting();
-          return ended;
-        },
-        20_000,
-        'the socket closed',
-      );
+      await outage.dropWaitingUntil(() => ended, 'the socket closed');
       await connection;
       expect(closes.length).toBeGreaterThan(0);
       for (const close of closes) expect(close).toMatchObject(DATABASE_UNAVAILABLE_CLOSE);
@@ -102,14 +94,7 @@ describe('internal errors reveal nothing', () => {
       let refused: Subscription<GraphqlData>;
       try {
         refused = subscribe(ws, help, { a: queueStats.sequence }, 'Help');
-        await eventually(
-          async () => {
-            await outage.dropWaiting();
-            return refused.errors.length > 0;
-          },
-          20_000,
-          'an answer while event_topics is away',
-        );
+        await outage.dropWaitingUntil(() => refused.errors.length > 0, 'an answer while event_topics is away');
       } finally {
         await outage.end();
       }

@@ -71,14 +71,7 @@ async function duringOutage(table: string, send: () => Promise<Answer>): Promise
       let answered = false;
       const answer = send().finally(() => (answered = true));
       // Away until the request is answered: whatever else waits for the table meanwhile is dropped too.
-      await eventually(
-        async () => {
-          await outage.dropWaiting();
-          return answered;
-        },
-        20_000,
-        `an answer while ${table} is away`,
-      );
+      await outage.dropWaitingUntil(() => answered, `an answer while ${table} is away`);
       return await answer;
     } finally {
       await outage.end();

@@ -343,13 +343,10 @@ if (!browserAvailable && BROWSER_REQUIRED) {
         try {
           // Grace's panel reconnects and resumes its streams, whose sequences are in the table now away.
           t.app.server.closeSockets((viewer) => viewer.operatorId === grace.id, 1012, 'restarting');
-          await eventually(
-            async () => {
-              await outage.dropWaiting();
-              return (await refusedAsUnavailable()) > before;
-            },
-            UI_TIMEOUT_MS,
+          await outage.dropWaitingUntil(
+            async () => (await refusedAsUnavailable()) > before,
             'a stream refused while the database is away',
+            UI_TIMEOUT_MS,
           );
         } finally {
           await outage.end();

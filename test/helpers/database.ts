@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { eventually } from './eventually.js';
 
 /** The URL of `database` on the server at `serverUrl`. */
 export function databaseUrl(serverUrl: string, database: string): string {
@@ -91,31 +92,41 @@ export async function lockAwaited(client: pg.Client): Promise<boolean> {
 /** A table the database answers no statement on, as during a restart or a failover. */
 export interface TableOutage {
   /**
-   * Ends every session waiting for the table, as PostgreSQL does when it shuts down (its
-   * statement fails with 57P01 and its connection closes).
+   * Until `done` holds, ends every session waiting for the table, as PostgreSQL does when it
+   * shuts down (its statement fails with 57P01 and its connection closes).
    */
-  dropWaiting(): Promise<void>;
+  dropWaitingUntil(done: () => boolean | Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
   /** The table answers again. */
   end(): Promise<void>;
 }
 
 /**
  * Holds an exclusive lock on `table` from `client` (a connection of its own to the server's
- * database), so every statement that touches it waits until `dropWaiting` fails it.
+ * database), so every statement that touches it waits until `dropWaitingUntil` fails it.
  */
 export async function tableOutage(client: pg.Client, table: string): Promise<TableOutage> {
   await client.query('begin');
   await client.query(`lock table ${table} in access exclusive mode`);
+  const dropWaiting = async (): Promise<void> => {
+    // A transaction reads the sessions' activity once and keeps it: read it afresh.
+    await client.query('select pg_stat_clear_snapshot()');
+    const { rows } = await client.query<{ pid: number }>(
+      `select pid from pg_stat_activity
+        where datname = current_database() and pg_backend_pid() = any(pg_blocking_pids(pid))`,
+    );
+    for (const { pid } of rows) await client.query('select pg_terminate_backend($1)', [pid]);
+  };
   return {
-    dropWaiting: async () => {
-      // A transaction reads the sessions' activity once and keeps it: read it afresh.
-      await client.query('select pg_stat_clear_snapshot()');
-      const { rows } = await client.query<{ pid: number }>(
-        `select pid from pg_stat_activity
-          where datname = current_database() and pg_backend_pid() = any(pg_blocking_pids(pid))`,
-      );
-      for (const { pid } of rows) await client.query('select pg_terminate_backend($1)', [pid]);
-    },
+    dropWaitingUntil: (done, what, timeoutMs = 20_000) =>
+      eventually(
+        async () => {
+          if (await done()) return true;
+          await dropWaiting();
+          return false;
+        },
+        timeoutMs,
+        what,
+      ),
     end: async () => {
       await client.query('rollback');
     },
