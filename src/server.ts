@@ -10,7 +10,7 @@ import { requestClientAddress } from './shared/client-address.js';
 import { createContext, type Context } from './context.js';
 import type { Services } from './services.js';
 import { databaseUnavailable } from './shared/db-errors.js';
-import { DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from './shared/errors.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, DATABASE_UNAVAILABLE_RETRY_AFTER, ErrorCode } from './shared/errors.js';
 import { formatError } from './shared/format-error.js';
 import { costLimitPlugin, documentChecks } from './shared/operation-limits.js';
 import { freshAfterMutation } from './shared/fresh-after-mutation.js';
@@ -179,7 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
               extensions: {
                 code: ErrorCode.SERVICE_UNAVAILABLE,
                 requestId,
-                http: { status: 503, headers: new HeaderMap([['retry-after', '1']]) },
+                http: { status: 503, headers: new HeaderMap([['retry-after', DATABASE_UNAVAILABLE_RETRY_AFTER]]) },
               },
             });
           }

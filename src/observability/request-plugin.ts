@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { randomUUID } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Context } from '../context.js';
-import { ErrorCode } from '../shared/errors.js';
+import { DATABASE_UNAVAILABLE_RETRY_AFTER, ErrorCode } from '../shared/errors.js';
 import { answeredError, formatReported, INTERNAL_SERVER_ERROR } from '../shared/format-error.js';
 
 /** What a finished operation counts as: "ok", or its first error's code. */
@@ -39,7 +39,7 @@ export const requestObserver: ApolloServerPlugin<Context> = {
           // Nothing answered, as when authentication finds the database away (src/server.ts).
           if (unavailable && result.errors.length > 0 && result.data == null) {
             response.http.status = 503;
-            response.http.headers.set('retry-after', '1');
+            response.http.headers.set('retry-after', DATABASE_UNAVAILABLE_RETRY_AFTER);
           }
         }
         const seconds = (performance.now() - startedAt) / 1000;

@@ -46,6 +46,8 @@ export enum ErrorCode {
 
 /** SERVICE_UNAVAILABLE's message, on every transport. */
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable; send the request again shortly';
+/** SERVICE_UNAVAILABLE's Retry-After over HTTP, in seconds. */
+export const DATABASE_UNAVAILABLE_RETRY_AFTER = '1';
 
 /** `extensions.reason` of a CONFLICT about a dialog's state: what a UI switches on. */
 export enum ConflictReason {
