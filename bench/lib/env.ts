@@ -17,6 +17,15 @@ function startFlags(): string[] {
   return scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
+/**
+ * Node's flags for a server under test, the product's or a baseline's: `npm start`'s, and with
+ * `npm run bench -- --cpu-prof` a V8 CPU profile written to bench/profiles on exit.
+ */
+export function serverFlags(): string[] {
+  const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
+  return [...startFlags(), ...profile];
+}
+
 /** The PostgreSQL server the benchmarks use: DATABASE_URL's, or an embedded one. */
 export interface PgServer {
   readonly url: string;
@@ -76,9 +85,7 @@ export function startServer(
   extraEnv: Record<string, string> = {},
   nodeArgs: readonly string[] = [],
 ): Promise<ServerChild> {
-  // `npm run bench -- --cpu-prof`: each server writes a V8 CPU profile to bench/profiles on exit.
-  const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
-  const child = spawn(process.execPath, [...startFlags(), ...profile, ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...serverFlags(), ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'],
