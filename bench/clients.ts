@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { now } from './lib/stats.js';
 
 /**
  * A separate process holding many WebSocket clients (so the server under test does not share
@@ -18,7 +19,6 @@ type Start = {
 };
 type Msg = Start | { kind: 'report' } | { kind: 'stop' };
 
-const now = (): number => performance.timeOrigin + performance.now();
 const received = new Map<string, { count: number; first: number; last: number; bytes: number }>();
 const arrivals: number[][] = [];
 let sockets: WebSocket[] = [];

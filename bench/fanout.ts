@@ -5,7 +5,7 @@ import { gql } from './lib/http.js';
 import { forkHelper, type IpcChild } from './lib/ipc.js';
 import type { BenchResult } from './lib/results.js';
 import { freePort, rssAfterGc } from './lib/settled-memory.js';
-import { percentile, round } from './lib/stats.js';
+import { now, percentile, round } from './lib/stats.js';
 
 const QUERY = `subscription($g: ID) { queueChanged(groupId: $g) { type sequence groupId dialog { id status operator { id } } stats { queued onlineOperators freeCapacity } } }`;
 
@@ -31,7 +31,6 @@ export async function fanoutBench(
   subscribers: number,
   events: number,
 ): Promise<BenchResult> {
-  const now = (): number => performance.timeOrigin + performance.now();
   const publish = async (): Promise<{ id: string; at: number }> => {
     const { startDialog } = await gql<{ startDialog: { id: string } }>(
       server.url,
@@ -215,7 +214,6 @@ async function measureBaseline(
   gaps: readonly number[],
   payloadBytes: number,
 ): Promise<BaselineRun> {
-  const now = (): number => performance.timeOrigin + performance.now();
   const inspectPort = await freePort();
   const broadcaster = fork(join(ROOT, 'dist/bench', `${baseline.script}.js`), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

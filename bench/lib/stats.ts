@@ -14,3 +14,9 @@ export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/**
+ * This machine's clock in ms, precise to the microsecond: the fan-out's processes each read it
+ * (one sends, another receives), so it is wall-clock based, not a process's own timer.
+ */
+export const now = (): number => performance.timeOrigin + performance.now();
