@@ -415,6 +415,8 @@ describe('staffingForecast', () => {
       [{ targetPercent: 0 }, 'targetPercent'],
       [{ targetPercent: 100 }, 'targetPercent'],
       [{ targetPercent: -3 }, 'targetPercent'],
+      // above 0, but 0 as a share (5e-324 / 100)
+      [{ targetPercent: 5e-324 }, 'targetPercent'],
       [{ targetSec: -1 }, 'targetSec'],
       // 1,000,000 per hour × 86,400 s is 24 million erlangs: beyond what the model is asked for
       [{ arrivalsPerHour: 1_000_000, avgHandleTimeSec: 86_400 }, 'arrivalsPerHour'],

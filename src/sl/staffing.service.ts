@@ -59,7 +59,8 @@ export class StaffingService {
           `above 0 and at most ${MAX_HANDLE_TIME_SEC}`,
         ),
       () => given('concurrency', input.concurrency, (v) => v >= 1 && v <= MAX_CONCURRENCY, `in 1..${MAX_CONCURRENCY}`),
-      () => given('targetPercent', input.targetPercent, (v) => v > 0 && v < 100, 'above 0 and below 100'),
+      // v / 100 too: a value so small that its share is 0 (5e-324) is not above 0 either.
+      () => given('targetPercent', input.targetPercent, (v) => v / 100 > 0 && v < 100, 'above 0 and below 100'),
       () => given('targetSec', input.targetSec, (v) => Number.isInteger(v) && v >= 0 && v <= 86_400, 'an integer in 0..86400'),
     );
     const targetPercent = targetPercentGiven ?? DEFAULT_TARGET_PERCENT;
