@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planPerCall } from '../src/db/plan-per-call.js';
+import { databaseUnavailable } from '../src/shared/db-errors.js';
 import { executeAtCommit, inTransaction, transactionRetries, type AtCommit } from '../src/shared/transaction.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { watchRoundTrips } from './helpers/round-trips.js';
@@ -361,5 +362,20 @@ describe('transactions', () => {
     } finally {
       await admin.end();
     }
+  });
+});
+
+describe('a statement the server refuses', () => {
+  it('more values than a statement can bind (08P01) is the statement’s failure, not the database away; the next statement runs', async () => {
+    const em = t.app.orm.em.fork();
+    const values = Array.from({ length: 70_000 }, (_, i) => i);
+    const error: unknown = await em.execute('select 1 where 1 in (?)', [values]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect((error as { code?: string } | null)?.code).toBe('08P01');
+    expect(databaseUnavailable(error)).toBe(false);
+    // The server ends the connection it refused such a message on; the pool's next one serves.
+    expect(await em.execute('select 1 as one')).toEqual([{ one: 1 }]);
   });
 });

@@ -15,6 +15,8 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
  * available (55P03). Any other is the statement's own failure, a bug: not worth sending again.
  */
 const UNAVAILABLE_STATE = /^(?:08|40|53|57)|^55P03$/;
+/** In class 08, but the statement's own failure: the server refused what was sent (more than 65,535 bound values, say). */
+const PROTOCOL_VIOLATION = '08P01';
 
 /** The DriverException behind `error`: graphql-js and graphql-ws wrap a resolver's or a stream's as `originalError`. */
 function driverCause(error: unknown): DriverException | null {
@@ -37,5 +39,5 @@ export function databaseUnavailable(error: unknown): boolean {
   // pg sets `severity` on what the server answered; without it the connection itself failed
   // (refused, reset, ended, timed out).
   if (typeof (driver as { severity?: unknown }).severity !== 'string') return true;
-  return typeof driver.code === 'string' && UNAVAILABLE_STATE.test(driver.code);
+  return typeof driver.code === 'string' && driver.code !== PROTOCOL_VIOLATION && UNAVAILABLE_STATE.test(driver.code);
 }
