@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handoverSchema } from '../src/schema.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
-import { setStatus, startDialog, transfer } from './helpers/dialogs.js';
+import { closeDialog, setStatus, startDialog, transfer } from './helpers/dialogs.js';
 import { createGroup, createOperator, unique } from './helpers/factories.js';
 import type { GraphqlError } from './helpers/gql.js';
 import { wsClient } from './helpers/ws.js';
@@ -243,21 +243,47 @@ describe('lone UTF-16 surrogates (the driver would store U+FFFD) are refused; pa
 describe('dialogs(after:) cursors', () => {
   const DIALOGS = `query($after: String) { dialogs(first: 1, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage } } }`;
   const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  /** A cursor of the default ordering (CREATED_DESC: its creation time, then its id) with these values. */
+  const createdCursor = (createdAt: unknown, id: unknown): string => cursorOf(['CREATED_DESC', createdAt, id]);
 
   it.each([
-    ['a date in year +275760', cursorOf(['+275760-09-13T00:00:00.000Z', SOME_ID])],
-    ['a date in year -1', cursorOf(['-000001-01-01T00:00:00.000Z', SOME_ID])],
-    ['a date in year 0', cursorOf(['0000-06-01T00:00:00.000Z', SOME_ID])],
-    ['the number -1 as the date', cursorOf([-1, SOME_ID])],
+    ['a date in year +275760', createdCursor('+275760-09-13T00:00:00.000Z', SOME_ID)],
+    ['a date in year -1', createdCursor('-000001-01-01T00:00:00.000Z', SOME_ID)],
+    ['a date in year 0', createdCursor('0000-06-01T00:00:00.000Z', SOME_ID)],
+    ['the number -1 as the date', createdCursor(-1, SOME_ID)],
+    // JavaScript reads these as dates; PostgreSQL does not.
+    ['"1" as the date', createdCursor('1', SOME_ID)],
+    ['"March 7" as the date', createdCursor('March 7', SOME_ID)],
+    ['a date with a comment after it', createdCursor('2026-01-01 (foo)', SOME_ID)],
     ['garbage that is not base64', '!!not a cursor!!'],
     ['base64 of text that is not JSON', Buffer.from('not json at all').toString('base64url')],
     ['base64 of a JSON object', cursorOf({ createdAt: '2026-01-01T00:00:00.000Z', id: SOME_ID })],
     ['base64 of a JSON string', cursorOf('2026-01-01T00:00:00.000Z')],
-    ['an id that is not an id', cursorOf(['2026-01-01T00:00:00.000Z', 'x'])],
-    ['a third element', cursorOf(['2026-01-01T00:00:00.000Z', SOME_ID, 1])],
+    ['an id that is not an id', createdCursor('2026-01-01T00:00:00.000Z', 'x')],
+    ['an id spelled in capitals', createdCursor('2026-01-01T00:00:00.000Z', 'ABCDEF00-0000-4000-8000-00000000000A')],
+    ['a fourth element', cursorOf(['CREATED_DESC', '2026-01-01T00:00:00.000Z', SOME_ID, 1])],
+    ['no ordering name', cursorOf(['2026-01-01T00:00:00.000Z', SOME_ID])],
+    ['another ordering name', cursorOf(['CREATED_ASC', '2026-01-01T00:00:00.000Z', SOME_ID])],
     ['NUL in the cursor text', `abc${NUL}`],
   ])('%s → BAD_USER_INPUT after', async (_label, after) => {
     await t.admin.fails(DIALOGS, { after }, 'BAD_USER_INPUT', 'after');
+  });
+
+  it('a well-formed cursor of the ordering pages from where it says (control)', async () => {
+    const data = await t.admin.ok<{ dialogs: { edges: unknown[] } }>(DIALOGS, {
+      after: createdCursor('2000-01-01T00:00:00.000Z', SOME_ID),
+    });
+    // Nothing was created before 2000: the page after it, newest first, is empty.
+    expect(data.dialogs.edges).toEqual([]);
+  });
+
+  it('`before` is checked alike', async () => {
+    await t.admin.fails(
+      `query($before: String) { dialogs(last: 1, before: $before) { totalCount } }`,
+      { before: createdCursor('1', SOME_ID) },
+      'BAD_USER_INPUT',
+      'before',
+    );
   });
 
   it('a cursor the API returned still pages (control)', async () => {
@@ -305,5 +331,67 @@ describe('slReport with extreme DateTimes', () => {
     );
     expect(slReport.sessions).toBeGreaterThan(0);
     expect(slReport.sessions).toBe(Number(rows[0].n));
+  });
+});
+
+describe('ids are the lowercase UUIDs the API returns, compared exactly', () => {
+  const OPERATOR_LOAD = `query($id: ID!) { operator(id: $id) { activeDialogCount } }`;
+
+  it('a transfer to the holder spelled in capitals is NOT_FOUND and leaves the holder’s load as it was', async () => {
+    const op = await createOperator(t.admin, { maxDialogs: 2 });
+    await setStatus(t.admin, op.id, 'ONLINE');
+    const dialog = await startDialog(t.admin);
+    await transfer(t.admin, dialog.id, { operatorId: op.id });
+    await t.admin.fails(
+      `mutation($id: ID!, $to: TransferTarget!) { transferDialog(dialogId: $id, to: $to) { id } }`,
+      { id: dialog.id, to: { operatorId: op.id.toUpperCase() } },
+      'NOT_FOUND',
+      'to.operatorId',
+    );
+    const { operator } = await t.admin.ok<{ operator: { activeDialogCount: number } }>(OPERATOR_LOAD, { id: op.id });
+    expect(operator.activeDialogCount).toBe(1);
+    // Its dialog closes and the operator can log off: before, the load and the check constraint disagreed.
+    await closeDialog(t.admin, dialog.id);
+    await setStatus(t.admin, op.id, 'OFFLINE');
+  });
+
+  it('a subscription to a dialog spelled in capitals is NOT_FOUND instead of a stream that never gets its events', async () => {
+    const dialog = await startDialog(t.admin);
+    const errors = await subscriptionErrors(`subscription($id: ID!) { dialogEvents(dialogId: $id) { type } }`, {
+      id: dialog.id.toUpperCase(),
+    });
+    expect(errors[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('a list of more than 1,000 ids is BAD_USER_INPUT; 1,000 are checked one by one (control)', async () => {
+    const group = await createGroup(t.admin);
+    const ids = (n: number): string[] =>
+      Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const ADD = `mutation($g: ID!, $ids: [ID!]!) { addOperatorsToGroup(groupId: $g, operatorIds: $ids) { id } }`;
+    await t.admin.fails(ADD, { g: group.id, ids: ids(1001) }, 'BAD_USER_INPUT', 'operatorIds');
+    await t.admin.fails(ADD, { g: group.id, ids: ids(1000) }, 'NOT_FOUND', 'operatorIds');
+  });
+});
+
+describe('filters the database would be asked to compare', () => {
+  it('events(filter:) with a malformed dialogId or groupId matches nothing', async () => {
+    const EVENTS = `query($f: EventFilter) { events(first: 5, filter: $f) { edges { cursor } } }`;
+    for (const filter of [{ dialogId: 'x' }, { groupId: 'x' }, { groupId: 'ABCDEF00-0000-4000-8000-00000000000A' }]) {
+      const data = await t.admin.ok<{ events: { edges: unknown[] } }>(EVENTS, { f: filter });
+      expect(data.events.edges, JSON.stringify(filter)).toEqual([]);
+    }
+    // The same query without the filter has events (control).
+    const all = await t.admin.ok<{ events: { edges: unknown[] } }>(EVENTS, { f: null });
+    expect(all.events.edges.length).toBeGreaterThan(0);
+  });
+
+  it('a dialogs status list of 70,000 entries (more than a statement can bind) answers as its distinct statuses do', async () => {
+    const COUNT = `query($s: [DialogStatus!]) { dialogs(filter: { status: $s }) { totalCount } }`;
+    const many = await t.admin.ok<{ dialogs: { totalCount: number } }>(COUNT, {
+      s: Array.from({ length: 70_000 }, (_, i) => (i % 2 ? 'QUEUED' : 'ASSIGNED')),
+    });
+    const two = await t.admin.ok<{ dialogs: { totalCount: number } }>(COUNT, { s: ['QUEUED', 'ASSIGNED'] });
+    expect(many.dialogs.totalCount).toBe(two.dialogs.totalCount);
+    expect(two.dialogs.totalCount).toBeGreaterThan(0);
   });
 });

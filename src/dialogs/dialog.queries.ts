@@ -69,9 +69,12 @@ function validKeyValue(key: SortKey, value: unknown): value is KeyValue {
       return /^\d{1,18}$/.test(value);
     case 'integer':
       return /^-?\d{1,9}$/.test(value);
-    case 'timestamptz':
-      // A crafted date the database cannot compare with (year 275760, or before year 1) is refused too.
-      return isStorableDate(new Date(value));
+    case 'timestamptz': {
+      // As encodeCursor writes it: JavaScript reads "1" or "March 7" as dates, PostgreSQL does not;
+      // and a date the database cannot compare with (year 275760, or before year 1) is refused too.
+      const date = new Date(value);
+      return isStorableDate(date) && date.toISOString() === value;
+    }
   }
 }
 
@@ -134,7 +137,8 @@ function idIs(column: string, id: string): Condition {
 function filterConditions(filter: DialogFilter | null | undefined): Condition[] {
   if (!filter) return [];
   const out: Condition[] = [];
-  if (filter.status?.length) out.push({ sql: 'd.status in (?)', params: [filter.status] });
+  // Each status once: the list is the client's, and every entry would be a bound value.
+  if (filter.status?.length) out.push({ sql: 'd.status in (?)', params: [[...new Set(filter.status)]] });
   if (filter.groupId != null) out.push(idIs('group_id', filter.groupId));
   if (filter.operatorId != null) out.push(idIs('operator_id', filter.operatorId));
   if (filter.scenarioId != null) out.push(idIs('scenario_id', filter.scenarioId));

@@ -1,12 +1,22 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { NotFoundError } from '../shared/errors.js';
+import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { isId } from '../shared/validate.js';
 import { readLiveGroups, type GroupRecord } from './group-record.js';
 import { readLiveOperators, type OperatorRecord } from '../operators/operator-record.js';
 
+/** The most ids a list argument may hold: each is a bound value of a statement, which has at most 65,535. */
+export const MAX_IDS_PER_LIST = 1000;
+
+/** `ids` each once; BAD_USER_INPUT (naming `field`) for a list over MAX_IDS_PER_LIST. */
+function uniqueIds(ids: readonly string[], field: string): string[] {
+  const unique = [...new Set(ids)];
+  if (unique.length > MAX_IDS_PER_LIST) throw new BadInputError(field, `${field} must hold at most ${MAX_IDS_PER_LIST} ids`);
+  return unique;
+}
+
 /** Loads live groups by id, in no order; NOT_FOUND (naming `field`) for any unknown id. */
 export async function requireGroups(em: EntityManager, ids: readonly string[], field: string): Promise<GroupRecord[]> {
-  const unique = [...new Set(ids)];
+  const unique = uniqueIds(ids, field);
   const bad = unique.find((id) => !isId(id));
   if (bad !== undefined) throw new NotFoundError('Group', bad, field);
   const found = await readLiveGroups(em, unique);
@@ -17,7 +27,7 @@ export async function requireGroups(em: EntityManager, ids: readonly string[], f
 
 /** Loads live operators by id, in no order; NOT_FOUND (naming `field`) for any unknown id. */
 export async function requireOperators(em: EntityManager, ids: readonly string[], field: string): Promise<OperatorRecord[]> {
-  const unique = [...new Set(ids)];
+  const unique = uniqueIds(ids, field);
   const bad = unique.find((id) => !isId(id));
   if (bad !== undefined) throw new NotFoundError('Operator', bad, field);
   const found = await readLiveOperators(em, unique);

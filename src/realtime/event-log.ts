@@ -5,6 +5,7 @@ import { afterCommit, beforeCommit } from '../shared/transaction.js';
 import type { DomainEvent, EventSink } from '../events/domain-event.js';
 import { topics, topicsOf } from '../events/topics.js';
 import type { SqlFragment } from '../shared/sql.js';
+import { isId } from '../shared/validate.js';
 
 /** The NOTIFY channel that wakes listeners; its payload is the newest position, nothing else. */
 export const WAKE_CHANNEL = 'handover_events';
@@ -217,9 +218,15 @@ export class EventLog implements EventSink {
     if (upTo !== null) add('l.position <= ?', upTo);
     // JSON, because the driver would spread an array binding into a list.
     if (filter.types?.length) add('l.type in (select jsonb_array_elements_text(?::jsonb))', JSON.stringify(filter.types));
-    if (filter.dialogId != null) add('l.dialog_id = ?', filter.dialogId);
+    // A malformed id names nothing, so its filter matches nothing (as matchesFeed's comparison does).
+    if (filter.dialogId != null) {
+      if (isId(filter.dialogId)) add('l.dialog_id = ?', filter.dialogId);
+      else add('false');
+    }
     if (filter.groupId != null) {
-      add('(l.group_id = ? or jsonb_exists(l.topics, ?))', filter.groupId, topics.groupOperatorStatus(filter.groupId));
+      if (isId(filter.groupId))
+        add('(l.group_id = ? or jsonb_exists(l.topics, ?))', filter.groupId, topics.groupOperatorStatus(filter.groupId));
+      else add('false');
     }
     if (filter.externalId != null) add('l.dialog_id in (select id from dialogs where external_id = ?)', filter.externalId);
     const rows = await em.execute<EntryRow[]>(

@@ -52,9 +52,13 @@ export function text(field: string, value: string, max: number): string {
   return value;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Ids are UUIDs; anything else cannot name a row. */
+/**
+ * Ids are the UUIDs the API returns, in PostgreSQL's lowercase spelling; anything else cannot name
+ * a row. Another spelling of the same UUID is refused too: ids are compared as strings (event
+ * topics, routing's "same operator" checks), and the database would take it for the same row.
+ */
 export function isId(value: string): boolean {
   return UUID.test(value);
 }
