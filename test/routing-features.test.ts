@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { ManualClock } from '../src/shared/clock.js';
@@ -150,6 +151,58 @@ describe('presence follows sessions', () => {
     sec(t.app.services.config.sessionTtlSec + 1);
     expect((await sweep()).sessionsExpired).toBe(1);
     expect((await operatorState(op.id)).status).toBe('OFFLINE');
+  });
+
+  it('a new password set by an administrator ends every session and so logs the operator out; one changed by the operator keeps them on', async () => {
+    const g = await createGroup(t.admin);
+    const op = await createOperator(t.admin, { groupIds: [g.id] });
+    const me = await session(op);
+    await me.ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    const d = await newDialog({ groupId: g.id });
+    expect(d.operator?.id).toBe(op.id);
+    // Their own change keeps the session it is made from.
+    await me.ok(`mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`, {
+      c: op.password,
+      n: 'another long password',
+    });
+    expect(await operatorState(op.id)).toMatchObject({ status: 'ONLINE', activeDialogCount: 1 });
+    const { viewer } = await me.ok(`query { viewer { user { id } } }`);
+    await t.admin.ok(`mutation($u: ID!, $p: String!) { setPassword(userId: $u, password: $p) }`, {
+      u: viewer.user.id,
+      p: 'a third long password',
+    });
+    expect(await operatorState(op.id)).toMatchObject({ status: 'OFFLINE', activeDialogCount: 0 });
+    expect((await getDialog(t.admin, d.id)).status).toBe('QUEUED');
+  });
+
+  it('an expiry whose logout fails is left whole to the next sweep; the other users in the sweep go on', async () => {
+    const g = await createGroup(t.admin);
+    const failing = await createOperator(t.admin, { groupIds: [g.id] });
+    const other = await createOperator(t.admin, { groupIds: [g.id] });
+    for (const op of [failing, other]) await (await session(op)).ok(`mutation { setOperatorStatus(status: ONLINE) { id } }`);
+    // A real failure in the logout's transaction: the database refuses any change to this operator.
+    const db = new pg.Client({ connectionString: t.db.url });
+    await db.connect();
+    try {
+      await db.query(
+        `create function refuse_change() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`,
+      );
+      await db.query(
+        `create trigger refuse_change before update on operators for each row when (old.id = '${failing.id}') execute function refuse_change()`,
+      );
+      sec(t.app.services.config.sessionTtlSec + 1);
+      await expect(sweep()).rejects.toThrow(/sweep step/);
+      expect((await operatorState(other.id)).status).toBe('OFFLINE');
+      expect((await operatorState(failing.id)).status).toBe('ONLINE');
+      await db.query('drop trigger refuse_change on operators');
+      // Its session was not ended without the logout, so the next sweep finds both again.
+      expect((await sweep()).sessionsExpired).toBe(1);
+      expect((await operatorState(failing.id)).status).toBe('OFFLINE');
+    } finally {
+      await db.query('drop trigger if exists refuse_change on operators');
+      await db.query('drop function if exists refuse_change()');
+      await db.end();
+    }
   });
 
   it('PRESENCE_GRACE_SEC: logged out once no WebSocket was open for the grace; a reconnect within it keeps everything', async () => {

@@ -14,8 +14,6 @@ import { decoyPasswordHash, generateToken, tokenHash, tokenHashesEqual, verifyPa
 import { Role } from './role.js';
 import { ViewerCache } from './viewer-cache.js';
 import type { Viewer } from './viewer.js';
-import { endSessions } from './sessions.js';
-import type { EventSink } from '../events/domain-event.js';
 
 export interface SessionOptions {
   readonly adminToken: string | undefined;
@@ -34,7 +32,6 @@ export class AuthService {
   constructor(
     private readonly clock: Clock,
     private readonly presence: PresenceService,
-    private readonly events: EventSink,
     private readonly throttle: LoginThrottle,
     private readonly options: SessionOptions,
     tokenAnswered?: (from: 'cache' | 'database') => void,
@@ -111,26 +108,14 @@ export class AuthService {
     });
   }
 
-  /**
-   * Ends sessions past their expiry and announces it, so their sockets close on every
-   * instance; then an operator whose last session that was is logged out (a transaction each).
-   * Rows another sweeping process holds are left to it. Returns how many sessions ended.
-   */
-  async endExpiredSessions(em: EntityManager, limit = 500): Promise<number> {
-    const ended = await inTransaction(em, async (tx) => {
-      const now = this.clock.now();
-      const rows = await tx.execute<Array<{ id: string; user_id: string }>>(
-        `select id, user_id from auth_tokens
-          where kind = 'SESSION' and revoked_at is null and expires_at <= ?
-          order by expires_at limit ? for update skip locked`,
-        [now, limit],
-      );
-      const byUser = new Map<string, string[]>();
-      for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row.id]);
-      for (const [userId, only] of byUser) await endSessions(tx, this.events, userId, now, { only });
-      return { sessions: rows.length, userIds: [...byUser.keys()] };
-    });
-    await this.presence.sessionsEnded(em, ended.userIds);
-    return ended.sessions;
+  /** Users holding a session past its expiry: a hint for PresenceService.endExpiredSessions, which ends them. */
+  async usersWithExpiredSessions(em: EntityManager, limit = 500): Promise<string[]> {
+    const rows = await em.execute<Array<{ user_id: string }>>(
+      `select user_id from auth_tokens
+        where kind = 'SESSION' and revoked_at is null and expires_at <= ?
+        group by user_id order by min(expires_at) limit ?`,
+      [this.clock.now(), limit],
+    );
+    return rows.map((r) => r.user_id);
   }
 }

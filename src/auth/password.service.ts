@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventSink } from '../events/domain-event.js';
-import type { Clock } from '../shared/clock.js';
+import type { PresenceService } from '../operators/presence.service.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
 import * as validate from '../shared/validate.js';
@@ -13,8 +13,8 @@ import type { Viewer } from './viewer.js';
 /** Setting and changing passwords. A new password ends sessions opened with the old one. */
 export class PasswordService {
   constructor(
-    private readonly clock: Clock,
     private readonly events: EventSink,
+    private readonly presence: PresenceService,
     private readonly throttle: LoginThrottle,
   ) {}
 
@@ -61,13 +61,18 @@ export class PasswordService {
     return true;
   }
 
-  /** Hashed before the transaction, so no lock is held while argon2 works. */
+  /**
+   * Hashed before the transaction, so no lock is held while argon2 works. An operator whose
+   * sessions all end with it is logged out, as by the last one's logout.
+   */
   private async store(em: EntityManager, userId: string, passwordHash: string, endWhich: SessionSelection): Promise<void> {
-    await inTransaction(em, async (tx) => {
-      const user = await readLiveUser(tx, userId, true);
-      if (!user) throw new NotFoundError('User', userId, 'userId');
-      await updateUser(tx, user.id, { passwordHash });
-      await endSessions(tx, this.events, userId, this.clock.now(), endWhich);
-    });
+    await inTransaction(em, (tx) =>
+      this.presence.endingSessions(tx, userId, async (now) => {
+        const user = await readLiveUser(tx, userId, true);
+        if (!user) throw new NotFoundError('User', userId, 'userId');
+        await updateUser(tx, user.id, { passwordHash });
+        return (await endSessions(tx, this.events, userId, now, endWhich)).length;
+      }),
+    );
   }
 }

@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventSink } from '../events/domain-event.js';
 
-/** Which of a user's sessions to end: all, only these, or all but the one in use. */
-export type SessionSelection = 'all' | { readonly only: readonly string[] } | { readonly except: string };
+/** Which of a user's sessions to end: all, only these, all but the one in use, or those expired by then. */
+export type SessionSelection =
+  'all' | { readonly only: readonly string[] } | { readonly except: string } | { readonly expiredBy: Date };
 
 /**
  * Revokes a user's login sessions inside the caller's transaction and announces it, so every
@@ -22,9 +23,12 @@ export async function endSessions(
   if (which !== 'all' && 'only' in which) {
     filter = which.only.length ? 'and id in (?)' : 'and false';
     if (which.only.length) params.push(which.only);
-  } else if (which !== 'all') {
+  } else if (which !== 'all' && 'except' in which) {
     filter = 'and id <> ?';
     params.push(which.except);
+  } else if (which !== 'all') {
+    filter = 'and expires_at <= ?';
+    params.push(which.expiredBy);
   }
   const rows = await tx.execute<Array<{ id: string }>>(
     `update auth_tokens set revoked_at = ?

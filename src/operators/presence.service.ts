@@ -88,37 +88,50 @@ export class PresenceService {
    * the caller holds no session (API or admin token).
    */
   async logout(em: EntityManager, viewer: Viewer): Promise<boolean> {
-    const { tokenId, userId, operatorId } = viewer;
+    const { tokenId, userId } = viewer;
     if (tokenId === null || userId === null) return false;
-    return inTransaction(em, async (tx) => {
-      // Dialogs, then the operator, then sessions: the order every way offline locks in.
-      const operator = operatorId !== null ? await this.lockForOffline(tx, operatorId) : null;
-      const now = this.clock.now();
-      const ended = await endSessions(tx, this.events, userId, now, { only: [tokenId] });
-      if (ended.length > 0 && operator !== null) await this.offlineWithoutSessions(tx, operator, now);
-      return ended.length > 0;
-    });
+    const ended = await inTransaction(em, (tx) =>
+      this.endingSessions(
+        tx,
+        userId,
+        async (now) => (await endSessions(tx, this.events, userId, now, { only: [tokenId] })).length,
+      ),
+    );
+    return ended > 0;
   }
 
   /**
-   * After sessions ended without a logout (expiry): each of these users' operators whose last
-   * live session it was is logged out, one transaction per operator.
+   * Ends the user's sessions past their expiry and, when that was the last live one, logs
+   * their operator out, in one transaction: a failure leaves both to the next sweep. Returns
+   * how many sessions ended.
    */
-  async sessionsEnded(em: EntityManager, userIds: readonly string[]): Promise<number> {
-    if (userIds.length === 0) return 0;
-    const operators = await em.execute<Array<{ id: string }>>(
-      `select id from operators where user_id in (?) and deleted_at is null and status <> 'OFFLINE' order by id`,
-      [[...userIds]],
+  async endExpiredSessions(em: EntityManager, userId: string): Promise<number> {
+    return inTransaction(em, (tx) =>
+      this.endingSessions(
+        tx,
+        userId,
+        async (now) => (await endSessions(tx, this.events, userId, now, { expiredBy: now })).length,
+      ),
     );
-    let loggedOut = 0;
-    for (const { id } of operators) {
-      const done = await inTransaction(em.fork(), async (tx) => {
-        const operator = await this.lockForOffline(tx, id);
-        return this.offlineWithoutSessions(tx, operator, this.clock.now());
-      });
-      if (done) loggedOut++;
-    }
-    return loggedOut;
+  }
+
+  /**
+   * Every way a user's sessions end — a logout, expiry, a new password — goes through here:
+   * `end` ends some of them in `tx` (answering how many) and, when the user's operator holds no
+   * live session after it, the operator is logged out (OFFLINE, their dialogs move on), as by
+   * their last session's logout. Call it before taking any other lock: the operator's dialogs,
+   * then the operator, are locked first, the order every way offline locks in.
+   */
+  async endingSessions(tx: EntityManager, userId: string, end: (now: Date) => Promise<number>): Promise<number> {
+    const [own] = await tx.execute<Array<{ id: string }>>(`select id from operators where user_id = ? and deleted_at is null`, [
+      userId,
+    ]);
+    // Locked whatever its status: it may come ONLINE while the sessions end.
+    const operator = own ? await this.lockForOffline(tx, own.id) : null;
+    const now = this.clock.now();
+    const ended = await end(now);
+    if (ended > 0 && operator !== null) await this.offlineWithoutSessions(tx, operator, now);
+    return ended;
   }
 
   /**

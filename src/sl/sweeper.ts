@@ -93,15 +93,15 @@ export class Sweeper {
     const { presence, router, clock, config } = this.services;
     const breached = await step('sl breaches', () => this.markClocks('BREACHED'));
     const warned = config.slWarningSec > 0 ? await step('sl warnings', () => this.markClocks('WARNING')) : 0;
-    // One operator's or dialog's failure must not stop the others.
+    // One operator's, dialog's or user's failure must not stop the others; their counts add up.
     const each = async (
       name: string,
       ids: () => Promise<readonly string[]>,
-      work: (id: string) => Promise<boolean>,
+      work: (id: string) => Promise<boolean | number>,
     ): Promise<number> =>
       step(name, async () => {
         let done = 0;
-        for (const id of await ids()) if (await step(`${name} ${id}`, async () => Number(await work(id)))) done++;
+        for (const id of await ids()) done += await step(`${name} ${id}`, async () => Number(await work(id)));
         return done;
       });
     const loggedOut = await each(
@@ -116,7 +116,11 @@ export class Sweeper {
       (id) => inTransaction(this.rootEm.fork(), (tx) => router.rerouteUnanswered(tx, id)),
     );
     const drained = await step('help queue drain', () => this.drainQueue());
-    const sessionsExpired = await step('session expiry', () => this.services.auth.endExpiredSessions(this.rootEm.fork()));
+    const sessionsExpired = await each(
+      'session expiry',
+      () => this.services.auth.usersWithExpiredSessions(this.rootEm.fork()),
+      (userId) => presence.endExpiredSessions(this.rootEm.fork(), userId),
+    );
     const throttleCountersPurged = await step('login throttle purge', () => this.services.loginThrottle.purgeExpired());
     const eventsPruned = await step('event log retention', () => this.pruneLog());
     // Attempts are kept as long as the events they delivered.
