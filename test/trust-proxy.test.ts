@@ -42,6 +42,8 @@ describe('TRUST_PROXY', () => {
       // An IPv4 peer on a dual-stack socket matches its IPv4 network.
       [trust('10.0.0.0/8'), '::ffff:10.0.0.5', '198.51.100.7', '198.51.100.7'],
       [trust('fd00::/8'), 'fd00::1', '[2001:db8::1]', '2001:db8::1'],
+      // An IPv6 zone is the forwarding host's own: left out (a client could make it any length).
+      [trust('1'), lb, `fe80::1%${'a'.repeat(300)}`, 'fe80::1'],
       // An entry that is no address stops at the proxy that passed it on.
       [trust('1'), lb, 'not-an-address', lb],
       [trust('1'), lb, undefined, lb],

@@ -18,9 +18,18 @@ function plain(address: string): string {
   return mapped?.[1] ?? address;
 }
 
-/** One `X-Forwarded-For` entry as an address, or null when it is not one (a port, a name, garbage). */
+/**
+ * One `X-Forwarded-For` entry as an address, or null when it is not one (a port, a name, garbage).
+ * An IPv6 zone (`fe80::1%eth0`) names an interface of the host that wrote it: meaningless here,
+ * of any length, and left out.
+ */
 function forwardedAddress(entry: string): string | null {
-  const address = plain(entry.trim().replace(/^\[(.*)\]$/, '$1'));
+  const address = plain(
+    entry
+      .trim()
+      .replace(/^\[(.*)\]$/, '$1')
+      .replace(/%.*$/, ''),
+  );
   return isIP(address) === 0 ? null : address;
 }
 
