@@ -6,6 +6,8 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
 import { startDialog, transfer } from './helpers/dialogs.js';
 import { eventually } from './helpers/eventually.js';
 import { apiToken, createGroup } from './helpers/factories.js';
+import { parsePrometheus, sampleSum } from './helpers/prometheus.js';
+import { RawWebSocket } from './helpers/raw-websocket.js';
 import { ProtocolSocket, type ProtocolMessage } from './helpers/ws.js';
 
 const QUEUE = `subscription($g: ID) { queueChanged(groupId: $g) { type dialog { id } } }`;
@@ -296,5 +298,49 @@ describe('invalid operations', () => {
     // The socket is open and its earlier stream still delivers.
     await expectQueued(t, s, 'live', g.id);
     s.close();
+  });
+});
+
+describe('a socket whose token is revoked runs nothing more, even when its client never answers the close', () => {
+  const app = withApp({});
+
+  it('operations sent after the 4401 close are not run (one sent before it was: the control)', async () => {
+    const { t } = app;
+    const { createApiToken } = await t.admin.ok(`mutation { createApiToken(name: "leaked admin", role: ADMIN) { id token } }`);
+    const socket = await RawWebSocket.open(Number(new URL(t.app.server.wsUrl).port), '/graphql');
+    const texts = (): string[] => socket.frames.flatMap((f) => ('text' in f ? [f.text] : []));
+    const runs = (name: string, id: string): void =>
+      socket.sendJson({
+        id,
+        type: 'subscribe',
+        payload: {
+          query: `mutation ${name} { createGroup(input: { name: "${name}", slFirstResponseSec: 60, slNextResponseSec: 60 }) { id } }`,
+        },
+      });
+    const ran = async (name: string): Promise<number> =>
+      sampleSum(parsePrometheus(await t.app.services.metrics.registry.metrics()), 'handover_graphql_operations_total', {
+        transport: 'ws',
+        operation: name,
+      });
+    try {
+      socket.sendJson({ type: 'connection_init', payload: { authorization: `Bearer ${createApiToken.token}` } });
+      await socket.waitFor((f) => 'text' in f && f.text.includes('connection_ack'));
+      runs('BeforeRevoke', '1');
+      await socket.waitFor((f) => 'text' in f && f.text.includes('"complete"'));
+      expect(texts().some((text) => text.includes('"createGroup"'))).toBe(true);
+
+      await t.admin.ok(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: createApiToken.id });
+      await socket.waitFor((f) => 'closeCode' in f && f.closeCode === 4401);
+      runs('AfterRevoke', '2');
+    } finally {
+      socket.destroy();
+    }
+    // Once the server has let the socket go, every operation its frames started is counted.
+    await eventually(() => t.app.server.sockets.size === 0, 10_000, 'socket released');
+    expect(await ran('BeforeRevoke')).toBe(1);
+    expect(await ran('AfterRevoke')).toBe(0);
+    const { groups } = await t.admin.ok<{ groups: Array<{ name: string }> }>(`{ groups { name } }`);
+    expect(groups.map((g) => g.name)).toContain('BeforeRevoke');
+    expect(groups.map((g) => g.name)).not.toContain('AfterRevoke');
   });
 });

@@ -70,6 +70,9 @@ export function serveGraphqlWs(
         // long as graphql-ws's handling of the message runs, a subscription's whole life.
         onMessage: (handle) =>
           socket.on('message', (data) => {
+            // Closing (its session ended, the server is stopping): nothing more runs for this peer.
+            // ws keeps reading until the peer answers the close, or for 30 s if it never does.
+            if (socket.readyState !== socket.OPEN) return;
             // A Buffer: sockets keep ws's default binaryType ('nodebuffer').
             handle((data as Buffer).toString()).catch(internal);
           }),
