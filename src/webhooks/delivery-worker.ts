@@ -9,6 +9,7 @@ import type { Clock } from '../shared/clock.js';
 import { loggable, type Logger } from '../shared/logger.js';
 import type { SqlFragment } from '../shared/sql.js';
 import { executeAtCommit, inTransaction } from '../shared/transaction.js';
+import { fanOutEntries } from './fan-out.js';
 import { webhookBodies, type WebhookBody } from './payload.js';
 import type { SecretBox } from './secret-box.js';
 import type { SendResult, WebhookSender } from './sender.js';
@@ -28,8 +29,6 @@ const MAX_IN_FLIGHT = 32;
  * was the last): under load, jobs are claimed in batches rather than one statement each.
  */
 const CLAIM_BELOW = MAX_IN_FLIGHT / 2;
-/** Log entries turned into jobs per webhook per transaction (keeps it short). */
-const FAN_OUT_BATCH = 5000;
 /**
  * The first key of the advisory locks that mark live workers: each process holds
  * (WORKER_LOCK_CLASS, its key) on its own connection while it runs. A claimed job whose
@@ -219,31 +218,12 @@ export class DeliveryWorker {
       this.fannedOutTo = head;
       return;
     }
-    const now = clock.now();
-    const [outcome] = await rootEm.fork().execute<Array<{ active: boolean; moved: number; more: boolean }>>(
-      `with behind as materialized (
-         select id, position, least(?::bigint, position + ?) as up_to from webhooks
-          where active and position < ? order by id
-            for no key update skip locked
-       ), jobs as (
-         insert into webhook_jobs (webhook_id, position, dialog_id, next_attempt_at, started_at)
-         select b.id, l.position, l.dialog_id, ?, ? from behind b
-           join webhooks w on w.id = b.id
-           join event_log l on l.position > b.position and l.position <= b.up_to and l.feed and l.type = any (w.types)
-         on conflict do nothing
-       ), moved as (
-         update webhooks w set position = b.up_to from behind b where w.id = b.id returning b.up_to
-       )
-       select exists (select 1 from webhooks where active) as active,
-              (select count(*)::int from moved) as moved,
-              coalesce((select bool_or(up_to < ?) from moved), false) as more`,
-      [head, FAN_OUT_BATCH, head, now, now, head],
-    );
+    const outcome = await fanOutEntries(rootEm.fork(), head, clock.now());
     // With no active webhook at all, later events are skipped until a webhook change or the poll.
-    this.webhooksMayExist = outcome?.active ?? true;
-    if (outcome && outcome.moved > 0) this.claimDue = true;
+    this.webhooksMayExist = outcome.active;
+    if (outcome.moved > 0) this.claimDue = true;
     // Webhooks another process held (SKIP LOCKED) are that process's to do.
-    if (outcome?.more) this.pumpAgain = true;
+    if (outcome.more) this.pumpAgain = true;
     else this.fannedOutTo = head;
   }
 

@@ -6,6 +6,7 @@ import { BadInputError, NotFoundError } from '../shared/errors.js';
 import { afterCommit, inTransaction } from '../shared/transaction.js';
 import { isId } from '../shared/validate.js';
 import { resolvedUrlProblem, urlProblem } from './address-guard.js';
+import { fanOutEntries } from './fan-out.js';
 import { newSigningSecret, type SecretBox } from './secret-box.js';
 import {
   deleteWebhook,
@@ -112,8 +113,10 @@ export class WebhookService {
   }
 
   /**
-   * A webhook made active again receives the events committed from then on; deliveries that
-   * were pending when it stopped (e.g. on 410 Gone) are sent again.
+   * New types, or turning it off, apply to events committed from then on: those committed before
+   * are turned into its jobs first, as it was. A webhook made active again receives the events
+   * committed from then on; deliveries that were pending when it stopped (e.g. on 410 Gone) are
+   * sent again.
    */
   async update(em: EntityManager, id: string, changes: WebhookChanges): Promise<WebhookRecord> {
     const url = changes.url == null ? undefined : await this.checkedUrl(changes.url);
@@ -121,6 +124,11 @@ export class WebhookService {
     await inTransaction(em, async (tx) => {
       const webhook = await this.require(tx, id, 'id', 'no key update');
       const active = changes.active != null && changes.active !== webhook.active ? changes.active : undefined;
+      if (webhook.active && (types !== undefined || active === false)) {
+        await this.log.numberCommitted(tx);
+        const head = await this.log.head(tx);
+        for (let more = true; more;) more = (await fanOutEntries(tx, head, this.clock.now(), webhook.id)).more;
+      }
       let restart: Partial<WebhookFields> = {};
       if (active === true) {
         await this.log.numberCommitted(tx);
