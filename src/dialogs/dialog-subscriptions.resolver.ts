@@ -2,6 +2,7 @@ import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolver
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
 import { DialogStatus } from './dialog-enums.js';
+import { concealedDialog } from './concealed-dialog.js';
 import type { DialogRecord } from './dialog-record.js';
 import { eventLoaders } from '../loaders.js';
 import { ForbiddenError, NotFoundError } from '../shared/errors.js';
@@ -17,6 +18,18 @@ import { topics } from '../events/topics.js';
 const AFTER = 'with after: first the missed events after that sequence, then live ones; no gap, no duplicate';
 
 type SubscribeData<Args> = SubscribeResolverData<unknown, Args, Context>;
+
+/**
+ * A queue event for an operator who may not see its dialog now: the dialog concealed, and no
+ * message. A replayed event reads the dialog as it is now, which may be in a group of others.
+ */
+function concealed(envelope: Envelope<QueueEvent>): Envelope<QueueEvent> {
+  const value = Object.assign(new QueueEvent(), envelope.value, {
+    dialog: concealedDialog(envelope.value.dialog),
+    message: null,
+  });
+  return { ...envelope, value };
+}
 
 /** An operator may see a dialog assigned to them, queued in Help, or aimed at one of their groups. */
 async function operatorSees(scope: EventScope, operatorId: string, dialog: DialogRecord): Promise<boolean> {
@@ -73,7 +86,7 @@ export class DialogSubscriptionsResolver {
             return null;
           // Built once per event and stream, shared by every subscriber allowed to see it (so
           // identical subscriptions can also share one execution: see shared-subscribe.ts).
-          return scope.once(eventKey, async () => {
+          const envelope = await scope.once(eventKey, async () => {
             // Side by side: each is a round trip between the commit and the first subscriber.
             const [dialog, stats] = await Promise.all([
               eventLoaders(scope).dialogById.load(dialogId),
@@ -90,6 +103,9 @@ export class DialogSubscriptionsResolver {
             });
             return { value, loaders: eventLoaders(scope) } satisfies Envelope<QueueEvent>;
           });
+          if (envelope === null || viewer.role !== Role.OPERATOR) return envelope;
+          if (await operatorSees(scope, viewer.operatorId!, envelope.value.dialog)) return envelope;
+          return scope.once(`${eventKey}:concealed`, async () => concealed(envelope));
         },
         { resume },
       );
@@ -144,7 +160,9 @@ export class DialogSubscriptionsResolver {
             sequence: delivery.sequence,
             message,
           });
-          return { value, loaders } satisfies Envelope<QueueEvent>;
+          const envelope = { value, loaders } satisfies Envelope<QueueEvent>;
+          // Taken from them: the event, not what was said after (a replay reads the dialog as it is now).
+          return (await operatorSees(scope, operatorId, dialog)) ? envelope : concealed(envelope);
         },
         { resume },
       );

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Role } from '../auth/role.js';
 import type { Context } from '../context.js';
+import { isConcealed } from './concealed-dialog.js';
 import { Group } from '../groups/group.entity.js';
 import type { GroupRecord } from '../groups/group-record.js';
 import { Operator } from '../operators/operator.entity.js';
@@ -188,6 +189,7 @@ export class DialogResolver {
     @Arg('last', () => Int, { nullable: true, description: `at most ${MAX_LAST_MESSAGES}` }) last: number | null,
     @Ctx() { loaders }: Context,
   ): Promise<MessageRecord[]> {
+    if (isConcealed(dialog)) return Promise.resolve([]);
     if (last == null) return loaders.messagesOfDialog.load(dialog.id);
     intInRange('last', last, 0, MAX_LAST_MESSAGES);
     return loaders.newestMessagesOfDialog.load(messagesKey(last, dialog.id));
@@ -195,11 +197,13 @@ export class DialogResolver {
 
   @FieldResolver(() => Message, { nullable: true, description: 'the newest message (null: none yet)' })
   lastMessage(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<MessageRecord | null> {
+    if (isConcealed(dialog)) return Promise.resolve(null);
     return loaders.lastMessageOfDialog.load(dialog.id);
   }
 
   @FieldResolver(() => Int, { description: 'messages of every author' })
   messageCount(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<number> {
+    if (isConcealed(dialog)) return Promise.resolve(0);
     return loaders.messageCountOfDialog.load(dialog.id);
   }
 
@@ -208,11 +212,13 @@ export class DialogResolver {
   })
   unreadCount(@Root() dialog: DialogRecord, @Ctx() { loaders, viewer }: Context): Promise<number> {
     const operatorId = viewer?.operatorId ?? null;
-    return operatorId === null ? Promise.resolve(0) : loaders.unreadCount.load(unreadKey(operatorId, dialog.id));
+    if (operatorId === null || isConcealed(dialog)) return Promise.resolve(0);
+    return loaders.unreadCount.load(unreadKey(operatorId, dialog.id));
   }
 
   @FieldResolver(() => [DialogTransfer], { description: 'every routing decision about this dialog, oldest first' })
   transfers(@Root() dialog: DialogRecord, @Ctx() { loaders }: Context): Promise<TransferRecord[]> {
+    if (isConcealed(dialog)) return Promise.resolve([]);
     return loaders.transfersOfDialog.load(dialog.id);
   }
 
