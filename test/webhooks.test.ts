@@ -245,6 +245,45 @@ describe('webhooks in one process', () => {
     ]);
   });
 
+  it('an event held back behind its dialog’s failing one gets its own 24 h, counted from its first try', async () => {
+    clock.set(new Date(Date.now() - 24 * 60 * 60 * 1000));
+    const id = await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED', 'MESSAGE_POSTED']);
+    receiver.respond = () => 503;
+    const d = await startDialog(bot);
+    await eventually(async () => (await attempts(t.admin, id)).length === 1, 10_000, 'first attempt');
+    await bot.ok(`mutation($id: ID!) { postClientMessage(dialogId: $id, text: "later") { id } }`, { id: d.id });
+    // Its delivery is made (and waits behind the first) before the day passes.
+    const jobs = () => t.app.orm.em.fork().execute('select 1 from webhook_jobs where webhook_id = ?', [id]);
+    await eventually(async () => (await jobs()).length === 2, 10_000, 'the message queued');
+    clock.advance(24 * 60 * 60 * 1000);
+    await eventually(async () => (await attempts(t.admin, id)).length === 3, 10_000, 'the held-back message tried');
+    const list = await attempts(t.admin, id);
+    expect(list.map((a) => [a.event.type, a.attempt, a.nextAttemptAt === null])).toEqual([
+      ['DIALOG_STARTED', 1, false],
+      ['DIALOG_STARTED', 2, true],
+      // Its first try, a day after it was committed: retried, not given up.
+      ['MESSAGE_POSTED', 1, false],
+    ]);
+  });
+
+  it('a delivery pending while the webhook was off gets its 24 h of retries again from the reactivation', async () => {
+    const id = await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED']);
+    receiver.respond = () => 410;
+    await startDialog(bot);
+    await eventually(
+      async () => !(await t.admin.ok(`query($id: ID!) { webhook(id: $id) { active } }`, { id })).webhook.active,
+      10_000,
+      'deactivated',
+    );
+    clock.advance(25 * 60 * 60 * 1000);
+    receiver.respond = () => 503;
+    await t.admin.ok(`mutation($id: ID!) { updateWebhook(id: $id, input: { active: true }) { active } }`, { id });
+    await eventually(async () => (await attempts(t.admin, id)).length === 2, 10_000, 'sent again');
+    const [, again] = await attempts(t.admin, id);
+    // A failure again, a day after the first try: retried, not given up.
+    expect(again.nextAttemptAt).not.toBeNull();
+  });
+
   it('drops a delivery whose event the log no longer keeps, unsent, and the next event of its dialog goes out', async () => {
     const id = await createWebhook(t.admin, receiver.url, ['DIALOG_STARTED', 'MESSAGE_POSTED']);
     receiver.respond = (d) => (d.body.type === 'DIALOG_STARTED' ? 503 : 200);

@@ -229,6 +229,7 @@ export class DeliveryWorker {
 
   /** Claims up to `limit` due jobs, in one statement. */
   private async claim(key: number, limit: number): Promise<ClaimedJob[]> {
+    const now = this.options.clock.now();
     const claimed = await this.options.rootEm
       .fork()
       .execute<Array<{ webhook_id: string; position: string; attempts: number; started_at: Date; url: string; secret: string }>>(
@@ -247,10 +248,13 @@ export class DeliveryWorker {
             limit ?
             for no key update of j skip locked
          )
-         update webhook_jobs j set claimed_by = ?, attempts = j.attempts + 1
+         update webhook_jobs j set claimed_by = ?, attempts = j.attempts + 1,
+                -- The 24 h of retries count from the first try: an event held back behind its
+                -- dialog's failing one has not been tried yet.
+                started_at = case when j.attempts = 0 then ? else j.started_at end
            from due where j.webhook_id = due.webhook_id and j.position = due.position
          returning j.webhook_id, j.position, j.attempts, j.started_at, due.url, due.secret`,
-        [this.options.clock.now(), limit, key],
+        [now, limit, key, now],
       );
     return claimed.map((r) => ({
       webhookId: r.webhook_id,

@@ -133,6 +133,13 @@ export class WebhookService {
       if (active === true) {
         await this.log.numberCommitted(tx);
         restart = { position: await this.log.head(tx), failingSince: null };
+        // Sent again now, with 24 h of retries from now: the stop was the receiver's (or an admin's) call.
+        const now = this.clock.now();
+        await tx.execute('update webhook_jobs set next_attempt_at = ?, started_at = ? where webhook_id = ?', [
+          now,
+          now,
+          webhook.id,
+        ]);
         afterCommit(tx, this.wake);
       }
       await updateWebhook(tx, webhook.id, { url, types, active, ...restart });
