@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/shared/clock.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
@@ -123,6 +124,40 @@ describe('GET /metrics', () => {
       sampleSum(after, 'handover_sweep_duration_seconds_count') - sampleSum(before, 'handover_sweep_duration_seconds_count'),
     ).toBe(1);
     expect(sampleSum(after, 'handover_sweep_failures_total')).toBe(0);
+  });
+
+  it('counts the breaches a round marked even when a later step of it fails', async () => {
+    const g = await createGroup(t.admin, { slFirstResponseSec: 60 });
+    const queued = await transfer(bot, (await startDialog(bot)).id, { groupId: g.id });
+    expect(queued.status).toBe('QUEUED');
+    // A real failure in the round's retention step: the database refuses to prune idempotency keys.
+    const db = new pg.Client({ connectionString: t.db.url });
+    await db.connect();
+    try {
+      await db.query(
+        `create function refuse_prune() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`,
+      );
+      await db.query(
+        'create trigger refuse_prune before delete on idempotency_keys for each statement execute function refuse_prune()',
+      );
+      const before = await scrape();
+      clock.advance(3600_000);
+      await expect(t.app.sweeper.runOnce()).rejects.toThrow(/sweep step/);
+      const after = await scrape();
+      const { rows } = await db.query<{ n: number }>(
+        'select count(*)::int as n from dialogs where id = $1 and sl_breached_at is not null',
+        [queued.id],
+      );
+      expect(rows[0].n).toBe(1);
+      expect(
+        sampleSum(after, 'handover_sl_breaches_total') - sampleSum(before, 'handover_sl_breaches_total'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(sampleSum(after, 'handover_sweep_failures_total') - sampleSum(before, 'handover_sweep_failures_total')).toBe(1);
+    } finally {
+      await db.query('drop trigger if exists refuse_prune on idempotency_keys');
+      await db.query('drop function if exists refuse_prune()');
+      await db.end();
+    }
   });
 
   it('counts token lookups by where they were answered, and the tokens held', async () => {

@@ -63,9 +63,7 @@ export class Sweeper {
     const { metrics } = this.services;
     const done = metrics.sweepSeconds.startTimer();
     try {
-      const result = await this.sweep();
-      metrics.slBreaches.inc(result.breached);
-      return result;
+      return await this.sweep();
     } catch (error) {
       metrics.sweepFailures.inc();
       throw error;
@@ -92,6 +90,8 @@ export class Sweeper {
     };
     const { presence, router, clock, config } = this.services;
     const breached = await step('sl breaches', () => this.markClocks('BREACHED'));
+    // Counted as they commit: a later step's failure fails the round, not these breaches.
+    this.services.metrics.slBreaches.inc(breached);
     const warned = config.slWarningSec > 0 ? await step('sl warnings', () => this.markClocks('WARNING')) : 0;
     // One operator's, dialog's or user's failure must not stop the others; their counts add up.
     const each = async (
