@@ -19,6 +19,7 @@ import { Metrics } from './observability/metrics.js';
 import { registerDatabaseGauges } from './observability/database-gauges.js';
 import { createLogger, loggable, type LogDestination, type Logger } from './shared/logger.js';
 import { onTransactionRetry } from './shared/transaction.js';
+import { withinTime } from './shared/time-limit.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -116,12 +117,15 @@ export async function startApp(options: AppOptions): Promise<App> {
       services,
       port: options.port ?? config.port,
       host: config.host,
-      ready: async () => {
-        // Without the event listener, subscribers would silently miss events.
-        if (!bus.isListening()) return false;
-        await orm.em.fork().execute('select 1');
-        return (await orm.getMigrator().getPendingMigrations()).length === 0;
-      },
+      // Within READY_TIMEOUT_MS: a database that stopped answering (a partition, a hung server)
+      // is not ready, and a probe waiting for it would hang as long as its connections do.
+      ready: () =>
+        withinTime(READY_TIMEOUT_MS, false, async () => {
+          // Without the event listener, subscribers would silently miss events.
+          const [listening] = await Promise.all([bus.listenerAnswers(), orm.em.fork().execute('select 1')]);
+          if (!listening) return false;
+          return (await orm.getMigrator().getPendingMigrations()).length === 0;
+        }),
     });
     started.push(() => server.stop());
     connected.sockets = server.sockets;
@@ -184,3 +188,5 @@ export async function bootstrapAdminToken(app: App): Promise<string | null> {
 }
 
 export const BOOTSTRAP_TOKEN_NAME = 'initial admin';
+/** `/readyz` answers 503 when its checks take longer than this. */
+export const READY_TIMEOUT_MS = 2000;

@@ -52,6 +52,23 @@ describe('ending sessions', () => {
     await socket.dispose();
   });
 
+  it('/readyz answers 503 while the database does not answer its checks (within its time limit), 200 once it does', async () => {
+    expect(await readyz()).toBe(200);
+    // The checks read the applied migrations: held by another transaction, they wait as for a
+    // database that stopped answering.
+    const blocker = new pg.Client({ connectionString: t.db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table mikro_orm_migrations in access exclusive mode');
+      expect(await readyz()).toBe(503);
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+    }
+    await eventually(async () => (await readyz()) === 200, 10_000, '/readyz recovering');
+  });
+
   it('a session ended while the event listener was away still closes its socket once it catches up; /readyz shows the outage', async () => {
     const a = await createOperator(t.admin);
     const b = await createOperator(t.admin);

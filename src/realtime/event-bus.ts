@@ -83,6 +83,8 @@ export interface EventBus {
   handlerCount(): number;
   /** Whether wake-ups are being received right now. */
   isListening(): boolean;
+  /** Whether the listener's connection answers a statement now: a silent network leaves it open for hours. */
+  listenerAnswers(): Promise<boolean>;
   /** Whether this process numbers the log's events now (one process at a time does). */
   isSequencer(): boolean;
   /** Where the log itself is read (resume, replay). */
@@ -154,6 +156,16 @@ export class LogEventBus implements EventBus {
 
   isListening(): boolean {
     return this.listener !== null;
+  }
+
+  listenerAnswers(): Promise<boolean> {
+    const client = this.listener;
+    return client === null
+      ? Promise.resolve(false)
+      : client.query('select 1').then(
+          () => true,
+          () => false,
+        );
   }
 
   /**
@@ -285,8 +297,10 @@ export class LogEventBus implements EventBus {
   private async connect(): Promise<pg.Client> {
     const client = new pg.Client({
       connectionString: this.databaseUrl,
-      // A silently dropped connection (NAT, firewall) is noticed instead of waiting forever.
+      // A silently dropped connection (NAT, firewall) is noticed instead of waiting forever: the
+      // kernel's probes start after 10 s of silence (its default is two hours).
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       application_name: LISTENER_APPLICATION_NAME,
     });
     const lost = (reason: string): void => {
