@@ -160,6 +160,27 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('answers while the database does not: the gauges it reads keep their values, the failure is counted', async () => {
+    const before = await scrape();
+    // The queue gauges read `dialogs`: held by another transaction, the read waits as for a silent database.
+    const blocker = new pg.Client({ connectionString: t.db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table dialogs in access exclusive mode');
+      const during = await scrape();
+      expect(
+        sampleSum(during, 'handover_metrics_refresh_failures_total') -
+          sampleSum(before, 'handover_metrics_refresh_failures_total'),
+      ).toBe(1);
+      expect(hasSample(during, 'handover_process_cpu_user_seconds_total')).toBe(true);
+      expect(sampleSum(during, 'handover_help_queued_dialogs')).toBe(sampleSum(before, 'handover_help_queued_dialogs'));
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+    }
+  });
+
   it('counts token lookups by where they were answered, and the tokens held', async () => {
     const fresh = t.client(await apiToken(t.admin, 'INTEGRATION'));
     const before = await scrape();

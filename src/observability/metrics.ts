@@ -1,4 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { withinTime } from '../shared/time-limit.js';
+
+/** How long a scrape waits for its database gauges. */
+const REFRESH_TIMEOUT_MS = 2000;
 
 /** Past this many distinct operation names, further names are counted as "other". */
 const MAX_OPERATION_NAMES = 200;
@@ -26,6 +30,7 @@ export interface OperationRecord {
 export class Metrics {
   readonly registry = new Registry();
   private readonly refreshers: Array<() => Promise<void>> = [];
+  private refreshing: Promise<void> | null = null;
   private readonly operationNames = new Set<string>();
 
   readonly operations = new Counter({
@@ -68,6 +73,11 @@ export class Metrics {
   readonly sweepFailures = new Counter({
     name: 'handover_sweep_failures_total',
     help: 'Sweep rounds that failed',
+    registers: [this.registry],
+  });
+  readonly refreshFailures = new Counter({
+    name: 'handover_metrics_refresh_failures_total',
+    help: 'Scrapes whose database gauges could not be read within 2 s (they keep the values read before)',
     registers: [this.registry],
   });
   readonly transactionRetries = new Counter({
@@ -191,10 +201,22 @@ export class Metrics {
     this.refreshers.push(refresh);
   }
 
-  /** The Prometheus text exposition, gauges refreshed first. */
+  /**
+   * The Prometheus text exposition, gauges refreshed first. A database that fails or stops
+   * answering does not take the rest with it: after REFRESH_TIMEOUT_MS the scrape answers with
+   * the gauges as last read, and counts the failure. A refresh still waiting is waited for again,
+   * not started once more: scrapes do not pile up statements on a database that does not answer.
+   */
   async render(): Promise<string> {
-    for (const refresh of this.refreshers) await refresh();
+    this.refreshing ??= this.refreshAll().finally(() => (this.refreshing = null));
+    const running = this.refreshing;
+    const refreshed = await withinTime(REFRESH_TIMEOUT_MS, false, () => running.then(() => true)).catch(() => false);
+    if (!refreshed) this.refreshFailures.inc();
     return this.registry.metrics();
+  }
+
+  private async refreshAll(): Promise<void> {
+    for (const refresh of this.refreshers) await refresh();
   }
 
   get contentType(): string {
