@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/app.js';
@@ -87,50 +86,20 @@ describe('frames', () => {
  * Over raw TCP: completes the WebSocket handshake, sends only the header of a masked text frame
  * announcing `length` bytes, and resolves with the close code the server answers.
  */
-function announceFrame(wsUrl: string, length: number): Promise<number> {
-  const { hostname, port, pathname } = new URL(wsUrl);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let received = Buffer.alloc(0);
-    let upgraded = false;
-    socket.on('error', reject);
-    socket.on('connect', () => {
-      socket.write(
-        [
-          `GET ${pathname} HTTP/1.1`,
-          `Host: ${hostname}:${port}`,
-          'Upgrade: websocket',
-          'Connection: Upgrade',
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-          'Sec-WebSocket-Version: 13',
-          'Sec-WebSocket-Protocol: graphql-transport-ws',
-          '',
-          '',
-        ].join('\r\n'),
-      );
-    });
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (!upgraded) {
-        const end = received.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        expect(received.subarray(0, end).toString()).toMatch(/^HTTP\/1\.1 101/);
-        upgraded = true;
-        received = received.subarray(end + 4);
-        const header = Buffer.alloc(14);
-        header[0] = 0x81; // FIN, text
-        header[1] = 0x80 | 127; // masked, 64-bit length follows
-        header.writeBigUInt64BE(BigInt(length), 2);
-        randomBytes(4).copy(header, 10);
-        socket.write(header);
-      }
-      // The server's close frame: 0x88, payload length, then the code.
-      if (received.length >= 4 && received[0] === 0x88) {
-        resolve(received.readUInt16BE(2));
-        socket.destroy();
-      }
-    });
-  });
+async function announceFrame(wsUrl: string, length: number): Promise<number> {
+  const socket = await RawWebSocket.open(wsUrl);
+  try {
+    const header = Buffer.alloc(14);
+    header[0] = 0x81; // FIN, text
+    header[1] = 0x80 | 127; // masked, 64-bit length follows
+    header.writeBigUInt64BE(BigInt(length), 2);
+    randomBytes(4).copy(header, 10);
+    socket.sendRaw(header);
+    const closed = await socket.waitFor((frame) => 'closeCode' in frame);
+    return 'closeCode' in closed ? closed.closeCode : 0;
+  } finally {
+    socket.destroy();
+  }
 }
 
 describe('connection_init', () => {
@@ -307,7 +276,7 @@ describe('a socket whose token is revoked runs nothing more, even when its clien
   it('operations sent after the 4401 close are not run (one sent before it was: the control)', async () => {
     const { t } = app;
     const { createApiToken } = await t.admin.ok(`mutation { createApiToken(name: "leaked admin", role: ADMIN) { id token } }`);
-    const socket = await RawWebSocket.open(Number(new URL(t.app.server.wsUrl).port), '/graphql');
+    const socket = await RawWebSocket.open(t.app.server.wsUrl);
     const texts = (): string[] => socket.frames.flatMap((f) => ('text' in f ? [f.text] : []));
     const runs = (name: string, id: string): void =>
       socket.sendJson({

@@ -15,18 +15,19 @@ export class RawWebSocket {
 
   private constructor(private readonly socket: Socket) {}
 
-  /** Upgrades a connection to `port`'s `path` with the graphql-transport-ws subprotocol. */
-  static open(port: number, path: string): Promise<RawWebSocket> {
+  /** Upgrades a connection to `wsUrl` with the graphql-transport-ws subprotocol. */
+  static open(wsUrl: string): Promise<RawWebSocket> {
+    const { hostname, port, pathname } = new URL(wsUrl);
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(Number(port), hostname);
       const raw = new RawWebSocket(socket);
       let upgraded = false;
       socket.once('error', reject);
       socket.on('connect', () =>
         socket.write(
           [
-            `GET ${path} HTTP/1.1`,
-            `Host: 127.0.0.1:${port}`,
+            `GET ${pathname} HTTP/1.1`,
+            `Host: ${hostname}:${port}`,
             'Upgrade: websocket',
             'Connection: Upgrade',
             `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
@@ -51,6 +52,11 @@ export class RawWebSocket {
         raw.readFrames();
       });
     });
+  }
+
+  /** Writes `bytes` as they are: a frame, or a part of one. */
+  sendRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
   }
 
   /** Sends `message` as one masked text frame, as a client must. */
