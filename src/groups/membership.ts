@@ -5,7 +5,7 @@ import { readLiveGroups, type GroupRecord } from './group-record.js';
 import { readLiveOperators, type OperatorRecord } from '../operators/operator-record.js';
 
 /** The most ids a list argument may hold: each is a bound value of a statement, which has at most 65,535. */
-export const MAX_IDS_PER_LIST = 1000;
+const MAX_IDS_PER_LIST = 1000;
 
 /** `ids` each once; BAD_USER_INPUT (naming `field`) for a list over MAX_IDS_PER_LIST. */
 function uniqueIds(ids: readonly string[], field: string): string[] {

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { endSessions } from '../auth/sessions.js';
+import { endSessions, type SessionSelection } from '../auth/sessions.js';
 import { isStaff, type Viewer } from '../auth/viewer.js';
 import type { EventSink } from '../events/domain-event.js';
 import type { Router } from '../routing/router.js';
@@ -90,14 +90,7 @@ export class PresenceService {
   async logout(em: EntityManager, viewer: Viewer): Promise<boolean> {
     const { tokenId, userId } = viewer;
     if (tokenId === null || userId === null) return false;
-    const ended = await inTransaction(em, (tx) =>
-      this.endingSessions(
-        tx,
-        userId,
-        async (now) => (await endSessions(tx, this.events, userId, now, { only: [tokenId] })).length,
-      ),
-    );
-    return ended > 0;
+    return (await this.endSessionsOf(em, userId, () => ({ only: [tokenId] }))) > 0;
   }
 
   /**
@@ -106,12 +99,13 @@ export class PresenceService {
    * how many sessions ended.
    */
   async endExpiredSessions(em: EntityManager, userId: string): Promise<number> {
+    return this.endSessionsOf(em, userId, (now) => ({ expiredBy: now }));
+  }
+
+  /** Ends the user's sessions `which` chooses, through endingSessions, in a transaction of its own; how many ended. */
+  private endSessionsOf(em: EntityManager, userId: string, which: (now: Date) => SessionSelection): Promise<number> {
     return inTransaction(em, (tx) =>
-      this.endingSessions(
-        tx,
-        userId,
-        async (now) => (await endSessions(tx, this.events, userId, now, { expiredBy: now })).length,
-      ),
+      this.endingSessions(tx, userId, async (now) => (await endSessions(tx, this.events, userId, now, which(now))).length),
     );
   }
 
